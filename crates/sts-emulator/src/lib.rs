@@ -1,0 +1,27 @@
+//! A strict, local AWS STS emulator for tests and demos.
+//!
+//! It speaks the real STS Query API (version 2011-06-15) over plain HTTP, so
+//! the AWS SDKs, botocore and the AWS CLI work against it through an endpoint
+//! URL. Unlike a permissive mock it enforces what AWS enforces: SigV4
+//! signatures, session tokens and expiry, IAM identity and trust policies,
+//! TOTP MFA with replay protection, duration limits and role chaining.
+//!
+//! ```no_run
+//! use sts_emulator::{Emulator, World};
+//! let emu = Emulator::start(World::demo()).unwrap();
+//! println!("AWS_ENDPOINT_URL_STS={}", emu.endpoint_url());
+//! ```
+
+pub mod policy;
+pub mod server;
+pub mod world;
+
+mod clock;
+mod http;
+mod sigv4;
+mod sts;
+mod totp;
+mod xml;
+
+pub use server::{Emulator, Fault, RequestRecord, StartError};
+pub use world::{MfaDevice, Role, User, World, WorldError};

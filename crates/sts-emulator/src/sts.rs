@@ -1,0 +1,666 @@
+//! The three STS actions and the rules AWS enforces around them:
+//! authentication (SigV4, session tokens, expiry), parameter validation with
+//! AWS's messages, IAM policy evaluation and TOTP MFA with replay protection.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::http::Request;
+use crate::policy::{self, ConditionContext, Decision, Policy, PolicyKind, Principal};
+use crate::sigv4::{self, SigError};
+use crate::world::{parse_role_arn, World};
+use crate::{totp, xml};
+
+pub(crate) const API_VERSION: &str = "2011-06-15";
+/// AWS caps sessions of roles assumed with temporary credentials at one hour.
+const ROLE_CHAINING_MAX_SECS: u32 = 3600;
+const MFA_FAILED: &str = "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+
+/// The parameters of a Query API request: the query string, then a form body.
+#[derive(Debug, Default)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn from_request(req: &Request) -> Params {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes())
+            .into_owned()
+            .collect();
+        let is_form = req.header("content-type").is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        if req.method == "POST" && is_form {
+            pairs.extend(form_urlencoded::parse(&req.body).into_owned());
+        }
+        Params(pairs)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An AWS error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StsError {
+    pub(crate) status: u16,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl StsError {
+    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> StsError {
+        StsError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn access_denied(message: impl Into<String>) -> StsError {
+        StsError::new(403, "AccessDenied", message)
+    }
+
+    fn validation(message: impl Into<String>) -> StsError {
+        StsError::new(400, "ValidationError", message)
+    }
+
+    fn invalid_token() -> StsError {
+        StsError::new(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        )
+    }
+}
+
+impl From<SigError> for StsError {
+    fn from(e: SigError) -> StsError {
+        match e {
+            SigError::Missing => StsError::new(
+                403,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token",
+            ),
+            SigError::Incomplete(m) => StsError::new(400, "IncompleteSignature", m),
+            SigError::Mismatch(m) => StsError::new(403, "SignatureDoesNotMatch", m),
+        }
+    }
+}
+
+/// The result of one request, ready to be rendered.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) error_code: Option<String>,
+}
+
+impl Outcome {
+    pub(crate) fn error(e: &StsError, request_id: &str) -> Outcome {
+        Outcome {
+            status: e.status,
+            body: xml::error(e.status < 500, e.code, &e.message, request_id),
+            error_code: Some(e.code.to_string()),
+        }
+    }
+}
+
+/// Who a set of credentials belongs to.
+#[derive(Debug, Clone)]
+enum Identity {
+    /// Index into `world.users`.
+    User(usize),
+    /// Index into `world.roles`, plus the role session name.
+    AssumedRole { role: usize, session_name: String },
+}
+
+#[derive(Debug)]
+struct Session {
+    secret: String,
+    token: String,
+    expiration: DateTime<Utc>,
+    revoked: bool,
+    identity: Identity,
+    /// When MFA was used to obtain this session (or its ancestor), if it was.
+    mfa_auth_time: Option<DateTime<Utc>>,
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug)]
+struct Caller {
+    identity: Identity,
+    /// Temporary (session) credentials rather than a long-term access key.
+    temporary: bool,
+    mfa_auth_time: Option<DateTime<Utc>>,
+}
+
+/// Everything that changes while the emulator runs, plus the parsed world.
+#[derive(Debug)]
+pub(crate) struct State {
+    world: World,
+    identity_policies: Vec<Vec<Policy>>,
+    trust_policies: Vec<Policy>,
+    sessions: HashMap<String, Session>,
+    /// TOTP steps already consumed, per device serial (codes are single-use).
+    used_steps: HashMap<String, HashSet<u64>>,
+}
+
+/// Collects constraint violations into AWS's "N validation errors detected" message.
+#[derive(Default)]
+struct Validation(Vec<String>);
+
+impl Validation {
+    fn fail(&mut self, value: Option<&str>, member: &str, constraint: &str) {
+        let value = value.map_or_else(|| "null".to_string(), |v| format!("'{v}'"));
+        self.0.push(format!(
+            "Value {value} at '{member}' failed to satisfy constraint: Member must {constraint}"
+        ));
+    }
+
+    fn required(&mut self, value: Option<&str>, member: &str) {
+        if value.is_none() {
+            self.fail(None, member, "not be null");
+        }
+    }
+
+    fn string(&mut self, value: Option<&str>, member: &str, min: usize, max: usize, pattern: Option<(&str, fn(char) -> bool)>) {
+        let Some(v) = value else { return };
+        let len = v.chars().count();
+        if len < min {
+            self.fail(value, member, &format!("have length greater than or equal to {min}"));
+        }
+        if len > max {
+            self.fail(value, member, &format!("have length less than or equal to {max}"));
+        }
+        if let Some((shown, allowed)) = pattern {
+            if !v.chars().all(allowed) {
+                self.fail(value, member, &format!("satisfy regular expression pattern: {shown}"));
+            }
+        }
+    }
+
+    fn duration(&mut self, value: Option<&str>, min: u32, max: u32, default: u32) -> u32 {
+        let Some(v) = value else { return default };
+        match v.parse::<i64>() {
+            Ok(n) if n < i64::from(min) => {
+                self.fail(value, "durationSeconds", &format!("have value greater than or equal to {min}"));
+                default
+            }
+            Ok(n) if n > i64::from(max) => {
+                self.fail(value, "durationSeconds", &format!("have value less than or equal to {max}"));
+                default
+            }
+            Ok(n) => n as u32,
+            Err(_) => {
+                self.fail(value, "durationSeconds", "be an integer");
+                default
+            }
+        }
+    }
+
+    fn mfa(&mut self, serial: Option<&str>, code: Option<&str>) {
+        self.string(serial, "serialNumber", 9, 256, Some((r"[\w+=/:,.@-]*", |c| is_word(c) || "+=/:,.@-".contains(c))));
+        self.string(code, "tokenCode", 6, 6, Some((r"[\d]*", |c| c.is_ascii_digit())));
+    }
+
+    fn finish(self) -> Result<(), StsError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(StsError::validation(format!("1 validation error detected: {}", self.0[0]))),
+            n => Err(StsError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
+        }
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn random_string(len: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Stable, AWS-looking unique ids (AIDA…, AROA…) derived from the ARN.
+fn stable_id(prefix: &str, seed: &str) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    let tail: String = digest
+        .iter()
+        .take(17)
+        .map(|b| UPPER_DIGITS[usize::from(*b) % UPPER_DIGITS.len()] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+pub(crate) fn new_request_id() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let h: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
+}
+
+fn iso8601(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+impl State {
+    /// The world must already be validated; policies are parsed once here.
+    pub(crate) fn new(world: World) -> Result<State, policy::PolicyError> {
+        let identity_policies = world
+            .users
+            .iter()
+            .map(|u| {
+                u.policies
+                    .iter()
+                    .map(|p| Policy::parse(p, PolicyKind::Identity))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let trust_policies = world
+            .roles
+            .iter()
+            .map(|r| Policy::parse(&r.trust_policy, PolicyKind::Trust))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(State {
+            world,
+            identity_policies,
+            trust_policies,
+            sessions: HashMap::new(),
+            used_steps: HashMap::new(),
+        })
+    }
+
+    /// Revoke every session issued so far.
+    pub(crate) fn revoke_all(&mut self) {
+        for s in self.sessions.values_mut() {
+            s.revoked = true;
+        }
+    }
+
+    /// Authenticate, authorise and run one request.
+    pub(crate) fn handle(&mut self, req: &Request, now: DateTime<Utc>, request_id: &str) -> Outcome {
+        match self.dispatch(req, now) {
+            Ok((action, inner)) => Outcome {
+                status: 200,
+                body: xml::success(action, &inner, request_id),
+                error_code: None,
+            },
+            Err(e) => Outcome::error(&e, request_id),
+        }
+    }
+
+    fn dispatch(&mut self, req: &Request, now: DateTime<Utc>) -> Result<(&'static str, String), StsError> {
+        if req.method != "POST" && req.method != "GET" {
+            return Err(StsError::new(405, "MethodNotAllowed", format!("The HTTP method {} is not allowed", req.method)));
+        }
+        let params = Params::from_request(req);
+        let caller = self.authenticate(req, now)?;
+        let action = params.get("Action").unwrap_or("");
+        let version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
+        let known = matches!(action, "GetSessionToken" | "AssumeRole" | "GetCallerIdentity");
+        if !known || version != API_VERSION {
+            return Err(StsError::new(
+                400,
+                "InvalidAction",
+                format!("Could not find operation {action} for version {version}"),
+            ));
+        }
+        match action {
+            "GetSessionToken" => Ok(("GetSessionToken", self.get_session_token(&caller, &params, now)?)),
+            "AssumeRole" => Ok(("AssumeRole", self.assume_role(&caller, &params, now)?)),
+            _ => Ok(("GetCallerIdentity", self.get_caller_identity(&caller))),
+        }
+    }
+
+    fn authenticate(&self, req: &Request, now: DateTime<Utc>) -> Result<Caller, StsError> {
+        let auth = sigv4::parse_authorization(req)?;
+        let (amz_date, signed_at) = sigv4::request_time(req)?;
+        let token = req.header("x-amz-security-token");
+        let (secret, caller, session) =
+            if let Some(i) = self.world.users.iter().position(|u| u.access_key_id == auth.access_key_id) {
+                // A long-term key never carries a session token.
+                if token.is_some() {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: Identity::User(i),
+                    temporary: false,
+                    mfa_auth_time: None,
+                };
+                (self.world.users[i].secret_access_key.as_str(), caller, None)
+            } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
+                if !token.is_some_and(|t| ct_eq(t, &s.token)) {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: s.identity.clone(),
+                    temporary: true,
+                    mfa_auth_time: s.mfa_auth_time,
+                };
+                (s.secret.as_str(), caller, Some(s))
+            } else {
+                return Err(StsError::invalid_token());
+            };
+        sigv4::check_skew(signed_at, now)?;
+        sigv4::verify(req, &auth, &amz_date, secret)?;
+        if let Some(s) = session {
+            if s.revoked || now >= s.expiration {
+                return Err(StsError::new(
+                    400,
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ));
+            }
+        }
+        Ok(caller)
+    }
+
+    fn caller_principal(&self, identity: &Identity) -> Principal {
+        match identity {
+            Identity::User(i) => {
+                let u = &self.world.users[*i];
+                Principal {
+                    account: u.account.clone(),
+                    arn: u.arn(),
+                }
+            }
+            Identity::AssumedRole { role, session_name } => {
+                let r = &self.world.roles[*role];
+                Principal {
+                    account: r.account().to_string(),
+                    arn: assumed_role_arn(r.account(), r.name(), session_name),
+                }
+            }
+        }
+    }
+
+    /// Verify a TOTP code for the caller's own device, without consuming it yet.
+    fn check_mfa(
+        &self,
+        caller: &Caller,
+        serial: Option<&str>,
+        code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, u64), StsError> {
+        let denied = || StsError::access_denied(MFA_FAILED);
+        let (Some(serial), Some(code)) = (serial, code) else {
+            return Err(denied());
+        };
+        let Identity::User(i) = caller.identity else {
+            return Err(denied());
+        };
+        let device = self.world.users[i].mfa.as_ref().ok_or_else(denied)?;
+        if device.serial != serial {
+            return Err(denied());
+        }
+        let at = u64::try_from(now.timestamp()).map_err(|_| denied())?;
+        let step = totp::verify(&device.seed, code, at).ok_or_else(denied)?;
+        if self.used_steps.get(serial).is_some_and(|s| s.contains(&step)) {
+            return Err(denied());
+        }
+        Ok((serial.to_string(), step))
+    }
+
+    fn consume_mfa(&mut self, used: Option<(String, u64)>) {
+        if let Some((serial, step)) = used {
+            self.used_steps.entry(serial).or_default().insert(step);
+        }
+    }
+
+    fn issue(
+        &mut self,
+        identity: Identity,
+        now: DateTime<Utc>,
+        duration: u32,
+        mfa_auth_time: Option<DateTime<Utc>>,
+    ) -> String {
+        let access_key_id = format!("ASIA{}", random_string(16, UPPER_DIGITS));
+        let secret = random_string(40, BASE64);
+        let token = format!("IQoJb3JpZ2luX2VjE{}", random_string(380, BASE64));
+        // Whole seconds, as AWS reports them.
+        let issued = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let expiration = issued + Duration::seconds(i64::from(duration));
+        let xml = format!(
+            "<Credentials>{}</Credentials>",
+            xml::elements(&[
+                ("AccessKeyId", &access_key_id),
+                ("SecretAccessKey", &secret),
+                ("SessionToken", &token),
+                ("Expiration", &iso8601(expiration)),
+            ])
+        );
+        self.sessions.insert(
+            access_key_id,
+            Session {
+                secret,
+                token,
+                expiration,
+                revoked: false,
+                identity,
+                mfa_auth_time,
+            },
+        );
+        xml
+    }
+
+    fn get_session_token(&mut self, caller: &Caller, p: &Params, now: DateTime<Utc>) -> Result<String, StsError> {
+        let mut v = Validation::default();
+        let duration = v.duration(p.get("DurationSeconds"), 900, 129_600, 43_200);
+        let (serial, code) = (p.get("SerialNumber"), p.get("TokenCode"));
+        v.mfa(serial, code);
+        v.finish()?;
+
+        let Identity::User(user) = caller.identity else {
+            return Err(StsError::access_denied("Cannot call GetSessionToken with session credentials"));
+        };
+        if caller.temporary {
+            return Err(StsError::access_denied("Cannot call GetSessionToken with session credentials"));
+        }
+        let principal = self.caller_principal(&caller.identity);
+        // Long-term keys carry no aws:MultiFactorAuthPresent key at all.
+        let context = ConditionContext::default();
+        let request = policy::Request {
+            action: "sts:GetSessionToken",
+            resource: "*",
+            principal: &principal,
+            context: &context,
+        };
+        let decision = policy::combine(self.identity_policies[user].iter().map(|pol| pol.evaluate(&request)));
+        if decision != Decision::Allow {
+            return Err(StsError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:GetSessionToken",
+                principal.arn
+            )));
+        }
+        let mfa = if serial.is_some() || code.is_some() {
+            Some(self.check_mfa(caller, serial, code, now)?)
+        } else {
+            None
+        };
+        let mfa_auth_time = mfa.is_some().then_some(now);
+        self.consume_mfa(mfa);
+        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time))
+    }
+
+    fn assume_role(&mut self, caller: &Caller, p: &Params, now: DateTime<Utc>) -> Result<String, StsError> {
+        let mut v = Validation::default();
+        let role_arn = p.get("RoleArn");
+        v.required(role_arn, "roleArn");
+        v.string(role_arn, "roleArn", 20, 2048, None);
+        let session_name = p.get("RoleSessionName");
+        v.required(session_name, "roleSessionName");
+        v.string(session_name, "roleSessionName", 2, 64, Some((r"[\w+=,.@-]*", |c| is_word(c) || "+=,.@-".contains(c))));
+        let external_id = p.get("ExternalId");
+        v.string(external_id, "externalId", 2, 1224, Some((r"[\w+=,.@:\/-]*", |c| is_word(c) || "+=,.@:/-".contains(c))));
+        let duration = v.duration(p.get("DurationSeconds"), 900, 43_200, 3600);
+        let (serial, code) = (p.get("SerialNumber"), p.get("TokenCode"));
+        v.mfa(serial, code);
+        v.finish()?;
+        let (role_arn, session_name) = (role_arn.unwrap_or_default(), session_name.unwrap_or_default());
+        if parse_role_arn(role_arn).is_none() {
+            return Err(StsError::validation("Request ARN is invalid"));
+        }
+
+        let principal = self.caller_principal(&caller.identity);
+        let denied = || {
+            StsError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                principal.arn
+            ))
+        };
+        let Some(role_index) = self.world.roles.iter().position(|r| r.arn == role_arn) else {
+            return Err(denied());
+        };
+        let mfa = if serial.is_some() || code.is_some() {
+            Some(self.check_mfa(caller, serial, code, now)?)
+        } else {
+            None
+        };
+        let mfa_auth_time = if mfa.is_some() { Some(now) } else { caller.mfa_auth_time };
+        let context = ConditionContext {
+            // The key is absent for long-term keys unless MFA accompanies this very call.
+            mfa_present: (caller.temporary || mfa.is_some()).then_some(mfa_auth_time.is_some()),
+            mfa_age_secs: mfa_auth_time.map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
+            external_id: external_id.map(str::to_string),
+        };
+        let request = |principal| policy::Request {
+            action: "sts:AssumeRole",
+            resource: role_arn,
+            principal,
+            context: &context,
+        };
+
+        // Identity side: the user's policies must allow it. (Roles in this
+        // world model carry no permission policies, so role chaining is
+        // decided by the target's trust policy alone.)
+        let identity_ok = match caller.identity {
+            Identity::User(u) => {
+                let req = request(&principal);
+                policy::combine(self.identity_policies[u].iter().map(|pol| pol.evaluate(&req))) == Decision::Allow
+            }
+            Identity::AssumedRole { .. } => true,
+        };
+        // Resource side: the trust policy must allow this principal. An
+        // assumed-role session also matches statements naming its role.
+        let trust = &self.trust_policies[role_index];
+        let mut decisions = vec![trust.evaluate(&request(&principal))];
+        if let Identity::AssumedRole { role, .. } = caller.identity {
+            let source = &self.world.roles[role];
+            let role_principal = Principal {
+                account: source.account().to_string(),
+                arn: source.arn.clone(),
+            };
+            decisions.push(trust.evaluate(&request(&role_principal)));
+        }
+        let trust_ok = policy::combine(decisions) == Decision::Allow;
+        let role = &self.world.roles[role_index];
+        let mfa_ok = !role.require_mfa || mfa_auth_time.is_some();
+        if !(identity_ok && trust_ok && mfa_ok) {
+            return Err(denied());
+        }
+
+        if caller.temporary && duration > ROLE_CHAINING_MAX_SECS {
+            return Err(StsError::validation(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ));
+        }
+        if duration > role.max_session_duration {
+            return Err(StsError::validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+
+        let (account, name) = (role.account().to_string(), role.name().to_string());
+        let role_id = stable_id("AROA", &role.arn);
+        self.consume_mfa(mfa);
+        let credentials = self.issue(
+            Identity::AssumedRole {
+                role: role_index,
+                session_name: session_name.to_string(),
+            },
+            now,
+            duration,
+            mfa_auth_time,
+        );
+        Ok(format!(
+            "{credentials}<AssumedRoleUser>{}</AssumedRoleUser>",
+            xml::elements(&[
+                ("AssumedRoleId", &format!("{role_id}:{session_name}")),
+                ("Arn", &assumed_role_arn(&account, &name, session_name)),
+            ])
+        ))
+    }
+
+    fn get_caller_identity(&self, caller: &Caller) -> String {
+        let principal = self.caller_principal(&caller.identity);
+        let user_id = match &caller.identity {
+            Identity::User(i) => stable_id("AIDA", &self.world.users[*i].arn()),
+            Identity::AssumedRole { role, session_name } => {
+                format!("{}:{session_name}", stable_id("AROA", &self.world.roles[*role].arn))
+            }
+        };
+        xml::elements(&[("Arn", &principal.arn), ("UserId", &user_id), ("Account", &principal.account)])
+    }
+}
+
+fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> String {
+    format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}")
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_have_aws_shape() {
+        let mut v = Validation::default();
+        v.duration(Some("100"), 900, 129_600, 43_200);
+        assert_eq!(
+            v.finish().unwrap_err().message,
+            "1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        );
+        let mut v = Validation::default();
+        v.mfa(None, Some("12a45"));
+        assert_eq!(
+            v.finish().unwrap_err().message,
+            "2 validation errors detected: Value '12a45' at 'tokenCode' failed to satisfy constraint: Member must have length greater than or equal to 6; Value '12a45' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*"
+        );
+    }
+
+    #[test]
+    fn ids_look_like_aws() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        let aida = stable_id("AIDA", "x");
+        assert_eq!(aida.len(), 21);
+        assert_eq!(aida, stable_id("AIDA", "x"));
+    }
+}

@@ -1,0 +1,71 @@
+//! The STS Query API's XML response shapes (version 2011-06-15).
+
+use std::fmt::Write as _;
+
+const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// Escape text for element content.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `<Action>Response` wrapping `<Action>Result` (whose inner XML is given, already escaped)
+/// and the response metadata.
+pub(crate) fn success(action: &str, result_inner: &str, request_id: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result_inner}</{action}Result>\
+         <ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
+        escape(request_id)
+    )
+}
+
+/// `<ErrorResponse>`; `sender` is false for server-side faults (Type Receiver).
+pub(crate) fn error(sender: bool, code: &str, message: &str, request_id: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>{}</Type><Code>{}</Code>\
+         <Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        if sender { "Sender" } else { "Receiver" },
+        escape(code),
+        escape(message),
+        escape(request_id)
+    )
+}
+
+/// Sequence of `<Name>value</Name>` elements with escaped values.
+pub(crate) fn elements(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        let _ = write!(out, "<{name}>{}</{name}>", escape(value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+    }
+
+    #[test]
+    fn error_shape() {
+        assert_eq!(
+            error(true, "X", "m<", "id"),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+             <Code>X</Code><Message>m&lt;</Message></Error><RequestId>id</RequestId></ErrorResponse>"
+        );
+    }
+}

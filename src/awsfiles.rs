@@ -1,0 +1,233 @@
+//! The AWS CLI's own files (`~/.aws/credentials`, `~/.aws/config`), parsed
+//! with aws-config's profile parser so mfacli reads them exactly as the SDKs do.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use aws_runtime::env_config::file::{EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles};
+use aws_config::profile::{Profile, ProfileSet};
+use aws_types::os_shim_internal::{Env, Fs};
+
+use crate::error::UserError;
+use crate::secret::{LongTermKeys, Secret};
+
+/// Files larger than this are refused rather than read whole.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Reads a small text file with a clear error for each way it can be wrong.
+/// `Ok(None)` if it does not exist.
+pub fn read_text_file(path: &Path, what: &str) -> Result<Option<String>, UserError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(UserError::new(format!("cannot read {what} {}: {e}", path.display()))
+                .hint("check the file's permissions"))
+        }
+    };
+    if meta.is_dir() {
+        return Err(UserError::new(format!("{what} {} is a directory, not a file", path.display()))
+            .hint("point to the file itself, or remove the directory"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(UserError::new(format!(
+            "{what} {} is {} bytes; mfacli refuses files over 10 MiB",
+            path.display(),
+            meta.len()
+        ))
+        .hint("is this the right file?"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        UserError::new(format!("cannot read {what} {}: {e}", path.display()))
+            .hint("check the file's permissions")
+    })?;
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        UserError::new(format!("{what} {} is not UTF-8 text", path.display()))
+            .hint("the file looks binary or corrupted; restore it from a backup")
+    })
+}
+
+/// Polls a future that never waits on I/O (the profile loader is only
+/// nominally async once given file contents) without building a runtime.
+fn block_on_ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Where the AWS files are, from the environment as the AWS CLI reads it.
+pub fn credentials_path() -> PathBuf {
+    path_from_env("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+}
+
+pub fn config_path() -> PathBuf {
+    path_from_env("AWS_CONFIG_FILE", "config")
+}
+
+fn path_from_env(var: &str, file: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(p) if !p.is_empty() => expand_tilde(PathBuf::from(p)),
+        _ => home().join(".aws").join(file),
+    }
+}
+
+fn expand_tilde(p: PathBuf) -> PathBuf {
+    match p.strip_prefix("~") {
+        Ok(rest) => home().join(rest),
+        Err(_) => p,
+    }
+}
+
+pub fn home() -> PathBuf {
+    dirs::home_dir().unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Both AWS files, parsed.
+pub struct AwsFiles {
+    pub credentials_path: PathBuf,
+    pub config_path: PathBuf,
+    profiles: ProfileSet,
+    credentials_sections: Vec<String>,
+}
+
+impl AwsFiles {
+    pub fn load() -> Result<Self, UserError> {
+        Self::load_from(credentials_path(), config_path())
+    }
+
+    pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
+        let credentials = read_text_file(&credentials_path, "AWS credentials file")?.unwrap_or_default();
+        let config = read_text_file(&config_path, "AWS config file")?.unwrap_or_default();
+        let files = ProfileFiles::builder()
+            .with_contents(ProfileFileKind::Credentials, credentials.clone())
+            .with_contents(ProfileFileKind::Config, config.clone())
+            .build();
+        let env = Env::from_slice(&[]);
+        let fs = Fs::from_slice(&[]);
+        let profiles = block_on_ready(aws_config::profile::load(&fs, &env, &files, None))
+            .map_err(|e| {
+                // Which file failed is not in the parser's error; find it by
+                // parsing each file alone.
+                let culprit = [(&credentials_path, credentials.as_str(), ProfileFileKind::Credentials), (&config_path, config.as_str(), ProfileFileKind::Config)]
+                    .into_iter()
+                    .find(|(_, text, kind)| {
+                        let one = ProfileFiles::builder()
+                            .include_default_credentials_file(false)
+                            .include_default_config_file(false)
+                            .with_contents(kind.clone(), text.to_string())
+                            .build();
+                        block_on_ready(aws_config::profile::load(&fs, &env, &one, None)).is_err()
+                    })
+                    .map(|(p, _, _)| p.display().to_string())
+                    .unwrap_or_else(|| "the AWS config files".into());
+                let detail = e.to_string().replace("error parsing  on", "error on").replace('\n', " ");
+                UserError::new(format!("cannot parse {culprit}: {detail}"))
+                    .hint("fix the INI syntax: sections look like [name], settings like key = value")
+            })?;
+        let credentials_sections = credentials
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+            .map(|s| s.trim().to_owned())
+            .collect();
+        Ok(Self { credentials_path, config_path, profiles, credentials_sections })
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get_profile(name)
+    }
+
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.profiles.profiles().map(str::to_owned).collect();
+        names.sort();
+        names
+    }
+
+    /// Profiles that describe an assumable role (have `role_arn`).
+    pub fn role_profiles(&self) -> Vec<(String, &Profile)> {
+        let mut out: Vec<(String, &Profile)> = self
+            .profiles
+            .profiles()
+            .filter_map(|n| self.profile(n).map(|p| (n.to_owned(), p)))
+            .filter(|(_, p)| p.get("role_arn").is_some())
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The long-term keys of `profile`, or an error naming what was read.
+    pub fn long_term_keys(&self, profile: &str) -> Result<LongTermKeys, UserError> {
+        let p = self.profile(profile);
+        let id = p.and_then(|p| p.get("aws_access_key_id"));
+        let secret = p.and_then(|p| p.get("aws_secret_access_key"));
+        match (id, secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                if p.and_then(|p| p.get("aws_session_token")).is_some() {
+                    return Err(UserError::new(format!(
+                        "profile [{profile}] in {} holds temporary credentials (it has aws_session_token), not a bastion user's long-term keys",
+                        self.credentials_path.display()
+                    ))
+                    .hint("set [bastion] profile in the mfacli config (or --profile) to the section with your IAM user's access key"));
+                }
+                Ok(LongTermKeys { access_key_id: id.to_owned(), secret_access_key: Secret::new(secret) })
+            }
+            _ => {
+                let found = if p.is_none() { "there is no such section" } else { "the section has no aws_access_key_id/aws_secret_access_key" };
+                Err(UserError::new(format!(
+                    "no long-term keys for profile '{profile}': read [{profile}] in {} and [profile {profile}] in {}, and {found}",
+                    self.credentials_path.display(),
+                    self.config_path.display()
+                ))
+                .hint(format!(
+                    "add the bastion IAM user's keys with `aws configure --profile {profile}`, or choose another profile with --profile"
+                )))
+            }
+        }
+    }
+
+    pub fn has_credentials_section(&self, name: &str) -> bool {
+        self.credentials_sections.iter().any(|s| s == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(creds: &str, config: &str) -> (tempfile::TempDir, Result<AwsFiles, UserError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("credentials");
+        let g = dir.path().join("config");
+        std::fs::write(&c, creds).unwrap();
+        std::fs::write(&g, config).unwrap();
+        let loaded = AwsFiles::load_from(c, g);
+        (dir, loaded)
+    }
+
+    #[test]
+    fn reads_keys_and_role_profiles() {
+        let (_d, f) = files(
+            "[bastion]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cr3t\n",
+            "[profile prod]\nrole_arn = arn:aws:iam::222222222222:role/P\nsource_profile = bastion\n",
+        );
+        let f = f.unwrap();
+        let k = f.long_term_keys("bastion").unwrap();
+        assert_eq!(k.access_key_id, "AKIAX");
+        assert_eq!(k.secret_access_key.expose(), "s3cr3t");
+        assert_eq!(f.role_profiles().len(), 1);
+        let err = f.long_term_keys("nope").unwrap_err().to_string();
+        assert!(err.contains("[nope]") && err.contains("credentials"), "{err}");
+    }
+
+    #[test]
+    fn garbage_names_the_file() {
+        let (_d, f) = files("this is not ini\n", "");
+        let err = f.err().unwrap().to_string();
+        assert!(err.contains("credentials"), "{err}");
+    }
+}

@@ -1,0 +1,227 @@
+//! The on-disk cache: one small JSON file per MFA session or per target's
+//! role credentials, 0600 in a 0700 directory, written by temp file +
+//! rename so a reader sees the old file or the new one, never a torn one.
+//! Fetches are serialised across processes with per-entry file locks.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::UserError;
+
+/// Cache files are tiny; anything bigger is not ours.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+
+/// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
+pub fn default_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("MFACLI_CACHE_DIR").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::awsfiles::home().join(".cache"))
+        .join("mfacli")
+}
+
+/// A stable short hash of the parts that decide a cache entry's content.
+pub fn key_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        // Length-prefix each part so ("ab","c") and ("a","bc") differ.
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()[..10].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Reads an entry; anything unreadable or unparsable is a miss.
+    pub fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let mut f = File::open(self.path(name)).ok()?;
+        let mut buf = Vec::new();
+        Read::by_ref(&mut f).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf).ok()?;
+        if buf.len() as u64 > MAX_ENTRY_BYTES {
+            return None;
+        }
+        serde_json::from_slice(&buf).ok()
+    }
+
+    /// Creates the directory 0700 (tightening it if it is looser).
+    pub fn ensure_dir(&self) -> io::Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+        let meta = fs::metadata(&self.dir)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+
+    /// Writes an entry atomically with mode 0600.
+    pub fn write<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+        self.write_bytes(name, &bytes)
+    }
+
+    pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        self.ensure_dir()?;
+        write_atomic(&self.path(name), bytes, 0o600)
+    }
+
+    pub fn remove(&self, name: &str) -> io::Result<bool> {
+        match fs::remove_file(self.path(name)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of entries (not locks or temp files) starting with `prefix`.
+    pub fn entries(&self, prefix: &str) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut names: Vec<String> = rd
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(prefix) && n.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Takes the exclusive lock for `name`, waiting up to `timeout`. The OS
+    /// releases it if the holder dies, so a killed process never blocks others.
+    pub fn lock(&self, name: &str, timeout: Duration, mut on_wait: impl FnMut()) -> Result<LockGuard, UserError> {
+        let path = self.path(&format!("{name}.lock"));
+        let io_err = |e: io::Error| {
+            UserError::new(format!("cannot create lock file {}: {e}", path.display()))
+                .hint("check that the cache directory is writable (MFACLI_CACHE_DIR)")
+        };
+        self.ensure_dir().map_err(io_err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err)?;
+        let start = Instant::now();
+        let mut announced = false;
+        loop {
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Ok(LockGuard { _file: file }),
+                Err(fs4::TryLockError::WouldBlock) => {}
+                Err(fs4::TryLockError::Error(e)) => return Err(io_err(e)),
+            }
+            if !announced {
+                on_wait();
+                announced = true;
+            }
+            if start.elapsed() >= timeout {
+                return Err(UserError::new(format!(
+                    "gave up after {}s waiting for another mfacli process (lock {})",
+                    timeout.as_secs(),
+                    path.display()
+                ))
+                .hint("another mfacli may be waiting for an MFA code; finish or stop it, or raise lock_timeout / --lock-timeout"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Holds a cache lock until dropped.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+}
+
+/// Temp file in the same directory, fsync, rename: readers never see a
+/// partial file, and a crash leaves the old file in place.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let nonce: u64 = {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        t ^ u64::from(std::process::id()).rotate_left(32)
+    };
+    let tmp = dir.join(format!(".{base}.{}.{nonce:x}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_modes_and_garbage() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        c.write("a.json", &serde_json::json!({"x": 1})).unwrap();
+        let v: serde_json::Value = c.read("a.json").unwrap();
+        assert_eq!(v["x"], 1);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(c.dir()), 0o700);
+        assert_eq!(mode(&c.path("a.json")), 0o600);
+        fs::write(c.path("a.json"), b"{not json").unwrap();
+        assert!(c.read::<serde_json::Value>("a.json").is_none());
+        assert_eq!(c.entries(""), vec!["a.json".to_string()]);
+    }
+
+    #[test]
+    fn key_hash_is_stable_and_separates_parts() {
+        assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));
+        assert_ne!(key_hash(&["ab", "c"]), key_hash(&["a", "bc"]));
+        assert_eq!(key_hash(&["x"]).len(), 20);
+    }
+
+    #[test]
+    fn lock_excludes_and_times_out() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().to_owned());
+        let g = c.lock("k", Duration::from_secs(1), || {}).unwrap();
+        let mut waited = false;
+        let err = c.lock("k", Duration::from_millis(100), || waited = true).unwrap_err();
+        assert!(waited);
+        assert!(err.message.contains("gave up"), "{err}");
+        drop(g);
+        c.lock("k", Duration::from_millis(100), || {}).unwrap();
+    }
+}

@@ -1,0 +1,357 @@
+//! mfacli's own TOML config, validated into typed settings. Raw file structs
+//! stay private: the rest of the crate sees only checked values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::awsfiles::read_text_file;
+use crate::error::{did_you_mean, UserError};
+use crate::types::{AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName};
+
+const TOP_KEYS: &[&str] = &["refresh_margin", "timeout", "lock_timeout", "bastion", "targets"];
+const BASTION_KEYS: &[&str] = &[
+    "profile",
+    "mfa_serial",
+    "session_duration",
+    "region",
+    "totp_secret_env",
+    "totp_secret_file",
+    "mfa_command",
+];
+const TARGET_KEYS: &[&str] = &["role_arn", "account", "role", "duration", "session_name", "external_id", "region"];
+
+#[derive(Debug, Default, Deserialize)]
+struct RawConfig {
+    refresh_margin: Option<String>,
+    timeout: Option<String>,
+    lock_timeout: Option<String>,
+    #[serde(default)]
+    bastion: RawBastion,
+    #[serde(default)]
+    targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawBastion {
+    profile: Option<String>,
+    mfa_serial: Option<String>,
+    session_duration: Option<String>,
+    region: Option<String>,
+    totp_secret_env: Option<String>,
+    totp_secret_file: Option<String>,
+    mfa_command: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawTarget {
+    role_arn: Option<String>,
+    account: Option<String>,
+    role: Option<String>,
+    duration: Option<String>,
+    session_name: Option<String>,
+    external_id: Option<String>,
+    region: Option<String>,
+}
+
+/// The `[bastion]` table, validated.
+#[derive(Debug, Clone, Default)]
+pub struct BastionConfig {
+    pub profile: Option<String>,
+    pub mfa_serial: Option<MfaSerial>,
+    pub session_duration: Option<SessionDuration>,
+    pub region: Option<String>,
+    pub totp_secret_env: Option<String>,
+    pub totp_secret_file: Option<PathBuf>,
+    pub mfa_command: Option<String>,
+}
+
+/// A `[targets.NAME]` table, validated.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub role_arn: RoleArn,
+    pub duration: Option<SessionDuration>,
+    pub session_name: Option<SessionName>,
+    pub external_id: Option<ExternalId>,
+    pub region: Option<String>,
+}
+
+/// The whole config file, validated. `Default` is "no file".
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: Option<PathBuf>,
+    pub refresh_margin: Option<SessionDuration>,
+    pub timeout: Option<SessionDuration>,
+    pub lock_timeout: Option<SessionDuration>,
+    pub bastion: BastionConfig,
+    pub targets: BTreeMap<TargetName, TargetConfig>,
+    /// Unknown keys, as warnings to print (with a did-you-mean).
+    pub warnings: Vec<String>,
+}
+
+/// `--config` > `$MFACLI_CONFIG` > `$XDG_CONFIG_HOME/mfacli/config.toml` >
+/// `~/.config/mfacli/config.toml`. The bool says whether it was chosen
+/// explicitly (then it must exist).
+pub fn config_path(flag: Option<&Path>) -> (PathBuf, bool) {
+    if let Some(p) = flag {
+        return (p.to_owned(), true);
+    }
+    if let Some(p) = std::env::var_os("MFACLI_CONFIG").filter(|p| !p.is_empty()) {
+        return (PathBuf::from(p), true);
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::awsfiles::home().join(".config"));
+    (base.join("mfacli").join("config.toml"), false)
+}
+
+impl Config {
+    /// Loads the config file; a missing default file is an empty config.
+    pub fn load(flag: Option<&Path>) -> Result<Self, UserError> {
+        let (path, explicit) = config_path(flag);
+        match read_text_file(&path, "mfacli config")? {
+            Some(text) => Self::parse(&text, &path),
+            None if explicit => Err(UserError::new(format!("mfacli config {} does not exist", path.display()))
+                .hint("create it (see `mfacli init`), or fix --config / MFACLI_CONFIG")),
+            None => Ok(Self::default()),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, UserError> {
+        let file = path.display().to_string();
+        let syntax = |e: toml::de::Error| {
+            let (line, col) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((0, 0));
+            UserError::new(format!(
+                "{file}:{line}:{col}: {}",
+                e.message().trim_end()
+            ))
+            .hint("fix the TOML syntax at that line; see the config reference in the README")
+        };
+        let table: toml::Table = text.parse().map_err(syntax)?;
+        let warnings = unknown_keys(&table, &file);
+        let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
+        let at = |section: &str, key: &str| format!("{file}: [{section}] {key}");
+        let dur = |v: &Option<String>, section: &str, key: &str| -> Result<Option<SessionDuration>, UserError> {
+            v.as_deref()
+                .map(|s| s.parse::<SessionDuration>())
+                .transpose()
+                .map_err(|e| UserError::new(format!("{}: {e}", at(section, key))))
+        };
+        let top = |key: &str| format!("{file}: {key}");
+        let refresh_margin = raw
+            .refresh_margin
+            .as_deref()
+            .map(|s| s.parse::<SessionDuration>())
+            .transpose()
+            .map_err(|e| UserError::new(format!("{}: {e}", top("refresh_margin"))))?;
+        let timeout = raw
+            .timeout
+            .as_deref()
+            .map(|s| s.parse::<SessionDuration>())
+            .transpose()
+            .map_err(|e| UserError::new(format!("{}: {e}", top("timeout"))))?;
+        let lock_timeout = raw
+            .lock_timeout
+            .as_deref()
+            .map(|s| s.parse::<SessionDuration>())
+            .transpose()
+            .map_err(|e| UserError::new(format!("{}: {e}", top("lock_timeout"))))?;
+
+        let b = &raw.bastion;
+        let mfa_serial = b
+            .mfa_serial
+            .as_deref()
+            .map(|s| s.parse::<MfaSerial>())
+            .transpose()
+            .map_err(|e| UserError::new(format!("{}: {e}", at("bastion", "mfa_serial"))))?;
+        let session_duration = dur(&b.session_duration, "bastion", "session_duration")?
+            .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX))
+            .transpose()
+            .map_err(|e| {
+                UserError::new(format!("{}: {e} (GetSessionToken's limits)", at("bastion", "session_duration")))
+            })?;
+        let partition = mfa_serial.as_ref().and_then(MfaSerial::partition).unwrap_or(Partition::Aws);
+        let bastion = BastionConfig {
+            profile: b.profile.clone(),
+            mfa_serial,
+            session_duration,
+            region: b.region.clone(),
+            totp_secret_env: b.totp_secret_env.clone(),
+            totp_secret_file: b.totp_secret_file.as_deref().map(|p| expand_home(Path::new(p))),
+            mfa_command: b.mfa_command.clone(),
+        };
+
+        let mut targets = BTreeMap::new();
+        for (name, t) in &raw.targets {
+            let section = format!("targets.{name}");
+            let tname: TargetName = name
+                .parse()
+                .map_err(|e| UserError::new(format!("{file}: [{section}]: {e}")))?;
+            let role_arn = match (&t.role_arn, &t.account, &t.role) {
+                (Some(arn), None, None) => arn
+                    .parse::<RoleArn>()
+                    .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "role_arn"))))?,
+                (None, Some(account), Some(role)) => {
+                    let account: AccountId = account
+                        .parse()
+                        .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "account"))))?;
+                    RoleArn::new(partition, &account, role)
+                        .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "role"))))?
+                }
+                _ => {
+                    return Err(UserError::new(format!(
+                        "{file}: [{section}] needs either role_arn, or both account and role"
+                    ))
+                    .hint("e.g. role_arn = \"arn:aws:iam::222222222222:role/PowerUser\""))
+                }
+            };
+            let duration = dur(&t.duration, &section, "duration")?
+                .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::ROLE_MAX))
+                .transpose()
+                .map_err(|e| UserError::new(format!("{}: {e} (AssumeRole's limits)", at(&section, "duration"))))?;
+            let session_name = t
+                .session_name
+                .as_deref()
+                .map(str::parse::<SessionName>)
+                .transpose()
+                .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "session_name"))))?;
+            let external_id = t
+                .external_id
+                .as_deref()
+                .map(str::parse::<ExternalId>)
+                .transpose()
+                .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "external_id"))))?;
+            targets.insert(
+                tname,
+                TargetConfig { role_arn, duration, session_name, external_id, region: t.region.clone() },
+            );
+        }
+        Ok(Self {
+            path: Some(path.to_owned()),
+            refresh_margin,
+            timeout,
+            lock_timeout,
+            bastion,
+            targets,
+            warnings,
+        })
+    }
+}
+
+fn expand_home(p: &Path) -> PathBuf {
+    match p.strip_prefix("~") {
+        Ok(rest) => crate::awsfiles::home().join(rest),
+        Err(_) => p.to_owned(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn unknown_keys(table: &toml::Table, file: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut check = |t: &toml::Table, known: &[&str], section: &str| {
+        for key in t.keys() {
+            if !known.contains(&key.as_str()) {
+                let place = if section.is_empty() { "at the top level".to_owned() } else { format!("in [{section}]") };
+                let mut w = format!("{file}: unknown key '{key}' {place} (ignored)");
+                if let Some(s) = did_you_mean(key, known.iter().copied()) {
+                    w.push_str(&format!("; did you mean '{s}'?"));
+                }
+                warnings.push(w);
+            }
+        }
+    };
+    check(table, TOP_KEYS, "");
+    if let Some(toml::Value::Table(b)) = table.get("bastion") {
+        check(b, BASTION_KEYS, "bastion");
+    }
+    if let Some(toml::Value::Table(ts)) = table.get("targets") {
+        for (name, t) in ts {
+            if let toml::Value::Table(t) = t {
+                check(t, TARGET_KEYS, &format!("targets.{name}"));
+            }
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+session_duration = "12h"
+region = "eu-west-1"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+duration = "1h"
+session_name = "alice"
+external_id = "optional"
+region = "eu-central-1"
+
+[targets.staging]
+account = "333333333333"
+role = "PowerUser"
+"#;
+
+    fn parse(text: &str) -> Result<Config, UserError> {
+        Config::parse(text, Path::new("/cfg.toml"))
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c = parse(SAMPLE).unwrap();
+        assert_eq!(c.bastion.profile.as_deref(), Some("bastion"));
+        assert_eq!(c.bastion.session_duration.unwrap().secs(), 43200);
+        let prod = &c.targets[&"prod".parse().unwrap()];
+        assert_eq!(prod.role_arn.as_str(), "arn:aws:iam::222222222222:role/PowerUser");
+        let staging = &c.targets[&"staging".parse().unwrap()];
+        assert_eq!(staging.role_arn.as_str(), "arn:aws:iam::333333333333:role/PowerUser");
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let err = parse("[bastion]\nprofile = \n").unwrap_err().to_string();
+        assert!(err.starts_with("/cfg.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_suggestion() {
+        let c = parse("[bastion]\nsesion_duration = \"1h\"\n").unwrap();
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("did you mean 'session_duration'"), "{}", c.warnings[0]);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (text, needle) in [
+            ("[bastion]\nsession_duration = \"12x\"", "[bastion] session_duration"),
+            ("[bastion]\nsession_duration = \"40h\"", "[bastion] session_duration"),
+            ("[bastion]\nsession_duration = \"0s\"", "[bastion] session_duration"),
+            ("[bastion]\nmfa_serial = \"arn:aws:iam::1:mfa/a\"", "[bastion] mfa_serial"),
+            ("[targets.p]\nrole_arn = \"nope\"", "[targets.p] role_arn"),
+            ("[targets.p]\naccount = \"12\"\nrole = \"R\"", "[targets.p] account"),
+            ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nsession_name = \"a b\"", "session_name"),
+            ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nexternal_id = \"x\"", "external_id"),
+            ("[targets.p]\nrole = \"R\"", "needs either role_arn"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

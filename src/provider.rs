@@ -1,0 +1,326 @@
+//! The credential chain: long-term keys -> cached MFA session -> cached
+//! role credentials. Each step checks its cache, then takes a per-entry lock
+//! so that parallel processes make one STS call between them.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::awsfiles::AwsFiles;
+use crate::cache::{key_hash, Cache};
+use crate::clock::Clock;
+use crate::error::UserError;
+use crate::log::Log;
+use crate::mfa::CodeSources;
+use crate::resolve::Plan;
+use crate::secret::{LongTermKeys, TemporaryCredentials};
+use crate::sts::{Endpoint, Signer, StsClient, StsError};
+use crate::totp::ReplayGuard;
+use crate::types::{MfaSerial, SessionDuration};
+
+const CACHE_VERSION: u32 = 1;
+
+/// A cached GetSessionToken result.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionEntry {
+    pub version: u32,
+    pub access_key_id: String,
+    pub mfa_serial: String,
+    pub endpoint: String,
+    pub credentials: TemporaryCredentials,
+}
+
+/// Cached role credentials for one target.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoleEntry {
+    pub version: u32,
+    pub target: String,
+    pub key: String,
+    pub role_arn: String,
+    pub assumed_role_arn: Option<String>,
+    pub credentials: TemporaryCredentials,
+}
+
+/// Role credentials and what they are for.
+#[derive(Debug, Clone)]
+pub struct RoleCredentials {
+    pub credentials: TemporaryCredentials,
+    pub assumed_role_arn: Option<String>,
+    pub from_cache: bool,
+}
+
+/// Cache file names. The role key covers everything that changes the result.
+pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> String {
+    format!("session-{}.json", key_hash(&[access_key_id, serial.as_str(), endpoint]))
+}
+
+pub fn role_key(plan: &Plan, access_key_id: &str) -> String {
+    let t = &plan.target;
+    let duration = t.duration.secs().to_string();
+    key_hash(&[
+        t.role_arn.as_str(),
+        t.session_name.as_str(),
+        &duration,
+        t.external_id.as_ref().map_or("", |x| x.as_str()),
+        access_key_id,
+        plan.mfa_serial.as_str(),
+        &plan.endpoint.url,
+    ])
+}
+
+pub fn role_file_prefix(target: &str) -> String {
+    format!("role-{}-", target.parse::<crate::types::TargetName>().map(|t| t.file_stem()).unwrap_or_default())
+}
+
+pub fn role_file(plan: &Plan, access_key_id: &str) -> String {
+    format!("{}{}.json", role_file_prefix(plan.target.name.as_str()), role_key(plan, access_key_id))
+}
+
+/// Options of one invocation.
+pub struct Options {
+    pub no_cache: bool,
+    pub refresh: bool,
+    pub refresh_margin_secs: i64,
+    pub lock_timeout: Duration,
+}
+
+/// Reads fresh cached role credentials without touching STS: the whole
+/// cache-hit path. No runtime, no TLS, no SDK.
+pub fn cached_role(cache: &Cache, plan: &Plan, keys: &LongTermKeys, now: DateTime<Utc>, margin: i64) -> Option<RoleEntry> {
+    let key = role_key(plan, &keys.access_key_id);
+    cache
+        .read::<RoleEntry>(&role_file(plan, &keys.access_key_id))
+        .filter(|e| e.version == CACHE_VERSION && e.key == key && e.credentials.is_fresh(now, margin))
+}
+
+pub fn cached_session(cache: &Cache, keys: &LongTermKeys, serial: &MfaSerial, endpoint: &str) -> Option<SessionEntry> {
+    cache
+        .read::<SessionEntry>(&session_file(&keys.access_key_id, serial, endpoint))
+        .filter(|e| e.version == CACHE_VERSION && e.access_key_id == keys.access_key_id && e.mfa_serial == serial.as_str())
+}
+
+/// Produces credentials for a plan, calling STS only when the cache cannot.
+pub struct Provider<'a> {
+    pub cache: &'a Cache,
+    pub clock: &'a dyn Clock,
+    pub log: &'a Log,
+    pub options: &'a Options,
+    pub codes: &'a CodeSources<'a>,
+    sts: Option<StsClient>,
+    cache_warned: bool,
+}
+
+impl<'a> Provider<'a> {
+    pub fn new(cache: &'a Cache, clock: &'a dyn Clock, log: &'a Log, options: &'a Options, codes: &'a CodeSources<'a>) -> Self {
+        Self { cache, clock, log, options, codes, sts: None, cache_warned: false }
+    }
+
+    fn sts(&mut self, endpoint: &Endpoint) -> Result<&StsClient, UserError> {
+        if self.sts.as_ref().is_none_or(|s| s.endpoint().url != endpoint.url) {
+            self.log.verbose(&format!("using STS at {} (region {})", endpoint.url, endpoint.region));
+            self.sts = Some(StsClient::new(endpoint.clone()).map_err(sts_user_error)?);
+        }
+        Ok(self.sts.as_ref().expect("just set"))
+    }
+
+    fn store<T: Serialize>(&mut self, name: &str, value: &T) {
+        if let Err(e) = self.cache.write(name, value) {
+            if !self.cache_warned {
+                self.log.warn(&format!(
+                    "the credentials could not be cached in {} ({e}); they are still returned, but the next run will call STS again",
+                    self.cache.dir().display()
+                ));
+                self.cache_warned = true;
+            }
+        }
+    }
+
+    fn margin(&self) -> i64 {
+        self.options.refresh_margin_secs
+    }
+
+    /// Role credentials for the plan's target.
+    pub fn role_credentials(&mut self, plan: &Plan, aws: &AwsFiles) -> Result<RoleCredentials, UserError> {
+        let keys = aws.long_term_keys(&plan.bastion_profile)?;
+        let file = role_file(plan, &keys.access_key_id);
+        let key = role_key(plan, &keys.access_key_id);
+        let target = plan.target.name.as_str();
+        let use_cache = !self.options.no_cache && !self.options.refresh;
+        if use_cache {
+            if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
+                self.log.verbose(&format!("cache hit: credentials for '{target}' ({})", self.cache.path(&file).display()));
+                return Ok(RoleCredentials { credentials: e.credentials, assumed_role_arn: e.assumed_role_arn, from_cache: true });
+            }
+            self.log.verbose(&format!("cache miss: no fresh credentials for '{target}'"));
+        }
+        let lock_name = file.trim_end_matches(".json").to_owned();
+        let log = *self.log;
+        let _guard = self.cache.lock(&lock_name, self.options.lock_timeout, || {
+            log.verbose(&format!("waiting for another mfacli fetching credentials for '{target}'"))
+        })?;
+        // Another process may have fetched them while we waited.
+        if use_cache {
+            if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
+                self.log.verbose(&format!("cache hit after waiting: credentials for '{target}'"));
+                return Ok(RoleCredentials { credentials: e.credentials, assumed_role_arn: e.assumed_role_arn, from_cache: true });
+            }
+        }
+        let (credentials, assumed_role_arn) = self.assume(plan, &keys)?;
+        let entry = RoleEntry {
+            version: CACHE_VERSION,
+            target: target.to_owned(),
+            key,
+            role_arn: plan.target.role_arn.to_string(),
+            assumed_role_arn: assumed_role_arn.clone(),
+            credentials: credentials.clone(),
+        };
+        if !self.options.no_cache {
+            self.store(&file, &entry);
+        }
+        Ok(RoleCredentials { credentials, assumed_role_arn, from_cache: false })
+    }
+
+    fn assume(&mut self, plan: &Plan, keys: &LongTermKeys) -> Result<(TemporaryCredentials, Option<String>), UserError> {
+        let t = &plan.target;
+        if t.duration.secs() > SessionDuration::CHAINED_MAX {
+            // AWS caps AssumeRole with session credentials at 1h, so a longer
+            // role session needs the long-term keys plus a code of its own.
+            self.log.verbose(&format!(
+                "'{}' asks for {} (> 1h, the limit through an MFA session): calling AssumeRole with the long-term keys and an MFA code",
+                t.name, t.duration
+            ));
+            let serial = &plan.mfa_serial;
+            let guard = ReplayGuard::new(self.cache, serial);
+            let log = *self.log;
+            let _totp_lock = self.cache.lock(&guard.lock_name(), self.options.lock_timeout, || {
+                log.verbose("waiting for another mfacli using this MFA device")
+            })?;
+            let mut code = self.codes.obtain(serial, self.cache, self.clock, self.log)?;
+            self.log.verbose(&format!("MFA code from {}", code.source));
+            let endpoint = plan.endpoint.clone();
+            for attempt in 0..2 {
+                self.log.verbose(&format!("calling STS AssumeRole {} (direct, with MFA)", t.role_arn));
+                let r = self.sts(&endpoint)?.assume_role(
+                    Signer::LongTerm(keys),
+                    &t.role_arn,
+                    &t.session_name,
+                    t.duration,
+                    t.external_id.as_ref(),
+                    Some((serial, &code.code)),
+                );
+                match r {
+                    Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
+                        self.log.notice("STS rejected the TOTP code; retrying once with the next step's code");
+                        let seed = self.codes.seed()?.expect("TOTP code implies a seed");
+                        code.code = self.codes.totp_code(&seed, serial, self.cache, self.clock, self.log)?;
+                    }
+                    other => return other.map_err(sts_user_error),
+                }
+            }
+            unreachable!("the loop returns on its second attempt")
+        }
+        let mut session = self.mfa_session(plan, keys, false)?;
+        for attempt in 0..2 {
+            self.log.verbose(&format!("calling STS AssumeRole {} with the MFA session", t.role_arn));
+            let endpoint = plan.endpoint.clone();
+            let r = self.sts(&endpoint)?.assume_role(
+                Signer::Temporary(&session),
+                &t.role_arn,
+                &t.session_name,
+                t.duration,
+                t.external_id.as_ref(),
+                None,
+            );
+            match r {
+                Err(e) if e.is_expired_token() && attempt == 0 => {
+                    self.log.notice("the cached MFA session was rejected as expired; dropping it and starting a new one");
+                    let _ = self.cache.remove(&session_file(&keys.access_key_id, &plan.mfa_serial, &plan.endpoint.url));
+                    session = self.mfa_session(plan, keys, true)?;
+                }
+                other => return other.map_err(sts_user_error),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// A cached MFA session, or a new one from GetSessionToken.
+    pub fn mfa_session(&mut self, plan: &Plan, keys: &LongTermKeys, force: bool) -> Result<TemporaryCredentials, UserError> {
+        let serial = &plan.mfa_serial;
+        let endpoint = plan.endpoint.clone();
+        let file = session_file(&keys.access_key_id, serial, &endpoint.url);
+        let use_cache = !self.options.no_cache && !force;
+        let fresh = |this: &Self| {
+            cached_session(this.cache, keys, serial, &endpoint.url)
+                .filter(|e| e.credentials.is_fresh(this.clock.now(), this.margin()))
+        };
+        if use_cache {
+            if let Some(e) = fresh(self) {
+                self.log.verbose(&format!(
+                    "cache hit: MFA session for {serial} ({} min left)",
+                    e.credentials.seconds_left(self.clock.now()) / 60
+                ));
+                return Ok(e.credentials);
+            }
+            self.log.verbose(&format!("cache miss: no MFA session for {serial}"));
+        }
+        let log = *self.log;
+        let _guard = self.cache.lock(file.trim_end_matches(".json"), self.options.lock_timeout, || {
+            log.verbose("waiting for another mfacli starting the MFA session")
+        })?;
+        if use_cache {
+            if let Some(e) = fresh(self) {
+                self.log.verbose("cache hit after waiting: MFA session");
+                return Ok(e.credentials);
+            }
+        }
+        let guard = ReplayGuard::new(self.cache, serial);
+        let _totp_lock = self.cache.lock(&guard.lock_name(), self.options.lock_timeout, || {
+            log.verbose("waiting for another mfacli using this MFA device")
+        })?;
+        let mut code = self.codes.obtain(serial, self.cache, self.clock, self.log)?;
+        self.log.verbose(&format!("MFA code from {}", code.source));
+        let duration = plan.session_duration;
+        for attempt in 0..2 {
+            self.log.verbose(&format!("calling STS GetSessionToken for {serial} ({duration})"));
+            let r = self.sts(&endpoint)?.get_session_token(keys, duration, Some((serial, &code.code)));
+            match r {
+                Ok(creds) => {
+                    let entry = SessionEntry {
+                        version: CACHE_VERSION,
+                        access_key_id: keys.access_key_id.clone(),
+                        mfa_serial: serial.to_string(),
+                        endpoint: endpoint.url.clone(),
+                        credentials: creds.clone(),
+                    };
+                    if !self.options.no_cache {
+                        self.store(&file, &entry);
+                    }
+                    return Ok(creds);
+                }
+                Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
+                    self.log.notice("STS rejected the TOTP code; retrying once with the next step's code");
+                    let seed = self.codes.seed()?.expect("TOTP code implies a seed");
+                    code.code = self.codes.totp_code(&seed, serial, self.cache, self.clock, self.log)?;
+                }
+                Err(e) => return Err(sts_user_error(e)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// GetCallerIdentity with given credentials.
+    pub fn whoami(&mut self, endpoint: &Endpoint, signer: Signer<'_>) -> Result<crate::sts::CallerIdentity, UserError> {
+        self.log.verbose("calling STS GetCallerIdentity");
+        self.sts(endpoint)?.get_caller_identity(signer).map_err(sts_user_error)
+    }
+}
+
+pub fn sts_user_error(e: StsError) -> UserError {
+    let hint = e.hint();
+    let err = UserError::new(e.to_string());
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}

@@ -1,0 +1,288 @@
+//! Turns flags, environment, mfacli config and the AWS files into one plan
+//! per target, with precedence flag > environment > mfacli config > ~/.aws.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::awsfiles::AwsFiles;
+use crate::cache::Cache;
+use crate::config::{BastionConfig, Config};
+use crate::error::{did_you_mean, UserError};
+use crate::sts::Endpoint;
+use crate::types::{ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName, TokenCode};
+
+/// Settings that apply to every command, from flags and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub token_code: Option<TokenCode>,
+    pub totp_secret_env: Option<String>,
+    pub timeout: Option<SessionDuration>,
+    pub lock_timeout: Option<SessionDuration>,
+    pub no_cache: bool,
+    pub refresh: bool,
+    pub non_interactive: bool,
+}
+
+/// Where a target was defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    MfacliConfig,
+    AwsConfig,
+}
+
+impl Origin {
+    pub fn label(self) -> &'static str {
+        match self {
+            Origin::MfacliConfig => "mfacli config",
+            Origin::AwsConfig => "aws config",
+        }
+    }
+}
+
+/// One target, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: TargetName,
+    pub origin: Origin,
+    pub role_arn: RoleArn,
+    pub duration: SessionDuration,
+    pub session_name: SessionName,
+    pub external_id: Option<ExternalId>,
+    pub region: Option<String>,
+}
+
+/// Everything needed to produce credentials for a target, except secrets.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Target,
+    pub bastion_profile: String,
+    pub mfa_serial: MfaSerial,
+    pub session_duration: SessionDuration,
+    pub endpoint: Endpoint,
+}
+
+/// Loaded configuration sources.
+pub struct Sources {
+    pub config: Config,
+    pub aws: AwsFiles,
+    pub overrides: Overrides,
+}
+
+pub const DEFAULT_TIMEOUT: SessionDuration = SessionDuration::from_secs(10);
+pub const DEFAULT_LOCK_TIMEOUT: SessionDuration = SessionDuration::from_secs(60);
+pub const DEFAULT_REFRESH_MARGIN: SessionDuration = SessionDuration::from_secs(300);
+pub const DEFAULT_SESSION: SessionDuration = SessionDuration::from_secs(43_200);
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Sources {
+    pub fn load(overrides: Overrides) -> Result<Self, UserError> {
+        let config = Config::load(overrides.config.as_deref())?;
+        let aws = AwsFiles::load()?;
+        Ok(Self { config, aws, overrides })
+    }
+
+    pub fn bastion(&self) -> &BastionConfig {
+        &self.config.bastion
+    }
+
+    pub fn cache(&self) -> Cache {
+        Cache::new(crate::cache::default_dir())
+    }
+
+    pub fn refresh_margin_secs(&self) -> i64 {
+        i64::from(self.config.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN).secs())
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        let d = self.overrides.lock_timeout.or(self.config.lock_timeout).unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        Duration::from_secs(d.secs().into())
+    }
+
+    /// All target names from both sources (mfacli config wins on clashes).
+    pub fn target_names(&self) -> Vec<(TargetName, Origin)> {
+        let mut out: Vec<(TargetName, Origin)> =
+            self.config.targets.keys().map(|n| (n.clone(), Origin::MfacliConfig)).collect();
+        for (name, _) in self.aws.role_profiles() {
+            if let Ok(n) = name.parse::<TargetName>() {
+                if !self.config.targets.contains_key(&n) {
+                    out.push((n, Origin::AwsConfig));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The bastion profile for a target: --profile > $MFACLI_PROFILE >
+    /// [bastion] profile > the target's source_profile > $AWS_PROFILE > default.
+    fn bastion_profile(&self, source_profile: Option<&str>) -> String {
+        self.overrides
+            .profile
+            .clone()
+            .or_else(|| env_nonempty("MFACLI_PROFILE"))
+            .or_else(|| self.config.bastion.profile.clone())
+            .or_else(|| source_profile.map(str::to_owned))
+            .or_else(|| env_nonempty("AWS_PROFILE"))
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
+    /// The plan for `name`, or an error listing the known targets.
+    pub fn plan(&self, name: &str) -> Result<Plan, UserError> {
+        let tname: TargetName = name.parse().map_err(|e: crate::types::InvalidValue| UserError::new(format!("TARGET: {e}")))?;
+        if let Some(t) = self.config.targets.get(&tname) {
+            let bastion_profile = self.bastion_profile(None);
+            let mfa_serial = self.mfa_serial(None, &bastion_profile, &format!("[targets.{name}]"))?;
+            let session_name = match &t.session_name {
+                Some(s) => s.clone(),
+                None => default_session_name(&mfa_serial, &format!("[targets.{name}] session_name"))?,
+            };
+            let target = Target {
+                name: tname,
+                origin: Origin::MfacliConfig,
+                role_arn: t.role_arn.clone(),
+                duration: t.duration.unwrap_or(SessionDuration::ONE_HOUR),
+                session_name,
+                external_id: t.external_id.clone(),
+                region: t.region.clone(),
+            };
+            return self.finish(target, bastion_profile, mfa_serial);
+        }
+        if let Some(p) = self.aws.profile(name).filter(|p| p.get("role_arn").is_some()) {
+            let file = self.aws.config_path.display().to_string();
+            let at = |key: &str| format!("{file}: [profile {name}] {key}");
+            let role_arn: RoleArn = p
+                .get("role_arn")
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e| UserError::new(format!("{}: {e}", at("role_arn"))))?;
+            let bastion_profile = self.bastion_profile(p.get("source_profile"));
+            let mfa_serial = self.mfa_serial(p.get("mfa_serial"), &bastion_profile, &format!("[profile {name}]"))?;
+            let duration = match p.get("duration_seconds") {
+                Some(s) => s
+                    .parse::<SessionDuration>()
+                    .and_then(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::ROLE_MAX))
+                    .map_err(|e| UserError::new(format!("{}: {e}", at("duration_seconds"))))?,
+                None => SessionDuration::ONE_HOUR,
+            };
+            let session_name = match p.get("role_session_name") {
+                Some(s) => s.parse().map_err(|e| UserError::new(format!("{}: {e}", at("role_session_name"))))?,
+                None => default_session_name(&mfa_serial, &at("role_session_name"))?,
+            };
+            let external_id = p
+                .get("external_id")
+                .map(|s| s.parse::<ExternalId>())
+                .transpose()
+                .map_err(|e| UserError::new(format!("{}: {e}", at("external_id"))))?;
+            let target = Target {
+                name: tname,
+                origin: Origin::AwsConfig,
+                role_arn,
+                duration,
+                session_name,
+                external_id,
+                region: p.get("region").map(str::to_owned),
+            };
+            return self.finish(target, bastion_profile, mfa_serial);
+        }
+        Err(self.unknown_target(name))
+    }
+
+    fn unknown_target(&self, name: &str) -> UserError {
+        let names: Vec<String> = self.target_names().into_iter().map(|(n, _)| n.to_string()).collect();
+        let mut msg = format!("unknown target '{name}'");
+        if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
+            msg.push_str(&format!("; did you mean '{s}'?"));
+        }
+        let known = if names.is_empty() { "none are defined".to_owned() } else { format!("known targets: {}", names.join(", ")) };
+        let config = crate::config::config_path(self.overrides.config.as_deref()).0;
+        UserError::new(format!("{msg} ({known})")).hint(format!(
+            "define it as [targets.{name}] in {} or as [profile {name}] with role_arn in {}",
+            config.display(),
+            self.aws.config_path.display()
+        ))
+    }
+
+    /// [bastion] mfa_serial > the target profile's mfa_serial > the bastion
+    /// profile's mfa_serial in the AWS files.
+    fn mfa_serial(&self, from_target: Option<&str>, bastion_profile: &str, what: &str) -> Result<MfaSerial, UserError> {
+        if let Some(s) = &self.config.bastion.mfa_serial {
+            return Ok(s.clone());
+        }
+        let candidates = [
+            (from_target, format!("{}: {what} mfa_serial", self.aws.config_path.display())),
+            (
+                self.aws.profile(bastion_profile).and_then(|p| p.get("mfa_serial")),
+                format!("AWS files: [{bastion_profile}] mfa_serial"),
+            ),
+        ];
+        for (value, place) in candidates {
+            if let Some(v) = value {
+                return v.parse().map_err(|e| UserError::new(format!("{place}: {e}")));
+            }
+        }
+        Err(UserError::new(format!("no MFA device is configured for {what}")).hint(
+            "set mfa_serial = \"arn:aws:iam::ACCOUNT:mfa/NAME\" in [bastion] of the mfacli config, or in the AWS profile",
+        ))
+    }
+
+    fn finish(&self, target: Target, bastion_profile: String, mfa_serial: MfaSerial) -> Result<Plan, UserError> {
+        let session_duration = self.config.bastion.session_duration.unwrap_or(DEFAULT_SESSION);
+        let endpoint = self.endpoint(target.role_arn.partition(), Some(&bastion_profile))?;
+        Ok(Plan { target, bastion_profile, mfa_serial, session_duration, endpoint })
+    }
+
+    /// STS region: --region > $AWS_REGION > $AWS_DEFAULT_REGION > [bastion]
+    /// region > the bastion profile's region > the partition's default.
+    pub fn sts_region(&self, partition: Partition, bastion_profile: Option<&str>) -> String {
+        self.overrides
+            .region
+            .clone()
+            .or_else(|| env_nonempty("AWS_REGION"))
+            .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
+            .or_else(|| self.config.bastion.region.clone())
+            .or_else(|| bastion_profile.and_then(|p| self.aws.profile(p)).and_then(|p| p.get("region")).map(str::to_owned))
+            .unwrap_or_else(|| partition.default_region().to_owned())
+    }
+
+    /// --endpoint-url > $AWS_ENDPOINT_URL_STS > $AWS_ENDPOINT_URL > regional.
+    pub fn endpoint(&self, partition: Partition, bastion_profile: Option<&str>) -> Result<Endpoint, UserError> {
+        let region = self.sts_region(partition, bastion_profile);
+        let (url, source) = if let Some(u) = &self.overrides.endpoint_url {
+            (u.clone(), "--endpoint-url")
+        } else if let Some(u) = env_nonempty("AWS_ENDPOINT_URL_STS") {
+            (u, "AWS_ENDPOINT_URL_STS")
+        } else if let Some(u) = env_nonempty("AWS_ENDPOINT_URL") {
+            (u, "AWS_ENDPOINT_URL")
+        } else {
+            (partition.sts_endpoint(&region), "region")
+        };
+        let url = url.trim_end_matches('/').to_owned();
+        let valid = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+        if !valid {
+            return Err(UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
+                .hint("e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com"));
+        }
+        let timeout = self.overrides.timeout.or(self.config.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        Ok(Endpoint { url, region, timeout: Duration::from_secs(timeout.secs().into()) })
+    }
+}
+
+/// The IAM user name from `arn:…:mfa/NAME`, which is AWS's convention.
+fn default_session_name(serial: &MfaSerial, key: &str) -> Result<SessionName, UserError> {
+    serial
+        .device_name()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            UserError::new(format!("no session name: {key} is not set and the MFA serial {serial} has no user name in it"))
+                .hint("set session_name (mfacli config) or role_session_name (AWS config)")
+        })
+}

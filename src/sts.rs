@@ -1,0 +1,321 @@
+//! The only place that talks to STS. Built lazily: the cache-hit path never
+//! constructs a runtime, TLS roots or an SDK client.
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use chrono::{DateTime, Utc};
+
+use crate::secret::{LongTermKeys, Secret, TemporaryCredentials};
+use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName, TokenCode};
+
+/// Where and how to reach STS.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub region: String,
+    /// Per-attempt connect/read timeout.
+    pub timeout: Duration,
+}
+
+/// What went wrong in one STS call, typed so callers can react (retry on
+/// `ExpiredToken`, explain `AccessDenied`) and show a hint.
+#[derive(Debug, Clone)]
+pub struct StsError {
+    pub action: &'static str,
+    pub endpoint: String,
+    pub kind: StsErrorKind,
+    /// Server `Date` minus local time, when the server answered.
+    pub skew_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StsErrorKind {
+    /// STS answered with an error code.
+    Service { code: String, message: String },
+    Timeout,
+    Unreachable(String),
+    Other(String),
+}
+
+impl StsError {
+    pub fn code(&self) -> Option<&str> {
+        match &self.kind {
+            StsErrorKind::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn is_expired_token(&self) -> bool {
+        self.code() == Some("ExpiredToken")
+    }
+
+    pub fn is_invalid_mfa_code(&self) -> bool {
+        matches!(&self.kind, StsErrorKind::Service { code, message }
+            if code == "AccessDenied" && message.contains("MultiFactorAuthentication failed"))
+    }
+
+    /// What a person should do about it.
+    pub fn hint(&self) -> Option<String> {
+        let skew = self
+            .skew_secs
+            .filter(|s| s.abs() > 300)
+            .map(|s| format!("this machine's clock is {}s {} STS's: fix the clock (e.g. enable NTP) — skew breaks both signatures and MFA codes. ", s.abs(), if s > 0 { "behind" } else { "ahead of" }))
+            .unwrap_or_default();
+        let base = match &self.kind {
+            StsErrorKind::Service { code, message } => match code.as_str() {
+                "InvalidClientTokenId" => "the access key is unknown to STS: it was deleted or deactivated, or the wrong profile is selected (check [bastion] profile / --profile)".to_owned(),
+                "SignatureDoesNotMatch" if message.starts_with("Signature expired") => "the request's timestamp is too far from STS's clock: fix this machine's clock".to_owned(),
+                "SignatureDoesNotMatch" => "the secret access key does not match the access key id: re-enter it with `aws configure --profile PROFILE`".to_owned(),
+                "AccessDenied" if message.contains("MultiFactorAuthentication") => "the MFA code was rejected: it was mistyped, already used (wait for the next code), belongs to another device (check mfa_serial), or the clock is off".to_owned(),
+                "AccessDenied" if self.action == "AssumeRole" => "the role's trust policy does not allow this caller, or MFA is missing: check the role ARN, that the role trusts the bastion account, and that the bastion policy allows sts:AssumeRole with MFA".to_owned(),
+                "AccessDenied" => "the bastion user's IAM policy does not allow this call".to_owned(),
+                "ExpiredToken" => "the session expired or was revoked; run again (or `mfacli clear --all`) to start a new one".to_owned(),
+                "ValidationError" if message.contains("DurationSeconds") || message.contains("durationSeconds") => "the requested duration is outside what STS allows: role chaining is capped at 1h, AssumeRole at the role's MaxSessionDuration (max 12h), GetSessionToken at 15m-36h; lower `duration` / `session_duration`".to_owned(),
+                "ValidationError" => "a parameter was rejected by STS; check the target's settings".to_owned(),
+                "Throttling" | "RequestLimitExceeded" => "STS is throttling requests; wait a moment and retry".to_owned(),
+                "RegionDisabledException" => "STS is not activated in this region; use another region or activate it in IAM account settings".to_owned(),
+                _ => String::new(),
+            },
+            StsErrorKind::Timeout => format!("STS at {} did not answer in time; check the network or raise --timeout", self.endpoint),
+            StsErrorKind::Unreachable(_) => format!("cannot connect to {}; check the network, the region, or --endpoint-url / AWS_ENDPOINT_URL_STS", self.endpoint),
+            StsErrorKind::Other(_) => String::new(),
+        };
+        let h = format!("{skew}{base}");
+        (!h.trim().is_empty()).then(|| h.trim().to_owned())
+    }
+}
+
+impl std::fmt::Display for StsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            StsErrorKind::Service { code, message } => {
+                write!(f, "STS {} failed: {code}: {}", self.action, message.trim())
+            }
+            StsErrorKind::Timeout => write!(f, "STS {} timed out ({})", self.action, self.endpoint),
+            StsErrorKind::Unreachable(d) => write!(f, "STS {} failed: cannot reach {}: {d}", self.action, self.endpoint),
+            StsErrorKind::Other(d) => write!(f, "STS {} failed ({}): {d}", self.action, self.endpoint),
+        }
+    }
+}
+
+impl std::error::Error for StsError {}
+
+/// The identity returned by GetCallerIdentity.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CallerIdentity {
+    #[serde(rename = "Account")]
+    pub account: String,
+    #[serde(rename = "Arn")]
+    pub arn: String,
+    #[serde(rename = "UserId")]
+    pub user_id: String,
+}
+
+/// A tokio runtime and HTTP client, shared by the calls of one invocation.
+pub struct StsClient {
+    rt: tokio::runtime::Runtime,
+    http: SharedHttpClient,
+    endpoint: Endpoint,
+}
+
+/// Credentials to sign with.
+pub enum Signer<'a> {
+    LongTerm(&'a LongTermKeys),
+    Temporary(&'a TemporaryCredentials),
+}
+
+impl StsClient {
+    pub fn new(endpoint: Endpoint) -> Result<Self, StsError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StsError {
+                action: "setup",
+                endpoint: endpoint.url.clone(),
+                kind: StsErrorKind::Other(e.to_string()),
+                skew_secs: None,
+            })?;
+        let http = if endpoint.url.starts_with("http://") {
+            aws_smithy_http_client::Builder::new().build_http()
+        } else {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .build_https()
+        };
+        Ok(Self { rt, http, endpoint })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn client(&self, signer: Signer<'_>) -> aws_sdk_sts::Client {
+        let creds = match signer {
+            Signer::LongTerm(k) => Credentials::new(
+                k.access_key_id.clone(),
+                k.secret_access_key.expose().to_owned(),
+                None,
+                None,
+                "mfacli-bastion",
+            ),
+            Signer::Temporary(t) => Credentials::new(
+                t.access_key_id.clone(),
+                t.secret_access_key.expose().to_owned(),
+                Some(t.session_token.expose().to_owned()),
+                None,
+                "mfacli-session",
+            ),
+        };
+        let t = self.endpoint.timeout;
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.endpoint.region.clone()))
+            .endpoint_url(self.endpoint.url.clone())
+            .credentials_provider(creds)
+            .http_client(self.http.clone())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(t.min(Duration::from_secs(3)))
+                    .read_timeout(t)
+                    .operation_attempt_timeout(t)
+                    .build(),
+            )
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(2)),
+            )
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    }
+
+    fn map_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        action: &'static str,
+        err: SdkError<E, HttpResponse>,
+    ) -> StsError {
+        let endpoint = self.endpoint.url.clone();
+        let skew_secs = err.raw_response().and_then(|r| {
+            let date = r.headers().get("date")?;
+            let server = DateTime::parse_from_rfc2822(date).ok()?;
+            Some((server.with_timezone(&Utc) - Utc::now()).num_seconds())
+        });
+        let kind = match &err {
+            SdkError::ServiceError(se) => {
+                let e = se.err();
+                StsErrorKind::Service {
+                    code: e.code().unwrap_or("Unknown").to_owned(),
+                    message: e.message().unwrap_or("").to_owned(),
+                }
+            }
+            SdkError::TimeoutError(_) => StsErrorKind::Timeout,
+            SdkError::DispatchFailure(df) if df.is_timeout() => StsErrorKind::Timeout,
+            SdkError::DispatchFailure(df) => {
+                let detail = df
+                    .as_connector_error()
+                    .map(|c| error_chain(c))
+                    .unwrap_or_else(|| "dispatch failure".into());
+                StsErrorKind::Unreachable(detail)
+            }
+            SdkError::ResponseError(_) => StsErrorKind::Other(format!("unreadable response: {}", error_chain(&err))),
+            other => StsErrorKind::Other(error_chain(other)),
+        };
+        StsError { action, endpoint, kind, skew_secs }
+    }
+
+    pub fn get_session_token(
+        &self,
+        keys: &LongTermKeys,
+        duration: SessionDuration,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+    ) -> Result<TemporaryCredentials, StsError> {
+        let mut req = self.client(Signer::LongTerm(keys)).get_session_token().duration_seconds(duration.secs() as i32);
+        if let Some((serial, code)) = mfa {
+            req = req.serial_number(serial.as_str()).token_code(code.as_str());
+        }
+        let out = self.rt.block_on(req.send()).map_err(|e| self.map_err("GetSessionToken", e))?;
+        self.convert("GetSessionToken", out.credentials)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn assume_role(
+        &self,
+        signer: Signer<'_>,
+        role: &RoleArn,
+        session_name: &SessionName,
+        duration: SessionDuration,
+        external_id: Option<&ExternalId>,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+    ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
+        let mut req = self
+            .client(signer)
+            .assume_role()
+            .role_arn(role.as_str())
+            .role_session_name(session_name.as_str())
+            .duration_seconds(duration.secs() as i32);
+        if let Some(x) = external_id {
+            req = req.external_id(x.as_str());
+        }
+        if let Some((serial, code)) = mfa {
+            req = req.serial_number(serial.as_str()).token_code(code.as_str());
+        }
+        let out = self.rt.block_on(req.send()).map_err(|e| self.map_err("AssumeRole", e))?;
+        let arn = out.assumed_role_user.map(|u| u.arn);
+        Ok((self.convert("AssumeRole", out.credentials)?, arn))
+    }
+
+    pub fn get_caller_identity(&self, signer: Signer<'_>) -> Result<CallerIdentity, StsError> {
+        let out = self
+            .rt
+            .block_on(self.client(signer).get_caller_identity().send())
+            .map_err(|e| self.map_err("GetCallerIdentity", e))?;
+        Ok(CallerIdentity {
+            account: out.account.unwrap_or_default(),
+            arn: out.arn.unwrap_or_default(),
+            user_id: out.user_id.unwrap_or_default(),
+        })
+    }
+
+    fn convert(
+        &self,
+        action: &'static str,
+        c: Option<aws_sdk_sts::types::Credentials>,
+    ) -> Result<TemporaryCredentials, StsError> {
+        let c = c.ok_or_else(|| StsError {
+            action,
+            endpoint: self.endpoint.url.clone(),
+            kind: StsErrorKind::Other("the response had no credentials".into()),
+            skew_secs: None,
+        })?;
+        let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).unwrap_or_else(Utc::now);
+        Ok(TemporaryCredentials {
+            access_key_id: c.access_key_id,
+            secret_access_key: Secret::new(c.secret_access_key),
+            session_token: Secret::new(c.session_token),
+            expiration,
+        })
+    }
+}
+
+/// An error and its sources on one line (the SDK nests the useful part).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}

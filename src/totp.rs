@@ -1,0 +1,253 @@
+//! TOTP (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits) from a seed that a CI
+//! job holds, plus the replay guard that keeps mfacli from sending AWS a
+//! code it already used.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use totp_rs::{Builder, Secret as TotpSecret};
+use zeroize::Zeroizing;
+
+use crate::cache::{key_hash, Cache};
+use crate::clock::Clock;
+use crate::config::BastionConfig;
+use crate::error::UserError;
+use crate::types::{MfaSerial, TokenCode};
+
+pub const STEP_SECS: u64 = 30;
+
+/// The environment variable CI jobs put the seed in.
+pub const SEED_ENV: &str = "MFACLI_TOTP_SECRET";
+
+/// A decoded seed and where it came from (for messages; never the value).
+pub struct Seed {
+    bytes: Zeroizing<Vec<u8>>,
+    pub source: String,
+}
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Seed(<redacted> from {})", self.source)
+    }
+}
+
+impl Seed {
+    /// Decodes base32, accepting lower case, spaces and missing padding.
+    pub fn decode(text: &str, source: impl Into<String>) -> Result<Self, UserError> {
+        let source = source.into();
+        let cleaned: Zeroizing<String> = Zeroizing::new(
+            text.chars()
+                .filter(|c| !c.is_whitespace() && *c != '=' && *c != '-')
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        );
+        let bad = || {
+            UserError::new(format!("the TOTP seed from {source} is not valid base32"))
+                .hint("use the base32 secret shown when the virtual MFA device was created (letters A-Z and digits 2-7)")
+        };
+        if cleaned.len() < 16 || !cleaned.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)) {
+            return Err(bad());
+        }
+        let secret = TotpSecret::try_from_base32(cleaned.as_str()).map_err(|_| bad())?;
+        Ok(Self { bytes: Zeroizing::new(secret.to_vec()), source })
+    }
+
+    pub fn from_bytes(bytes: Vec<u8>, source: impl Into<String>) -> Self {
+        Self { bytes: Zeroizing::new(bytes), source: source.into() }
+    }
+
+    /// The code for the step containing `unix_secs`.
+    pub fn code_at(&self, unix_secs: u64) -> TokenCode {
+        self.code_with_digits(unix_secs, 6).parse().expect("six digits")
+    }
+
+    pub fn code_with_digits(&self, unix_secs: u64, digits: u8) -> String {
+        Builder::new()
+            .with_digits(digits)
+            .with_step_duration(STEP_SECS)
+            .with_secret(TotpSecret::from(self.bytes.to_vec()))
+            .build_noncompliant()
+            .generate(unix_secs)
+            .to_string()
+    }
+}
+
+pub fn step_of(unix_secs: u64) -> u64 {
+    unix_secs / STEP_SECS
+}
+
+/// Finds the seed: `--totp-secret-env NAME`, `$MFACLI_TOTP_SECRET`, then
+/// `totp_secret_env` / `totp_secret_file` in `[bastion]`. `Ok(None)` if none is set.
+pub fn find_seed(flag_env: Option<&str>, bastion: &BastionConfig) -> Result<Option<Seed>, UserError> {
+    if let Some(name) = flag_env {
+        return match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => Seed::decode(&Zeroizing::new(v), format!("${name} (--totp-secret-env)")).map(Some),
+            _ => Err(UserError::new(format!("--totp-secret-env {name}: the variable {name} is not set or empty"))
+                .hint(format!("export {name} with the base32 seed, e.g. from a CI secret"))),
+        };
+    }
+    if let Ok(v) = std::env::var(SEED_ENV) {
+        if !v.trim().is_empty() {
+            return Seed::decode(&Zeroizing::new(v), format!("${SEED_ENV}")).map(Some);
+        }
+    }
+    if let Some(name) = &bastion.totp_secret_env {
+        return match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => Seed::decode(&Zeroizing::new(v), format!("${name} ([bastion] totp_secret_env)")).map(Some),
+            _ => Err(UserError::new(format!("[bastion] totp_secret_env names {name}, which is not set or empty"))
+                .hint(format!("export {name} with the base32 seed, or remove totp_secret_env"))),
+        };
+    }
+    if let Some(path) = &bastion.totp_secret_file {
+        return read_seed_file(path).map(Some);
+    }
+    Ok(None)
+}
+
+/// Reads a seed file, refusing one that others can read.
+pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        UserError::new(format!("[bastion] totp_secret_file {}: {e}", path.display()))
+            .hint("fix the path, or remove totp_secret_file")
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(UserError::new(format!(
+            "refusing TOTP seed file {}: its mode is {mode:04o}, so other users can read the seed",
+            path.display()
+        ))
+        .hint(format!("run `chmod 600 {}`", path.display())));
+    }
+    let text = crate::awsfiles::read_text_file(path, "TOTP seed file")?
+        .ok_or_else(|| UserError::new(format!("TOTP seed file {} vanished", path.display())))?;
+    Seed::decode(&Zeroizing::new(text), format!("{} ([bastion] totp_secret_file)", path.display()))
+}
+
+/// Per-device record of the last step whose code went to STS.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ReplayState {
+    serial: String,
+    last_step: u64,
+}
+
+/// Remembers used steps so a code is never sent twice (AWS rejects reuse).
+/// Callers hold [`ReplayGuard::lock_name`]'s lock around take + STS call.
+pub struct ReplayGuard<'a> {
+    cache: &'a Cache,
+    serial: &'a MfaSerial,
+}
+
+impl<'a> ReplayGuard<'a> {
+    pub fn new(cache: &'a Cache, serial: &'a MfaSerial) -> Self {
+        Self { cache, serial }
+    }
+
+    fn file_name(&self) -> String {
+        format!("totp-{}.json", key_hash(&[self.serial.as_str()]))
+    }
+
+    pub fn lock_name(&self) -> String {
+        format!("totp-{}", key_hash(&[self.serial.as_str()]))
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.cache.path(&self.file_name())
+    }
+
+    pub fn last_step(&self) -> Option<u64> {
+        self.cache
+            .read::<ReplayState>(&self.file_name())
+            .filter(|s| s.serial == self.serial.as_str())
+            .map(|s| s.last_step)
+    }
+
+    /// The code for a step never used before, waiting for the next step if
+    /// needed (`on_wait` gets the seconds and is told why). The step is
+    /// recorded before the code is returned, so even a crash mid-call
+    /// cannot lead to reuse.
+    pub fn take_code(&self, seed: &Seed, clock: &dyn Clock, mut on_wait: impl FnMut(u64)) -> Result<TokenCode, UserError> {
+        let now = clock.now().timestamp().max(0) as u64;
+        let mut step = step_of(now);
+        if let Some(last) = self.last_step() {
+            if step <= last {
+                let next_start = (last + 1) * STEP_SECS;
+                let wait = next_start.saturating_sub(now).max(1);
+                // Never wait more than two steps: the state file could come
+                // from a clock that ran ahead.
+                let wait = wait.min(2 * STEP_SECS);
+                on_wait(wait);
+                clock.sleep(std::time::Duration::from_secs(wait));
+                step = step_of(clock.now().timestamp().max(0) as u64).max(last + 1);
+            }
+        }
+        let state = ReplayState { serial: self.serial.to_string(), last_step: step };
+        if let Err(e) = self.cache.write(&self.file_name(), &state) {
+            return Err(UserError::new(format!(
+                "cannot record the used TOTP step in {}: {e}",
+                self.state_path().display()
+            ))
+            .hint("mfacli will not send a TOTP code it cannot record, since AWS rejects reused codes; make the cache directory writable"));
+        }
+        Ok(seed.code_at(step * STEP_SECS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use chrono::TimeZone;
+
+    /// RFC 6238 appendix B, SHA-1 seed "12345678901234567890", 8 digits.
+    #[test]
+    fn rfc6238_vectors() {
+        let seed = Seed::from_bytes(b"12345678901234567890".to_vec(), "test");
+        for (t, code) in [
+            (59u64, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_111_111_111, "14050471"),
+            (1_234_567_890, "89005924"),
+            (2_000_000_000, "69279037"),
+            (20_000_000_000, "65353130"),
+        ] {
+            assert_eq!(seed.code_with_digits(t, 8), code, "t={t}");
+            assert_eq!(seed.code_at(t).as_str(), &code[2..], "6-digit code is the low digits");
+        }
+    }
+
+    #[test]
+    fn decode_accepts_lowercase_spaces_padding() {
+        // base32("12345678901234567890")
+        let canonical = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let a = Seed::decode(canonical, "a").unwrap();
+        let b = Seed::decode("gezd gnbv gy3t qojq gezd gnbv gy3t qojq", "b").unwrap();
+        let c = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ====", "c").unwrap();
+        assert_eq!(a.code_at(59), b.code_at(59));
+        assert_eq!(a.code_at(59), c.code_at(59));
+        let err = Seed::decode("not base32 at all!!", "$MFACLI_TOTP_SECRET").unwrap_err().to_string();
+        assert!(err.contains("$MFACLI_TOTP_SECRET") && !err.contains("not base32 at all"), "{err}");
+    }
+
+    #[test]
+    fn replay_guard_waits_for_next_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        // 10 s into a step.
+        let start = chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap();
+        let clock = ManualClock::new(start);
+        let guard = ReplayGuard::new(&cache, &serial);
+        let mut waits = Vec::new();
+        let first = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert!(waits.is_empty());
+        assert_eq!(first, seed.code_at(1_800_000_010));
+        let second = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(waits, vec![20], "waits until the next step starts");
+        assert_eq!(second, seed.code_at(1_800_000_040));
+        assert_ne!(first, second);
+        assert_eq!(guard.last_step(), Some(step_of(1_800_000_040)));
+        assert_eq!(clock.now().timestamp(), 1_800_000_030);
+    }
+}

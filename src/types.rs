@@ -1,0 +1,540 @@
+//! Validated value types: once constructed, a value is known to be well formed,
+//! so the rest of the code never re-checks an ARN or a duration.
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+/// Why a value was rejected. The message says what was expected; callers add
+/// which flag, key or file the value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, InvalidValue> {
+    Err(InvalidValue(msg.into()))
+}
+
+/// AWS partition, derived from ARNs; decides the STS host name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Partition {
+    Aws,
+    AwsCn,
+    AwsUsGov,
+}
+
+impl Partition {
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        match s {
+            "aws" => Ok(Self::Aws),
+            "aws-cn" => Ok(Self::AwsCn),
+            "aws-us-gov" => Ok(Self::AwsUsGov),
+            other => invalid(format!(
+                "unknown partition '{other}' (expected aws, aws-cn or aws-us-gov)"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aws => "aws",
+            Self::AwsCn => "aws-cn",
+            Self::AwsUsGov => "aws-us-gov",
+        }
+    }
+
+    pub fn default_region(self) -> &'static str {
+        match self {
+            Self::Aws => "us-east-1",
+            Self::AwsCn => "cn-north-1",
+            Self::AwsUsGov => "us-gov-west-1",
+        }
+    }
+
+    /// The regional STS endpoint for this partition.
+    pub fn sts_endpoint(self, region: &str) -> String {
+        match self {
+            Self::AwsCn => format!("https://sts.{region}.amazonaws.com.cn"),
+            _ => format!("https://sts.{region}.amazonaws.com"),
+        }
+    }
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            invalid(format!("'{s}' is not a 12-digit AWS account id"))
+        }
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Splits `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+fn split_arn(s: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let mut parts = s.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    Some((
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    ))
+}
+
+/// IAM path+name characters (`[\w+=,.@-]`, plus `/` for paths).
+fn is_iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// `arn:aws:iam::222222222222:role/PowerUser` (paths allowed: `role/team/Name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoleArn {
+    arn: String,
+    partition: Partition,
+    account: AccountId,
+    name_start: usize,
+}
+
+impl RoleArn {
+    pub fn new(partition: Partition, account: &AccountId, role: &str) -> Result<Self, InvalidValue> {
+        format!("arn:{}:iam::{}:role/{}", partition.as_str(), account, role).parse()
+    }
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+    pub fn partition(&self) -> Partition {
+        self.partition
+    }
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+    /// The role's name without its path.
+    pub fn role_name(&self) -> &str {
+        &self.arn[self.name_start..]
+    }
+}
+
+impl FromStr for RoleArn {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let shape = "expected arn:aws:iam::123456789012:role/NAME";
+        let Some((partition, service, region, account, resource)) = split_arn(s) else {
+            return invalid(format!("'{s}' is not a role ARN ({shape})"));
+        };
+        let partition = Partition::parse(partition)
+            .map_err(|e| InvalidValue(format!("'{s}' is not a role ARN: {e}")))?;
+        if service != "iam" || !region.is_empty() {
+            return invalid(format!("'{s}' is not an IAM role ARN ({shape})"));
+        }
+        let account: AccountId = account
+            .parse()
+            .map_err(|e| InvalidValue(format!("'{s}' is not a role ARN: {e}")))?;
+        let Some(path_and_name) = resource.strip_prefix("role/") else {
+            return invalid(format!("'{s}' is not a role ARN: the resource must start with 'role/' ({shape})"));
+        };
+        let name = path_and_name.rsplit('/').next().unwrap_or_default();
+        if name.is_empty()
+            || name.len() > 64
+            || !path_and_name.chars().all(|c| c == '/' || is_iam_name_char(c))
+        {
+            return invalid(format!(
+                "'{s}' is not a role ARN: the role name must be 1-64 characters of letters, digits and _+=,.@-"
+            ));
+        }
+        Ok(Self {
+            name_start: s.len() - name.len(),
+            arn: s.to_owned(),
+            partition,
+            account,
+        })
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+/// A virtual MFA device ARN (`arn:aws:iam::111111111111:mfa/alice`) or a
+/// hardware device serial number (`GAHT12345678`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MfaSerial {
+    serial: String,
+    partition: Option<Partition>,
+    device_name: Option<String>,
+}
+
+impl MfaSerial {
+    pub fn as_str(&self) -> &str {
+        &self.serial
+    }
+    pub fn partition(&self) -> Option<Partition> {
+        self.partition
+    }
+    /// For `arn:…:mfa/alice`, `alice`: by convention the IAM user's name.
+    pub fn device_name(&self) -> Option<&str> {
+        self.device_name.as_deref()
+    }
+}
+
+impl FromStr for MfaSerial {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let shape = "expected arn:aws:iam::123456789012:mfa/NAME or a hardware token serial";
+        if s.starts_with("arn:") {
+            let Some((partition, service, _region, account, resource)) = split_arn(s) else {
+                return invalid(format!("'{s}' is not an MFA device ARN ({shape})"));
+            };
+            let partition = Partition::parse(partition)
+                .map_err(|e| InvalidValue(format!("'{s}' is not an MFA device ARN: {e}")))?;
+            account
+                .parse::<AccountId>()
+                .map_err(|e| InvalidValue(format!("'{s}' is not an MFA device ARN: {e}")))?;
+            let name = resource.strip_prefix("mfa/").and_then(|p| p.rsplit('/').next());
+            match name {
+                Some(n) if service == "iam" && !n.is_empty() && n.chars().all(is_iam_name_char) => {
+                    Ok(Self {
+                        serial: s.to_owned(),
+                        partition: Some(partition),
+                        device_name: Some(n.to_owned()),
+                    })
+                }
+                _ => invalid(format!("'{s}' is not an MFA device ARN ({shape})")),
+            }
+        } else if (9..=256).contains(&s.len())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@:/-".contains(c))
+        {
+            Ok(Self {
+                serial: s.to_owned(),
+                partition: None,
+                device_name: None,
+            })
+        } else {
+            invalid(format!("'{s}' is not an MFA serial ({shape})"))
+        }
+    }
+}
+
+impl fmt::Display for MfaSerial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.serial)
+    }
+}
+
+/// A credential lifetime in whole seconds. Limits depend on the STS call, so
+/// they are checked by [`SessionDuration::check`] where the call is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionDuration(u32);
+
+impl SessionDuration {
+    pub const ONE_HOUR: Self = Self(3600);
+    /// GetSessionToken limits.
+    pub const SESSION_MIN: u32 = 900;
+    pub const SESSION_MAX: u32 = 129_600;
+    /// AssumeRole limits.
+    pub const ROLE_MAX: u32 = 43_200;
+    /// AWS caps AssumeRole made with session credentials ("role chaining").
+    pub const CHAINED_MAX: u32 = 3600;
+
+    pub const fn from_secs(secs: u32) -> Self {
+        Self(secs)
+    }
+    pub fn secs(self) -> u32 {
+        self.0
+    }
+    pub fn check(self, min: u32, max: u32) -> Result<Self, InvalidValue> {
+        if (min..=max).contains(&self.0) {
+            Ok(self)
+        } else {
+            invalid(format!(
+                "{} is outside the allowed range {} to {}",
+                self,
+                Self(min),
+                Self(max)
+            ))
+        }
+    }
+}
+
+impl FromStr for SessionDuration {
+    type Err = InvalidValue;
+    /// Accepts `900`, `900s`, `15m`, `12h`, `1h30m`.
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let bad = || {
+            InvalidValue(format!(
+                "'{s}' is not a duration (examples: 900s, 15m, 1h, 12h, 1h30m)"
+            ))
+        };
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(bad());
+        }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            let secs: u32 = t.parse().map_err(|_| bad())?;
+            return if secs == 0 { invalid(format!("'{s}': a duration must be more than 0")) } else { Ok(Self(secs)) };
+        }
+        let mut total: u64 = 0;
+        let mut number = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err(bad()),
+            };
+            let n: u64 = number.parse().map_err(|_| bad())?;
+            number.clear();
+            total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+        }
+        if !number.is_empty() {
+            return Err(bad());
+        }
+        if total == 0 {
+            return invalid(format!("'{s}': a duration must be more than 0"));
+        }
+        u32::try_from(total).map(Self).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for SessionDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (h, m, s) = (self.0 / 3600, self.0 % 3600 / 60, self.0 % 60);
+        let mut out = String::new();
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        if s > 0 || out.is_empty() {
+            out.push_str(&format!("{s}s"));
+        }
+        f.write_str(&out)
+    }
+}
+
+/// RoleSessionName: 2-64 characters of `[\w+=,.@-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionName(String);
+
+impl SessionName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SessionName {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        if !(2..=64).contains(&s.chars().count()) {
+            return invalid(format!("session name '{s}' must be 2 to 64 characters long"));
+        }
+        if let Some(c) = s.chars().find(|c| !is_iam_name_char(*c)) {
+            return invalid(format!(
+                "session name '{s}' contains '{c}'; use only letters, digits and _+=,.@-"
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Display for SessionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// sts:ExternalId: 2-1224 characters of `[\w+=,.@:/-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ExternalId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        if !(2..=1224).contains(&s.len()) {
+            return invalid("an external id must be 2 to 1224 characters long");
+        }
+        if s.chars().any(|c| !(is_iam_name_char(c) || c == ':' || c == '/')) {
+            return invalid("an external id may contain only letters, digits and _+=,.@:/-");
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A 6-digit MFA one-time code. Checked before any STS call.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenCode(String);
+
+impl TokenCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenCode(******)")
+    }
+}
+
+impl FromStr for TokenCode {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let t = s.trim();
+        if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(t.to_owned()))
+        } else {
+            invalid("an MFA code is exactly 6 digits")
+        }
+    }
+}
+
+/// The name of a target: a key of `[targets]` or an AWS config profile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetName(String);
+
+impl TargetName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// A form safe in file names; distinct names stay distinct because the
+    /// cache key hash is appended to it.
+    pub fn file_stem(&self) -> String {
+        self.0
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect()
+    }
+}
+
+impl FromStr for TargetName {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        if s.is_empty() || s.len() > 128 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            invalid(format!("'{s}' is not a valid target name (1-128 characters, no spaces)"))
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for TargetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arn_parses_and_exposes_parts() {
+        let arn: RoleArn = "arn:aws:iam::222222222222:role/team/PowerUser".parse().unwrap();
+        assert_eq!(arn.account().as_str(), "222222222222");
+        assert_eq!(arn.role_name(), "PowerUser");
+        assert_eq!(arn.partition(), Partition::Aws);
+        let cn: RoleArn = "arn:aws-cn:iam::222222222222:role/X".parse().unwrap();
+        assert_eq!(cn.partition(), Partition::AwsCn);
+    }
+
+    #[test]
+    fn role_arn_rejects_malformed() {
+        for bad in [
+            "",
+            "arn:aws:iam::22222222222:role/X",
+            "arn:aws:iam::222222222222:user/X",
+            "arn:aws:s3::222222222222:role/X",
+            "arn:aws:iam:us-east-1:222222222222:role/X",
+            "arn:aws:iam::222222222222:role/",
+            "arn:foo:iam::222222222222:role/X",
+            "arn:aws:iam::222222222222:role/bad name",
+        ] {
+            assert!(bad.parse::<RoleArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mfa_serial_forms() {
+        let s: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        assert_eq!(s.device_name(), Some("alice"));
+        let hw: MfaSerial = "GAHT12345678".parse().unwrap();
+        assert_eq!(hw.device_name(), None);
+        assert!("arn:aws:iam::111111111111:user/alice".parse::<MfaSerial>().is_err());
+        assert!("arn:aws:iam::1111:mfa/alice".parse::<MfaSerial>().is_err());
+        assert!("short".parse::<MfaSerial>().is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| s.parse::<SessionDuration>().map(|d| d.secs());
+        assert_eq!(d("900s"), Ok(900));
+        assert_eq!(d("15m"), Ok(900));
+        assert_eq!(d("12h"), Ok(43200));
+        assert_eq!(d("36h"), Ok(129600));
+        assert_eq!(d("1h30m"), Ok(5400));
+        assert_eq!(d("3600"), Ok(3600));
+        assert!(d("12x").is_err());
+        assert!(d("0s").is_err());
+        assert!(d("h").is_err());
+        assert!(d("").is_err());
+        assert!(d("99999999999h").is_err());
+        let forty = "40h".parse::<SessionDuration>().unwrap();
+        assert!(forty.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX).is_err());
+        assert_eq!(SessionDuration::from_secs(5400).to_string(), "1h30m");
+        assert_eq!(SessionDuration::from_secs(900).to_string(), "15m");
+    }
+
+    #[test]
+    fn session_names_and_external_ids() {
+        assert!("alice".parse::<SessionName>().is_ok());
+        assert!("a".parse::<SessionName>().is_err());
+        assert!("x".repeat(65).parse::<SessionName>().is_err());
+        assert!("has space".parse::<SessionName>().is_err());
+        assert!("ok:id/1".parse::<ExternalId>().is_ok());
+        assert!("x".parse::<ExternalId>().is_err());
+        assert!("bad id".parse::<ExternalId>().is_err());
+    }
+
+    #[test]
+    fn token_codes() {
+        assert!("123456".parse::<TokenCode>().is_ok());
+        assert!("12345".parse::<TokenCode>().is_err());
+        assert!("12345a".parse::<TokenCode>().is_err());
+        assert_eq!(format!("{:?}", "123456".parse::<TokenCode>().unwrap()), "TokenCode(******)");
+    }
+}
