@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use aws_runtime::env_config::file::{EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles};
 use aws_config::profile::{Profile, ProfileSet};
+use aws_runtime::env_config::file::{
+    EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
+};
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::error::UserError;
@@ -23,13 +25,18 @@ pub fn read_text_file(path: &Path, what: &str) -> Result<Option<String>, UserErr
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(UserError::new(format!("cannot read {what} {}: {e}", path.display()))
-                .hint("check the file's permissions"))
+            return Err(
+                UserError::new(format!("cannot read {what} {}: {e}", path.display()))
+                    .hint("check the file's permissions"),
+            )
         }
     };
     if meta.is_dir() {
-        return Err(UserError::new(format!("{what} {} is a directory, not a file", path.display()))
-            .hint("point to the file itself, or remove the directory"));
+        return Err(UserError::new(format!(
+            "{what} {} is a directory, not a file",
+            path.display()
+        ))
+        .hint("point to the file itself, or remove the directory"));
     }
     if meta.len() > MAX_FILE_BYTES {
         return Err(UserError::new(format!(
@@ -102,7 +109,8 @@ impl AwsFiles {
     }
 
     pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
-        let credentials = read_text_file(&credentials_path, "AWS credentials file")?.unwrap_or_default();
+        let credentials =
+            read_text_file(&credentials_path, "AWS credentials file")?.unwrap_or_default();
         let config = read_text_file(&config_path, "AWS config file")?.unwrap_or_default();
         let files = ProfileFiles::builder()
             .with_contents(ProfileFileKind::Credentials, credentials.clone())
@@ -110,32 +118,48 @@ impl AwsFiles {
             .build();
         let env = Env::from_slice(&[]);
         let fs = Fs::from_slice(&[]);
-        let profiles = block_on_ready(aws_config::profile::load(&fs, &env, &files, None))
-            .map_err(|e| {
+        let profiles =
+            block_on_ready(aws_config::profile::load(&fs, &env, &files, None)).map_err(|e| {
                 // Which file failed is not in the parser's error; find it by
                 // parsing each file alone.
-                let culprit = [(&credentials_path, credentials.as_str(), ProfileFileKind::Credentials), (&config_path, config.as_str(), ProfileFileKind::Config)]
-                    .into_iter()
-                    .find(|(_, text, kind)| {
-                        let one = ProfileFiles::builder()
-                            .include_default_credentials_file(false)
-                            .include_default_config_file(false)
-                            .with_contents(kind.clone(), text.to_string())
-                            .build();
-                        block_on_ready(aws_config::profile::load(&fs, &env, &one, None)).is_err()
-                    })
-                    .map(|(p, _, _)| p.display().to_string())
-                    .unwrap_or_else(|| "the AWS config files".into());
-                let detail = e.to_string().replace("error parsing  on", "error on").replace('\n', " ");
-                UserError::new(format!("cannot parse {culprit}: {detail}"))
-                    .hint("fix the INI syntax: sections look like [name], settings like key = value")
+                let culprit = [
+                    (
+                        &credentials_path,
+                        credentials.as_str(),
+                        ProfileFileKind::Credentials,
+                    ),
+                    (&config_path, config.as_str(), ProfileFileKind::Config),
+                ]
+                .into_iter()
+                .find(|(_, text, kind)| {
+                    let one = ProfileFiles::builder()
+                        .include_default_credentials_file(false)
+                        .include_default_config_file(false)
+                        .with_contents(kind.clone(), text.to_string())
+                        .build();
+                    block_on_ready(aws_config::profile::load(&fs, &env, &one, None)).is_err()
+                })
+                .map(|(p, _, _)| p.display().to_string())
+                .unwrap_or_else(|| "the AWS config files".into());
+                let detail = e
+                    .to_string()
+                    .replace("error parsing  on", "error on")
+                    .replace('\n', " ");
+                UserError::new(format!("cannot parse {culprit}: {detail}")).hint(
+                    "fix the INI syntax: sections look like [name], settings like key = value",
+                )
             })?;
         let credentials_sections = credentials
             .lines()
             .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
             .map(|s| s.trim().to_owned())
             .collect();
-        Ok(Self { credentials_path, config_path, profiles, credentials_sections })
+        Ok(Self {
+            credentials_path,
+            config_path,
+            profiles,
+            credentials_sections,
+        })
     }
 
     pub fn profile(&self, name: &str) -> Option<&Profile> {
@@ -174,10 +198,17 @@ impl AwsFiles {
                     ))
                     .hint("set [bastion] profile in the mfacli config (or --profile) to the section with your IAM user's access key"));
                 }
-                Ok(LongTermKeys { access_key_id: id.to_owned(), secret_access_key: Secret::new(secret) })
+                Ok(LongTermKeys {
+                    access_key_id: id.to_owned(),
+                    secret_access_key: Secret::new(secret),
+                })
             }
             _ => {
-                let found = if p.is_none() { "there is no such section" } else { "the section has no aws_access_key_id/aws_secret_access_key" };
+                let found = if p.is_none() {
+                    "there is no such section"
+                } else {
+                    "the section has no aws_access_key_id/aws_secret_access_key"
+                };
                 Err(UserError::new(format!(
                     "no long-term keys for profile '{profile}': read [{profile}] in {} and [profile {profile}] in {}, and {found}",
                     self.credentials_path.display(),
@@ -221,7 +252,10 @@ mod tests {
         assert_eq!(k.secret_access_key.expose(), "s3cr3t");
         assert_eq!(f.role_profiles().len(), 1);
         let err = f.long_term_keys("nope").unwrap_err().to_string();
-        assert!(err.contains("[nope]") && err.contains("credentials"), "{err}");
+        assert!(
+            err.contains("[nope]") && err.contains("credentials"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -38,7 +38,18 @@ pub fn key_hash(parts: &[&str]) -> String {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p.as_bytes());
     }
-    h.finalize()[..10].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..10]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Parses a cache file's bytes; anything oversized or malformed is `None`.
+pub fn parse_entry<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() as u64 > MAX_ENTRY_BYTES {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
 }
 
 #[derive(Debug, Clone)]
@@ -63,16 +74,19 @@ impl Cache {
     pub fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         let mut f = File::open(self.path(name)).ok()?;
         let mut buf = Vec::new();
-        Read::by_ref(&mut f).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf).ok()?;
-        if buf.len() as u64 > MAX_ENTRY_BYTES {
-            return None;
-        }
-        serde_json::from_slice(&buf).ok()
+        Read::by_ref(&mut f)
+            .take(MAX_ENTRY_BYTES + 1)
+            .read_to_end(&mut buf)
+            .ok()?;
+        parse_entry(&buf)
     }
 
     /// Creates the directory 0700 (tightening it if it is looser).
     pub fn ensure_dir(&self) -> io::Result<()> {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)?;
         let meta = fs::metadata(&self.dir)?;
         if meta.permissions().mode() & 0o077 != 0 {
             fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
@@ -101,7 +115,9 @@ impl Cache {
 
     /// Names of entries (not locks or temp files) starting with `prefix`.
     pub fn entries(&self, prefix: &str) -> Vec<String> {
-        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
         let mut names: Vec<String> = rd
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.starts_with(prefix) && n.ends_with(".json"))
@@ -112,25 +128,37 @@ impl Cache {
 
     /// Takes the exclusive lock for `name`, waiting up to `timeout`. The OS
     /// releases it if the holder dies, so a killed process never blocks others.
-    pub fn lock(&self, name: &str, timeout: Duration, mut on_wait: impl FnMut()) -> Result<LockGuard, UserError> {
+    /// `Ok(None)` if the lock file cannot be created at all (read-only or
+    /// full cache directory): the caller goes on without the lock, since
+    /// returning credentials matters more than deduplicating STS calls.
+    pub fn lock(
+        &self,
+        name: &str,
+        timeout: Duration,
+        mut on_wait: impl FnMut(),
+    ) -> Result<Option<LockGuard>, UserError> {
         let path = self.path(&format!("{name}.lock"));
         let io_err = |e: io::Error| {
-            UserError::new(format!("cannot create lock file {}: {e}", path.display()))
-                .hint("check that the cache directory is writable (MFACLI_CACHE_DIR)")
+            UserError::new(format!("cannot lock {}: {e}", path.display()))
+                .hint("check that the cache directory is on a local file system (MFACLI_CACHE_DIR)")
         };
-        self.ensure_dir().map_err(io_err)?;
-        let file = OpenOptions::new()
+        if self.ensure_dir().is_err() {
+            return Ok(None);
+        }
+        let Ok(file) = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
             .open(&path)
-            .map_err(io_err)?;
+        else {
+            return Ok(None);
+        };
         let start = Instant::now();
         let mut announced = false;
         loop {
             match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Ok(LockGuard { _file: file }),
+                Ok(()) => return Ok(Some(LockGuard { _file: file })),
                 Err(fs4::TryLockError::WouldBlock) => {}
                 Err(fs4::TryLockError::Error(e)) => return Err(io_err(e)),
             }
@@ -171,7 +199,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     };
     let tmp = dir.join(format!(".{base}.{}.{nonce:x}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -216,9 +248,14 @@ mod tests {
     fn lock_excludes_and_times_out() {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::new(d.path().to_owned());
-        let g = c.lock("k", Duration::from_secs(1), || {}).unwrap();
+        let g = c
+            .lock("k", Duration::from_secs(1), || {})
+            .unwrap()
+            .expect("lockable");
         let mut waited = false;
-        let err = c.lock("k", Duration::from_millis(100), || waited = true).unwrap_err();
+        let err = c
+            .lock("k", Duration::from_millis(100), || waited = true)
+            .unwrap_err();
         assert!(waited);
         assert!(err.message.contains("gave up"), "{err}");
         drop(g);

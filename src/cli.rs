@@ -100,15 +100,21 @@ fn parse_duration(s: &str) -> Result<SessionDuration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Get credentials for a target and show a summary (or exports, or write a profile)
-    #[command(after_help = "Examples:\n  mfacli assume prod\n  mfacli assume prod --export\n  mfacli assume prod --write-profile prod-temp && aws --profile prod-temp s3 ls")]
+    #[command(
+        after_help = "Examples:\n  mfacli assume prod\n  mfacli assume prod --export\n  mfacli assume prod --write-profile prod-temp && aws --profile prod-temp s3 ls"
+    )]
     Assume(AssumeArgs),
 
     /// Print shell code that exports the target's credentials, for eval
-    #[command(after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression")]
+    #[command(
+        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression"
+    )]
     Env(EnvArgs),
 
     /// Run a command with the target's credentials in its environment
-    #[command(after_help = "Examples:\n  mfacli exec prod -- aws sts get-caller-identity\n  mfacli exec staging -- terraform plan")]
+    #[command(
+        after_help = "Examples:\n  mfacli exec prod -- aws sts get-caller-identity\n  mfacli exec staging -- terraform plan"
+    )]
     Exec(ExecArgs),
 
     /// Print credentials as JSON for the AWS CLI/SDK `credential_process` setting
@@ -131,7 +137,9 @@ pub enum Command {
     Whoami(WhoamiArgs),
 
     /// Print the current TOTP code from the configured seed and the seconds left
-    #[command(after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later.")]
+    #[command(
+        after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later."
+    )]
     Totp,
 
     /// Print the IAM policies and CloudFormation templates of the bastion pattern
@@ -139,7 +147,9 @@ pub enum Command {
     Policy(PolicyCommand),
 
     /// Print shell completions
-    #[command(after_help = "Examples:\n  mfacli completions bash > ~/.local/share/bash-completion/completions/mfacli\n  mfacli completions zsh > \"${fpath[1]}/_mfacli\"\n  mfacli completions fish > ~/.config/fish/completions/mfacli.fish")]
+    #[command(
+        after_help = "Examples:\n  mfacli completions bash > ~/.local/share/bash-completion/completions/mfacli\n  mfacli completions zsh > \"${fpath[1]}/_mfacli\"\n  mfacli completions fish > ~/.config/fish/completions/mfacli.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: CompletionShell,
@@ -231,7 +241,9 @@ pub enum PolicyCommand {
         self_manage_mfa: bool,
     },
     /// A target role's trust policy: the bastion account, only with MFA
-    #[command(after_help = "Example:\n  mfacli policy trust --bastion-account 111111111111 --max-session 12h")]
+    #[command(
+        after_help = "Example:\n  mfacli policy trust --bastion-account 111111111111 --max-session 12h"
+    )]
     Trust {
         /// The bastion account's 12-digit id
         #[arg(long, value_name = "ACCOUNT")]

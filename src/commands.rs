@@ -6,7 +6,9 @@ use std::os::unix::process::CommandExt;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{AssumeArgs, Cli, Command, CompletionShell, ExecArgs, GlobalArgs, PolicyCommand, Template};
+use crate::cli::{
+    AssumeArgs, Cli, Command, CompletionShell, ExecArgs, GlobalArgs, PolicyCommand, Template,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
 use crate::log::{Level, Log};
@@ -32,7 +34,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Man => {
             let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out).context("rendering the man page")?;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("rendering the man page")?;
             std::io::stdout().write_all(&out)?;
             Ok(0)
         }
@@ -57,7 +61,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Command::List(j) => list(&sources, j.json),
                 Command::Clear(c) => clear(&sources, &log, c.target.as_deref(), c.all),
                 Command::Whoami(w) => whoami(&sources, &log, &w.target, w.json),
-                Command::Completions { .. } | Command::Man | Command::Policy(_) | Command::Totp => unreachable!(),
+                Command::Completions { .. } | Command::Man | Command::Policy(_) | Command::Totp => {
+                    unreachable!()
+                }
             }
         }
     }
@@ -89,14 +95,16 @@ fn load_sources(g: &GlobalArgs, log: &Log) -> Result<Sources> {
 
 fn write_stdout(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(s.as_bytes()).and_then(|_| out.flush()).or_else(|e| {
-        // A closed pipe (`| head`) is not an error worth a message.
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
+    out.write_all(s.as_bytes())
+        .and_then(|_| out.flush())
+        .or_else(|e| {
+            // A closed pipe (`| head`) is not an error worth a message.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
     Ok(())
 }
 
@@ -133,7 +141,12 @@ fn export_region(sources: &Sources, plan: &Plan) -> Option<String> {
         .or_else(|| sources.bastion().region.clone())
 }
 
-fn print_exports(sources: &Sources, plan: &Plan, creds: &RoleCredentials, shell: Shell) -> Result<()> {
+fn print_exports(
+    sources: &Sources,
+    plan: &Plan,
+    creds: &RoleCredentials,
+    shell: Shell,
+) -> Result<()> {
     let region = export_region(sources, plan);
     let vars = output::env_vars(&creds.credentials, region.as_deref());
     write_stdout(&output::render_exports(shell, &vars))
@@ -153,7 +166,12 @@ fn assume(sources: &Sources, log: &Log, g: &GlobalArgs, a: AssumeArgs) -> Result
     let now = SystemClock.now();
     let left = creds.credentials.seconds_left(now);
     if a.export {
-        print_exports(sources, &plan, &creds, a.shell.unwrap_or_else(Shell::from_env))?;
+        print_exports(
+            sources,
+            &plan,
+            &creds,
+            a.shell.unwrap_or_else(Shell::from_env),
+        )?;
     } else if a.json {
         let v = serde_json::json!({
             "target": t.name.as_str(),
@@ -171,7 +189,11 @@ fn assume(sources: &Sources, log: &Log, g: &GlobalArgs, a: AssumeArgs) -> Result
     } else if a.write_profile.is_none() || std::io::stdout().is_terminal() {
         let _ = g;
         let mut s = String::new();
-        s.push_str(&format!("Credentials for {} ({})\n", t.name, if creds.from_cache { "cached" } else { "new" }));
+        s.push_str(&format!(
+            "Credentials for {} ({})\n",
+            t.name,
+            if creds.from_cache { "cached" } else { "new" }
+        ));
         s.push_str(&format!("  account   {}\n", t.role_arn.account()));
         s.push_str(&format!("  role      {}\n", t.role_arn.role_name()));
         if let Some(arn) = &creds.assumed_role_arn {
@@ -191,10 +213,19 @@ fn assume(sources: &Sources, log: &Log, g: &GlobalArgs, a: AssumeArgs) -> Result
     Ok(0)
 }
 
-fn write_profile(sources: &Sources, plan: &Plan, creds: &RoleCredentials, section: &str, force: bool) -> Result<()> {
+fn write_profile(
+    sources: &Sources,
+    plan: &Plan,
+    creds: &RoleCredentials,
+    section: &str,
+    force: bool,
+) -> Result<()> {
     let path = &sources.aws.credentials_path;
     if section.is_empty() || section.contains(['[', ']', '\n']) {
-        return Err(UserError::new(format!("--write-profile: '{section}' is not a valid profile name")).into());
+        return Err(UserError::new(format!(
+            "--write-profile: '{section}' is not a valid profile name"
+        ))
+        .into());
     }
     if section == plan.bastion_profile {
         return Err(UserError::new(format!(
@@ -209,7 +240,8 @@ fn write_profile(sources: &Sources, plan: &Plan, creds: &RoleCredentials, sectio
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    crate::cache::write_atomic(path, new.as_bytes(), 0o600).with_context(|| format!("writing {}", path.display()))?;
+    crate::cache::write_atomic(path, new.as_bytes(), 0o600)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -227,17 +259,31 @@ fn exec(sources: &Sources, log: &Log, g: &GlobalArgs, e: ExecArgs) -> Result<i32
     for k in [crate::totp::SEED_ENV, crate::mfa::TOKEN_CODE_ENV] {
         cmd.env_remove(k);
     }
-    for k in [g.totp_secret_env.as_deref(), sources.bastion().totp_secret_env.as_deref()].into_iter().flatten() {
+    for k in [
+        g.totp_secret_env.as_deref(),
+        sources.bastion().totp_secret_env.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
         cmd.env_remove(k);
     }
     for (k, v) in output::env_vars(&creds.credentials, region.as_deref()) {
         cmd.env(k, v);
     }
-    log.verbose(&format!("running {} with the credentials for '{}'", program.to_string_lossy(), plan.target.name));
+    log.verbose(&format!(
+        "running {} with the credentials for '{}'",
+        program.to_string_lossy(),
+        plan.target.name
+    ));
     // exec(2) replaces mfacli: the command's exit status and signals are
     // its own. It returns only on failure.
     let err = cmd.exec();
-    let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
     report(
         &UserError::new(format!("cannot run '{}': {err}", program.to_string_lossy()))
             .hint("check the command name and your PATH")
@@ -259,10 +305,16 @@ fn list(sources: &Sources, json: bool) -> Result<i32> {
                 row["role_arn"] = plan.target.role_arn.as_str().into();
                 row["duration"] = plan.target.duration.to_string().into();
                 if let Ok(keys) = sources.aws.long_term_keys(&plan.bastion_profile) {
-                    let left = provider::cached_role(&cache, &plan, &keys, now, 0).map(|e| e.credentials.seconds_left(now));
+                    let left = provider::cached_role(&cache, &plan, &keys, now, 0)
+                        .map(|e| e.credentials.seconds_left(now));
                     row["credentials_seconds_left"] = left.into();
                     row["credentials_fresh"] = left.is_some_and(|l| l > margin).into();
-                    if let Some(s) = provider::cached_session(&cache, &keys, &plan.mfa_serial, &plan.endpoint.url) {
+                    if let Some(s) = provider::cached_session(
+                        &cache,
+                        &keys,
+                        &plan.mfa_serial,
+                        &plan.endpoint.url,
+                    ) {
                         let label = plan.mfa_serial.to_string();
                         if !sessions.iter().any(|(l, _)| *l == label) {
                             sessions.push((label, s.credentials.seconds_left(now)));
@@ -292,10 +344,21 @@ fn list(sources: &Sources, json: bool) -> Result<i32> {
         ))?;
         return Ok(0);
     }
-    let w = rows.iter().map(|r| r["target"].as_str().unwrap_or("").len()).max().unwrap_or(6).max(6);
-    let mut s = format!("{:<w$}  {:<13}  {:<46}  CREDENTIALS\n", "TARGET", "SOURCE", "ROLE");
+    let w = rows
+        .iter()
+        .map(|r| r["target"].as_str().unwrap_or("").len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut s = format!(
+        "{:<w$}  {:<13}  {:<46}  CREDENTIALS\n",
+        "TARGET", "SOURCE", "ROLE"
+    );
     for r in &rows {
-        let role = r["role_arn"].as_str().map(str::to_owned).unwrap_or_else(|| format!("error: {}", r["error"].as_str().unwrap_or("")));
+        let role = r["role_arn"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("error: {}", r["error"].as_str().unwrap_or("")));
         let creds = match r["credentials_seconds_left"].as_i64() {
             Some(l) if l > 0 => format!("{} left", output::human_left(l)),
             Some(_) => "expired".into(),
@@ -314,7 +377,11 @@ fn list(sources: &Sources, json: bool) -> Result<i32> {
     for (serial, left) in &sessions {
         s.push_str(&format!(
             "MFA session: {serial}: {}\n",
-            if *left > 0 { format!("{} left", output::human_left(*left)) } else { "expired".into() }
+            if *left > 0 {
+                format!("{} left", output::human_left(*left))
+            } else {
+                "expired".into()
+            }
         ));
     }
     write_stdout(&s)?;
@@ -335,11 +402,17 @@ fn clear(sources: &Sources, log: &Log, target: Option<&str>, all: bool) -> Resul
     };
     let mut removed = 0;
     for n in &names {
-        if cache.remove(n).with_context(|| format!("removing {}", cache.path(n).display()))? {
+        if cache
+            .remove(n)
+            .with_context(|| format!("removing {}", cache.path(n).display()))?
+        {
             removed += 1;
         }
     }
-    log.notice(&format!("removed {removed} cached credential file{}", if removed == 1 { "" } else { "s" }));
+    log.notice(&format!(
+        "removed {removed} cached credential file{}",
+        if removed == 1 { "" } else { "s" }
+    ));
     Ok(0)
 }
 
@@ -352,7 +425,12 @@ fn whoami(sources: &Sources, log: &Log, target: &str, json: bool) -> Result<i32>
         refresh_margin_secs: sources.refresh_margin_secs(),
         lock_timeout: sources.lock_timeout(),
     };
-    let codes = CodeSources { flag: None, totp_flag_env: None, bastion: sources.bastion(), non_interactive: true };
+    let codes = CodeSources {
+        flag: None,
+        totp_flag_env: None,
+        bastion: sources.bastion(),
+        non_interactive: true,
+    };
     let cache = sources.cache();
     let clock = SystemClock;
     let mut p = Provider::new(&cache, &clock, log, &options, &codes);
@@ -360,7 +438,10 @@ fn whoami(sources: &Sources, log: &Log, target: &str, json: bool) -> Result<i32>
     if json {
         write_stdout(&format!("{}\n", serde_json::to_string_pretty(&id)?))?;
     } else {
-        write_stdout(&format!("Account: {}\nArn:     {}\nUserId:  {}\n", id.account, id.arn, id.user_id))?;
+        write_stdout(&format!(
+            "Account: {}\nArn:     {}\nUserId:  {}\n",
+            id.account, id.arn, id.user_id
+        ))?;
     }
     Ok(0)
 }
@@ -374,15 +455,25 @@ fn totp(g: &GlobalArgs) -> Result<i32> {
     })?;
     let now = SystemClock.now().timestamp().max(0) as u64;
     let left = crate::totp::STEP_SECS - now % crate::totp::STEP_SECS;
-    write_stdout(&format!("{} ({left}s left in this step)\n", seed.code_at(now).as_str()))?;
+    write_stdout(&format!(
+        "{} ({left}s left in this step)\n",
+        seed.code_at(now).as_str()
+    ))?;
     Ok(0)
 }
 
 fn policy(p: PolicyCommand) -> Result<i32> {
     use crate::policies;
     let text = match p {
-        PolicyCommand::Bastion { self_manage_mfa } => policies::to_pretty_json(&policies::bastion_policy(self_manage_mfa)),
-        PolicyCommand::Trust { bastion_account, external_id, max_session, partition } => {
+        PolicyCommand::Bastion { self_manage_mfa } => {
+            policies::to_pretty_json(&policies::bastion_policy(self_manage_mfa))
+        }
+        PolicyCommand::Trust {
+            bastion_account,
+            external_id,
+            max_session,
+            partition,
+        } => {
             let v = policies::trust_policy(
                 &bastion_account,
                 external_id.as_deref(),
@@ -392,10 +483,14 @@ fn policy(p: PolicyCommand) -> Result<i32> {
             .map_err(|e| UserError::new(e.to_string()))?;
             policies::to_pretty_json(&v)
         }
-        PolicyCommand::Cloudformation { template: Template::Bastion, self_manage_mfa } => {
-            policies::cloudformation_bastion(self_manage_mfa)
-        }
-        PolicyCommand::Cloudformation { template: Template::Target, .. } => policies::cloudformation_target(),
+        PolicyCommand::Cloudformation {
+            template: Template::Bastion,
+            self_manage_mfa,
+        } => policies::cloudformation_bastion(self_manage_mfa),
+        PolicyCommand::Cloudformation {
+            template: Template::Target,
+            ..
+        } => policies::cloudformation_target(),
     };
     write_stdout(&text)?;
     Ok(0)

@@ -8,9 +8,17 @@ use serde::Deserialize;
 
 use crate::awsfiles::read_text_file;
 use crate::error::{did_you_mean, UserError};
-use crate::types::{AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName};
+use crate::types::{
+    AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName,
+};
 
-const TOP_KEYS: &[&str] = &["refresh_margin", "timeout", "lock_timeout", "bastion", "targets"];
+const TOP_KEYS: &[&str] = &[
+    "refresh_margin",
+    "timeout",
+    "lock_timeout",
+    "bastion",
+    "targets",
+];
 const BASTION_KEYS: &[&str] = &[
     "profile",
     "mfa_serial",
@@ -20,7 +28,15 @@ const BASTION_KEYS: &[&str] = &[
     "totp_secret_file",
     "mfa_command",
 ];
-const TARGET_KEYS: &[&str] = &["role_arn", "account", "role", "duration", "session_name", "external_id", "region"];
+const TARGET_KEYS: &[&str] = &[
+    "role_arn",
+    "account",
+    "role",
+    "duration",
+    "session_name",
+    "external_id",
+    "region",
+];
 
 #[derive(Debug, Default, Deserialize)]
 struct RawConfig {
@@ -113,8 +129,11 @@ impl Config {
         let (path, explicit) = config_path(flag);
         match read_text_file(&path, "mfacli config")? {
             Some(text) => Self::parse(&text, &path),
-            None if explicit => Err(UserError::new(format!("mfacli config {} does not exist", path.display()))
-                .hint("create it (see `mfacli init`), or fix --config / MFACLI_CONFIG")),
+            None if explicit => Err(UserError::new(format!(
+                "mfacli config {} does not exist",
+                path.display()
+            ))
+            .hint("create it (see `mfacli init`), or fix --config / MFACLI_CONFIG")),
             None => Ok(Self::default()),
         }
     }
@@ -122,21 +141,18 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Self, UserError> {
         let file = path.display().to_string();
         let syntax = |e: toml::de::Error| {
-            let (line, col) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
-            UserError::new(format!(
-                "{file}:{line}:{col}: {}",
-                e.message().trim_end()
-            ))
-            .hint("fix the TOML syntax at that line; see the config reference in the README")
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            UserError::new(format!("{file}:{line}:{col}: {}", e.message().trim_end()))
+                .hint("fix the TOML syntax at that line; see the config reference in the README")
         };
         let table: toml::Table = text.parse().map_err(syntax)?;
         let warnings = unknown_keys(&table, &file);
         let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
         let at = |section: &str, key: &str| format!("{file}: [{section}] {key}");
-        let dur = |v: &Option<String>, section: &str, key: &str| -> Result<Option<SessionDuration>, UserError> {
+        let dur = |v: &Option<String>,
+                   section: &str,
+                   key: &str|
+         -> Result<Option<SessionDuration>, UserError> {
             v.as_deref()
                 .map(|s| s.parse::<SessionDuration>())
                 .transpose()
@@ -173,16 +189,25 @@ impl Config {
             .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX))
             .transpose()
             .map_err(|e| {
-                UserError::new(format!("{}: {e} (GetSessionToken's limits)", at("bastion", "session_duration")))
+                UserError::new(format!(
+                    "{}: {e} (GetSessionToken's limits)",
+                    at("bastion", "session_duration")
+                ))
             })?;
-        let partition = mfa_serial.as_ref().and_then(MfaSerial::partition).unwrap_or(Partition::Aws);
+        let partition = mfa_serial
+            .as_ref()
+            .and_then(MfaSerial::partition)
+            .unwrap_or(Partition::Aws);
         let bastion = BastionConfig {
             profile: b.profile.clone(),
             mfa_serial,
             session_duration,
             region: b.region.clone(),
             totp_secret_env: b.totp_secret_env.clone(),
-            totp_secret_file: b.totp_secret_file.as_deref().map(|p| expand_home(Path::new(p))),
+            totp_secret_file: b
+                .totp_secret_file
+                .as_deref()
+                .map(|p| expand_home(Path::new(p))),
             mfa_command: b.mfa_command.clone(),
         };
 
@@ -213,7 +238,12 @@ impl Config {
             let duration = dur(&t.duration, &section, "duration")?
                 .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::ROLE_MAX))
                 .transpose()
-                .map_err(|e| UserError::new(format!("{}: {e} (AssumeRole's limits)", at(&section, "duration"))))?;
+                .map_err(|e| {
+                    UserError::new(format!(
+                        "{}: {e} (AssumeRole's limits)",
+                        at(&section, "duration")
+                    ))
+                })?;
             let session_name = t
                 .session_name
                 .as_deref()
@@ -228,7 +258,13 @@ impl Config {
                 .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "external_id"))))?;
             targets.insert(
                 tname,
-                TargetConfig { role_arn, duration, session_name, external_id, region: t.region.clone() },
+                TargetConfig {
+                    role_arn,
+                    duration,
+                    session_name,
+                    external_id,
+                    region: t.region.clone(),
+                },
             );
         }
         Ok(Self {
@@ -262,7 +298,11 @@ fn unknown_keys(table: &toml::Table, file: &str) -> Vec<String> {
     let mut check = |t: &toml::Table, known: &[&str], section: &str| {
         for key in t.keys() {
             if !known.contains(&key.as_str()) {
-                let place = if section.is_empty() { "at the top level".to_owned() } else { format!("in [{section}]") };
+                let place = if section.is_empty() {
+                    "at the top level".to_owned()
+                } else {
+                    format!("in [{section}]")
+                };
                 let mut w = format!("{file}: unknown key '{key}' {place} (ignored)");
                 if let Some(s) = did_you_mean(key, known.iter().copied()) {
                     w.push_str(&format!("; did you mean '{s}'?"));
@@ -318,9 +358,15 @@ role = "PowerUser"
         assert_eq!(c.bastion.profile.as_deref(), Some("bastion"));
         assert_eq!(c.bastion.session_duration.unwrap().secs(), 43200);
         let prod = &c.targets[&"prod".parse().unwrap()];
-        assert_eq!(prod.role_arn.as_str(), "arn:aws:iam::222222222222:role/PowerUser");
+        assert_eq!(
+            prod.role_arn.as_str(),
+            "arn:aws:iam::222222222222:role/PowerUser"
+        );
         let staging = &c.targets[&"staging".parse().unwrap()];
-        assert_eq!(staging.role_arn.as_str(), "arn:aws:iam::333333333333:role/PowerUser");
+        assert_eq!(
+            staging.role_arn.as_str(),
+            "arn:aws:iam::333333333333:role/PowerUser"
+        );
         assert!(c.warnings.is_empty());
     }
 
@@ -334,7 +380,11 @@ role = "PowerUser"
     fn unknown_keys_warn_with_suggestion() {
         let c = parse("[bastion]\nsesion_duration = \"1h\"\n").unwrap();
         assert_eq!(c.warnings.len(), 1);
-        assert!(c.warnings[0].contains("did you mean 'session_duration'"), "{}", c.warnings[0]);
+        assert!(
+            c.warnings[0].contains("did you mean 'session_duration'"),
+            "{}",
+            c.warnings[0]
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub struct UserError {
 
 impl UserError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None }
+        Self {
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -48,7 +51,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -62,7 +68,10 @@ mod tests {
     use super::*;
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("sesion_duration", ["session_duration", "region"]), Some("session_duration"));
+        assert_eq!(
+            did_you_mean("sesion_duration", ["session_duration", "region"]),
+            Some("session_duration")
+        );
         assert_eq!(did_you_mean("zzz", ["session_duration", "region"]), None);
     }
 }

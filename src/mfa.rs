@@ -35,30 +35,59 @@ const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--tot
 impl CodeSources<'_> {
     /// Gets one code. A TOTP code is taken through the replay guard, whose
     /// lock the caller must hold (see [`ReplayGuard::lock_name`]).
-    pub fn obtain(&self, serial: &MfaSerial, cache: &Cache, clock: &dyn Clock, log: &Log) -> Result<Code, UserError> {
+    pub fn obtain(
+        &self,
+        serial: &MfaSerial,
+        cache: &Cache,
+        clock: &dyn Clock,
+        log: &Log,
+    ) -> Result<Code, UserError> {
         if let Some(code) = &self.flag {
-            return Ok(Code { code: code.clone(), source: "--token-code".into(), from_totp: false });
+            return Ok(Code {
+                code: code.clone(),
+                source: "--token-code".into(),
+                from_totp: false,
+            });
         }
         if let Ok(v) = std::env::var(TOKEN_CODE_ENV) {
             if !v.trim().is_empty() {
                 let code = v.parse().map_err(|e| {
-                    UserError::new(format!("${TOKEN_CODE_ENV}: {e}")).hint("set it to the 6-digit code your MFA device shows")
+                    UserError::new(format!("${TOKEN_CODE_ENV}: {e}"))
+                        .hint("set it to the 6-digit code your MFA device shows")
                 })?;
-                return Ok(Code { code, source: format!("${TOKEN_CODE_ENV}"), from_totp: false });
+                return Ok(Code {
+                    code,
+                    source: format!("${TOKEN_CODE_ENV}"),
+                    from_totp: false,
+                });
             }
         }
         if let Some(seed) = self.seed()? {
             let code = self.totp_code(&seed, serial, cache, clock, log)?;
-            return Ok(Code { code, source: format!("TOTP seed from {}", seed.source), from_totp: true });
+            return Ok(Code {
+                code,
+                source: format!("TOTP seed from {}", seed.source),
+                from_totp: true,
+            });
         }
         if let Some(cmd) = &self.bastion.mfa_command {
-            return run_mfa_command(cmd).map(|code| Code { code, source: "[bastion] mfa_command".into(), from_totp: false });
+            return run_mfa_command(cmd).map(|code| Code {
+                code,
+                source: "[bastion] mfa_command".into(),
+                from_totp: false,
+            });
         }
         if self.non_interactive {
-            return Err(UserError::new("an MFA code is needed, and --non-interactive forbids prompting")
-                .hint(format!("provide one through {SOURCES_LIST}")));
+            return Err(UserError::new(
+                "an MFA code is needed, and --non-interactive forbids prompting",
+            )
+            .hint(format!("provide one through {SOURCES_LIST}")));
         }
-        prompt(serial).map(|code| Code { code, source: "terminal prompt".into(), from_totp: false })
+        prompt(serial).map(|code| Code {
+            code,
+            source: "terminal prompt".into(),
+            from_totp: false,
+        })
     }
 
     pub fn seed(&self) -> Result<Option<Seed>, UserError> {
@@ -67,7 +96,14 @@ impl CodeSources<'_> {
 
     /// The next unused TOTP code; waits (and says why) if this step's code
     /// was already sent.
-    pub fn totp_code(&self, seed: &Seed, serial: &MfaSerial, cache: &Cache, clock: &dyn Clock, log: &Log) -> Result<TokenCode, UserError> {
+    pub fn totp_code(
+        &self,
+        seed: &Seed,
+        serial: &MfaSerial,
+        cache: &Cache,
+        clock: &dyn Clock,
+        log: &Log,
+    ) -> Result<TokenCode, UserError> {
         ReplayGuard::new(cache, serial).take_code(seed, clock, |secs| {
             log.notice(&format!(
                 "waiting {secs}s for the next TOTP code: this step's code was already sent to STS, and AWS rejects a reused code"
@@ -85,29 +121,42 @@ fn run_mfa_command(cmd: &str) -> Result<TokenCode, UserError> {
         .output()
         .map_err(|e| UserError::new(format!("[bastion] mfa_command could not be started: {e}")))?;
     if !out.status.success() {
-        return Err(UserError::new(format!("[bastion] mfa_command `{cmd}` failed ({})", out.status))
-            .hint("run it by hand to see why (is the hardware key plugged in?)"));
+        return Err(UserError::new(format!(
+            "[bastion] mfa_command `{cmd}` failed ({})",
+            out.status
+        ))
+        .hint("run it by hand to see why (is the hardware key plugged in?)"));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     // ykman prints just the code; some tools print "name  123456".
     let candidate = last.split_whitespace().last().unwrap_or("");
     candidate.parse().map_err(|_| {
-        UserError::new(format!("[bastion] mfa_command `{cmd}` did not print a 6-digit code"))
-            .hint("the command's last output line must end with the code")
+        UserError::new(format!(
+            "[bastion] mfa_command `{cmd}` did not print a 6-digit code"
+        ))
+        .hint("the command's last output line must end with the code")
     })
 }
 
 /// Prompts on the controlling terminal (rpassword reads and writes
 /// /dev/tty, without echo). Fails at once if there is no terminal.
 fn prompt(serial: &MfaSerial) -> Result<TokenCode, UserError> {
-    let mut tty = std::fs::OpenOptions::new().write(true).open("/dev/tty").map_err(|_| {
-        UserError::new("an MFA code is needed, but there is no terminal to ask on")
-            .hint(format!("provide one through {SOURCES_LIST}"))
-    })?;
+    let mut tty = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| {
+            UserError::new("an MFA code is needed, but there is no terminal to ask on")
+                .hint(format!("provide one through {SOURCES_LIST}"))
+        })?;
     for attempt in 0..3 {
-        let line = rpassword::prompt_password(format!("MFA code for {serial}: "))
-            .map_err(|e| UserError::new(format!("cannot read the MFA code from the terminal: {e}")))?;
+        let line = rpassword::prompt_password(format!("MFA code for {serial}: ")).map_err(|e| {
+            UserError::new(format!("cannot read the MFA code from the terminal: {e}"))
+        })?;
         match line.trim().parse::<TokenCode>() {
             Ok(code) => return Ok(code),
             Err(e) if attempt < 2 => {

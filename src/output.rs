@@ -23,7 +23,11 @@ impl Shell {
     /// From `$SHELL`'s file name; POSIX syntax otherwise.
     pub fn from_env() -> Self {
         let shell = std::env::var("SHELL").unwrap_or_default();
-        match Path::new(&shell).file_name().and_then(|n| n.to_str()).unwrap_or("") {
+        match Path::new(&shell)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+        {
             "fish" => Shell::Fish,
             "zsh" => Shell::Zsh,
             "pwsh" | "powershell" | "pwsh.exe" | "powershell.exe" => Shell::Powershell,
@@ -41,10 +45,16 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 pub fn env_vars(creds: &TemporaryCredentials, region: Option<&str>) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", creds.access_key_id.clone()),
-        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key.expose().to_owned(),
+        ),
         ("AWS_SESSION_TOKEN", creds.session_token.expose().to_owned()),
         // Older SDKs (boto2, some Java tools) still read this name.
-        ("AWS_SECURITY_TOKEN", creds.session_token.expose().to_owned()),
+        (
+            "AWS_SECURITY_TOKEN",
+            creds.session_token.expose().to_owned(),
+        ),
         ("AWS_CREDENTIAL_EXPIRATION", rfc3339(creds.expiration)),
     ];
     if let Some(r) = region {
@@ -117,20 +127,32 @@ pub fn human_left(secs: i64) -> String {
 }
 
 pub fn local_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }
 
 /// Marks sections mfacli wrote, so it never overwrites a user's own.
-pub const PROFILE_MARKER: &str = "# managed by mfacli: rewritten by `mfacli assume --write-profile`";
+pub const PROFILE_MARKER: &str =
+    "# managed by mfacli: rewritten by `mfacli assume --write-profile`";
 
 /// Puts `section` with the credentials into an INI text, keeping every
 /// other line (comments included) untouched. Refuses to replace a section
 /// mfacli did not write unless `force`.
-pub fn upsert_profile(text: &str, section: &str, creds: &TemporaryCredentials, region: Option<&str>, force: bool) -> Result<String, UserError> {
+pub fn upsert_profile(
+    text: &str,
+    section: &str,
+    creds: &TemporaryCredentials,
+    region: Option<&str>,
+    force: bool,
+) -> Result<String, UserError> {
     let mut body = vec![
         PROFILE_MARKER.to_owned(),
         format!("aws_access_key_id = {}", creds.access_key_id),
-        format!("aws_secret_access_key = {}", creds.secret_access_key.expose()),
+        format!(
+            "aws_secret_access_key = {}",
+            creds.secret_access_key.expose()
+        ),
         format!("aws_session_token = {}", creds.session_token.expose()),
         format!("expiration = {}", rfc3339(creds.expiration)),
     ];
@@ -139,10 +161,14 @@ pub fn upsert_profile(text: &str, section: &str, creds: &TemporaryCredentials, r
     }
     let header_name = |line: &str| -> Option<String> {
         let t = line.trim();
-        t.strip_prefix('[').and_then(|t| t.strip_suffix(']')).map(|n| n.trim().to_owned())
+        t.strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .map(|n| n.trim().to_owned())
     };
     let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| header_name(l).as_deref() == Some(section));
+    let start = lines
+        .iter()
+        .position(|l| header_name(l).as_deref() == Some(section));
     let mut out: Vec<String> = Vec::new();
     match start {
         None => {
@@ -154,16 +180,26 @@ pub fn upsert_profile(text: &str, section: &str, creds: &TemporaryCredentials, r
             out.extend(body);
         }
         Some(i) => {
-            let end = lines[i + 1..].iter().position(|l| header_name(l).is_some()).map_or(lines.len(), |p| i + 1 + p);
+            let end = lines[i + 1..]
+                .iter()
+                .position(|l| header_name(l).is_some())
+                .map_or(lines.len(), |p| i + 1 + p);
             let ours = lines[i + 1..end].iter().any(|l| l.trim() == PROFILE_MARKER);
             if !ours && !force {
-                return Err(UserError::new(format!("section [{section}] exists and was not written by mfacli; not overwriting it"))
-                    .hint("choose another name for --write-profile, or add --force to replace it"));
+                return Err(UserError::new(format!(
+                    "section [{section}] exists and was not written by mfacli; not overwriting it"
+                ))
+                .hint("choose another name for --write-profile, or add --force to replace it"));
             }
             out.extend(lines[..=i].iter().map(|l| l.to_string()));
             out.extend(body);
             // Keep the blank lines/comments that separate it from the next section.
-            let trailing: Vec<&str> = lines[i + 1..end].iter().rev().take_while(|l| l.trim().is_empty()).copied().collect();
+            let trailing: Vec<&str> = lines[i + 1..end]
+                .iter()
+                .rev()
+                .take_while(|l| l.trim().is_empty())
+                .copied()
+                .collect();
             out.extend(trailing.iter().map(|l| l.to_string()));
             out.extend(lines[end..].iter().map(|l| l.to_string()));
         }
@@ -192,18 +228,28 @@ mod tests {
     fn exports_are_quoted_per_shell() {
         let vars = env_vars(&creds(), Some("eu-west-1"));
         let bash = render_exports(Shell::Bash, &vars);
-        assert!(bash.contains("export AWS_SECRET_ACCESS_KEY='se'\\''cr\\et'\n"), "{bash}");
+        assert!(
+            bash.contains("export AWS_SECRET_ACCESS_KEY='se'\\''cr\\et'\n"),
+            "{bash}"
+        );
         assert!(bash.ends_with("unset AWS_PROFILE\nunset AWS_DEFAULT_PROFILE\n"));
         let fish = render_exports(Shell::Fish, &vars);
-        assert!(fish.contains("set -gx AWS_SECRET_ACCESS_KEY 'se\\'cr\\\\et'\n"), "{fish}");
+        assert!(
+            fish.contains("set -gx AWS_SECRET_ACCESS_KEY 'se\\'cr\\\\et'\n"),
+            "{fish}"
+        );
         let ps = render_exports(Shell::Powershell, &vars);
-        assert!(ps.contains("$Env:AWS_SECRET_ACCESS_KEY = 'se''cr\\et'\n"), "{ps}");
+        assert!(
+            ps.contains("$Env:AWS_SECRET_ACCESS_KEY = 'se''cr\\et'\n"),
+            "{ps}"
+        );
         assert!(bash.contains("export AWS_CREDENTIAL_EXPIRATION='2026-11-28T22:00:00Z'"));
     }
 
     #[test]
     fn credential_process_shape() {
-        let v: serde_json::Value = serde_json::from_str(&credential_process_json(&creds())).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&credential_process_json(&creds())).unwrap();
         assert_eq!(v["Version"], 1);
         assert_eq!(v["Expiration"], "2026-11-28T22:00:00Z");
         assert_eq!(v.as_object().unwrap().len(), 5);
@@ -221,7 +267,9 @@ mod tests {
         let err = upsert_profile(text, "other", &creds(), None, false).unwrap_err();
         assert!(err.message.contains("[other]"));
         let forced = upsert_profile(text, "other", &creds(), None, true).unwrap();
-        assert!(!forced.contains("x = 1") && forced.contains("[default]\naws_access_key_id = AKIA"));
+        assert!(
+            !forced.contains("x = 1") && forced.contains("[default]\naws_access_key_id = AKIA")
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ pub struct RoleCredentials {
 
 /// Cache file names. The role key covers everything that changes the result.
 pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> String {
-    format!("session-{}.json", key_hash(&[access_key_id, serial.as_str(), endpoint]))
+    format!(
+        "session-{}.json",
+        key_hash(&[access_key_id, serial.as_str(), endpoint])
+    )
 }
 
 pub fn role_key(plan: &Plan, access_key_id: &str) -> String {
@@ -70,11 +73,21 @@ pub fn role_key(plan: &Plan, access_key_id: &str) -> String {
 }
 
 pub fn role_file_prefix(target: &str) -> String {
-    format!("role-{}-", target.parse::<crate::types::TargetName>().map(|t| t.file_stem()).unwrap_or_default())
+    format!(
+        "role-{}-",
+        target
+            .parse::<crate::types::TargetName>()
+            .map(|t| t.file_stem())
+            .unwrap_or_default()
+    )
 }
 
 pub fn role_file(plan: &Plan, access_key_id: &str) -> String {
-    format!("{}{}.json", role_file_prefix(plan.target.name.as_str()), role_key(plan, access_key_id))
+    format!(
+        "{}{}.json",
+        role_file_prefix(plan.target.name.as_str()),
+        role_key(plan, access_key_id)
+    )
 }
 
 /// Options of one invocation.
@@ -87,17 +100,34 @@ pub struct Options {
 
 /// Reads fresh cached role credentials without touching STS: the whole
 /// cache-hit path. No runtime, no TLS, no SDK.
-pub fn cached_role(cache: &Cache, plan: &Plan, keys: &LongTermKeys, now: DateTime<Utc>, margin: i64) -> Option<RoleEntry> {
+pub fn cached_role(
+    cache: &Cache,
+    plan: &Plan,
+    keys: &LongTermKeys,
+    now: DateTime<Utc>,
+    margin: i64,
+) -> Option<RoleEntry> {
     let key = role_key(plan, &keys.access_key_id);
     cache
         .read::<RoleEntry>(&role_file(plan, &keys.access_key_id))
-        .filter(|e| e.version == CACHE_VERSION && e.key == key && e.credentials.is_fresh(now, margin))
+        .filter(|e| {
+            e.version == CACHE_VERSION && e.key == key && e.credentials.is_fresh(now, margin)
+        })
 }
 
-pub fn cached_session(cache: &Cache, keys: &LongTermKeys, serial: &MfaSerial, endpoint: &str) -> Option<SessionEntry> {
+pub fn cached_session(
+    cache: &Cache,
+    keys: &LongTermKeys,
+    serial: &MfaSerial,
+    endpoint: &str,
+) -> Option<SessionEntry> {
     cache
         .read::<SessionEntry>(&session_file(&keys.access_key_id, serial, endpoint))
-        .filter(|e| e.version == CACHE_VERSION && e.access_key_id == keys.access_key_id && e.mfa_serial == serial.as_str())
+        .filter(|e| {
+            e.version == CACHE_VERSION
+                && e.access_key_id == keys.access_key_id
+                && e.mfa_serial == serial.as_str()
+        })
 }
 
 /// Produces credentials for a plan, calling STS only when the cache cannot.
@@ -112,13 +142,34 @@ pub struct Provider<'a> {
 }
 
 impl<'a> Provider<'a> {
-    pub fn new(cache: &'a Cache, clock: &'a dyn Clock, log: &'a Log, options: &'a Options, codes: &'a CodeSources<'a>) -> Self {
-        Self { cache, clock, log, options, codes, sts: None, cache_warned: false }
+    pub fn new(
+        cache: &'a Cache,
+        clock: &'a dyn Clock,
+        log: &'a Log,
+        options: &'a Options,
+        codes: &'a CodeSources<'a>,
+    ) -> Self {
+        Self {
+            cache,
+            clock,
+            log,
+            options,
+            codes,
+            sts: None,
+            cache_warned: false,
+        }
     }
 
     fn sts(&mut self, endpoint: &Endpoint) -> Result<&StsClient, UserError> {
-        if self.sts.as_ref().is_none_or(|s| s.endpoint().url != endpoint.url) {
-            self.log.verbose(&format!("using STS at {} (region {})", endpoint.url, endpoint.region));
+        if self
+            .sts
+            .as_ref()
+            .is_none_or(|s| s.endpoint().url != endpoint.url)
+        {
+            self.log.verbose(&format!(
+                "using STS at {} (region {})",
+                endpoint.url, endpoint.region
+            ));
             self.sts = Some(StsClient::new(endpoint.clone()).map_err(sts_user_error)?);
         }
         Ok(self.sts.as_ref().expect("just set"))
@@ -141,7 +192,11 @@ impl<'a> Provider<'a> {
     }
 
     /// Role credentials for the plan's target.
-    pub fn role_credentials(&mut self, plan: &Plan, aws: &AwsFiles) -> Result<RoleCredentials, UserError> {
+    pub fn role_credentials(
+        &mut self,
+        plan: &Plan,
+        aws: &AwsFiles,
+    ) -> Result<RoleCredentials, UserError> {
         let keys = aws.long_term_keys(&plan.bastion_profile)?;
         let file = role_file(plan, &keys.access_key_id);
         let key = role_key(plan, &keys.access_key_id);
@@ -149,21 +204,37 @@ impl<'a> Provider<'a> {
         let use_cache = !self.options.no_cache && !self.options.refresh;
         if use_cache {
             if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
-                self.log.verbose(&format!("cache hit: credentials for '{target}' ({})", self.cache.path(&file).display()));
-                return Ok(RoleCredentials { credentials: e.credentials, assumed_role_arn: e.assumed_role_arn, from_cache: true });
+                self.log.verbose(&format!(
+                    "cache hit: credentials for '{target}' ({})",
+                    self.cache.path(&file).display()
+                ));
+                return Ok(RoleCredentials {
+                    credentials: e.credentials,
+                    assumed_role_arn: e.assumed_role_arn,
+                    from_cache: true,
+                });
             }
-            self.log.verbose(&format!("cache miss: no fresh credentials for '{target}'"));
+            self.log
+                .verbose(&format!("cache miss: no fresh credentials for '{target}'"));
         }
         let lock_name = file.trim_end_matches(".json").to_owned();
         let log = *self.log;
         let _guard = self.cache.lock(&lock_name, self.options.lock_timeout, || {
-            log.verbose(&format!("waiting for another mfacli fetching credentials for '{target}'"))
+            log.verbose(&format!(
+                "waiting for another mfacli fetching credentials for '{target}'"
+            ))
         })?;
         // Another process may have fetched them while we waited.
         if use_cache {
             if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
-                self.log.verbose(&format!("cache hit after waiting: credentials for '{target}'"));
-                return Ok(RoleCredentials { credentials: e.credentials, assumed_role_arn: e.assumed_role_arn, from_cache: true });
+                self.log.verbose(&format!(
+                    "cache hit after waiting: credentials for '{target}'"
+                ));
+                return Ok(RoleCredentials {
+                    credentials: e.credentials,
+                    assumed_role_arn: e.assumed_role_arn,
+                    from_cache: true,
+                });
             }
         }
         let (credentials, assumed_role_arn) = self.assume(plan, &keys)?;
@@ -178,10 +249,18 @@ impl<'a> Provider<'a> {
         if !self.options.no_cache {
             self.store(&file, &entry);
         }
-        Ok(RoleCredentials { credentials, assumed_role_arn, from_cache: false })
+        Ok(RoleCredentials {
+            credentials,
+            assumed_role_arn,
+            from_cache: false,
+        })
     }
 
-    fn assume(&mut self, plan: &Plan, keys: &LongTermKeys) -> Result<(TemporaryCredentials, Option<String>), UserError> {
+    fn assume(
+        &mut self,
+        plan: &Plan,
+        keys: &LongTermKeys,
+    ) -> Result<(TemporaryCredentials, Option<String>), UserError> {
         let t = &plan.target;
         if t.duration.secs() > SessionDuration::CHAINED_MAX {
             // AWS caps AssumeRole with session credentials at 1h, so a longer
@@ -193,14 +272,21 @@ impl<'a> Provider<'a> {
             let serial = &plan.mfa_serial;
             let guard = ReplayGuard::new(self.cache, serial);
             let log = *self.log;
-            let _totp_lock = self.cache.lock(&guard.lock_name(), self.options.lock_timeout, || {
-                log.verbose("waiting for another mfacli using this MFA device")
-            })?;
-            let mut code = self.codes.obtain(serial, self.cache, self.clock, self.log)?;
+            let _totp_lock =
+                self.cache
+                    .lock(&guard.lock_name(), self.options.lock_timeout, || {
+                        log.verbose("waiting for another mfacli using this MFA device")
+                    })?;
+            let mut code = self
+                .codes
+                .obtain(serial, self.cache, self.clock, self.log)?;
             self.log.verbose(&format!("MFA code from {}", code.source));
             let endpoint = plan.endpoint.clone();
             for attempt in 0..2 {
-                self.log.verbose(&format!("calling STS AssumeRole {} (direct, with MFA)", t.role_arn));
+                self.log.verbose(&format!(
+                    "calling STS AssumeRole {} (direct, with MFA)",
+                    t.role_arn
+                ));
                 let r = self.sts(&endpoint)?.assume_role(
                     Signer::LongTerm(keys),
                     &t.role_arn,
@@ -211,9 +297,13 @@ impl<'a> Provider<'a> {
                 );
                 match r {
                     Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
-                        self.log.notice("STS rejected the TOTP code; retrying once with the next step's code");
+                        self.log.notice(
+                            "STS rejected the TOTP code; retrying once with the next step's code",
+                        );
                         let seed = self.codes.seed()?.expect("TOTP code implies a seed");
-                        code.code = self.codes.totp_code(&seed, serial, self.cache, self.clock, self.log)?;
+                        code.code = self
+                            .codes
+                            .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
                     }
                     other => return other.map_err(sts_user_error),
                 }
@@ -222,7 +312,10 @@ impl<'a> Provider<'a> {
         }
         let mut session = self.mfa_session(plan, keys, false)?;
         for attempt in 0..2 {
-            self.log.verbose(&format!("calling STS AssumeRole {} with the MFA session", t.role_arn));
+            self.log.verbose(&format!(
+                "calling STS AssumeRole {} with the MFA session",
+                t.role_arn
+            ));
             let endpoint = plan.endpoint.clone();
             let r = self.sts(&endpoint)?.assume_role(
                 Signer::Temporary(&session),
@@ -235,7 +328,11 @@ impl<'a> Provider<'a> {
             match r {
                 Err(e) if e.is_expired_token() && attempt == 0 => {
                     self.log.notice("the cached MFA session was rejected as expired; dropping it and starting a new one");
-                    let _ = self.cache.remove(&session_file(&keys.access_key_id, &plan.mfa_serial, &plan.endpoint.url));
+                    let _ = self.cache.remove(&session_file(
+                        &keys.access_key_id,
+                        &plan.mfa_serial,
+                        &plan.endpoint.url,
+                    ));
                     session = self.mfa_session(plan, keys, true)?;
                 }
                 other => return other.map_err(sts_user_error),
@@ -245,7 +342,12 @@ impl<'a> Provider<'a> {
     }
 
     /// A cached MFA session, or a new one from GetSessionToken.
-    pub fn mfa_session(&mut self, plan: &Plan, keys: &LongTermKeys, force: bool) -> Result<TemporaryCredentials, UserError> {
+    pub fn mfa_session(
+        &mut self,
+        plan: &Plan,
+        keys: &LongTermKeys,
+        force: bool,
+    ) -> Result<TemporaryCredentials, UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = plan.endpoint.clone();
         let file = session_file(&keys.access_key_id, serial, &endpoint.url);
@@ -262,12 +364,15 @@ impl<'a> Provider<'a> {
                 ));
                 return Ok(e.credentials);
             }
-            self.log.verbose(&format!("cache miss: no MFA session for {serial}"));
+            self.log
+                .verbose(&format!("cache miss: no MFA session for {serial}"));
         }
         let log = *self.log;
-        let _guard = self.cache.lock(file.trim_end_matches(".json"), self.options.lock_timeout, || {
-            log.verbose("waiting for another mfacli starting the MFA session")
-        })?;
+        let _guard = self.cache.lock(
+            file.trim_end_matches(".json"),
+            self.options.lock_timeout,
+            || log.verbose("waiting for another mfacli starting the MFA session"),
+        )?;
         if use_cache {
             if let Some(e) = fresh(self) {
                 self.log.verbose("cache hit after waiting: MFA session");
@@ -275,15 +380,23 @@ impl<'a> Provider<'a> {
             }
         }
         let guard = ReplayGuard::new(self.cache, serial);
-        let _totp_lock = self.cache.lock(&guard.lock_name(), self.options.lock_timeout, || {
-            log.verbose("waiting for another mfacli using this MFA device")
-        })?;
-        let mut code = self.codes.obtain(serial, self.cache, self.clock, self.log)?;
+        let _totp_lock = self
+            .cache
+            .lock(&guard.lock_name(), self.options.lock_timeout, || {
+                log.verbose("waiting for another mfacli using this MFA device")
+            })?;
+        let mut code = self
+            .codes
+            .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
         let duration = plan.session_duration;
         for attempt in 0..2 {
-            self.log.verbose(&format!("calling STS GetSessionToken for {serial} ({duration})"));
-            let r = self.sts(&endpoint)?.get_session_token(keys, duration, Some((serial, &code.code)));
+            self.log.verbose(&format!(
+                "calling STS GetSessionToken for {serial} ({duration})"
+            ));
+            let r =
+                self.sts(&endpoint)?
+                    .get_session_token(keys, duration, Some((serial, &code.code)));
             match r {
                 Ok(creds) => {
                     let entry = SessionEntry {
@@ -299,9 +412,13 @@ impl<'a> Provider<'a> {
                     return Ok(creds);
                 }
                 Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
-                    self.log.notice("STS rejected the TOTP code; retrying once with the next step's code");
+                    self.log.notice(
+                        "STS rejected the TOTP code; retrying once with the next step's code",
+                    );
                     let seed = self.codes.seed()?.expect("TOTP code implies a seed");
-                    code.code = self.codes.totp_code(&seed, serial, self.cache, self.clock, self.log)?;
+                    code.code = self
+                        .codes
+                        .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
                 }
                 Err(e) => return Err(sts_user_error(e)),
             }
@@ -310,9 +427,15 @@ impl<'a> Provider<'a> {
     }
 
     /// GetCallerIdentity with given credentials.
-    pub fn whoami(&mut self, endpoint: &Endpoint, signer: Signer<'_>) -> Result<crate::sts::CallerIdentity, UserError> {
+    pub fn whoami(
+        &mut self,
+        endpoint: &Endpoint,
+        signer: Signer<'_>,
+    ) -> Result<crate::sts::CallerIdentity, UserError> {
         self.log.verbose("calling STS GetCallerIdentity");
-        self.sts(endpoint)?.get_caller_identity(signer).map_err(sts_user_error)
+        self.sts(endpoint)?
+            .get_caller_identity(signer)
+            .map_err(sts_user_error)
     }
 }
 

@@ -9,7 +9,9 @@ use crate::cache::Cache;
 use crate::config::{BastionConfig, Config};
 use crate::error::{did_you_mean, UserError};
 use crate::sts::Endpoint;
-use crate::types::{ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName, TokenCode};
+use crate::types::{
+    ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName, TokenCode,
+};
 
 /// Settings that apply to every command, from flags and environment.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +88,11 @@ impl Sources {
     pub fn load(overrides: Overrides) -> Result<Self, UserError> {
         let config = Config::load(overrides.config.as_deref())?;
         let aws = AwsFiles::load()?;
-        Ok(Self { config, aws, overrides })
+        Ok(Self {
+            config,
+            aws,
+            overrides,
+        })
     }
 
     pub fn bastion(&self) -> &BastionConfig {
@@ -98,18 +104,31 @@ impl Sources {
     }
 
     pub fn refresh_margin_secs(&self) -> i64 {
-        i64::from(self.config.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN).secs())
+        i64::from(
+            self.config
+                .refresh_margin
+                .unwrap_or(DEFAULT_REFRESH_MARGIN)
+                .secs(),
+        )
     }
 
     pub fn lock_timeout(&self) -> Duration {
-        let d = self.overrides.lock_timeout.or(self.config.lock_timeout).unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        let d = self
+            .overrides
+            .lock_timeout
+            .or(self.config.lock_timeout)
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
         Duration::from_secs(d.secs().into())
     }
 
     /// All target names from both sources (mfacli config wins on clashes).
     pub fn target_names(&self) -> Vec<(TargetName, Origin)> {
-        let mut out: Vec<(TargetName, Origin)> =
-            self.config.targets.keys().map(|n| (n.clone(), Origin::MfacliConfig)).collect();
+        let mut out: Vec<(TargetName, Origin)> = self
+            .config
+            .targets
+            .keys()
+            .map(|n| (n.clone(), Origin::MfacliConfig))
+            .collect();
         for (name, _) in self.aws.role_profiles() {
             if let Ok(n) = name.parse::<TargetName>() {
                 if !self.config.targets.contains_key(&n) {
@@ -136,13 +155,18 @@ impl Sources {
 
     /// The plan for `name`, or an error listing the known targets.
     pub fn plan(&self, name: &str) -> Result<Plan, UserError> {
-        let tname: TargetName = name.parse().map_err(|e: crate::types::InvalidValue| UserError::new(format!("TARGET: {e}")))?;
+        let tname: TargetName = name
+            .parse()
+            .map_err(|e: crate::types::InvalidValue| UserError::new(format!("TARGET: {e}")))?;
         if let Some(t) = self.config.targets.get(&tname) {
             let bastion_profile = self.bastion_profile(None);
-            let mfa_serial = self.mfa_serial(None, &bastion_profile, &format!("[targets.{name}]"))?;
+            let mfa_serial =
+                self.mfa_serial(None, &bastion_profile, &format!("[targets.{name}]"))?;
             let session_name = match &t.session_name {
                 Some(s) => s.clone(),
-                None => default_session_name(&mfa_serial, &format!("[targets.{name}] session_name"))?,
+                None => {
+                    default_session_name(&mfa_serial, &format!("[targets.{name}] session_name"))?
+                }
             };
             let target = Target {
                 name: tname,
@@ -155,7 +179,11 @@ impl Sources {
             };
             return self.finish(target, bastion_profile, mfa_serial);
         }
-        if let Some(p) = self.aws.profile(name).filter(|p| p.get("role_arn").is_some()) {
+        if let Some(p) = self
+            .aws
+            .profile(name)
+            .filter(|p| p.get("role_arn").is_some())
+        {
             let file = self.aws.config_path.display().to_string();
             let at = |key: &str| format!("{file}: [profile {name}] {key}");
             let role_arn: RoleArn = p
@@ -164,7 +192,11 @@ impl Sources {
                 .parse()
                 .map_err(|e| UserError::new(format!("{}: {e}", at("role_arn"))))?;
             let bastion_profile = self.bastion_profile(p.get("source_profile"));
-            let mfa_serial = self.mfa_serial(p.get("mfa_serial"), &bastion_profile, &format!("[profile {name}]"))?;
+            let mfa_serial = self.mfa_serial(
+                p.get("mfa_serial"),
+                &bastion_profile,
+                &format!("[profile {name}]"),
+            )?;
             let duration = match p.get("duration_seconds") {
                 Some(s) => s
                     .parse::<SessionDuration>()
@@ -173,7 +205,9 @@ impl Sources {
                 None => SessionDuration::ONE_HOUR,
             };
             let session_name = match p.get("role_session_name") {
-                Some(s) => s.parse().map_err(|e| UserError::new(format!("{}: {e}", at("role_session_name"))))?,
+                Some(s) => s
+                    .parse()
+                    .map_err(|e| UserError::new(format!("{}: {e}", at("role_session_name"))))?,
                 None => default_session_name(&mfa_serial, &at("role_session_name"))?,
             };
             let external_id = p
@@ -196,12 +230,20 @@ impl Sources {
     }
 
     fn unknown_target(&self, name: &str) -> UserError {
-        let names: Vec<String> = self.target_names().into_iter().map(|(n, _)| n.to_string()).collect();
+        let names: Vec<String> = self
+            .target_names()
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
         let mut msg = format!("unknown target '{name}'");
         if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
             msg.push_str(&format!("; did you mean '{s}'?"));
         }
-        let known = if names.is_empty() { "none are defined".to_owned() } else { format!("known targets: {}", names.join(", ")) };
+        let known = if names.is_empty() {
+            "none are defined".to_owned()
+        } else {
+            format!("known targets: {}", names.join(", "))
+        };
         let config = crate::config::config_path(self.overrides.config.as_deref()).0;
         UserError::new(format!("{msg} ({known})")).hint(format!(
             "define it as [targets.{name}] in {} or as [profile {name}] with role_arn in {}",
@@ -212,20 +254,32 @@ impl Sources {
 
     /// [bastion] mfa_serial > the target profile's mfa_serial > the bastion
     /// profile's mfa_serial in the AWS files.
-    fn mfa_serial(&self, from_target: Option<&str>, bastion_profile: &str, what: &str) -> Result<MfaSerial, UserError> {
+    fn mfa_serial(
+        &self,
+        from_target: Option<&str>,
+        bastion_profile: &str,
+        what: &str,
+    ) -> Result<MfaSerial, UserError> {
         if let Some(s) = &self.config.bastion.mfa_serial {
             return Ok(s.clone());
         }
         let candidates = [
-            (from_target, format!("{}: {what} mfa_serial", self.aws.config_path.display())),
             (
-                self.aws.profile(bastion_profile).and_then(|p| p.get("mfa_serial")),
+                from_target,
+                format!("{}: {what} mfa_serial", self.aws.config_path.display()),
+            ),
+            (
+                self.aws
+                    .profile(bastion_profile)
+                    .and_then(|p| p.get("mfa_serial")),
                 format!("AWS files: [{bastion_profile}] mfa_serial"),
             ),
         ];
         for (value, place) in candidates {
             if let Some(v) = value {
-                return v.parse().map_err(|e| UserError::new(format!("{place}: {e}")));
+                return v
+                    .parse()
+                    .map_err(|e| UserError::new(format!("{place}: {e}")));
             }
         }
         Err(UserError::new(format!("no MFA device is configured for {what}")).hint(
@@ -233,10 +287,25 @@ impl Sources {
         ))
     }
 
-    fn finish(&self, target: Target, bastion_profile: String, mfa_serial: MfaSerial) -> Result<Plan, UserError> {
-        let session_duration = self.config.bastion.session_duration.unwrap_or(DEFAULT_SESSION);
+    fn finish(
+        &self,
+        target: Target,
+        bastion_profile: String,
+        mfa_serial: MfaSerial,
+    ) -> Result<Plan, UserError> {
+        let session_duration = self
+            .config
+            .bastion
+            .session_duration
+            .unwrap_or(DEFAULT_SESSION);
         let endpoint = self.endpoint(target.role_arn.partition(), Some(&bastion_profile))?;
-        Ok(Plan { target, bastion_profile, mfa_serial, session_duration, endpoint })
+        Ok(Plan {
+            target,
+            bastion_profile,
+            mfa_serial,
+            session_duration,
+            endpoint,
+        })
     }
 
     /// STS region: --region > $AWS_REGION > $AWS_DEFAULT_REGION > [bastion]
@@ -248,12 +317,21 @@ impl Sources {
             .or_else(|| env_nonempty("AWS_REGION"))
             .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
             .or_else(|| self.config.bastion.region.clone())
-            .or_else(|| bastion_profile.and_then(|p| self.aws.profile(p)).and_then(|p| p.get("region")).map(str::to_owned))
+            .or_else(|| {
+                bastion_profile
+                    .and_then(|p| self.aws.profile(p))
+                    .and_then(|p| p.get("region"))
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| partition.default_region().to_owned())
     }
 
     /// --endpoint-url > $AWS_ENDPOINT_URL_STS > $AWS_ENDPOINT_URL > regional.
-    pub fn endpoint(&self, partition: Partition, bastion_profile: Option<&str>) -> Result<Endpoint, UserError> {
+    pub fn endpoint(
+        &self,
+        partition: Partition,
+        bastion_profile: Option<&str>,
+    ) -> Result<Endpoint, UserError> {
         let region = self.sts_region(partition, bastion_profile);
         let (url, source) = if let Some(u) = &self.overrides.endpoint_url {
             (u.clone(), "--endpoint-url")
@@ -266,13 +344,26 @@ impl Sources {
         };
         let url = url.trim_end_matches('/').to_owned();
         let valid = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+            && url
+                .split("://")
+                .nth(1)
+                .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
         if !valid {
-            return Err(UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
-                .hint("e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com"));
+            return Err(
+                UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
+                    .hint("e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com"),
+            );
         }
-        let timeout = self.overrides.timeout.or(self.config.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        Ok(Endpoint { url, region, timeout: Duration::from_secs(timeout.secs().into()) })
+        let timeout = self
+            .overrides
+            .timeout
+            .or(self.config.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        Ok(Endpoint {
+            url,
+            region,
+            timeout: Duration::from_secs(timeout.secs().into()),
+        })
     }
 }
 

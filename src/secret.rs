@@ -69,8 +69,14 @@ mod tests {
             expiration: Utc::now(),
         };
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("topsecret") && !dbg.contains("tokenvalue"), "{dbg}");
-        let k = LongTermKeys { access_key_id: "AKIA".into(), secret_access_key: Secret::new("longterm") };
+        assert!(
+            !dbg.contains("topsecret") && !dbg.contains("tokenvalue"),
+            "{dbg}"
+        );
+        let k = LongTermKeys {
+            access_key_id: "AKIA".into(),
+            secret_access_key: Secret::new("longterm"),
+        };
         assert!(!format!("{k:?}").contains("longterm"));
     }
 }

@@ -39,7 +39,10 @@ pub struct StsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StsErrorKind {
     /// STS answered with an error code.
-    Service { code: String, message: String },
+    Service {
+        code: String,
+        message: String,
+    },
     Timeout,
     Unreachable(String),
     Other(String),
@@ -100,8 +103,14 @@ impl std::fmt::Display for StsError {
                 write!(f, "STS {} failed: {code}: {}", self.action, message.trim())
             }
             StsErrorKind::Timeout => write!(f, "STS {} timed out ({})", self.action, self.endpoint),
-            StsErrorKind::Unreachable(d) => write!(f, "STS {} failed: cannot reach {}: {d}", self.action, self.endpoint),
-            StsErrorKind::Other(d) => write!(f, "STS {} failed ({}): {d}", self.action, self.endpoint),
+            StsErrorKind::Unreachable(d) => write!(
+                f,
+                "STS {} failed: cannot reach {}: {d}",
+                self.action, self.endpoint
+            ),
+            StsErrorKind::Other(d) => {
+                write!(f, "STS {} failed ({}): {d}", self.action, self.endpoint)
+            }
         }
     }
 }
@@ -147,7 +156,9 @@ impl StsClient {
             aws_smithy_http_client::Builder::new().build_http()
         } else {
             aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::Ring,
+                ))
                 .build_https()
         };
         Ok(Self { rt, http, endpoint })
@@ -226,10 +237,17 @@ impl StsClient {
                     .unwrap_or_else(|| "dispatch failure".into());
                 StsErrorKind::Unreachable(detail)
             }
-            SdkError::ResponseError(_) => StsErrorKind::Other(format!("unreadable response: {}", error_chain(&err))),
+            SdkError::ResponseError(_) => {
+                StsErrorKind::Other(format!("unreadable response: {}", error_chain(&err)))
+            }
             other => StsErrorKind::Other(error_chain(other)),
         };
-        StsError { action, endpoint, kind, skew_secs }
+        StsError {
+            action,
+            endpoint,
+            kind,
+            skew_secs,
+        }
     }
 
     pub fn get_session_token(
@@ -238,11 +256,17 @@ impl StsClient {
         duration: SessionDuration,
         mfa: Option<(&MfaSerial, &TokenCode)>,
     ) -> Result<TemporaryCredentials, StsError> {
-        let mut req = self.client(Signer::LongTerm(keys)).get_session_token().duration_seconds(duration.secs() as i32);
+        let mut req = self
+            .client(Signer::LongTerm(keys))
+            .get_session_token()
+            .duration_seconds(duration.secs() as i32);
         if let Some((serial, code)) = mfa {
             req = req.serial_number(serial.as_str()).token_code(code.as_str());
         }
-        let out = self.rt.block_on(req.send()).map_err(|e| self.map_err("GetSessionToken", e))?;
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| self.map_err("GetSessionToken", e))?;
         self.convert("GetSessionToken", out.credentials)
     }
 
@@ -268,7 +292,10 @@ impl StsClient {
         if let Some((serial, code)) = mfa {
             req = req.serial_number(serial.as_str()).token_code(code.as_str());
         }
-        let out = self.rt.block_on(req.send()).map_err(|e| self.map_err("AssumeRole", e))?;
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| self.map_err("AssumeRole", e))?;
         let arn = out.assumed_role_user.map(|u| u.arn);
         Ok((self.convert("AssumeRole", out.credentials)?, arn))
     }
@@ -285,6 +312,36 @@ impl StsClient {
         })
     }
 
+    /// GetCallerIdentity that also measures the clock: on success, the
+    /// server's `Date` minus local time in seconds (`None` if STS sent no
+    /// usable `Date`). On failure the skew is in [`StsError::skew_secs`].
+    pub fn get_caller_identity_with_skew(
+        &self,
+        signer: Signer<'_>,
+    ) -> Result<(CallerIdentity, Option<i64>), StsError> {
+        let capture = DateCapture::default();
+        let skew = std::sync::Arc::clone(&capture.skew_secs);
+        let out = self
+            .rt
+            .block_on(
+                self.client(signer)
+                    .get_caller_identity()
+                    .customize()
+                    .interceptor(capture)
+                    .send(),
+            )
+            .map_err(|e| self.map_err("GetCallerIdentity", e))?;
+        let id = CallerIdentity {
+            account: out.account.unwrap_or_default(),
+            arn: out.arn.unwrap_or_default(),
+            user_id: out.user_id.unwrap_or_default(),
+        };
+        let skew = *skew
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok((id, skew))
+    }
+
     fn convert(
         &self,
         action: &'static str,
@@ -296,13 +353,45 @@ impl StsClient {
             kind: StsErrorKind::Other("the response had no credentials".into()),
             skew_secs: None,
         })?;
-        let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).unwrap_or_else(Utc::now);
+        let expiration =
+            DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).unwrap_or_else(Utc::now);
         Ok(TemporaryCredentials {
             access_key_id: c.access_key_id,
             secret_access_key: Secret::new(c.secret_access_key),
             session_token: Secret::new(c.session_token),
             expiration,
         })
+    }
+}
+
+/// Records the skew between the response's `Date` header and local time.
+#[derive(Debug, Default)]
+struct DateCapture {
+    skew_secs: std::sync::Arc<std::sync::Mutex<Option<i64>>>,
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for DateCapture {
+    fn name(&self) -> &'static str {
+        "mfacli-date-capture"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let skew = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+            .map(|server| (server.with_timezone(&Utc) - Utc::now()).num_seconds());
+        *self
+            .skew_secs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = skew;
+        Ok(())
     }
 }
 

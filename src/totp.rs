@@ -46,20 +46,32 @@ impl Seed {
             UserError::new(format!("the TOTP seed from {source} is not valid base32"))
                 .hint("use the base32 secret shown when the virtual MFA device was created (letters A-Z and digits 2-7)")
         };
-        if cleaned.len() < 16 || !cleaned.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)) {
+        if cleaned.len() < 16
+            || !cleaned
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+        {
             return Err(bad());
         }
         let secret = TotpSecret::try_from_base32(cleaned.as_str()).map_err(|_| bad())?;
-        Ok(Self { bytes: Zeroizing::new(secret.to_vec()), source })
+        Ok(Self {
+            bytes: Zeroizing::new(secret.to_vec()),
+            source,
+        })
     }
 
     pub fn from_bytes(bytes: Vec<u8>, source: impl Into<String>) -> Self {
-        Self { bytes: Zeroizing::new(bytes), source: source.into() }
+        Self {
+            bytes: Zeroizing::new(bytes),
+            source: source.into(),
+        }
     }
 
     /// The code for the step containing `unix_secs`.
     pub fn code_at(&self, unix_secs: u64) -> TokenCode {
-        self.code_with_digits(unix_secs, 6).parse().expect("six digits")
+        self.code_with_digits(unix_secs, 6)
+            .parse()
+            .expect("six digits")
     }
 
     pub fn code_with_digits(&self, unix_secs: u64, digits: u8) -> String {
@@ -79,12 +91,21 @@ pub fn step_of(unix_secs: u64) -> u64 {
 
 /// Finds the seed: `--totp-secret-env NAME`, `$MFACLI_TOTP_SECRET`, then
 /// `totp_secret_env` / `totp_secret_file` in `[bastion]`. `Ok(None)` if none is set.
-pub fn find_seed(flag_env: Option<&str>, bastion: &BastionConfig) -> Result<Option<Seed>, UserError> {
+pub fn find_seed(
+    flag_env: Option<&str>,
+    bastion: &BastionConfig,
+) -> Result<Option<Seed>, UserError> {
     if let Some(name) = flag_env {
         return match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => Seed::decode(&Zeroizing::new(v), format!("${name} (--totp-secret-env)")).map(Some),
-            _ => Err(UserError::new(format!("--totp-secret-env {name}: the variable {name} is not set or empty"))
-                .hint(format!("export {name} with the base32 seed, e.g. from a CI secret"))),
+            Ok(v) if !v.trim().is_empty() => {
+                Seed::decode(&Zeroizing::new(v), format!("${name} (--totp-secret-env)")).map(Some)
+            }
+            _ => Err(UserError::new(format!(
+                "--totp-secret-env {name}: the variable {name} is not set or empty"
+            ))
+            .hint(format!(
+                "export {name} with the base32 seed, e.g. from a CI secret"
+            ))),
         };
     }
     if let Ok(v) = std::env::var(SEED_ENV) {
@@ -94,9 +115,17 @@ pub fn find_seed(flag_env: Option<&str>, bastion: &BastionConfig) -> Result<Opti
     }
     if let Some(name) = &bastion.totp_secret_env {
         return match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => Seed::decode(&Zeroizing::new(v), format!("${name} ([bastion] totp_secret_env)")).map(Some),
-            _ => Err(UserError::new(format!("[bastion] totp_secret_env names {name}, which is not set or empty"))
-                .hint(format!("export {name} with the base32 seed, or remove totp_secret_env"))),
+            Ok(v) if !v.trim().is_empty() => Seed::decode(
+                &Zeroizing::new(v),
+                format!("${name} ([bastion] totp_secret_env)"),
+            )
+            .map(Some),
+            _ => Err(UserError::new(format!(
+                "[bastion] totp_secret_env names {name}, which is not set or empty"
+            ))
+            .hint(format!(
+                "export {name} with the base32 seed, or remove totp_secret_env"
+            ))),
         };
     }
     if let Some(path) = &bastion.totp_secret_file {
@@ -108,8 +137,11 @@ pub fn find_seed(flag_env: Option<&str>, bastion: &BastionConfig) -> Result<Opti
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
     let meta = std::fs::metadata(path).map_err(|e| {
-        UserError::new(format!("[bastion] totp_secret_file {}: {e}", path.display()))
-            .hint("fix the path, or remove totp_secret_file")
+        UserError::new(format!(
+            "[bastion] totp_secret_file {}: {e}",
+            path.display()
+        ))
+        .hint("fix the path, or remove totp_secret_file")
     })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -121,7 +153,10 @@ pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
     }
     let text = crate::awsfiles::read_text_file(path, "TOTP seed file")?
         .ok_or_else(|| UserError::new(format!("TOTP seed file {} vanished", path.display())))?;
-    Seed::decode(&Zeroizing::new(text), format!("{} ([bastion] totp_secret_file)", path.display()))
+    Seed::decode(
+        &Zeroizing::new(text),
+        format!("{} ([bastion] totp_secret_file)", path.display()),
+    )
 }
 
 /// Per-device record of the last step whose code went to STS.
@@ -166,7 +201,12 @@ impl<'a> ReplayGuard<'a> {
     /// needed (`on_wait` gets the seconds and is told why). The step is
     /// recorded before the code is returned, so even a crash mid-call
     /// cannot lead to reuse.
-    pub fn take_code(&self, seed: &Seed, clock: &dyn Clock, mut on_wait: impl FnMut(u64)) -> Result<TokenCode, UserError> {
+    pub fn take_code(
+        &self,
+        seed: &Seed,
+        clock: &dyn Clock,
+        mut on_wait: impl FnMut(u64),
+    ) -> Result<TokenCode, UserError> {
         let now = clock.now().timestamp().max(0) as u64;
         let mut step = step_of(now);
         if let Some(last) = self.last_step() {
@@ -181,7 +221,10 @@ impl<'a> ReplayGuard<'a> {
                 step = step_of(clock.now().timestamp().max(0) as u64).max(last + 1);
             }
         }
-        let state = ReplayState { serial: self.serial.to_string(), last_step: step };
+        let state = ReplayState {
+            serial: self.serial.to_string(),
+            last_step: step,
+        };
         if let Err(e) = self.cache.write(&self.file_name(), &state) {
             return Err(UserError::new(format!(
                 "cannot record the used TOTP step in {}: {e}",
@@ -212,7 +255,11 @@ mod tests {
             (20_000_000_000, "65353130"),
         ] {
             assert_eq!(seed.code_with_digits(t, 8), code, "t={t}");
-            assert_eq!(seed.code_at(t).as_str(), &code[2..], "6-digit code is the low digits");
+            assert_eq!(
+                seed.code_at(t).as_str(),
+                &code[2..],
+                "6-digit code is the low digits"
+            );
         }
     }
 
@@ -225,8 +272,13 @@ mod tests {
         let c = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ====", "c").unwrap();
         assert_eq!(a.code_at(59), b.code_at(59));
         assert_eq!(a.code_at(59), c.code_at(59));
-        let err = Seed::decode("not base32 at all!!", "$MFACLI_TOTP_SECRET").unwrap_err().to_string();
-        assert!(err.contains("$MFACLI_TOTP_SECRET") && !err.contains("not base32 at all"), "{err}");
+        let err = Seed::decode("not base32 at all!!", "$MFACLI_TOTP_SECRET")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("$MFACLI_TOTP_SECRET") && !err.contains("not base32 at all"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -118,7 +118,11 @@ pub struct RoleArn {
 }
 
 impl RoleArn {
-    pub fn new(partition: Partition, account: &AccountId, role: &str) -> Result<Self, InvalidValue> {
+    pub fn new(
+        partition: Partition,
+        account: &AccountId,
+        role: &str,
+    ) -> Result<Self, InvalidValue> {
         format!("arn:{}:iam::{}:role/{}", partition.as_str(), account, role).parse()
     }
     pub fn as_str(&self) -> &str {
@@ -152,12 +156,16 @@ impl FromStr for RoleArn {
             .parse()
             .map_err(|e| InvalidValue(format!("'{s}' is not a role ARN: {e}")))?;
         let Some(path_and_name) = resource.strip_prefix("role/") else {
-            return invalid(format!("'{s}' is not a role ARN: the resource must start with 'role/' ({shape})"));
+            return invalid(format!(
+                "'{s}' is not a role ARN: the resource must start with 'role/' ({shape})"
+            ));
         };
         let name = path_and_name.rsplit('/').next().unwrap_or_default();
         if name.is_empty()
             || name.len() > 64
-            || !path_and_name.chars().all(|c| c == '/' || is_iam_name_char(c))
+            || !path_and_name
+                .chars()
+                .all(|c| c == '/' || is_iam_name_char(c))
         {
             return invalid(format!(
                 "'{s}' is not a role ARN: the role name must be 1-64 characters of letters, digits and _+=,.@-"
@@ -213,7 +221,9 @@ impl FromStr for MfaSerial {
             account
                 .parse::<AccountId>()
                 .map_err(|e| InvalidValue(format!("'{s}' is not an MFA device ARN: {e}")))?;
-            let name = resource.strip_prefix("mfa/").and_then(|p| p.rsplit('/').next());
+            let name = resource
+                .strip_prefix("mfa/")
+                .and_then(|p| p.rsplit('/').next());
             match name {
                 Some(n) if service == "iam" && !n.is_empty() && n.chars().all(is_iam_name_char) => {
                     Ok(Self {
@@ -225,7 +235,8 @@ impl FromStr for MfaSerial {
                 _ => invalid(format!("'{s}' is not an MFA device ARN ({shape})")),
             }
         } else if (9..=256).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@:/-".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "=,.@:/-".contains(c))
         {
             Ok(Self {
                 serial: s.to_owned(),
@@ -294,7 +305,11 @@ impl FromStr for SessionDuration {
         }
         if t.bytes().all(|b| b.is_ascii_digit()) {
             let secs: u32 = t.parse().map_err(|_| bad())?;
-            return if secs == 0 { invalid(format!("'{s}': a duration must be more than 0")) } else { Ok(Self(secs)) };
+            return if secs == 0 {
+                invalid(format!("'{s}': a duration must be more than 0"))
+            } else {
+                Ok(Self(secs))
+            };
         }
         let mut total: u64 = 0;
         let mut number = String::new();
@@ -312,7 +327,9 @@ impl FromStr for SessionDuration {
             };
             let n: u64 = number.parse().map_err(|_| bad())?;
             number.clear();
-            total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+            total = total
+                .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+                .ok_or_else(bad)?;
         }
         if !number.is_empty() {
             return Err(bad());
@@ -355,7 +372,9 @@ impl FromStr for SessionName {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
         if !(2..=64).contains(&s.chars().count()) {
-            return invalid(format!("session name '{s}' must be 2 to 64 characters long"));
+            return invalid(format!(
+                "session name '{s}' must be 2 to 64 characters long"
+            ));
         }
         if let Some(c) = s.chars().find(|c| !is_iam_name_char(*c)) {
             return invalid(format!(
@@ -388,7 +407,9 @@ impl FromStr for ExternalId {
         if !(2..=1224).contains(&s.len()) {
             return invalid("an external id must be 2 to 1224 characters long");
         }
-        if s.chars().any(|c| !(is_iam_name_char(c) || c == ':' || c == '/')) {
+        if s.chars()
+            .any(|c| !(is_iam_name_char(c) || c == ':' || c == '/'))
+        {
             return invalid("an external id may contain only letters, digits and _+=,.@:/-");
         }
         Ok(Self(s.to_owned()))
@@ -436,7 +457,13 @@ impl TargetName {
     pub fn file_stem(&self) -> String {
         self.0
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     }
 }
@@ -445,7 +472,9 @@ impl FromStr for TargetName {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
         if s.is_empty() || s.len() > 128 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            invalid(format!("'{s}' is not a valid target name (1-128 characters, no spaces)"))
+            invalid(format!(
+                "'{s}' is not a valid target name (1-128 characters, no spaces)"
+            ))
         } else {
             Ok(Self(s.to_owned()))
         }
@@ -464,7 +493,9 @@ mod tests {
 
     #[test]
     fn role_arn_parses_and_exposes_parts() {
-        let arn: RoleArn = "arn:aws:iam::222222222222:role/team/PowerUser".parse().unwrap();
+        let arn: RoleArn = "arn:aws:iam::222222222222:role/team/PowerUser"
+            .parse()
+            .unwrap();
         assert_eq!(arn.account().as_str(), "222222222222");
         assert_eq!(arn.role_name(), "PowerUser");
         assert_eq!(arn.partition(), Partition::Aws);
@@ -494,7 +525,9 @@ mod tests {
         assert_eq!(s.device_name(), Some("alice"));
         let hw: MfaSerial = "GAHT12345678".parse().unwrap();
         assert_eq!(hw.device_name(), None);
-        assert!("arn:aws:iam::111111111111:user/alice".parse::<MfaSerial>().is_err());
+        assert!("arn:aws:iam::111111111111:user/alice"
+            .parse::<MfaSerial>()
+            .is_err());
         assert!("arn:aws:iam::1111:mfa/alice".parse::<MfaSerial>().is_err());
         assert!("short".parse::<MfaSerial>().is_err());
     }
@@ -514,7 +547,9 @@ mod tests {
         assert!(d("").is_err());
         assert!(d("99999999999h").is_err());
         let forty = "40h".parse::<SessionDuration>().unwrap();
-        assert!(forty.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX).is_err());
+        assert!(forty
+            .check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX)
+            .is_err());
         assert_eq!(SessionDuration::from_secs(5400).to_string(), "1h30m");
         assert_eq!(SessionDuration::from_secs(900).to_string(), "15m");
     }
@@ -535,6 +570,9 @@ mod tests {
         assert!("123456".parse::<TokenCode>().is_ok());
         assert!("12345".parse::<TokenCode>().is_err());
         assert!("12345a".parse::<TokenCode>().is_err());
-        assert_eq!(format!("{:?}", "123456".parse::<TokenCode>().unwrap()), "TokenCode(******)");
+        assert_eq!(
+            format!("{:?}", "123456".parse::<TokenCode>().unwrap()),
+            "TokenCode(******)"
+        );
     }
 }

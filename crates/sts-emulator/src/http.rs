@@ -116,7 +116,9 @@ pub(crate) fn read_request<R: BufRead, W: Write>(
             Err(ReadError::Io(e))
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::ConnectionReset
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::ConnectionReset
                 ) =>
             {
                 return Err(ReadError::Closed)
@@ -133,14 +135,22 @@ pub(crate) fn read_request<R: BufRead, W: Write>(
     let http10 = match version {
         "HTTP/1.1" => false,
         "HTTP/1.0" => true,
-        _ => return Err(ReadError::Bad(505, "only HTTP/1.0 and HTTP/1.1 are supported")),
+        _ => {
+            return Err(ReadError::Bad(
+                505,
+                "only HTTP/1.0 and HTTP/1.1 are supported",
+            ))
+        }
     };
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.to_string(), String::new()),
     };
     if !path.starts_with('/') {
-        return Err(ReadError::Bad(400, "request target must be an absolute path"));
+        return Err(ReadError::Bad(
+            400,
+            "request target must be an absolute path",
+        ));
     }
 
     let mut headers = Vec::new();
@@ -171,7 +181,10 @@ pub(crate) fn read_request<R: BufRead, W: Write>(
     };
 
     if req.header("transfer-encoding").is_some() {
-        return Err(ReadError::Bad(411, "chunked request bodies are not supported; send Content-Length"));
+        return Err(ReadError::Bad(
+            411,
+            "chunked request bodies are not supported; send Content-Length",
+        ));
     }
     let lengths: Vec<&str> = req.header_values("content-length").collect();
     let length = match lengths.as_slice() {
@@ -223,7 +236,11 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-pub(crate) fn write_response<W: Write>(w: &mut W, resp: &Response, keep_alive: bool) -> io::Result<()> {
+pub(crate) fn write_response<W: Write>(
+    w: &mut W,
+    resp: &Response,
+    keep_alive: bool,
+) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (name, value) in &resp.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -273,7 +290,10 @@ mod tests {
             parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").0,
             Err(ReadError::Bad(411, _))
         ));
-        assert!(matches!(parse("HELLO\r\n\r\n").0, Err(ReadError::Bad(400, _))));
+        assert!(matches!(
+            parse("HELLO\r\n\r\n").0,
+            Err(ReadError::Bad(400, _))
+        ));
         assert!(matches!(parse("").0, Err(ReadError::Closed)));
     }
 
@@ -281,7 +301,9 @@ mod tests {
     fn http10_closes_by_default() {
         let r = parse("GET / HTTP/1.0\r\n\r\n").0.unwrap();
         assert!(!r.keep_alive());
-        let r = parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").0.unwrap();
+        let r = parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .0
+            .unwrap();
         assert!(!r.keep_alive());
     }
 }

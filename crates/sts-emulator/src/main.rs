@@ -97,7 +97,9 @@ fn parse_args() -> Result<Option<Options>, String> {
             "--world" => opts.world = Some(take()?),
             "--port" => {
                 let v = take()?;
-                opts.port = v.parse().map_err(|_| format!("--port: invalid port {v:?}"))?;
+                opts.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: invalid port {v:?}"))?;
             }
             "--offset-secs" => {
                 let v = take()?;

@@ -19,8 +19,11 @@ use crate::sigv4;
 use crate::sts::{self, Outcome, Params, State, StsError};
 use crate::world::{World, WorldError};
 
-/// Idle keep-alive connections are closed after this long.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle keep-alive connections are closed after this long. Longer than
+/// hyper's 90 s pool idle timeout, so the client always gives up on a pooled
+/// connection first (otherwise a request sent just as the server closes fails
+/// spuriously). Stop does not depend on it: it shuts connections down itself.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A failure to inject into the next requests (see [`Emulator::inject`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +63,11 @@ impl fmt::Display for RequestRecord {
             f,
             "{} {} key={} status={}",
             self.at.format("%Y-%m-%dT%H:%M:%SZ"),
-            if self.action.is_empty() { "-" } else { &self.action },
+            if self.action.is_empty() {
+                "-"
+            } else {
+                &self.action
+            },
             self.access_key_id.as_deref().unwrap_or("-"),
             self.status
         )?;
@@ -156,7 +163,8 @@ impl Emulator {
     /// Validate `world` and serve it on `addr`.
     pub fn start_on(world: World, addr: SocketAddr) -> Result<Emulator, StartError> {
         world.validate()?;
-        let state = State::new(world).map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
+        let state =
+            State::new(world).map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {

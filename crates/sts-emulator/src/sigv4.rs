@@ -270,8 +270,8 @@ pub(crate) fn verify(
             &amz_date[..amz_date.len().min(8)]
         )));
     }
-    let time = scope_time(&auth.scope_date)
-        .ok_or_else(|| SigError::Mismatch(MISMATCH_MESSAGE.into()))?;
+    let time =
+        scope_time(&auth.scope_date).ok_or_else(|| SigError::Mismatch(MISMATCH_MESSAGE.into()))?;
     let canonical = canonical_request(req, auth)?;
     let string_to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{}/{}/{}/{}\n{}",
@@ -302,7 +302,10 @@ mod tests {
             "GET",
             "/",
             "",
-            &[("host", "example.amazonaws.com"), ("x-amz-date", "20150830T123600Z")],
+            &[
+                ("host", "example.amazonaws.com"),
+                ("x-amz-date", "20150830T123600Z"),
+            ],
             b"",
         );
         let auth = Authorization {

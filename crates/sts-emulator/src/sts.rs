@@ -152,6 +152,9 @@ pub(crate) struct State {
     used_steps: HashMap<String, HashSet<u64>>,
 }
 
+/// A regular expression as AWS prints it, and the character test it stands for.
+type Pattern = (&'static str, fn(char) -> bool);
+
 /// Collects constraint violations into AWS's "N validation errors detected" message.
 #[derive(Default)]
 struct Validation(Vec<String>);
@@ -170,18 +173,37 @@ impl Validation {
         }
     }
 
-    fn string(&mut self, value: Option<&str>, member: &str, min: usize, max: usize, pattern: Option<(&str, fn(char) -> bool)>) {
+    fn string(
+        &mut self,
+        value: Option<&str>,
+        member: &str,
+        min: usize,
+        max: usize,
+        pattern: Option<Pattern>,
+    ) {
         let Some(v) = value else { return };
         let len = v.chars().count();
         if len < min {
-            self.fail(value, member, &format!("have length greater than or equal to {min}"));
+            self.fail(
+                value,
+                member,
+                &format!("have length greater than or equal to {min}"),
+            );
         }
         if len > max {
-            self.fail(value, member, &format!("have length less than or equal to {max}"));
+            self.fail(
+                value,
+                member,
+                &format!("have length less than or equal to {max}"),
+            );
         }
         if let Some((shown, allowed)) = pattern {
             if !v.chars().all(allowed) {
-                self.fail(value, member, &format!("satisfy regular expression pattern: {shown}"));
+                self.fail(
+                    value,
+                    member,
+                    &format!("satisfy regular expression pattern: {shown}"),
+                );
             }
         }
     }
@@ -190,11 +212,19 @@ impl Validation {
         let Some(v) = value else { return default };
         match v.parse::<i64>() {
             Ok(n) if n < i64::from(min) => {
-                self.fail(value, "durationSeconds", &format!("have value greater than or equal to {min}"));
+                self.fail(
+                    value,
+                    "durationSeconds",
+                    &format!("have value greater than or equal to {min}"),
+                );
                 default
             }
             Ok(n) if n > i64::from(max) => {
-                self.fail(value, "durationSeconds", &format!("have value less than or equal to {max}"));
+                self.fail(
+                    value,
+                    "durationSeconds",
+                    &format!("have value less than or equal to {max}"),
+                );
                 default
             }
             Ok(n) => n as u32,
@@ -206,14 +236,29 @@ impl Validation {
     }
 
     fn mfa(&mut self, serial: Option<&str>, code: Option<&str>) {
-        self.string(serial, "serialNumber", 9, 256, Some((r"[\w+=/:,.@-]*", |c| is_word(c) || "+=/:,.@-".contains(c))));
-        self.string(code, "tokenCode", 6, 6, Some((r"[\d]*", |c| c.is_ascii_digit())));
+        self.string(
+            serial,
+            "serialNumber",
+            9,
+            256,
+            Some((r"[\w+=/:,.@-]*", |c| is_word(c) || "+=/:,.@-".contains(c))),
+        );
+        self.string(
+            code,
+            "tokenCode",
+            6,
+            6,
+            Some((r"[\d]*", |c| c.is_ascii_digit())),
+        );
     }
 
     fn finish(self) -> Result<(), StsError> {
         match self.0.len() {
             0 => Ok(()),
-            1 => Err(StsError::validation(format!("1 validation error detected: {}", self.0[0]))),
+            1 => Err(StsError::validation(format!(
+                "1 validation error detected: {}",
+                self.0[0]
+            ))),
             n => Err(StsError::validation(format!(
                 "{n} validation errors detected: {}",
                 self.0.join("; ")
@@ -301,7 +346,12 @@ impl State {
     }
 
     /// Authenticate, authorise and run one request.
-    pub(crate) fn handle(&mut self, req: &Request, now: DateTime<Utc>, request_id: &str) -> Outcome {
+    pub(crate) fn handle(
+        &mut self,
+        req: &Request,
+        now: DateTime<Utc>,
+        request_id: &str,
+    ) -> Outcome {
         match self.dispatch(req, now) {
             Ok((action, inner)) => Outcome {
                 status: 200,
@@ -312,15 +362,26 @@ impl State {
         }
     }
 
-    fn dispatch(&mut self, req: &Request, now: DateTime<Utc>) -> Result<(&'static str, String), StsError> {
+    fn dispatch(
+        &mut self,
+        req: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<(&'static str, String), StsError> {
         if req.method != "POST" && req.method != "GET" {
-            return Err(StsError::new(405, "MethodNotAllowed", format!("The HTTP method {} is not allowed", req.method)));
+            return Err(StsError::new(
+                405,
+                "MethodNotAllowed",
+                format!("The HTTP method {} is not allowed", req.method),
+            ));
         }
         let params = Params::from_request(req);
         let caller = self.authenticate(req, now)?;
         let action = params.get("Action").unwrap_or("");
         let version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
-        let known = matches!(action, "GetSessionToken" | "AssumeRole" | "GetCallerIdentity");
+        let known = matches!(
+            action,
+            "GetSessionToken" | "AssumeRole" | "GetCallerIdentity"
+        );
         if !known || version != API_VERSION {
             return Err(StsError::new(
                 400,
@@ -329,7 +390,10 @@ impl State {
             ));
         }
         match action {
-            "GetSessionToken" => Ok(("GetSessionToken", self.get_session_token(&caller, &params, now)?)),
+            "GetSessionToken" => Ok((
+                "GetSessionToken",
+                self.get_session_token(&caller, &params, now)?,
+            )),
             "AssumeRole" => Ok(("AssumeRole", self.assume_role(&caller, &params, now)?)),
             _ => Ok(("GetCallerIdentity", self.get_caller_identity(&caller))),
         }
@@ -339,31 +403,35 @@ impl State {
         let auth = sigv4::parse_authorization(req)?;
         let (amz_date, signed_at) = sigv4::request_time(req)?;
         let token = req.header("x-amz-security-token");
-        let (secret, caller, session) =
-            if let Some(i) = self.world.users.iter().position(|u| u.access_key_id == auth.access_key_id) {
-                // A long-term key never carries a session token.
-                if token.is_some() {
-                    return Err(StsError::invalid_token());
-                }
-                let caller = Caller {
-                    identity: Identity::User(i),
-                    temporary: false,
-                    mfa_auth_time: None,
-                };
-                (self.world.users[i].secret_access_key.as_str(), caller, None)
-            } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
-                if !token.is_some_and(|t| ct_eq(t, &s.token)) {
-                    return Err(StsError::invalid_token());
-                }
-                let caller = Caller {
-                    identity: s.identity.clone(),
-                    temporary: true,
-                    mfa_auth_time: s.mfa_auth_time,
-                };
-                (s.secret.as_str(), caller, Some(s))
-            } else {
+        let (secret, caller, session) = if let Some(i) = self
+            .world
+            .users
+            .iter()
+            .position(|u| u.access_key_id == auth.access_key_id)
+        {
+            // A long-term key never carries a session token.
+            if token.is_some() {
                 return Err(StsError::invalid_token());
+            }
+            let caller = Caller {
+                identity: Identity::User(i),
+                temporary: false,
+                mfa_auth_time: None,
             };
+            (self.world.users[i].secret_access_key.as_str(), caller, None)
+        } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
+            if !token.is_some_and(|t| ct_eq(t, &s.token)) {
+                return Err(StsError::invalid_token());
+            }
+            let caller = Caller {
+                identity: s.identity.clone(),
+                temporary: true,
+                mfa_auth_time: s.mfa_auth_time,
+            };
+            (s.secret.as_str(), caller, Some(s))
+        } else {
+            return Err(StsError::invalid_token());
+        };
         sigv4::check_skew(signed_at, now)?;
         sigv4::verify(req, &auth, &amz_date, secret)?;
         if let Some(s) = session {
@@ -418,7 +486,11 @@ impl State {
         }
         let at = u64::try_from(now.timestamp()).map_err(|_| denied())?;
         let step = totp::verify(&device.seed, code, at).ok_or_else(denied)?;
-        if self.used_steps.get(serial).is_some_and(|s| s.contains(&step)) {
+        if self
+            .used_steps
+            .get(serial)
+            .is_some_and(|s| s.contains(&step))
+        {
             return Err(denied());
         }
         Ok((serial.to_string(), step))
@@ -466,7 +538,12 @@ impl State {
         xml
     }
 
-    fn get_session_token(&mut self, caller: &Caller, p: &Params, now: DateTime<Utc>) -> Result<String, StsError> {
+    fn get_session_token(
+        &mut self,
+        caller: &Caller,
+        p: &Params,
+        now: DateTime<Utc>,
+    ) -> Result<String, StsError> {
         let mut v = Validation::default();
         let duration = v.duration(p.get("DurationSeconds"), 900, 129_600, 43_200);
         let (serial, code) = (p.get("SerialNumber"), p.get("TokenCode"));
@@ -474,10 +551,14 @@ impl State {
         v.finish()?;
 
         let Identity::User(user) = caller.identity else {
-            return Err(StsError::access_denied("Cannot call GetSessionToken with session credentials"));
+            return Err(StsError::access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
         };
         if caller.temporary {
-            return Err(StsError::access_denied("Cannot call GetSessionToken with session credentials"));
+            return Err(StsError::access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
         }
         let principal = self.caller_principal(&caller.identity);
         // Long-term keys carry no aws:MultiFactorAuthPresent key at all.
@@ -488,7 +569,11 @@ impl State {
             principal: &principal,
             context: &context,
         };
-        let decision = policy::combine(self.identity_policies[user].iter().map(|pol| pol.evaluate(&request)));
+        let decision = policy::combine(
+            self.identity_policies[user]
+                .iter()
+                .map(|pol| pol.evaluate(&request)),
+        );
         if decision != Decision::Allow {
             return Err(StsError::access_denied(format!(
                 "User: {} is not authorized to perform: sts:GetSessionToken",
@@ -505,21 +590,41 @@ impl State {
         Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time))
     }
 
-    fn assume_role(&mut self, caller: &Caller, p: &Params, now: DateTime<Utc>) -> Result<String, StsError> {
+    fn assume_role(
+        &mut self,
+        caller: &Caller,
+        p: &Params,
+        now: DateTime<Utc>,
+    ) -> Result<String, StsError> {
         let mut v = Validation::default();
         let role_arn = p.get("RoleArn");
         v.required(role_arn, "roleArn");
         v.string(role_arn, "roleArn", 20, 2048, None);
         let session_name = p.get("RoleSessionName");
         v.required(session_name, "roleSessionName");
-        v.string(session_name, "roleSessionName", 2, 64, Some((r"[\w+=,.@-]*", |c| is_word(c) || "+=,.@-".contains(c))));
+        v.string(
+            session_name,
+            "roleSessionName",
+            2,
+            64,
+            Some((r"[\w+=,.@-]*", |c| is_word(c) || "+=,.@-".contains(c))),
+        );
         let external_id = p.get("ExternalId");
-        v.string(external_id, "externalId", 2, 1224, Some((r"[\w+=,.@:\/-]*", |c| is_word(c) || "+=,.@:/-".contains(c))));
+        v.string(
+            external_id,
+            "externalId",
+            2,
+            1224,
+            Some((r"[\w+=,.@:\/-]*", |c| is_word(c) || "+=,.@:/-".contains(c))),
+        );
         let duration = v.duration(p.get("DurationSeconds"), 900, 43_200, 3600);
         let (serial, code) = (p.get("SerialNumber"), p.get("TokenCode"));
         v.mfa(serial, code);
         v.finish()?;
-        let (role_arn, session_name) = (role_arn.unwrap_or_default(), session_name.unwrap_or_default());
+        let (role_arn, session_name) = (
+            role_arn.unwrap_or_default(),
+            session_name.unwrap_or_default(),
+        );
         if parse_role_arn(role_arn).is_none() {
             return Err(StsError::validation("Request ARN is invalid"));
         }
@@ -539,11 +644,16 @@ impl State {
         } else {
             None
         };
-        let mfa_auth_time = if mfa.is_some() { Some(now) } else { caller.mfa_auth_time };
+        let mfa_auth_time = if mfa.is_some() {
+            Some(now)
+        } else {
+            caller.mfa_auth_time
+        };
         let context = ConditionContext {
             // The key is absent for long-term keys unless MFA accompanies this very call.
             mfa_present: (caller.temporary || mfa.is_some()).then_some(mfa_auth_time.is_some()),
-            mfa_age_secs: mfa_auth_time.map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
+            mfa_age_secs: mfa_auth_time
+                .map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
             external_id: external_id.map(str::to_string),
         };
         let request = |principal| policy::Request {
@@ -559,7 +669,11 @@ impl State {
         let identity_ok = match caller.identity {
             Identity::User(u) => {
                 let req = request(&principal);
-                policy::combine(self.identity_policies[u].iter().map(|pol| pol.evaluate(&req))) == Decision::Allow
+                policy::combine(
+                    self.identity_policies[u]
+                        .iter()
+                        .map(|pol| pol.evaluate(&req)),
+                ) == Decision::Allow
             }
             Identity::AssumedRole { .. } => true,
         };
@@ -619,10 +733,17 @@ impl State {
         let user_id = match &caller.identity {
             Identity::User(i) => stable_id("AIDA", &self.world.users[*i].arn()),
             Identity::AssumedRole { role, session_name } => {
-                format!("{}:{session_name}", stable_id("AROA", &self.world.roles[*role].arn))
+                format!(
+                    "{}:{session_name}",
+                    stable_id("AROA", &self.world.roles[*role].arn)
+                )
             }
         };
-        xml::elements(&[("Arn", &principal.arn), ("UserId", &user_id), ("Account", &principal.account)])
+        xml::elements(&[
+            ("Arn", &principal.arn),
+            ("UserId", &user_id),
+            ("Account", &principal.account),
+        ])
     }
 }
 
@@ -631,7 +752,11 @@ fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> Strin
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

@@ -184,12 +184,17 @@ impl std::error::Error for WorldError {}
 
 /// Parser errors (toml in particular) span several lines with a source excerpt.
 fn one_line(message: &str) -> String {
+    // Drop the excerpt lines ("  |", "3 | text", "  | ^^^"), keep the prose.
+    let is_excerpt = |l: &str| {
+        l.split_once('|')
+            .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+    };
     message
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c.is_ascii_digit() || c == '|' || c == ' '))
+        .filter(|l| !l.is_empty() && !is_excerpt(l))
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(": ")
 }
 
 /// Splits `arn:aws:iam::ACCOUNT:role/[PATH/]NAME` into (account, name).
@@ -277,8 +282,7 @@ impl World {
             }
             let name_ok = !u.name.is_empty()
                 && u.name.len() <= 64
-                && u
-                    .name
+                && u.name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
             if !name_ok {
@@ -289,8 +293,7 @@ impl World {
             }
             let akid_ok = u.access_key_id.len() == 20
                 && u.access_key_id.starts_with("AKIA")
-                && u
-                    .access_key_id
+                && u.access_key_id
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
             if !akid_ok {
@@ -301,7 +304,7 @@ impl World {
             }
             if u.secret_access_key.len() < 16 || !u.secret_access_key.is_ascii() {
                 return Err(err(
-                    "secret_access_key must be at least 16 ASCII characters".into()
+                    "secret_access_key must be at least 16 ASCII characters".into(),
                 ));
             }
             if !keys.insert(u.access_key_id.as_str()) {
@@ -340,7 +343,7 @@ impl World {
             };
             if parse_role_arn(&r.arn).is_none() {
                 return Err(err(
-                    "arn must look like arn:aws:iam::123456789012:role/NAME".into()
+                    "arn must look like arn:aws:iam::123456789012:role/NAME".into(),
                 ));
             }
             if !(3600..=43200).contains(&r.max_session_duration) {

@@ -28,7 +28,10 @@ async fn unknown_access_key_is_invalid_client_token_id() {
     let c = client(&emu, "AKIANOBODY0000000000", ALICE_SECRET, None);
     let (status, code, message) = err(c.get_caller_identity().send().await.unwrap_err());
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
-    assert_eq!(message, "The security token included in the request is invalid.");
+    assert_eq!(
+        message,
+        "The security token included in the request is invalid."
+    );
     assert_eq!(emu.count("GetCallerIdentity"), 0);
     assert_eq!(emu.count_all("GetCallerIdentity"), 1);
 }
@@ -39,7 +42,10 @@ async fn wrong_secret_is_signature_does_not_match() {
     let c = client(&emu, ALICE_KEY, BOB_SECRET, None);
     let (status, code, message) = err(c.get_caller_identity().send().await.unwrap_err());
     assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
-    assert!(message.starts_with("The request signature we calculated does not match"), "{message}");
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +61,10 @@ async fn skewed_clock_is_refused_both_ways() {
     emu.set_offset_secs(-1800);
     let (_, code, message) = err(alice(&emu).get_caller_identity().send().await.unwrap_err());
     assert_eq!(code, "SignatureDoesNotMatch");
-    assert!(message.starts_with("Signature not yet current: "), "{message}");
+    assert!(
+        message.starts_with("Signature not yet current: "),
+        "{message}"
+    );
     // Within 15 minutes is fine.
     emu.set_offset_secs(600);
     alice(&emu).get_caller_identity().send().await.unwrap();
@@ -66,7 +75,10 @@ fn skew_message_has_aws_shape_exactly() {
     let emu = Emulator::start(World::demo()).unwrap();
     let now = emu.now();
     let signed_at = now - chrono::Duration::minutes(30);
-    let resp = send_raw(emu.port(), &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, signed_at).build(emu.port()));
+    let resp = send_raw(
+        emu.port(),
+        &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, signed_at).build(emu.port()),
+    );
     assert_eq!(resp.status, 403);
     let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let message = resp.tag("Message").unwrap();
@@ -93,16 +105,27 @@ fn missing_authorization_is_missing_authentication_token() {
     );
     let resp = send_raw(emu.port(), &raw);
     assert_eq!(resp.status, 403);
-    assert_eq!(resp.tag("Code").as_deref(), Some("MissingAuthenticationToken"));
-    assert_eq!(resp.tag("Message").as_deref(), Some("Request is missing Authentication Token"));
+    assert_eq!(
+        resp.tag("Code").as_deref(),
+        Some("MissingAuthenticationToken")
+    );
+    assert_eq!(
+        resp.tag("Message").as_deref(),
+        Some("Request is missing Authentication Token")
+    );
     assert_eq!(resp.tag("Type").as_deref(), Some("Sender"));
-    assert!(resp.body.starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+    assert!(resp
+        .body
+        .starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
 }
 
 #[test]
 fn botocore_style_signing_verifies_and_envelope_is_aws_shaped() {
     let emu = Emulator::start(World::demo()).unwrap();
-    let resp = send_raw(emu.port(), &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()));
+    let resp = send_raw(
+        emu.port(),
+        &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()),
+    );
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(resp.header("content-type").as_deref(), Some("text/xml"));
     let rid = resp.header("x-amzn-RequestId").unwrap();
@@ -113,7 +136,10 @@ fn botocore_style_signing_verifies_and_envelope_is_aws_shaped() {
     ));
     // Date reflects the emulator clock, which mfacli uses to detect skew.
     emu.set_offset_secs(600);
-    let resp = send_raw(emu.port(), &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()));
+    let resp = send_raw(
+        emu.port(),
+        &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()),
+    );
     let date = chrono::DateTime::parse_from_rfc2822(&resp.header("date").unwrap()).unwrap();
     let drift = (date.timestamp() - emu.now().timestamp()).abs();
     assert!(drift <= 2, "Date header {date} vs emulator {}", emu.now());
@@ -137,14 +163,24 @@ fn get_with_query_string_works() {
     r.query = GCI;
     let resp = send_raw(emu.port(), &r.build(emu.port()));
     assert_eq!(resp.status, 200, "{}", resp.body);
-    assert_eq!(resp.tag("Arn").as_deref(), Some("arn:aws:iam::111111111111:user/alice"));
+    assert_eq!(
+        resp.tag("Arn").as_deref(),
+        Some("arn:aws:iam::111111111111:user/alice")
+    );
 }
 
 #[test]
 fn unknown_action_and_wrong_version_are_invalid_action() {
     let emu = Emulator::start(World::demo()).unwrap();
-    for body in ["Action=GetFederationToken&Version=2011-06-15", "Action=GetCallerIdentity&Version=2010-01-01", "Action=GetCallerIdentity"] {
-        let resp = send_raw(emu.port(), &RawRequest::post(body, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()));
+    for body in [
+        "Action=GetFederationToken&Version=2011-06-15",
+        "Action=GetCallerIdentity&Version=2010-01-01",
+        "Action=GetCallerIdentity",
+    ] {
+        let resp = send_raw(
+            emu.port(),
+            &RawRequest::post(body, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()),
+        );
         assert_eq!(resp.status, 400, "{body}");
         assert_eq!(resp.tag("Code").as_deref(), Some("InvalidAction"), "{body}");
     }
@@ -153,11 +189,22 @@ fn unknown_action_and_wrong_version_are_invalid_action() {
 #[tokio::test]
 async fn session_key_needs_its_own_token() {
     let emu = Emulator::start(World::demo()).unwrap();
-    let creds = alice(&emu).get_session_token().send().await.unwrap().credentials.unwrap();
+    let creds = alice(&emu)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
     let ok = session_client(&emu, &creds);
     ok.get_caller_identity().send().await.unwrap();
 
-    let wrong = client(&emu, creds.access_key_id(), creds.secret_access_key(), Some("bogus-token"));
+    let wrong = client(
+        &emu,
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some("bogus-token"),
+    );
     let (status, code, _) = err(wrong.get_caller_identity().send().await.unwrap_err());
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
 
@@ -184,27 +231,46 @@ async fn session_expires_by_emulator_clock() {
         .unwrap();
     let c = session_client(&emu, &creds);
     c.get_caller_identity().send().await.unwrap();
-    // Stay inside the 15-minute signature window: move the clock forward and
-    // the client's signing clock is then "behind", which is still accepted.
+    // Move in two hops: the SDK corrects its signing clock from each
+    // response's Date header, so every hop stays inside the 15-minute window.
     emu.advance(Duration::from_secs(14 * 60));
     c.get_caller_identity().send().await.unwrap();
     emu.advance(Duration::from_secs(61));
     let (status, code, message) = err(c.get_caller_identity().send().await.unwrap_err());
     assert_eq!((status, code.as_str()), (400, "ExpiredToken"));
-    assert_eq!(message, "The security token included in the request is expired");
+    assert_eq!(
+        message,
+        "The security token included in the request is expired"
+    );
 }
 
 #[tokio::test]
 async fn revoked_sessions_fail_with_expired_token_and_new_ones_work() {
     let emu = Emulator::start(World::demo()).unwrap();
-    let creds = alice(&emu).get_session_token().send().await.unwrap().credentials.unwrap();
+    let creds = alice(&emu)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
     let c = session_client(&emu, &creds);
     c.get_caller_identity().send().await.unwrap();
     emu.expire_all_sessions();
     let (status, code, _) = err(c.get_caller_identity().send().await.unwrap_err());
     assert_eq!((status, code.as_str()), (400, "ExpiredToken"));
-    let fresh = alice(&emu).get_session_token().send().await.unwrap().credentials.unwrap();
-    session_client(&emu, &fresh).get_caller_identity().send().await.unwrap();
+    let fresh = alice(&emu)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    session_client(&emu, &fresh)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
     // Long-term keys are unaffected.
     alice(&emu).get_caller_identity().send().await.unwrap();
 }
@@ -245,7 +311,9 @@ fn expect_continue_and_keep_alive_on_one_connection() {
             .unwrap();
         let mut body = vec![0; len];
         reader.read_exact(&mut body).unwrap();
-        assert!(String::from_utf8(body).unwrap().contains("<Arn>arn:aws:iam::111111111111:user/alice</Arn>"));
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains("<Arn>arn:aws:iam::111111111111:user/alice</Arn>"));
     }
     assert_eq!(emu.count("GetCallerIdentity"), 3);
 }

@@ -26,12 +26,23 @@ pub const UNTRUSTING: &str = "arn:aws:iam::555555555555:role/Untrusting";
 
 /// A client built the way mfacli builds it, with retries disabled so error
 /// tests see exactly one request.
-pub fn client(emu: &Emulator, akid: &str, secret: &str, token: Option<&str>) -> aws_sdk_sts::Client {
+pub fn client(
+    emu: &Emulator,
+    akid: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> aws_sdk_sts::Client {
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(emu.endpoint_url())
-        .credentials_provider(Credentials::new(akid, secret, token.map(str::to_string), None, "test"))
+        .credentials_provider(Credentials::new(
+            akid,
+            secret,
+            token.map(str::to_string),
+            None,
+            "test",
+        ))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(RetryConfig::disabled())
         .build();
@@ -43,7 +54,12 @@ pub fn alice(emu: &Emulator) -> aws_sdk_sts::Client {
 }
 
 pub fn session_client(emu: &Emulator, c: &aws_sdk_sts::types::Credentials) -> aws_sdk_sts::Client {
-    client(emu, c.access_key_id(), c.secret_access_key(), Some(c.session_token()))
+    client(
+        emu,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token()),
+    )
 }
 
 /// Alice's TOTP code at emulator time + `steps` × 30 s.
@@ -98,7 +114,10 @@ pub async fn mfa_session(emu: &Emulator) -> aws_sdk_sts::types::Credentials {
 // Raw HTTP with an independent SigV4 signer (botocore style: few signed headers).
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub struct RawRequest<'a> {
@@ -161,7 +180,8 @@ impl<'a> RawRequest<'a> {
             .and_hms_opt(0, 0, 0)
             .unwrap()
             .and_utc();
-        let key = aws_sigv4::sign::v4::generate_signing_key(self.secret, day.into(), self.region, "sts");
+        let key =
+            aws_sigv4::sign::v4::generate_signing_key(self.secret, day.into(), self.region, "sts");
         let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
         let target = if self.query.is_empty() {
             "/".to_string()

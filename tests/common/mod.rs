@@ -1,0 +1,177 @@
+//! A throwaway HOME with the bastion setup, and the STS emulator it talks to.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sts_emulator::{Emulator, World};
+
+pub const ALICE_KEY: &str = "AKIAALICE0EXAMPLE001";
+pub const ALICE_SECRET: &str = "aliceSECRETkey0000000000000000EXAMPLE001";
+pub const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub const SERIAL: &str = "arn:aws:iam::111111111111:mfa/alice";
+pub const PROD_ROLE_SESSION: &str = "arn:aws:sts::222222222222:assumed-role/PowerUser/alice";
+
+pub const CONFIG: &str = r#"
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+session_duration = "12h"
+region = "eu-west-1"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+region = "eu-central-1"
+
+[targets.staging]
+account = "333333333333"
+role = "PowerUser"
+
+[targets.audit]
+role_arn = "arn:aws:iam::444444444444:role/Auditor"
+external_id = "audit-42"
+
+[targets.untrusting]
+role_arn = "arn:aws:iam::555555555555:role/Untrusting"
+
+[targets.long]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+duration = "2h"
+session_name = "alice-long"
+"#;
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    pub emu: Emulator,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self::with_credentials(&format!(
+            "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
+        ))
+    }
+
+    pub fn with_credentials(credentials: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        std::fs::create_dir_all(home.join(".aws")).unwrap();
+        std::fs::create_dir_all(home.join(".config/mfacli")).unwrap();
+        let creds = home.join(".aws/credentials");
+        std::fs::write(&creds, credentials).unwrap();
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(home.join(".config/mfacli/config.toml"), CONFIG).unwrap();
+        let emu = Emulator::start(World::demo()).unwrap();
+        Self { dir, emu }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.path().join(".cache/mfacli")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.path().join(".config/mfacli/config.toml"), text).unwrap();
+    }
+
+    /// `mfacli` with a clean environment: only this HOME, the emulator, a
+    /// TOTP seed, and no terminal prompts.
+    pub fn mfacli(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::from_std(self.std_mfacli());
+        c.timeout(std::time::Duration::from_secs(90));
+        c
+    }
+
+    pub fn std_mfacli(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mfacli"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url())
+            .env("MFACLI_NON_INTERACTIVE", "1")
+            .env("MFACLI_TOTP_SECRET", SEED)
+            .current_dir(self.path());
+        c
+    }
+
+    /// The TOTP code the emulator accepts now, `steps` steps ahead.
+    pub fn code(&self, steps: i64) -> String {
+        let t = self.emu.now().timestamp() + steps * 30;
+        mfacli::totp::Seed::decode(SEED, "test")
+            .unwrap()
+            .code_at(t as u64)
+            .as_str()
+            .to_owned()
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.emu.count("GetSessionToken"),
+            self.emu.count("AssumeRole"),
+        )
+    }
+
+    /// Every file under HOME except the cache, as text.
+    pub fn files_outside_cache(&self) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        walk(self.path(), &mut |p| {
+            if !p.starts_with(self.cache_dir()) {
+                out.push((
+                    p.to_owned(),
+                    String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned(),
+                ));
+            }
+        });
+        out
+    }
+}
+
+pub fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, f);
+        } else {
+            f(&p);
+        }
+    }
+}
+
+pub fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Is `prog` on PATH? In CI (where `.ci/run` installs everything) a missing
+/// tool is a failure, not a skip.
+pub fn have(prog: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {prog}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{prog} is required in CI (.ci/run installs it)"
+        );
+        eprintln!("skipped: {prog} is not installed");
+    }
+    found
+}
+
+/// Parses credential_process JSON.
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
