@@ -101,6 +101,8 @@ pub struct AwsFiles {
     pub config_path: PathBuf,
     profiles: ProfileSet,
     credentials_sections: Vec<String>,
+    /// Problems worth a warning (a credentials file others can read).
+    pub warnings: Vec<String>,
 }
 
 impl AwsFiles {
@@ -135,7 +137,7 @@ impl AwsFiles {
                     let one = ProfileFiles::builder()
                         .include_default_credentials_file(false)
                         .include_default_config_file(false)
-                        .with_contents(kind.clone(), text.to_string())
+                        .with_contents(*kind, text.to_string())
                         .build();
                     block_on_ready(aws_config::profile::load(&fs, &env, &one, None)).is_err()
                 })
@@ -154,11 +156,24 @@ impl AwsFiles {
             .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
             .map(|s| s.trim().to_owned())
             .collect();
+        let mut warnings = Vec::new();
+        if let Ok(meta) = std::fs::metadata(&credentials_path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                warnings.push(format!(
+                    "{} has mode {mode:04o}: other users can read your long-term keys; run `chmod 600 {}`",
+                    credentials_path.display(),
+                    credentials_path.display()
+                ));
+            }
+        }
         Ok(Self {
             credentials_path,
             config_path,
             profiles,
             credentials_sections,
+            warnings,
         })
     }
 

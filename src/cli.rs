@@ -136,6 +136,18 @@ pub enum Command {
     #[command(after_help = "Examples:\n  mfacli whoami prod\n  mfacli whoami prod --json")]
     Whoami(WhoamiArgs),
 
+    /// Write the mfacli config: a short wizard, or flags with --non-interactive
+    #[command(
+        after_help = "Examples:\n  mfacli init\n  mfacli init --non-interactive --bastion-profile bastion \\\n    --mfa-serial arn:aws:iam::111111111111:mfa/alice --region eu-west-1 \\\n    --target prod=222222222222:PowerUser --target audit=444444444444:Auditor:1h\nThe global --region sets [bastion] region. An existing config is replaced only after\nasking (or with --force)."
+    )]
+    Init(InitArgs),
+
+    /// Check the setup: config, keys, file modes, clock, caches and targets
+    #[command(
+        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nExit code 1 if any check is an error."
+    )]
+    Doctor(DoctorArgs),
+
     /// Print the current TOTP code from the configured seed and the seconds left
     #[command(
         after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later."
@@ -226,6 +238,38 @@ pub struct ClearArgs {
 pub struct WhoamiArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     pub target: String,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Profile with the bastion user's long-term keys [default: the only profile with keys]
+    #[arg(long, value_name = "NAME")]
+    pub bastion_profile: Option<String>,
+    /// MFA device: arn:aws:iam::ACCOUNT:mfa/USER or a hardware serial [default: the profile's mfa_serial]
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// MFA session length, 15m to 36h [default: 12h]
+    #[arg(long, value_name = "DURATION")]
+    pub session_duration: Option<String>,
+    /// Role session name; needed only with a hardware MFA serial [default: the user in the MFA ARN]
+    #[arg(long, value_name = "NAME")]
+    pub session_name: Option<String>,
+    /// A target account (repeatable); DURATION defaults to 1h
+    #[arg(long = "target", value_name = "NAME=ACCOUNT:ROLE[:DURATION]")]
+    pub targets: Vec<String>,
+    /// Replace an existing config file without asking
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Targets to check [default: all]
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

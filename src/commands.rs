@@ -42,6 +42,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Policy(p) => policy(p),
         Command::Totp => totp(&cli.global),
+        Command::Init(a) => crate::init::run(&cli.global, a, &log),
+        Command::Doctor(d) => crate::doctor::run(overrides(&cli.global), d),
         command => {
             let sources = load_sources(&cli.global, &log)?;
             match command {
@@ -61,7 +63,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Command::List(j) => list(&sources, j.json),
                 Command::Clear(c) => clear(&sources, &log, c.target.as_deref(), c.all),
                 Command::Whoami(w) => whoami(&sources, &log, &w.target, w.json),
-                Command::Completions { .. } | Command::Man | Command::Policy(_) | Command::Totp => {
+                Command::Completions { .. }
+                | Command::Man
+                | Command::Policy(_)
+                | Command::Totp
+                | Command::Init(_)
+                | Command::Doctor(_) => {
                     unreachable!()
                 }
             }
@@ -87,7 +94,7 @@ fn overrides(g: &GlobalArgs) -> Overrides {
 
 fn load_sources(g: &GlobalArgs, log: &Log) -> Result<Sources> {
     let sources = Sources::load(overrides(g))?;
-    for w in &sources.config.warnings {
+    for w in sources.config.warnings.iter().chain(&sources.aws.warnings) {
         log.warn(w);
     }
     Ok(sources)

@@ -277,11 +277,12 @@ impl<'a> Provider<'a> {
                     .lock(&guard.lock_name(), self.options.lock_timeout, || {
                         log.verbose("waiting for another mfacli using this MFA device")
                     })?;
+            let endpoint = plan.endpoint.clone();
+            self.sts(&endpoint)?;
             let mut code = self
                 .codes
                 .obtain(serial, self.cache, self.clock, self.log)?;
             self.log.verbose(&format!("MFA code from {}", code.source));
-            let endpoint = plan.endpoint.clone();
             for attempt in 0..2 {
                 self.log.verbose(&format!(
                     "calling STS AssumeRole {} (direct, with MFA)",
@@ -385,6 +386,9 @@ impl<'a> Provider<'a> {
             .lock(&guard.lock_name(), self.options.lock_timeout, || {
                 log.verbose("waiting for another mfacli using this MFA device")
             })?;
+        // Set up the client (and resolve the host) before taking a code, so
+        // a bad endpoint does not burn a TOTP step.
+        self.sts(&endpoint)?;
         let mut code = self
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;

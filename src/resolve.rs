@@ -149,7 +149,16 @@ impl Sources {
             .or_else(|| env_nonempty("MFACLI_PROFILE"))
             .or_else(|| self.config.bastion.profile.clone())
             .or_else(|| source_profile.map(str::to_owned))
-            .or_else(|| env_nonempty("AWS_PROFILE"))
+            // AWS_PROFILE often names the target itself (the SDK runs
+            // credential_process with it set), so it only counts when it
+            // holds long-term keys.
+            .or_else(|| {
+                env_nonempty("AWS_PROFILE").filter(|p| {
+                    self.aws
+                        .profile(p)
+                        .is_some_and(|p| p.get("aws_access_key_id").is_some())
+                })
+            })
             .unwrap_or_else(|| "default".to_owned())
     }
 

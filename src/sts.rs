@@ -130,7 +130,9 @@ pub struct CallerIdentity {
 
 /// A tokio runtime and HTTP client, shared by the calls of one invocation.
 pub struct StsClient {
-    rt: tokio::runtime::Runtime,
+    // Option so Drop can shut it down without waiting for stuck blocking
+    // tasks (a DNS lookup that never returns must not delay exit).
+    rt: Option<tokio::runtime::Runtime>,
     http: SharedHttpClient,
     endpoint: Endpoint,
 }
@@ -143,6 +145,7 @@ pub enum Signer<'a> {
 
 impl StsClient {
     pub fn new(endpoint: Endpoint) -> Result<Self, StsError> {
+        resolve_host(&endpoint)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -161,7 +164,18 @@ impl StsClient {
                 ))
                 .build_https()
         };
-        Ok(Self { rt, http, endpoint })
+        Ok(Self {
+            rt: Some(rt),
+            http,
+            endpoint,
+        })
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt
+            .as_ref()
+            .expect("runtime lives until drop")
+            .block_on(f)
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -264,7 +278,6 @@ impl StsClient {
             req = req.serial_number(serial.as_str()).token_code(code.as_str());
         }
         let out = self
-            .rt
             .block_on(req.send())
             .map_err(|e| self.map_err("GetSessionToken", e))?;
         self.convert("GetSessionToken", out.credentials)
@@ -293,7 +306,6 @@ impl StsClient {
             req = req.serial_number(serial.as_str()).token_code(code.as_str());
         }
         let out = self
-            .rt
             .block_on(req.send())
             .map_err(|e| self.map_err("AssumeRole", e))?;
         let arn = out.assumed_role_user.map(|u| u.arn);
@@ -302,7 +314,6 @@ impl StsClient {
 
     pub fn get_caller_identity(&self, signer: Signer<'_>) -> Result<CallerIdentity, StsError> {
         let out = self
-            .rt
             .block_on(self.client(signer).get_caller_identity().send())
             .map_err(|e| self.map_err("GetCallerIdentity", e))?;
         Ok(CallerIdentity {
@@ -322,7 +333,6 @@ impl StsClient {
         let capture = DateCapture::default();
         let skew = std::sync::Arc::clone(&capture.skew_secs);
         let out = self
-            .rt
             .block_on(
                 self.client(signer)
                     .get_caller_identity()
@@ -392,6 +402,59 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for DateCapture {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = skew;
         Ok(())
+    }
+}
+
+impl Drop for StsClient {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Resolves the endpoint's host name first, bounded in time: the system
+/// resolver can hang for tens of seconds on a bad name, and the SDK's
+/// timeouts do not cover DNS.
+fn resolve_host(endpoint: &Endpoint) -> Result<(), StsError> {
+    let rest = endpoint.url.split("://").nth(1).unwrap_or("");
+    let authority = rest.split('/').next().unwrap_or("");
+    let default_port = if endpoint.url.starts_with("https://") {
+        443
+    } else {
+        80
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+            h.trim_matches(['[', ']']).to_owned(),
+            p.parse().unwrap_or(default_port),
+        ),
+        _ => (authority.to_owned(), default_port),
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let fail = |detail: String| StsError {
+        action: "connect",
+        endpoint: endpoint.url.clone(),
+        kind: StsErrorKind::Unreachable(detail),
+        skew_secs: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lookup_host = host.clone();
+    std::thread::spawn(move || {
+        use std::net::ToSocketAddrs;
+        let _ = tx.send(
+            (lookup_host.as_str(), port)
+                .to_socket_addrs()
+                .map(|mut a| a.next().is_some()),
+        );
+    });
+    match rx.recv_timeout(endpoint.timeout.min(Duration::from_secs(3))) {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err(fail(format!("DNS lookup of {host} returned no address"))),
+        Ok(Err(e)) => Err(fail(format!("DNS lookup of {host} failed: {e}"))),
+        Err(_) => Err(fail(format!("DNS lookup of {host} timed out"))),
     }
 }
 

@@ -1,0 +1,679 @@
+//! `mfacli doctor`: checks the setup and says what to fix. It reads the
+//! config, the AWS files and the cache, and makes one STS call per bastion
+//! profile (GetCallerIdentity with the long-term keys, which also measures
+//! the clock). It never asks for an MFA code, never calls GetSessionToken or
+//! AssumeRole, and never prints a secret.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::awsfiles::AwsFiles;
+use crate::cache::Cache;
+use crate::cli::DoctorArgs;
+use crate::config::Config;
+use crate::error::UserError;
+use crate::output::human_left;
+use crate::provider::{self, RoleEntry};
+use crate::resolve::{Overrides, Plan, Sources};
+use crate::secret::LongTermKeys;
+use crate::sts::{Endpoint, Signer, StsClient, StsError, StsErrorKind};
+use crate::types::{Partition, SessionDuration};
+
+/// Skew beyond which signatures (and MFA codes) fail.
+pub const SKEW_ERROR_SECS: i64 = 300;
+/// Skew at which TOTP codes start to land in the wrong 30 s step.
+pub const SKEW_WARN_SECS: i64 = 30;
+/// Long-term keys older than this should be rotated.
+pub const KEY_MAX_AGE_DAYS: i64 = 90;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Error,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub status: Status,
+    pub check: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn push(
+        &mut self,
+        status: Status,
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.checks.push(Check {
+            status,
+            check: check.into(),
+            detail: detail.into(),
+            fix,
+        });
+    }
+    fn ok(&mut self, check: impl Into<String>, detail: impl Into<String>) {
+        self.push(Status::Ok, check, detail, None);
+    }
+    fn warn(
+        &mut self,
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(Status::Warn, check, detail, Some(fix.into()));
+    }
+    fn error(
+        &mut self,
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(Status::Error, check, detail, Some(fix.into()));
+    }
+    fn user_error(&mut self, check: impl Into<String>, e: &UserError) {
+        let fix = e.hint.clone().unwrap_or_else(|| "see the message".into());
+        self.error(check, e.message.clone(), fix);
+    }
+
+    pub fn count(&self, s: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == s).count()
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        for c in &self.checks {
+            s.push_str(&format!(
+                "{:<5}  {}: {}\n",
+                c.status.label(),
+                c.check,
+                c.detail
+            ));
+            if let Some(fix) = &c.fix {
+                s.push_str(&format!("       fix: {fix}\n"));
+            }
+        }
+        let (w, e) = (self.count(Status::Warn), self.count(Status::Error));
+        s.push_str(&format!(
+            "{} check{}: {} ok, {w} warning{}, {e} error{}\n",
+            self.checks.len(),
+            plural(self.checks.len()),
+            self.count(Status::Ok),
+            plural(w),
+            plural(e)
+        ));
+        s
+    }
+
+    pub fn render_json(&self) -> String {
+        let v = serde_json::json!({
+            "ok": self.count(Status::Error) == 0,
+            "errors": self.count(Status::Error),
+            "warnings": self.count(Status::Warn),
+            "checks": self.checks,
+        });
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `AKIA…E001`: enough to recognise a key, not the whole id.
+pub fn short_key(id: &str) -> String {
+    if id.len() > 8 && id.is_ascii() {
+        format!("{}…{}", &id[..4], &id[id.len() - 4..])
+    } else {
+        id.to_owned()
+    }
+}
+
+pub fn run(overrides: Overrides, args: DoctorArgs) -> Result<i32> {
+    let report = diagnose(overrides, &args.targets);
+    let text = if args.json {
+        report.render_json()
+    } else {
+        report.render_text()
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(if report.count(Status::Error) > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// The bastion profile when no target says otherwise; mirrors
+/// [`Sources::plan`]'s order (flag/`MFACLI_PROFILE` > config > `AWS_PROFILE` > default).
+fn default_bastion_profile(s: &Sources) -> String {
+    s.overrides
+        .profile
+        .clone()
+        .or_else(|| {
+            std::env::var("MFACLI_PROFILE")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .or_else(|| s.config.bastion.profile.clone())
+        .or_else(|| {
+            std::env::var("AWS_PROFILE")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+/// Runs every check. Never fails: a failed step is an error line.
+pub fn diagnose(overrides: Overrides, wanted: &[String]) -> Report {
+    let mut r = Report::default();
+
+    // The mfacli config.
+    let (config_path, _) = crate::config::config_path(overrides.config.as_deref());
+    let config = match Config::load(overrides.config.as_deref()) {
+        Ok(c) => {
+            if c.path.is_some() {
+                r.ok(
+                    "config",
+                    format!(
+                        "{} parses ({} target{})",
+                        config_path.display(),
+                        c.targets.len(),
+                        plural(c.targets.len())
+                    ),
+                );
+            } else {
+                r.ok(
+                    "config",
+                    format!(
+                        "no file at {} (targets can still come from the AWS config)",
+                        config_path.display()
+                    ),
+                );
+            }
+            for w in &c.warnings {
+                r.warn(
+                    "config",
+                    w.clone(),
+                    "remove the key or fix its spelling; see the config reference in the README",
+                );
+            }
+            c
+        }
+        Err(e) => {
+            r.user_error("config", &e);
+            Config::default()
+        }
+    };
+
+    // The AWS files.
+    let aws = match AwsFiles::load() {
+        Ok(a) => a,
+        Err(e) => {
+            r.user_error("aws files", &e);
+            return r;
+        }
+    };
+    let sources = Sources {
+        config,
+        aws,
+        overrides,
+    };
+
+    // Targets, planned once.
+    let names: Vec<String> = if wanted.is_empty() {
+        sources
+            .target_names()
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        wanted.to_vec()
+    };
+    let plans: Vec<(String, Result<Plan, UserError>)> =
+        names.iter().map(|n| (n.clone(), sources.plan(n))).collect();
+
+    // The bastion profiles in use, first the one a plain command would use.
+    let mut profiles: Vec<String> = Vec::new();
+    for (_, p) in &plans {
+        if let Ok(p) = p {
+            if !profiles.contains(&p.bastion_profile) {
+                profiles.push(p.bastion_profile.clone());
+            }
+        }
+    }
+    if profiles.is_empty() {
+        profiles.push(default_bastion_profile(&sources));
+    }
+
+    let mut keys: BTreeMap<String, LongTermKeys> = BTreeMap::new();
+    let mut files_with_keys: Vec<&Path> = Vec::new();
+    for profile in &profiles {
+        match sources.aws.long_term_keys(profile) {
+            Ok(k) => {
+                let file = if sources.aws.has_credentials_section(profile) {
+                    sources.aws.credentials_path.as_path()
+                } else {
+                    sources.aws.config_path.as_path()
+                };
+                r.ok(
+                    "bastion keys",
+                    format!(
+                        "profile '{profile}' in {} (access key {})",
+                        file.display(),
+                        short_key(&k.access_key_id)
+                    ),
+                );
+                if !files_with_keys.contains(&file) {
+                    files_with_keys.push(file);
+                }
+                keys.insert(profile.clone(), k);
+            }
+            Err(e) => r.user_error("bastion keys", &e),
+        }
+    }
+
+    // File modes: the credentials file always, and any other file with keys.
+    let creds_path = sources.aws.credentials_path.as_path();
+    if !files_with_keys.contains(&creds_path) {
+        files_with_keys.insert(0, creds_path);
+    }
+    for file in &files_with_keys {
+        check_mode(&mut r, file);
+    }
+
+    for (profile, k) in &keys {
+        check_key_age(
+            &mut r,
+            &sources.aws.credentials_path,
+            profile,
+            &k.access_key_id,
+        );
+    }
+
+    // One GetCallerIdentity per bastion profile with keys.
+    for (profile, k) in &keys {
+        let endpoint = plans
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .find(|p| &p.bastion_profile == profile)
+            .map(|p| Ok(p.endpoint.clone()))
+            .unwrap_or_else(|| {
+                let partition = sources
+                    .config
+                    .bastion
+                    .mfa_serial
+                    .as_ref()
+                    .and_then(|s| s.partition())
+                    .unwrap_or(Partition::Aws);
+                sources.endpoint(partition, Some(profile))
+            });
+        match endpoint {
+            Ok(endpoint) => check_sts(&mut r, &endpoint, profile, k),
+            Err(e) => r.user_error("sts", &e),
+        }
+    }
+
+    // Cached MFA sessions.
+    let cache = sources.cache();
+    let now = Utc::now();
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for (_, p) in &plans {
+        let Ok(p) = p else { continue };
+        let Some(k) = keys.get(&p.bastion_profile) else {
+            continue;
+        };
+        let id = (
+            k.access_key_id.clone(),
+            p.mfa_serial.to_string(),
+            p.endpoint.url.clone(),
+        );
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        check_session(&mut r, &cache, p, k, now);
+    }
+
+    // Each target.
+    if plans.is_empty() {
+        r.warn(
+            "targets",
+            "none defined",
+            format!(
+                "run `mfacli init`, or add [targets.NAME] to {} or a [profile NAME] with role_arn to {}",
+                config_path.display(),
+                sources.aws.config_path.display()
+            ),
+        );
+    }
+    for (name, p) in &plans {
+        let check = format!("target {name}");
+        match p {
+            Err(e) => r.user_error(check, e),
+            Ok(p) => check_target(&mut r, &check, &cache, p, keys.get(&p.bastion_profile), now),
+        }
+    }
+    r
+}
+
+fn check_mode(r: &mut Report, file: &Path) {
+    let check = "file mode";
+    match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            r.ok(check, format!("{} does not exist", file.display()));
+        }
+        Err(e) => r.error(
+            check,
+            format!("cannot read {}: {e}", file.display()),
+            "check the file's permissions",
+        ),
+        Ok(m) => {
+            let mode = m.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                r.warn(
+                    check,
+                    format!(
+                        "{} is mode {mode:04o}: other users can read the long-term keys",
+                        file.display()
+                    ),
+                    format!("chmod 600 {}", file.display()),
+                );
+            } else {
+                r.ok(check, format!("{} is mode {mode:04o}", file.display()));
+            }
+        }
+    }
+}
+
+/// A `# created YYYY-MM-DD` comment inside `[profile]` of the credentials file.
+pub fn created_comment(text: &str, profile: &str) -> Option<NaiveDate> {
+    let mut inside = false;
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(section) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
+            let name = section.trim();
+            inside =
+                name == profile || name.strip_prefix("profile ").map(str::trim) == Some(profile);
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let Some(comment) = l.strip_prefix('#').or_else(|| l.strip_prefix(';')) else {
+            continue;
+        };
+        let lower = comment.to_ascii_lowercase();
+        let Some(at) = lower.find("created") else {
+            continue;
+        };
+        let rest = comment[at + "created".len()..].trim_start_matches([':', '=', ' ', '\t']);
+        if let Some(d) = rest
+            .get(..10)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        {
+            return Some(d);
+        }
+    }
+    None
+}
+
+fn check_key_age(r: &mut Report, credentials: &Path, profile: &str, access_key_id: &str) {
+    let check = "key age";
+    let text = std::fs::read_to_string(credentials).unwrap_or_default();
+    match created_comment(&text, profile) {
+        None => r.ok(
+            check,
+            format!(
+                "not checked for {}: needs iam:ListAccessKeys, which mfacli does not call (a `# created YYYY-MM-DD` comment in [{profile}] lets doctor check it)",
+                short_key(access_key_id)
+            ),
+        ),
+        Some(created) => {
+            let days = (Utc::now().date_naive() - created).num_days();
+            let detail = format!("{} is {days} days old (created {created}, from the comment in [{profile}])", short_key(access_key_id));
+            if days > KEY_MAX_AGE_DAYS {
+                r.warn(
+                    check,
+                    detail,
+                    format!(
+                        "rotate it: `aws iam create-access-key`, put the new key in [{profile}], then delete the old one (older than {KEY_MAX_AGE_DAYS} days)"
+                    ),
+                );
+            } else {
+                r.ok(check, detail);
+            }
+        }
+    }
+}
+
+fn is_clock_rejection(e: &StsError) -> bool {
+    matches!(&e.kind, StsErrorKind::Service { code, message }
+        if code == "SignatureDoesNotMatch" && (message.starts_with("Signature expired") || message.starts_with("Signature not yet current")))
+}
+
+fn check_clock(r: &mut Report, skew: Option<i64>, answered: bool) {
+    let check = "clock";
+    let Some(s) = skew else {
+        let why = if answered {
+            "STS sent no Date header"
+        } else {
+            "STS did not answer"
+        };
+        r.ok(check, format!("not checked ({why})"));
+        return;
+    };
+    let dir = if s > 0 { "behind" } else { "ahead of" };
+    let fix = "fix this machine's clock (enable NTP, e.g. `timedatectl set-ntp true`): skew breaks request signatures and MFA codes";
+    if s.abs() > SKEW_ERROR_SECS {
+        r.error(check, format!("this machine's clock is {}s {dir} STS's (from its Date header): over 5 min, AWS rejects requests signed with this time and TOTP codes are wrong", s.abs()), fix);
+    } else if s.abs() > SKEW_WARN_SECS {
+        r.warn(
+            check,
+            format!(
+                "this machine's clock is {}s {dir} STS's; MFA codes may be rejected",
+                s.abs()
+            ),
+            fix,
+        );
+    } else {
+        r.ok(check, format!("within {}s of STS's clock", s.abs().max(1)));
+    }
+}
+
+fn check_sts(r: &mut Report, endpoint: &Endpoint, profile: &str, k: &LongTermKeys) {
+    let check = "sts";
+    let client = match StsClient::new(endpoint.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            r.error(check, e.to_string(), e.hint().unwrap_or_default());
+            return;
+        }
+    };
+    match client.get_caller_identity_with_skew(Signer::LongTerm(k)) {
+        Ok((id, skew)) => {
+            r.ok(
+                check,
+                format!(
+                    "the keys of profile '{profile}' work: {} (GetCallerIdentity at {})",
+                    id.arn, endpoint.url
+                ),
+            );
+            check_clock(r, skew, true);
+        }
+        Err(e) => {
+            let key = short_key(&k.access_key_id);
+            let fix = e.hint().unwrap_or_else(|| "see the message".into());
+            let skewed = e.skew_secs.is_some_and(|s| s.abs() > SKEW_ERROR_SECS);
+            match e.code() {
+                _ if is_clock_rejection(&e) && skewed => r.warn(
+                    check,
+                    format!("the keys of profile '{profile}' were not verified: STS rejected the request's timestamp (see clock)"),
+                    "fix the clock, then run `mfacli doctor` again",
+                ),
+                Some("InvalidClientTokenId") => r.error(
+                    check,
+                    format!("STS does not know access key {key} of profile '{profile}' (InvalidClientTokenId)"),
+                    fix,
+                ),
+                Some("SignatureDoesNotMatch") if !is_clock_rejection(&e) => r.error(
+                    check,
+                    format!("the secret access key of profile '{profile}' does not match access key {key} (SignatureDoesNotMatch)"),
+                    fix,
+                ),
+                _ => r.error(check, format!("profile '{profile}': {e}"), fix),
+            }
+            let answered = matches!(e.kind, StsErrorKind::Service { .. });
+            check_clock(r, e.skew_secs, answered);
+        }
+    }
+}
+
+fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now: DateTime<Utc>) {
+    let check = "mfa session";
+    match provider::cached_session(cache, k, &p.mfa_serial, &p.endpoint.url) {
+        None => r.ok(
+            check,
+            format!(
+                "{}: none cached (the next command asks for an MFA code)",
+                p.mfa_serial
+            ),
+        ),
+        Some(e) => {
+            let left = e.credentials.seconds_left(now);
+            if left > 0 {
+                r.ok(
+                    check,
+                    format!("{}: {} left", p.mfa_serial, human_left(left)),
+                );
+            } else {
+                r.warn(
+                    check,
+                    format!("{}: the cached session expired {} ago", p.mfa_serial, human_left(-left)),
+                    "nothing to repair: the next command asks for one MFA code and starts a new session",
+                );
+            }
+        }
+    }
+}
+
+fn check_target(
+    r: &mut Report,
+    check: &str,
+    cache: &Cache,
+    p: &Plan,
+    k: Option<&LongTermKeys>,
+    now: DateTime<Utc>,
+) {
+    let t = &p.target;
+    let mut detail = format!("{} ({}, {})", t.role_arn, t.duration, t.origin.label());
+    let creds = match k {
+        None => "credentials not checked (no long-term keys)".to_owned(),
+        Some(k) => match provider::cached_role(cache, p, k, now, 0) {
+            Some(e) => format!(
+                "cached credentials, {} left",
+                human_left(e.credentials.seconds_left(now))
+            ),
+            None => {
+                let key = provider::role_key(p, &k.access_key_id);
+                let expired = cache
+                    .read::<RoleEntry>(&provider::role_file(p, &k.access_key_id))
+                    .is_some_and(|e| e.key == key);
+                if expired {
+                    "cached credentials expired (the next use fetches new ones)".to_owned()
+                } else {
+                    "none cached".to_owned()
+                }
+            }
+        },
+    };
+    detail.push_str(&format!("; {creds}"));
+    if t.duration.secs() > SessionDuration::CHAINED_MAX {
+        detail.push_str(&format!(
+            "; {} is over 1h, so every fetch needs its own MFA code (AWS caps roles assumed from an MFA session at 1h)",
+            t.duration
+        ));
+        r.warn(
+            check,
+            detail,
+            "set duration = \"1h\" (or less) to reuse the daily MFA session, unless one code per fetch is what you want",
+        );
+    } else {
+        r.ok(check, detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_comment_is_found_only_in_its_section() {
+        let text = "[other]\n# created 2020-01-01\n[bastion]\naws_access_key_id = A\n# Created: 2024-03-05 by me\n";
+        assert_eq!(
+            created_comment(text, "bastion"),
+            NaiveDate::from_ymd_opt(2024, 3, 5)
+        );
+        assert_eq!(
+            created_comment(text, "other"),
+            NaiveDate::from_ymd_opt(2020, 1, 1)
+        );
+        assert_eq!(created_comment(text, "none"), None);
+        assert_eq!(created_comment("[b]\n# created soon\n", "b"), None);
+    }
+
+    #[test]
+    fn short_keys_and_rendering() {
+        assert_eq!(short_key("AKIAALICE0EXAMPLE001"), "AKIA…E001");
+        let mut r = Report::default();
+        r.ok("config", "fine");
+        r.warn("file mode", "loose", "chmod 600 x");
+        r.error("sts", "bad", "fix it");
+        let t = r.render_text();
+        assert!(t.contains("ok     config: fine\n"), "{t}");
+        assert!(
+            t.contains("warn   file mode: loose\n       fix: chmod 600 x\n"),
+            "{t}"
+        );
+        assert!(t.contains("error  sts: bad\n"), "{t}");
+        assert!(t.contains("1 warning, 1 error"), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&r.render_json()).unwrap();
+        assert_eq!(j["ok"], false);
+        assert_eq!(j["checks"][1]["status"], "warn");
+        assert!(j["checks"][0].get("fix").is_none());
+    }
+}

@@ -1,0 +1,831 @@
+//! Interoperability tests: the real mfacli binary against moto's STS server
+//! and the project's strict STS emulator, with the real consumers of its
+//! output (AWS CLI v1, boto3, bash, zsh, fish).
+//!
+//! The Python tools come from the venv at `$MFACLI_TEST_VENV` (set by
+//! scripts/test.sh), else `<crate>/.venv`. A missing venv or shell fails the
+//! test when `$CI` is set and skips it (with a "skipped: …" line) otherwise.
+//!
+//! Every test has its own HOME, cache dir and STS server, and every process
+//! runs with a cleared environment plus only what the test sets.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sts_emulator::{Emulator, World};
+
+const MFACLI: &str = env!("CARGO_BIN_EXE_mfacli");
+/// Generous: the machine may be busy, and AWS CLI v1 starts slowly.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+const REGION: &str = "us-east-1";
+
+const EMU_PROD_ROLE: &str = "arn:aws:iam::222222222222:role/PowerUser";
+const EMU_STAGING_ROLE: &str = "arn:aws:iam::333333333333:role/PowerUser";
+const EMU_PROD_ARN: &str = "arn:aws:sts::222222222222:assumed-role/PowerUser/alice";
+const EMU_STAGING_ARN: &str = "arn:aws:sts::333333333333:assumed-role/PowerUser/alice";
+const MOTO_PROD_ARN: &str = "arn:aws:sts::123456789012:assumed-role/PowerUser/alice";
+
+// ---------------------------------------------------------------------------
+// Prerequisites: the venv and the shells
+// ---------------------------------------------------------------------------
+
+/// `None` (after a "skipped" line) when a prerequisite is missing outside CI;
+/// a panic in CI, which installs everything.
+fn missing<T>(what: &str, fix: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is missing, and CI is set: CI must provide it ({fix})");
+    }
+    eprintln!("skipped: {what} is missing ({fix})");
+    None
+}
+
+/// The venv with moto_server, aws (v1) and python with boto3.
+fn venv() -> Option<PathBuf> {
+    let dir = std::env::var_os("MFACLI_TEST_VENV")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let bin = dir.join("bin");
+    if ["moto_server", "aws", "python"]
+        .iter()
+        .all(|b| bin.join(b).is_file())
+    {
+        Some(dir)
+    } else {
+        missing(
+            &format!(
+                "the test venv {} (moto[server], awscli, boto3)",
+                dir.display()
+            ),
+            "scripts/test.sh creates it and sets MFACLI_TEST_VENV",
+        )
+    }
+}
+
+/// A shell found on PATH.
+fn shell(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .or_else(|| {
+            missing(
+                &format!("the shell `{name}`"),
+                "apt-get install zsh fish; .ci/run does",
+            )
+        })
+}
+
+// ---------------------------------------------------------------------------
+// Running commands
+// ---------------------------------------------------------------------------
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Runs `cmd` with no stdin, capturing output; kills it after COMMAND_TIMEOUT.
+fn run(cmd: &mut Command) -> Output {
+    let what = describe(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+    let reader = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("piped")));
+    let err = reader(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for a child") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` did not finish within {COMMAND_TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("reader"),
+        stderr: err.join().expect("reader"),
+    }
+}
+
+/// Runs `cmd`, panics with everything it printed unless it exits 0, and
+/// returns its stdout.
+fn ok(cmd: &mut Command) -> String {
+    let what = describe(cmd);
+    let out = run(cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "`{what}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+// ---------------------------------------------------------------------------
+// STS servers
+// ---------------------------------------------------------------------------
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A running `moto_server`; dropping it kills and reaps the process.
+struct Moto {
+    child: Child,
+    url: String,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether an HTTP server answers on `port` (any status line will do).
+fn answers_http(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 5];
+    s.read_exact(&mut buf).is_ok() && &buf == b"HTTP/"
+}
+
+/// Starts moto's server on a free port and waits until it answers HTTP.
+/// Retries with another port if the chosen one was taken in the meantime.
+fn start_moto(venv: &Path) -> Moto {
+    for _attempt in 0..3 {
+        let port = free_port();
+        let log_dir = tempfile::tempdir().expect("tempdir");
+        let log_path = log_dir.path().join("moto.log");
+        let log = std::fs::File::create(&log_path).expect("moto log");
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", log_dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log)
+            .spawn()
+            .expect("starting moto_server");
+        let mut moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _log_dir: log_dir,
+        };
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if answers_http(port) {
+                return moto;
+            }
+            if let Some(status) = moto.child.try_wait().expect("waiting for moto") {
+                eprintln!(
+                    "moto_server on port {port} exited ({status}); retrying\n{}",
+                    log()
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 60s\n{}",
+                log()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("moto_server could not be started; see the messages above");
+}
+
+fn start_emulator() -> Emulator {
+    Emulator::start(World::demo()).expect("starting the STS emulator")
+}
+
+// ---------------------------------------------------------------------------
+// A HOME with the AWS files and the mfacli config
+// ---------------------------------------------------------------------------
+
+/// The account-specific bits of a test setup.
+struct Setup {
+    access_key_id: String,
+    secret_access_key: String,
+    mfa_serial: String,
+    prod_role: &'static str,
+    staging_role: &'static str,
+    /// The MFA code source given to mfacli.
+    code_var: (&'static str, &'static str),
+}
+
+/// The emulator's demo world: alice, with a TOTP seed (the emulator rejects
+/// reused codes; mfacli guards against replay itself).
+fn emulator_setup() -> Setup {
+    let world = World::demo();
+    let alice = world
+        .users
+        .iter()
+        .find(|u| u.name == "alice")
+        .expect("alice in the demo world");
+    let mfa = alice.mfa.as_ref().expect("alice has an MFA device");
+    Setup {
+        access_key_id: alice.access_key_id.clone(),
+        secret_access_key: alice.secret_access_key.clone(),
+        mfa_serial: mfa.serial.clone(),
+        prod_role: EMU_PROD_ROLE,
+        staging_role: EMU_STAGING_ROLE,
+        code_var: ("MFACLI_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    }
+}
+
+/// moto accepts any keys and any MFA code.
+fn moto_setup() -> Setup {
+    Setup {
+        access_key_id: "AKIAMOTOFAKE00000001".into(),
+        secret_access_key: "motoFakeSecret0000000000000000000000001".into(),
+        mfa_serial: "arn:aws:iam::123456789012:mfa/alice".into(),
+        prod_role: "arn:aws:iam::123456789012:role/PowerUser",
+        staging_role: "arn:aws:iam::123456789012:role/Staging",
+        code_var: ("MFACLI_TOKEN_CODE", "123456"),
+    }
+}
+
+/// A temporary HOME: ~/.aws/credentials ([bastion] plus an unrelated
+/// section), ~/.aws/config ([profile prod] with credential_process), the
+/// mfacli config and a cache dir, all pointing at one STS endpoint.
+struct Home {
+    dir: tempfile::TempDir,
+    endpoint: String,
+    code_var: (&'static str, &'static str),
+    venv: Option<PathBuf>,
+}
+
+const CREDENTIALS_TAIL: &str = "
+# A colleague's sandbox keys; mfacli must leave this section alone.
+[sandbox]
+aws_access_key_id = AKIASANDBOX000000001
+aws_secret_access_key = sandboxSecret00000000000000000000000001
+region = eu-west-1
+";
+
+impl Home {
+    fn new(setup: &Setup, endpoint: &str, venv: Option<&Path>) -> Home {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home {
+            dir,
+            endpoint: endpoint.to_owned(),
+            code_var: setup.code_var,
+            venv: venv.map(Path::to_owned),
+        };
+        std::fs::create_dir_all(home.path().join(".aws")).expect("mkdir ~/.aws");
+        std::fs::write(home.credentials(), home_credentials(setup)).expect("writing credentials");
+        std::fs::set_permissions(home.credentials(), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        let aws_config = format!(
+            "# AWS CLI config written by tests/interop.rs\n[profile prod]\ncredential_process = {MFACLI} credential-process prod\n"
+        );
+        std::fs::write(home.aws_config(), aws_config).expect("writing aws config");
+        let config = format!(
+            "[bastion]\nprofile = \"bastion\"\nmfa_serial = \"{}\"\nregion = \"{REGION}\"\n\n\
+             [targets.prod]\nrole_arn = \"{}\"\n\n[targets.staging]\nrole_arn = \"{}\"\n",
+            setup.mfa_serial, setup.prod_role, setup.staging_role
+        );
+        std::fs::write(home.config(), config).expect("writing mfacli config");
+        home
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn credentials(&self) -> PathBuf {
+        self.path().join(".aws/credentials")
+    }
+
+    fn aws_config(&self) -> PathBuf {
+        self.path().join(".aws/config")
+    }
+
+    fn config(&self) -> PathBuf {
+        self.path().join("mfacli.toml")
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.path().join("mfacli-cache")
+    }
+
+    /// The whole environment of every process in this HOME: mfacli's own
+    /// settings (which the AWS CLI passes on to credential_process), the AWS
+    /// files and endpoint, and a PATH that finds mfacli and the venv first.
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        let mut dirs = vec![Path::new(MFACLI).parent().expect("binary dir").to_owned()];
+        dirs.extend(self.venv.iter().map(|v| v.join("bin")));
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let path = std::env::join_paths(dirs).expect("PATH");
+        vec![
+            ("PATH", path),
+            ("HOME", self.path().into()),
+            ("MFACLI_CONFIG", self.config().into()),
+            ("MFACLI_CACHE_DIR", self.cache().into()),
+            ("MFACLI_NON_INTERACTIVE", "1".into()),
+            (self.code_var.0, self.code_var.1.into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", self.credentials().into()),
+            ("AWS_CONFIG_FILE", self.aws_config().into()),
+            ("AWS_ENDPOINT_URL_STS", self.endpoint.clone().into()),
+            ("AWS_DEFAULT_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Any program, with a cleared environment plus [`Home::env`].
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().envs(self.env()).current_dir(self.path());
+        cmd
+    }
+
+    /// A program from the venv.
+    fn venv_command(&self, name: &str) -> Command {
+        let venv = self.venv.as_ref().expect("this HOME has no venv");
+        self.command(venv.join("bin").join(name))
+    }
+
+    /// `aws sts get-caller-identity ARGS`, returning the Arn.
+    fn caller_arn(&self, args: &[&str], extra_env: &[(&str, &str)]) -> String {
+        let mut cmd = self.venv_command("aws");
+        cmd.args([
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ])
+        .args(args);
+        cmd.envs(extra_env.iter().copied());
+        ok(&mut cmd).trim().to_owned()
+    }
+
+    /// `SHELL FLAGS -c SCRIPT`, with $SHELL set to that shell; returns stdout.
+    fn shell_script(&self, shell: &Path, flags: &[&str], script: &str) -> String {
+        ok(self
+            .command(shell)
+            .env("SHELL", shell)
+            .args(flags)
+            .arg("-c")
+            .arg(script))
+    }
+}
+
+fn home_credentials(setup: &Setup) -> String {
+    format!(
+        "# Long-term keys of the bastion IAM user.\n[bastion]\naws_access_key_id = {}\naws_secret_access_key = {}\n{CREDENTIALS_TAIL}",
+        setup.access_key_id, setup.secret_access_key
+    )
+}
+
+/// mfacli with a cleared environment plus the HOME's settings.
+fn mfacli(home: &Home) -> Command {
+    home.command(MFACLI)
+}
+
+// ---------------------------------------------------------------------------
+// Credentials as mfacli hands them over
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Creds {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+}
+
+impl Creds {
+    fn from_map(m: &BTreeMap<String, String>, names: [&str; 3], what: &str) -> Creds {
+        let get = |k: &str| {
+            m.get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("{what}: no {k} in {m:?}"))
+        };
+        Creds {
+            access_key_id: get(names[0]),
+            secret_access_key: get(names[1]),
+            session_token: get(names[2]),
+        }
+    }
+
+    fn from_env_lines(text: &str, what: &str) -> Creds {
+        let m = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Creds::from_map(
+            &m,
+            [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+            ],
+            what,
+        )
+    }
+
+    fn from_credential_process(json: &str) -> Creds {
+        let v: serde_json::Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("credential-process: {e}: {json}"));
+        assert_eq!(v["Version"], 1, "{json}");
+        let s = |k: &str| {
+            v[k].as_str()
+                .unwrap_or_else(|| panic!("credential-process: no {k}: {json}"))
+                .to_owned()
+        };
+        assert!(!s("Expiration").is_empty());
+        Creds {
+            access_key_id: s("AccessKeyId"),
+            secret_access_key: s("SecretAccessKey"),
+            session_token: s("SessionToken"),
+        }
+    }
+
+    /// `[section]` of an INI file.
+    fn from_ini_section(text: &str, section: &str) -> Creds {
+        let header = format!("[{section}]");
+        let m = text
+            .lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.trim_start().starts_with('['))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Creds::from_map(
+            &m,
+            [
+                "aws_access_key_id",
+                "aws_secret_access_key",
+                "aws_session_token",
+            ],
+            &header,
+        )
+    }
+
+    fn as_env(&self) -> [(&str, &str); 3] {
+        [
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.as_str()),
+            ("AWS_SESSION_TOKEN", self.session_token.as_str()),
+        ]
+    }
+}
+
+/// Successful requests of `action` (e.g. AssumeRole) for `role`.
+fn count_for_role(emu: &Emulator, action: &str, role: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.action == action && r.status == 200 && r.role_arn.as_deref() == Some(role))
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+// 1. moto's STS server
+// ---------------------------------------------------------------------------
+
+#[test]
+fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
+    let Some(venv) = venv() else { return };
+    let Some(bash) = shell("bash") else { return };
+    let moto = start_moto(&venv);
+    let home = Home::new(&moto_setup(), &moto.url, Some(&venv));
+
+    // env, evaluated by bash.
+    let script = r#"eval "$(mfacli env prod)" && env | grep '^AWS_'"#;
+    let from_env = Creds::from_env_lines(
+        &home.shell_script(&bash, &["--norc", "--noprofile"], script),
+        "env in bash",
+    );
+
+    // exec: the command sees the credentials, and not the MFA code.
+    let exec_env = ok(mfacli(&home).args(["exec", "prod", "--", "env"]));
+    let from_exec = Creds::from_env_lines(&exec_env, "exec prod -- env");
+    for gone in ["MFACLI_TOKEN_CODE", "AWS_PROFILE"] {
+        assert!(
+            !exec_env.lines().any(|l| l.starts_with(&format!("{gone}="))),
+            "exec leaked {gone}:\n{exec_env}"
+        );
+    }
+
+    let from_cp =
+        Creds::from_credential_process(&ok(mfacli(&home).args(["credential-process", "prod"])));
+
+    ok(mfacli(&home).args(["assume", "prod", "--write-profile", "prod-temp"]));
+    let written = std::fs::read_to_string(home.credentials()).expect("reading credentials");
+    let from_profile = Creds::from_ini_section(&written, "prod-temp");
+
+    // One HOME, one cache: every command hands over the same credentials.
+    assert_eq!(from_env, from_exec, "env and exec disagree");
+    assert_eq!(from_env, from_cp, "env and credential-process disagree");
+    assert_eq!(from_env, from_profile, "env and --write-profile disagree");
+    assert_ne!(
+        from_env.access_key_id,
+        moto_setup().access_key_id,
+        "got the long-term keys back"
+    );
+
+    // moto knows these credentials as the assumed role.
+    let arn = home.caller_arn(&["--endpoint-url", &moto.url], &from_env.as_env());
+    assert_eq!(
+        arn, MOTO_PROD_ARN,
+        "GetCallerIdentity with the credentials from env/exec/credential-process"
+    );
+    let arn = home.caller_arn(
+        &["--endpoint-url", &moto.url, "--profile", "prod-temp"],
+        &[],
+    );
+    assert_eq!(
+        arn, MOTO_PROD_ARN,
+        "GetCallerIdentity with the profile written by assume"
+    );
+
+    let whoami = ok(mfacli(&home).args(["whoami", "prod"]));
+    let arn_line = whoami
+        .lines()
+        .find_map(|l| l.strip_prefix("Arn:"))
+        .map(str::trim);
+    assert_eq!(arn_line, Some(MOTO_PROD_ARN), "whoami prod:\n{whoami}");
+}
+
+// ---------------------------------------------------------------------------
+// 2.-5. The project's emulator, with real consumers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn aws_cli_uses_mfacli_as_credential_process() {
+    let Some(venv) = venv() else { return };
+    let emu = start_emulator();
+    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+
+    // [profile prod] has only credential_process; [bastion] in the
+    // credentials file must not be used.
+    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
+    // AWS CLI v1 does not cache credential_process results: mfacli does.
+    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
+    assert_eq!(emu.count("GetSessionToken"), 1, "{:#?}", emu.requests());
+    assert_eq!(emu.count("AssumeRole"), 1, "{:#?}", emu.requests());
+    assert_eq!(emu.count("GetCallerIdentity"), 2, "{:#?}", emu.requests());
+}
+
+/// `AWS_PROFILE=prod aws …` (how Terraform and most SDK users pick a
+/// profile) runs credential_process with AWS_PROFILE=prod in its
+/// environment. That names the consumer's profile, not the bastion's: with
+/// the keys in [default] and no `[bastion] profile`, mfacli must still use
+/// [default].
+#[test]
+fn aws_profile_env_selecting_the_credential_process_profile() {
+    let Some(venv) = venv() else { return };
+    let emu = start_emulator();
+    let setup = emulator_setup();
+    let home = Home::new(&setup, &emu.endpoint_url(), Some(&venv));
+    let credentials = home_credentials(&setup).replace("[bastion]", "[default]");
+    std::fs::write(home.credentials(), credentials).expect("writing credentials");
+    let config = std::fs::read_to_string(home.config()).expect("reading config");
+    std::fs::write(home.config(), config.replace("profile = \"bastion\"\n", ""))
+        .expect("writing config");
+
+    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
+    assert_eq!(
+        home.caller_arn(&[], &[("AWS_PROFILE", "prod")]),
+        EMU_PROD_ARN
+    );
+}
+
+#[test]
+fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
+    let Some(venv) = venv() else { return };
+    let emu = start_emulator();
+    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+    let who = "aws sts get-caller-identity --query Arn --output text";
+
+    let out = ok(mfacli(&home).args([
+        "exec",
+        "prod",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]));
+    assert_eq!(out.trim(), EMU_PROD_ARN, "exec prod -- aws");
+
+    let mut shells_run = vec![];
+    if let Some(bash) = shell("bash") {
+        let out = home.shell_script(
+            &bash,
+            &["--norc", "--noprofile"],
+            &format!(r#"eval "$(mfacli env prod)"; {who}"#),
+        );
+        assert_eq!(out.trim(), EMU_PROD_ARN, "bash");
+        shells_run.push("bash");
+    }
+    if let Some(zsh) = shell("zsh") {
+        let out = home.shell_script(
+            &zsh,
+            &["-f"],
+            &format!(r#"eval "$(mfacli env prod --shell zsh)"; {who}"#),
+        );
+        assert_eq!(out.trim(), EMU_PROD_ARN, "zsh");
+        shells_run.push("zsh");
+    }
+    if let Some(fish) = shell("fish") {
+        let out = home.shell_script(
+            &fish,
+            &["--no-config"],
+            &format!("mfacli env prod --shell fish | source; {who}"),
+        );
+        assert_eq!(out.trim(), EMU_PROD_ARN, "fish");
+        shells_run.push("fish");
+    }
+
+    // A second target reuses the MFA session too.
+    let out = ok(mfacli(&home).args([
+        "exec",
+        "staging",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]));
+    assert_eq!(out.trim(), EMU_STAGING_ARN, "exec staging -- aws");
+
+    let log = emu.requests();
+    assert_eq!(
+        emu.count("GetSessionToken"),
+        1,
+        "one MFA code for everything ({shells_run:?}):\n{log:#?}"
+    );
+    assert_eq!(
+        count_for_role(&emu, "AssumeRole", EMU_PROD_ROLE),
+        1,
+        "prod assumed once:\n{log:#?}"
+    );
+    assert_eq!(
+        count_for_role(&emu, "AssumeRole", EMU_STAGING_ROLE),
+        1,
+        "staging assumed once:\n{log:#?}"
+    );
+    assert_eq!(emu.count_all("AssumeRole"), 2, "{log:#?}");
+}
+
+#[test]
+fn boto3_uses_mfacli_as_credential_process() {
+    let Some(venv) = venv() else { return };
+    let emu = start_emulator();
+    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+    let script = "import sys, boto3\n\
+                  sts = boto3.Session(profile_name='prod').client('sts', endpoint_url=sys.argv[1])\n\
+                  print(sts.get_caller_identity()['Arn'])";
+    let out = ok(home
+        .venv_command("python")
+        .args(["-c", script, &emu.endpoint_url()]));
+    assert_eq!(out.trim(), EMU_PROD_ARN);
+    assert_eq!(emu.count("AssumeRole"), 1);
+}
+
+#[test]
+fn aws_cli_reads_the_profile_written_by_assume() {
+    let Some(venv) = venv() else { return };
+    let emu = start_emulator();
+    let setup = emulator_setup();
+    let home = Home::new(&setup, &emu.endpoint_url(), Some(&venv));
+    let before = home_credentials(&setup);
+
+    for _ in 0..2 {
+        // The second run rewrites the section mfacli wrote the first time.
+        ok(mfacli(&home).args(["assume", "prod", "--write-profile", "prod-temp"]));
+        assert_eq!(
+            home.caller_arn(&["--profile", "prod-temp"], &[]),
+            EMU_PROD_ARN
+        );
+
+        let text = std::fs::read_to_string(home.credentials()).expect("reading credentials");
+        assert!(
+            text.starts_with(&before),
+            "other sections and comments changed:\n{text}"
+        );
+        assert_eq!(text.matches("[prod-temp]").count(), 1, "{text}");
+        let mode = std::fs::metadata(home.credentials())
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "credentials file mode");
+    }
+    // All that was added is the one new section, at the end.
+    let text = std::fs::read_to_string(home.credentials()).expect("reading credentials");
+    let added = &text[before.len()..];
+    assert!(added.trim_start().starts_with("[prod-temp]\n"), "{text}");
+    assert_eq!(
+        added
+            .lines()
+            .filter(|l| l.trim_start().starts_with('['))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(emu.count("AssumeRole"), 1);
+}
+
+// ---------------------------------------------------------------------------
+// 6. Shell completions load cleanly
+// ---------------------------------------------------------------------------
+
+/// Runs the completion `script` in `shell`; it must exit 0, print nothing on
+/// stderr, and print `expect` (proof the completion was registered).
+fn completions_load(name: &str, flags: &[&str], script: &str, expect: &str) {
+    let Some(sh) = shell(name) else { return };
+    let home = Home::new(&emulator_setup(), "http://127.0.0.1:9", None);
+    let out = run(home.command(&sh).args(flags).arg("-c").arg(script));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{name}: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stderr.is_empty(), "{name} printed on stderr:\n{stderr}");
+    assert!(
+        stdout.contains(expect),
+        "{name}: expected {expect:?} in:\n{stdout}"
+    );
+}
+
+#[test]
+fn bash_completions_load() {
+    // Registered, and the completion function completes a subcommand.
+    let script = "source <(mfacli completions bash) && complete -p mfacli && \
+                  COMP_WORDS=(mfacli credential-p) COMP_CWORD=1 && _mfacli mfacli credential-p mfacli && \
+                  printf '%s\\n' \"${COMPREPLY[@]}\"";
+    completions_load(
+        "bash",
+        &["--norc", "--noprofile"],
+        script,
+        "-F _mfacli mfacli\ncredential-process\n",
+    );
+}
+
+#[test]
+fn zsh_completions_load() {
+    // compdef registered _mfacli for mfacli, and the function is defined.
+    let script = "autoload -U compinit && compinit -u -D && source <(mfacli completions zsh) && \
+                  print -r -- \"$_comps[mfacli] $+functions[_mfacli]\"";
+    completions_load("zsh", &["-f"], script, "_mfacli 1");
+}
+
+#[test]
+fn fish_completions_load() {
+    let script = "mfacli completions fish | source; and complete -C 'mfacli credential-p'";
+    completions_load("fish", &["--no-config"], script, "credential-process\t");
+}

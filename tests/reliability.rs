@@ -1,0 +1,501 @@
+//! Faults, bad input and secrets: every failure is a clear one-screen error,
+//! nothing cached is lost, and no secret is ever printed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use sts_emulator::Fault;
+
+/// Name -> contents of every file in the cache directory.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, &mut |p| {
+            m.insert(p.display().to_string(), std::fs::read(p).unwrap());
+        });
+    }
+    m
+}
+
+fn assert_clean_error(o: &std::process::Output) {
+    let err = stderr(o);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE") && !err.contains("{ "),
+        "debug dump: {err}"
+    );
+    assert!(err.lines().count() <= 12, "more than a screen: {err}");
+    // Warnings may precede it; the error itself is one message + hint.
+    assert!(
+        err.contains("mfacli: error: ") || err.starts_with("error: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreachable_sts_fails_fast_with_a_clear_error() {
+    let h = Home::new();
+    for endpoint in ["http://127.0.0.1:1", "http://no-such-host.invalid"] {
+        let start = Instant::now();
+        // A fixed code: a burnt TOTP step would make the next run wait.
+        let out = h
+            .mfacli()
+            .env_remove("MFACLI_TOTP_SECRET")
+            .env("MFACLI_TOKEN_CODE", "123456")
+            .args(["env", "prod", "--endpoint-url", endpoint])
+            .assert()
+            .code(1);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{endpoint}: took {:?}",
+            start.elapsed()
+        );
+        let o = out.get_output();
+        assert_clean_error(o);
+        let err = stderr(o);
+        assert!(
+            err.contains(endpoint) && err.contains("cannot reach"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn slow_sts_times_out_naming_the_endpoint_and_caches_nothing() {
+    let h = Home::new();
+    // Without working timeouts, 3 attempts would take 90 s.
+    h.emu.inject(Fault::Latency(Duration::from_secs(30)), None);
+    let start = Instant::now();
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFACLI_TOKEN_CODE", "123456")
+        .args(["env", "prod", "--timeout", "1s"])
+        .assert()
+        .code(1);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("timed out") && err.contains(&h.emu.endpoint_url()),
+        "{err}"
+    );
+    let cached: Vec<_> = snapshot(&h.cache_dir())
+        .into_keys()
+        .filter(|k| k.contains("session-") || k.contains("role-"))
+        .filter(|k| k.ends_with(".json"))
+        .collect();
+    assert!(cached.is_empty(), "no partial cache: {cached:?}");
+    // The config file's `timeout` works too.
+    let mut cfg = CONFIG.replace("[bastion]", "timeout = \"1s\"\n\n[bastion]");
+    cfg.push('\n');
+    h.write_config(&cfg);
+    let start = Instant::now();
+    h.mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFACLI_TOKEN_CODE", "123456")
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn server_errors_and_throttling_are_retried_then_reported() {
+    let h = Home::new();
+    h.emu.inject(Fault::InternalError, Some(2));
+    h.mfacli().args(["env", "prod"]).assert().success();
+    assert_eq!(
+        h.emu.count_all("GetSessionToken"),
+        3,
+        "two 500s, then success"
+    );
+    assert_eq!(h.counts(), (1, 1));
+
+    h.emu.inject(Fault::Throttling, None);
+    let out = h.mfacli().args(["env", "staging"]).assert().code(1);
+    let o = out.get_output();
+    assert_clean_error(o);
+    assert!(
+        stderr(o).contains("Throttling") && stderr(o).contains("throttling"),
+        "{}",
+        stderr(o)
+    );
+    assert_eq!(h.emu.count_all("AssumeRole"), 1 + 3, "bounded: 3 attempts");
+    h.emu.clear_faults();
+    h.mfacli().args(["env", "staging"]).assert().success();
+    h.mfacli().args(["env", "staging"]).assert().success();
+    assert_eq!(h.counts(), (1, 2), "the later success was cached");
+
+    h.emu.inject(Fault::DropConnection, Some(1));
+    h.mfacli()
+        .args(["--refresh", "env", "staging"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn clock_skew_is_named_in_the_error() {
+    let h = Home::new();
+    h.emu.set_offset_secs(3600);
+    let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("clock is 3600s behind")
+            || err.contains("clock is 3599s behind")
+            || err.contains("clock is 3601s behind"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigkill_during_writes_never_leaves_a_torn_cache_file() {
+    let h = Home::new();
+    h.mfacli().args(["env", "prod"]).assert().success();
+    for i in 0..15u64 {
+        let mut child = h
+            .std_mfacli()
+            .args(["--refresh", "env", "prod"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5 + (i * 7) % 60));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    walk(&h.cache_dir(), &mut |p| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp") || name.starts_with('.'), "{name}");
+        if name.ends_with(".json") && !name.starts_with('.') {
+            json(&std::fs::read_to_string(p).unwrap());
+        }
+    });
+    h.mfacli().args(["env", "prod"]).assert().success();
+}
+
+#[test]
+fn bad_input_gives_clear_errors_and_changes_no_cache_file() {
+    let h = Home::new();
+    h.mfacli().args(["env", "prod"]).assert().success();
+    let before = snapshot(&h.cache_dir());
+    let config_path = h.path().join(".config/mfacli/config.toml");
+    let target_cfg = |extra: &str| format!("{CONFIG}\n[targets.bad]\n{extra}\n");
+
+    // (config text, command, expected exit code, what stderr must mention)
+    let cases: Vec<(String, Vec<&str>, i32, Vec<&str>)> = vec![
+        ("[bastion\nprofile = 1\n".into(), vec!["env", "prod"], 1, vec!["config.toml:1:", "TOML"]),
+        (target_cfg("role_arn = \"arn:aws:iam::2222:role/X\""), vec!["env", "bad"], 1, vec!["[targets.bad] role_arn", "12-digit"]),
+        (target_cfg("account = \"abc\"\nrole = \"X\""), vec!["env", "bad"], 1, vec!["[targets.bad] account"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nduration = \"12x\""), vec!["env", "bad"], 1, vec!["[targets.bad] duration", "12x"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nduration = \"0s\""), vec!["env", "bad"], 1, vec!["duration"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nduration = \"40h\""), vec!["env", "bad"], 1, vec!["duration", "12h"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nsession_name = \"a\""), vec!["env", "bad"], 1, vec!["session_name", "2 to 64"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nsession_name = \"bad name!\""), vec!["env", "bad"], 1, vec!["session_name"]),
+        (target_cfg("role_arn = \"arn:aws:iam::222222222222:role/X\"\nexternal_id = \"no spaces allowed\""), vec!["env", "bad"], 1, vec!["external_id"]),
+        (CONFIG.replace("mfa_serial = \"arn:aws:iam::111111111111:mfa/alice\"", "mfa_serial = \"alice\""), vec!["env", "prod"], 1, vec!["[bastion] mfa_serial"]),
+        (CONFIG.replace("session_duration = \"12h\"", "session_duration = \"40h\""), vec!["env", "prod"], 1, vec!["[bastion] session_duration", "36h"]),
+        (CONFIG.into(), vec!["env", "nope"], 1, vec!["unknown target 'nope'", "known targets"]),
+        (CONFIG.into(), vec!["env", "prod", "--shell", "tcsh"], 2, vec!["tcsh", "bash"]),
+        (CONFIG.into(), vec!["env", "prod", "--token-code", "1234567"], 2, vec!["--token-code", "6 digits"]),
+        (CONFIG.into(), vec!["env", "prod", "--timeout", "soon"], 2, vec!["--timeout"]),
+        (CONFIG.into(), vec!["exec", "prod"], 2, vec!["COMMAND"]),
+        (CONFIG.into(), vec!["env", "prod", "--endpoint-url", "ftp://x"], 1, vec!["--endpoint-url"]),
+    ];
+    for (config, args, code, needles) in cases {
+        std::fs::write(&config_path, &config).unwrap();
+        let out = h.mfacli().args(&args).assert().code(code);
+        let o = out.get_output();
+        let err = stderr(o);
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: expected {n:?} in:\n{err}");
+        }
+        if code == 1 {
+            assert_clean_error(o);
+        }
+        assert!(stdout(o).is_empty(), "{args:?}: nothing on stdout");
+        assert_eq!(
+            snapshot(&h.cache_dir()),
+            before,
+            "{args:?} changed the cache"
+        );
+    }
+
+    // Unknown keys only warn, with a suggestion.
+    std::fs::write(
+        &config_path,
+        CONFIG.replace("region = \"eu-west-1\"", "regoin = \"eu-west-1\""),
+    )
+    .unwrap();
+    let out = h.mfacli().args(["env", "prod"]).assert().success();
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("unknown key 'regoin' in [bastion]") && err.contains("did you mean 'region'"),
+        "{err}"
+    );
+}
+
+/// (what, how to break the file, what the error must mention)
+type BrokenCase<'a> = (&'a str, Box<dyn Fn() + 'a>, Vec<&'a str>);
+
+#[test]
+fn broken_credentials_files_are_named() {
+    let h = Home::new();
+    let creds = h.path().join(".aws/credentials");
+    let cases: Vec<BrokenCase> = vec![
+        (
+            "directory",
+            Box::new(|| {
+                std::fs::remove_file(&creds).ok();
+                std::fs::create_dir_all(&creds).unwrap();
+            }),
+            vec!["is a directory"],
+        ),
+        (
+            "empty",
+            Box::new(|| {
+                std::fs::remove_dir_all(&creds).ok();
+                std::fs::write(&creds, "").unwrap();
+            }),
+            vec!["no long-term keys", "[bastion]"],
+        ),
+        (
+            "binary",
+            Box::new(|| std::fs::write(&creds, [0u8, 159, 146, 150, 255, 0, 1]).unwrap()),
+            vec!["not UTF-8"],
+        ),
+        (
+            "garbage",
+            Box::new(|| std::fs::write(&creds, "this is not an ini file\n").unwrap()),
+            vec!["cannot parse", "credentials"],
+        ),
+        (
+            "huge",
+            Box::new(|| {
+                let f = std::fs::File::create(&creds).unwrap();
+                f.set_len(11 * 1024 * 1024).unwrap();
+            }),
+            vec!["10 MiB"],
+        ),
+        (
+            "missing",
+            Box::new(|| std::fs::remove_file(&creds).unwrap()),
+            vec!["no long-term keys"],
+        ),
+    ];
+    for (what, setup, needles) in cases {
+        setup();
+        let start = Instant::now();
+        let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let o = out.get_output();
+        assert_clean_error(o);
+        let err = stderr(o);
+        assert!(err.contains(".aws/credentials"), "{what}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{what}: expected {n:?} in {err}");
+        }
+    }
+    // AWS_SHARED_CREDENTIALS_FILE pointing nowhere is named too.
+    let out = h
+        .mfacli()
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/creds")
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    assert!(stderr(out.get_output()).contains("/nonexistent/creds"));
+}
+
+#[test]
+fn world_readable_credentials_file_warns() {
+    let h = Home::new();
+    use std::os::unix::fs::PermissionsExt;
+    let creds = h.path().join(".aws/credentials");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = h.mfacli().args(["env", "prod"]).assert().success();
+    let err = stderr(out.get_output());
+    assert!(err.contains("0644") && err.contains("chmod 600"), "{err}");
+}
+
+#[test]
+fn non_utf8_paths_and_variables_do_not_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let h = Home::new();
+    let bad = OsStr::from_bytes(b"/tmp/\xff\xfe/config.toml");
+    let out = h
+        .mfacli()
+        .env("MFACLI_CONFIG", bad)
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    assert_clean_error(out.get_output());
+    assert!(stderr(out.get_output()).contains("does not exist"));
+    let out = h
+        .mfacli()
+        .env("AWS_PROFILE", OsStr::from_bytes(b"\xff"))
+        .args(["env", "prod"])
+        .assert()
+        .success();
+    assert!(!stderr(out.get_output()).contains("panicked"));
+    let out = h
+        .mfacli()
+        .env("MFACLI_PROFILE", OsStr::from_bytes(b"\xff"))
+        .args(["env", "prod"])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(1) | Some(2)), "{out:?}");
+    assert!(!stderr(&out).contains("panicked"));
+    let out = h
+        .mfacli()
+        .args([OsStr::new("env"), OsStr::from_bytes(b"pr\xffod")])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(1) | Some(2)), "{out:?}");
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn totp_seed_file_mode_and_malformed_seeds() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let seed_file = h.path().join("seed");
+    std::fs::write(&seed_file, SEED).unwrap();
+    std::fs::set_permissions(&seed_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    h.write_config(&CONFIG.replace(
+        "[bastion]",
+        &format!("[bastion]\ntotp_secret_file = \"{}\"", seed_file.display()),
+    ));
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("0644") && err.contains("chmod 600") && !err.contains(SEED),
+        "{err}"
+    );
+    std::fs::set_permissions(&seed_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    h.mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "prod"])
+        .assert()
+        .success();
+
+    let secret_text = "this-is-not-base32!!";
+    let out = h
+        .mfacli()
+        .env("MFACLI_TOTP_SECRET", secret_text)
+        .args(["--no-cache", "env", "staging"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("$MFACLI_TOTP_SECRET") && err.contains("base32") && !err.contains(secret_text),
+        "{err}"
+    );
+    let out = h
+        .mfacli()
+        .env("CI_SEED", secret_text)
+        .args([
+            "--no-cache",
+            "--totp-secret-env",
+            "CI_SEED",
+            "env",
+            "staging",
+        ])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("$CI_SEED") && !err.contains(secret_text),
+        "{err}"
+    );
+
+    // `mfacli totp` prints the code for the current step.
+    let out = h.mfacli().args(["totp"]).assert().success();
+    let text = stdout(out.get_output());
+    let code = text.split_whitespace().next().unwrap();
+    assert!(
+        [h.code(-1), h.code(0), h.code(1)].contains(&code.to_owned()),
+        "{text}"
+    );
+    assert!(text.contains("s left"));
+}
+
+/// Runs every command and error path with known secrets; none may appear
+/// on stderr, in verbose output, in `list`, or in files other than the
+/// cache and the intended outputs.
+#[test]
+fn secrets_never_leak() {
+    let h = Home::new();
+    let cp = json(&stdout(
+        h.mfacli()
+            .args(["-v", "credential-process", "prod"])
+            .assert()
+            .success()
+            .get_output(),
+    ));
+    let session_secret = cp["SecretAccessKey"].as_str().unwrap().to_owned();
+    let session_token = cp["SessionToken"].as_str().unwrap().to_owned();
+    let secrets = [ALICE_SECRET, SEED, &session_secret, &session_token];
+
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["-v", "env", "prod"],
+        vec!["--debug", "env", "staging"],
+        vec!["-v", "assume", "prod"],
+        vec!["-v", "assume", "prod", "--json"],
+        vec!["-v", "list"],
+        vec!["-v", "list", "--json"],
+        vec!["-v", "whoami", "prod"],
+        vec!["-v", "exec", "prod", "--", "true"],
+        vec!["-v", "env", "untrusting"],
+        vec!["-v", "env", "nope"],
+        vec!["-v", "env", "prod", "--endpoint-url", "http://127.0.0.1:1"],
+        vec!["-v", "--refresh", "env", "audit"],
+        vec!["-v", "clear", "prod"],
+        vec!["-v", "env", "long"],
+        vec!["-v", "policy", "bastion"],
+    ];
+    for args in runs {
+        let o = h.mfacli().args(&args).output().unwrap();
+        let err = stderr(&o);
+        for s in secrets {
+            assert!(
+                !err.contains(s),
+                "{args:?} leaked a secret on stderr:\n{err}"
+            );
+        }
+        if args.contains(&"list")
+            || args.contains(&"assume") && !args.contains(&"--export")
+            || args.contains(&"whoami")
+        {
+            for s in secrets {
+                assert!(
+                    !stdout(&o).contains(s),
+                    "{args:?} leaked a secret on stdout"
+                );
+            }
+        }
+    }
+    for (p, text) in h.files_outside_cache() {
+        for s in [SEED, session_secret.as_str(), session_token.as_str()] {
+            assert!(!text.contains(s), "secret in {}", p.display());
+        }
+        if !p.ends_with(".aws/credentials") {
+            assert!(
+                !text.contains(ALICE_SECRET),
+                "long-term secret copied into {}",
+                p.display()
+            );
+        }
+    }
+}
