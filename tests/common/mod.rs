@@ -175,3 +175,29 @@ pub fn have(prog: &str) -> bool {
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
+
+/// `mfacli` under libfaketime, its clock moved by the same spec the test
+/// gives the emulator (`+3300s`, or `@2026-11-28 12:00:28` to start there).
+/// None (skip) where faketime is not installed.
+pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
+    if !have("faketime") {
+        return None;
+    }
+    let template = h.std_mfacli();
+    let mut c = Command::new("faketime");
+    c.env_clear();
+    for (k, v) in template.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.env("TZ", "UTC")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .current_dir(h.path())
+        .arg("-f")
+        .arg(spec)
+        .arg(env!("CARGO_BIN_EXE_mfacli"));
+    let mut c = assert_cmd::Command::from_std(c);
+    c.timeout(std::time::Duration::from_secs(90));
+    Some(c)
+}
