@@ -102,7 +102,7 @@ impl Cache {
 
     pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         self.ensure_dir()?;
-        write_atomic(&self.path(name), bytes, 0o600)
+        write_atomic(&self.path(name), bytes, 0o600, false)
     }
 
     pub fn remove(&self, name: &str) -> io::Result<bool> {
@@ -185,9 +185,12 @@ pub struct LockGuard {
     _file: File,
 }
 
-/// Temp file in the same directory, fsync, rename: readers never see a
-/// partial file, and a crash leaves the old file in place.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+/// Temp file in the same directory, then rename: readers and a process
+/// killed mid-write never see a partial file. Cache entries skip fsync
+/// (after a power loss one can at worst be empty or stale, which reads as
+/// a miss); user files (`durable`) are synced, since losing
+/// ~/.aws/credentials would lose the long-term keys.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let nonce: u64 = {
@@ -205,10 +208,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .mode(mode)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();

@@ -247,7 +247,7 @@ fn write_profile(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    crate::cache::write_atomic(path, new.as_bytes(), 0o600)
+    crate::cache::write_atomic(path, new.as_bytes(), 0o600, true)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -683,7 +683,7 @@ fn write_config(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    crate::cache::write_atomic(path, text.as_bytes(), 0o600)
+    crate::cache::write_atomic(path, text.as_bytes(), 0o600, true)
         .with_context(|| format!("writing {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("setting the mode of {}", path.display()))?;

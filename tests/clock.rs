@@ -15,28 +15,53 @@ fn expiry_and_refresh_follow_the_clock() {
     // 55 min later the role credentials have 5 min left: inside the
     // default refresh margin, so they are renewed with the cached session.
     h.emu.set_offset_secs(3300);
-    let Some(mut at) = faked_mfacli(&h, "+3300s") else { return };
+    let Some(mut at) = faked_mfacli(&h, "+3300s") else {
+        return;
+    };
     at.args(["env", "prod"]).assert().success();
-    assert_eq!(h.counts(), (1, 2), "role credentials refreshed, MFA session reused");
+    assert_eq!(
+        h.counts(),
+        (1, 2),
+        "role credentials refreshed, MFA session reused"
+    );
 
     // Those now expire at +6900 s. At +6660 s 4 min are left: a 1 min
     // margin keeps them, the default 5 min margin renews them.
     h.emu.set_offset_secs(6660);
     h.write_config(&format!("refresh_margin = \"1m\"\n{CONFIG}"));
-    faked_mfacli(&h, "+6660s").unwrap().args(["env", "prod"]).assert().success();
+    faked_mfacli(&h, "+6660s")
+        .unwrap()
+        .args(["env", "prod"])
+        .assert()
+        .success();
     assert_eq!(h.counts(), (1, 2), "refresh_margin = 1m: still fresh");
     h.write_config(CONFIG);
-    faked_mfacli(&h, "+6660s").unwrap().args(["env", "prod"]).assert().success();
+    faked_mfacli(&h, "+6660s")
+        .unwrap()
+        .args(["env", "prod"])
+        .assert()
+        .success();
     assert_eq!(h.counts(), (1, 3));
 
     // After 13 h the 12 h MFA session is gone: one new code, from the seed
     // at the moved clock, which the emulator accepts at its moved clock.
     h.emu.set_offset_secs(13 * 3600);
-    let out = faked_mfacli(&h, &format!("+{}s", 13 * 3600)).unwrap().args(["-v", "env", "staging"]).assert().success();
+    let out = faked_mfacli(&h, &format!("+{}s", 13 * 3600))
+        .unwrap()
+        .args(["-v", "env", "staging"])
+        .assert()
+        .success();
     let err = stderr(out.get_output());
     assert!(err.contains("cache miss: no MFA session"), "{err}");
     assert_eq!(h.counts(), (2, 4));
-    let list = stdout(faked_mfacli(&h, &format!("+{}s", 13 * 3600)).unwrap().args(["list"]).assert().success().get_output());
+    let list = stdout(
+        faked_mfacli(&h, &format!("+{}s", 13 * 3600))
+            .unwrap()
+            .args(["list"])
+            .assert()
+            .success()
+            .get_output(),
+    );
     assert!(list.contains("11h") || list.contains("12h"), "{list}");
 }
 
@@ -49,9 +74,20 @@ fn rejected_totp_code_waits_for_the_next_step_and_retries_once() {
     // Two seconds before a step boundary, a while from now.
     let t0 = (real / 30 + 100) * 30 + 28;
     h.emu.set_offset_secs(t0 - real);
-    let spec = format!("@{}", Utc.timestamp_opt(t0, 0).unwrap().format("%Y-%m-%d %H:%M:%S"));
-    let Some(mut first) = faked_mfacli(&h, &spec) else { return };
-    first.env("MFACLI_CACHE_DIR", h.path().join("cache-a")).args(["env", "prod"]).assert().success();
+    let spec = format!(
+        "@{}",
+        Utc.timestamp_opt(t0, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+    );
+    let Some(mut first) = faked_mfacli(&h, &spec) else {
+        return;
+    };
+    first
+        .env("MFACLI_CACHE_DIR", h.path().join("cache-a"))
+        .args(["env", "prod"])
+        .assert()
+        .success();
     let out = faked_mfacli(&h, &spec)
         .unwrap()
         .env("MFACLI_CACHE_DIR", h.path().join("cache-b"))
@@ -59,7 +95,14 @@ fn rejected_totp_code_waits_for_the_next_step_and_retries_once() {
         .assert()
         .success();
     let err = stderr(out.get_output());
-    assert!(err.contains("rejected the TOTP code") && err.contains("waiting"), "{err}");
+    assert!(
+        err.contains("rejected the TOTP code") && err.contains("waiting"),
+        "{err}"
+    );
     assert_eq!(h.emu.count("GetSessionToken"), 2);
-    assert_eq!(h.emu.count_all("GetSessionToken"), 3, "exactly one rejected attempt");
+    assert_eq!(
+        h.emu.count_all("GetSessionToken"),
+        3,
+        "exactly one rejected attempt"
+    );
 }
