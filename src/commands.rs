@@ -16,7 +16,7 @@ use crate::mfa::CodeSources;
 use crate::output::{self, Shell};
 use crate::provider::{self, Options, Provider, RoleCredentials};
 use crate::resolve::{Overrides, Plan, Sources};
-use crate::sts::Signer;
+use crate::sts::{Signer, StsClient};
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -27,6 +27,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     } else {
         Level::Normal
     });
+    // Only the commands that need credentials read the config files.
+    let sources = || load_sources(&cli.global, &log);
     match cli.command {
         Command::Completions { shell } => {
             completions(shell);
@@ -44,35 +46,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Totp => totp(&cli.global),
         Command::Init(a) => crate::init::run(&cli.global, a, &log),
         Command::Doctor(d) => crate::doctor::run(overrides(&cli.global), d),
-        command => {
-            let sources = load_sources(&cli.global, &log)?;
-            match command {
-                Command::Assume(a) => assume(&sources, &log, &cli.global, a),
-                Command::Env(e) => {
-                    let (plan, creds) = credentials(&sources, &log, &e.target)?;
-                    let shell = e.shell.unwrap_or_else(Shell::from_env);
-                    print_exports(&sources, &plan, &creds, shell)?;
-                    Ok(0)
-                }
-                Command::Exec(e) => exec(&sources, &log, &cli.global, e),
-                Command::CredentialProcess(t) => {
-                    let (_, creds) = credentials(&sources, &log, &t.target)?;
-                    write_stdout(&output::credential_process_json(&creds.credentials))?;
-                    Ok(0)
-                }
-                Command::List(j) => list(&sources, j.json),
-                Command::Clear(c) => clear(&sources, &log, c.target.as_deref(), c.all),
-                Command::Whoami(w) => whoami(&sources, &log, &w.target, w.json),
-                Command::Completions { .. }
-                | Command::Man
-                | Command::Policy(_)
-                | Command::Totp
-                | Command::Init(_)
-                | Command::Doctor(_) => {
-                    unreachable!()
-                }
-            }
+        Command::Assume(a) => assume(&sources()?, &log, a),
+        Command::Env(e) => {
+            let sources = sources()?;
+            let (plan, creds) = credentials(&sources, &log, &e.target)?;
+            let shell = e.shell.unwrap_or_else(Shell::from_env);
+            print_exports(&sources, &plan, &creds, shell)?;
+            Ok(0)
         }
+        Command::Exec(e) => exec(&sources()?, &log, &cli.global, e),
+        Command::CredentialProcess(t) => {
+            let (_, creds) = credentials(&sources()?, &log, &t.target)?;
+            write_stdout(&output::credential_process_json(&creds.credentials))?;
+            Ok(0)
+        }
+        Command::List(j) => list(&sources()?, j.json),
+        Command::Clear(c) => clear(&sources()?, &log, c.target.as_deref(), c.all),
+        Command::Whoami(w) => whoami(&sources()?, &log, &w.target, w.json),
     }
 }
 
@@ -159,7 +149,7 @@ fn print_exports(
     write_stdout(&output::render_exports(shell, &vars))
 }
 
-fn assume(sources: &Sources, log: &Log, g: &GlobalArgs, a: AssumeArgs) -> Result<i32> {
+fn assume(sources: &Sources, log: &Log, a: AssumeArgs) -> Result<i32> {
     let (plan, creds) = credentials(sources, log, &a.target)?;
     if let Some(section) = &a.write_profile {
         write_profile(sources, &plan, &creds, section, a.force)?;
@@ -194,7 +184,6 @@ fn assume(sources: &Sources, log: &Log, g: &GlobalArgs, a: AssumeArgs) -> Result
         });
         write_stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
     } else if a.write_profile.is_none() || std::io::stdout().is_terminal() {
-        let _ = g;
         let mut s = String::new();
         s.push_str(&format!(
             "Credentials for {} ({})\n",
@@ -425,23 +414,10 @@ fn clear(sources: &Sources, log: &Log, target: Option<&str>, all: bool) -> Resul
 
 fn whoami(sources: &Sources, log: &Log, target: &str, json: bool) -> Result<i32> {
     let (plan, creds) = credentials(sources, log, target)?;
-    let o = &sources.overrides;
-    let options = Options {
-        no_cache: o.no_cache,
-        refresh: o.refresh,
-        refresh_margin_secs: sources.refresh_margin_secs(),
-        lock_timeout: sources.lock_timeout(),
-    };
-    let codes = CodeSources {
-        flag: None,
-        totp_flag_env: None,
-        bastion: sources.bastion(),
-        non_interactive: true,
-    };
-    let cache = sources.cache();
-    let clock = SystemClock;
-    let mut p = Provider::new(&cache, &clock, log, &options, &codes);
-    let id = p.whoami(&plan.endpoint, Signer::Temporary(&creds.credentials))?;
+    log.verbose("calling STS GetCallerIdentity with the target's credentials");
+    let id = StsClient::new(plan.endpoint.clone())
+        .and_then(|sts| sts.get_caller_identity(Signer::Temporary(&creds.credentials)))
+        .map_err(provider::sts_user_error)?;
     if json {
         write_stdout(&format!("{}\n", serde_json::to_string_pretty(&id)?))?;
     } else {

@@ -429,18 +429,6 @@ impl<'a> Provider<'a> {
         }
         unreachable!("the loop returns on its second attempt")
     }
-
-    /// GetCallerIdentity with given credentials.
-    pub fn whoami(
-        &mut self,
-        endpoint: &Endpoint,
-        signer: Signer<'_>,
-    ) -> Result<crate::sts::CallerIdentity, UserError> {
-        self.log.verbose("calling STS GetCallerIdentity");
-        self.sts(endpoint)?
-            .get_caller_identity(signer)
-            .map_err(sts_user_error)
-    }
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {
