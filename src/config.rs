@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use serde::Deserialize;
 
 use crate::awsfiles::read_text_file;
 use crate::error::{did_you_mean, UserError};
 use crate::types::{
-    AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName,
+    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
+    SessionName, TargetName,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -149,51 +151,24 @@ impl Config {
         let warnings = unknown_keys(&table, &file);
         let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
         let at = |section: &str, key: &str| format!("{file}: [{section}] {key}");
-        let dur = |v: &Option<String>,
-                   section: &str,
-                   key: &str|
-         -> Result<Option<SessionDuration>, UserError> {
-            v.as_deref()
-                .map(|s| s.parse::<SessionDuration>())
-                .transpose()
-                .map_err(|e| UserError::new(format!("{}: {e}", at(section, key))))
-        };
         let top = |key: &str| format!("{file}: {key}");
-        let refresh_margin = raw
-            .refresh_margin
-            .as_deref()
-            .map(|s| s.parse::<SessionDuration>())
-            .transpose()
-            .map_err(|e| UserError::new(format!("{}: {e}", top("refresh_margin"))))?;
-        let timeout = raw
-            .timeout
-            .as_deref()
-            .map(|s| s.parse::<SessionDuration>())
-            .transpose()
-            .map_err(|e| UserError::new(format!("{}: {e}", top("timeout"))))?;
-        let lock_timeout = raw
-            .lock_timeout
-            .as_deref()
-            .map(|s| s.parse::<SessionDuration>())
-            .transpose()
-            .map_err(|e| UserError::new(format!("{}: {e}", top("lock_timeout"))))?;
+        let refresh_margin = field(&raw.refresh_margin, || top("refresh_margin"))?;
+        let timeout = field(&raw.timeout, || top("timeout"))?;
+        let lock_timeout = field(&raw.lock_timeout, || top("lock_timeout"))?;
 
         let b = &raw.bastion;
-        let mfa_serial = b
-            .mfa_serial
-            .as_deref()
-            .map(|s| s.parse::<MfaSerial>())
-            .transpose()
-            .map_err(|e| UserError::new(format!("{}: {e}", at("bastion", "mfa_serial"))))?;
-        let session_duration = dur(&b.session_duration, "bastion", "session_duration")?
-            .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX))
-            .transpose()
-            .map_err(|e| {
-                UserError::new(format!(
-                    "{}: {e} (GetSessionToken's limits)",
+        let mfa_serial: Option<MfaSerial> = field(&b.mfa_serial, || at("bastion", "mfa_serial"))?;
+        let session_duration = within(
+            field(&b.session_duration, || at("bastion", "session_duration"))?,
+            SessionDuration::SESSION_MIN,
+            SessionDuration::SESSION_MAX,
+            || {
+                format!(
+                    "{} (GetSessionToken's limits)",
                     at("bastion", "session_duration")
-                ))
-            })?;
+                )
+            },
+        )?;
         let partition = mfa_serial
             .as_ref()
             .and_then(MfaSerial::partition)
@@ -235,27 +210,14 @@ impl Config {
                     .hint("e.g. role_arn = \"arn:aws:iam::222222222222:role/PowerUser\""))
                 }
             };
-            let duration = dur(&t.duration, &section, "duration")?
-                .map(|d| d.check(SessionDuration::SESSION_MIN, SessionDuration::ROLE_MAX))
-                .transpose()
-                .map_err(|e| {
-                    UserError::new(format!(
-                        "{}: {e} (AssumeRole's limits)",
-                        at(&section, "duration")
-                    ))
-                })?;
-            let session_name = t
-                .session_name
-                .as_deref()
-                .map(str::parse::<SessionName>)
-                .transpose()
-                .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "session_name"))))?;
-            let external_id = t
-                .external_id
-                .as_deref()
-                .map(str::parse::<ExternalId>)
-                .transpose()
-                .map_err(|e| UserError::new(format!("{}: {e}", at(&section, "external_id"))))?;
+            let duration = within(
+                field(&t.duration, || at(&section, "duration"))?,
+                SessionDuration::SESSION_MIN,
+                SessionDuration::ROLE_MAX,
+                || format!("{} (AssumeRole's limits)", at(&section, "duration")),
+            )?;
+            let session_name = field(&t.session_name, || at(&section, "session_name"))?;
+            let external_id = field(&t.external_id, || at(&section, "external_id"))?;
             targets.insert(
                 tname,
                 TargetConfig {
@@ -277,6 +239,30 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// Parses an optional value; the error names where it came from.
+fn field<T: FromStr<Err = InvalidValue>>(
+    value: &Option<String>,
+    place: impl Fn() -> String,
+) -> Result<Option<T>, UserError> {
+    value
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| UserError::new(format!("{}: {e}", place())))
+}
+
+/// Checks an optional duration against an STS call's limits.
+fn within(
+    d: Option<SessionDuration>,
+    min: u32,
+    max: u32,
+    place: impl Fn() -> String,
+) -> Result<Option<SessionDuration>, UserError> {
+    d.map(|d| d.check(min, max))
+        .transpose()
+        .map_err(|e| UserError::new(format!("{}: {e}", place())))
 }
 
 fn expand_home(p: &Path) -> PathBuf {

@@ -17,7 +17,7 @@ use crate::resolve::Plan;
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{Endpoint, Signer, StsClient, StsError};
 use crate::totp::ReplayGuard;
-use crate::types::{MfaSerial, SessionDuration};
+use crate::types::{MfaSerial, SessionDuration, TokenCode};
 
 const CACHE_VERSION: u32 = 1;
 
@@ -269,47 +269,21 @@ impl<'a> Provider<'a> {
                 "'{}' asks for {} (> 1h, the limit through an MFA session): calling AssumeRole with the long-term keys and an MFA code",
                 t.name, t.duration
             ));
-            let serial = &plan.mfa_serial;
-            let guard = ReplayGuard::new(self.cache, serial);
             let log = *self.log;
-            let _totp_lock =
-                self.cache
-                    .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                        log.verbose("waiting for another mfacli using this MFA device")
-                    })?;
-            let endpoint = plan.endpoint.clone();
-            self.sts(&endpoint)?;
-            let mut code = self
-                .codes
-                .obtain(serial, self.cache, self.clock, self.log)?;
-            self.log.verbose(&format!("MFA code from {}", code.source));
-            for attempt in 0..2 {
-                self.log.verbose(&format!(
+            return self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
+                log.verbose(&format!(
                     "calling STS AssumeRole {} (direct, with MFA)",
                     t.role_arn
                 ));
-                let r = self.sts(&endpoint)?.assume_role(
+                sts.assume_role(
                     Signer::LongTerm(keys),
                     &t.role_arn,
                     &t.session_name,
                     t.duration,
                     t.external_id.as_ref(),
-                    Some((serial, &code.code)),
-                );
-                match r {
-                    Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
-                        self.log.notice(
-                            "STS rejected the TOTP code; retrying once with the next step's code",
-                        );
-                        let seed = self.codes.seed()?.expect("TOTP code implies a seed");
-                        code.code = self
-                            .codes
-                            .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
-                    }
-                    other => return other.map_err(sts_user_error),
-                }
-            }
-            unreachable!("the loop returns on its second attempt")
+                    Some((&plan.mfa_serial, code)),
+                )
+            });
         }
         let mut session = self.mfa_session(plan, keys, false)?;
         for attempt in 0..2 {
@@ -380,54 +354,63 @@ impl<'a> Provider<'a> {
                 return Ok(e.credentials);
             }
         }
+        let duration = plan.session_duration;
+        let log = *self.log;
+        let creds = self.with_mfa_code(serial, &endpoint, |sts, code| {
+            log.verbose(&format!(
+                "calling STS GetSessionToken for {serial} ({duration})"
+            ));
+            sts.get_session_token(keys, duration, Some((serial, code)))
+        })?;
+        let entry = SessionEntry {
+            version: CACHE_VERSION,
+            access_key_id: keys.access_key_id.clone(),
+            mfa_serial: serial.to_string(),
+            endpoint: endpoint.url.clone(),
+            credentials: creds.clone(),
+        };
+        if !self.options.no_cache {
+            self.store(&file, &entry);
+        }
+        Ok(creds)
+    }
+
+    /// Makes an STS call that needs an MFA code, holding the device's lock
+    /// so parallel processes never take the same TOTP step. A TOTP code
+    /// STS rejects (used elsewhere) is replaced by the next step's, once.
+    fn with_mfa_code<T>(
+        &mut self,
+        serial: &MfaSerial,
+        endpoint: &Endpoint,
+        call: impl Fn(&StsClient, &TokenCode) -> Result<T, StsError>,
+    ) -> Result<T, UserError> {
         let guard = ReplayGuard::new(self.cache, serial);
-        let _totp_lock = self
-            .cache
-            .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                log.verbose("waiting for another mfacli using this MFA device")
-            })?;
+        let log = *self.log;
+        let _device_lock =
+            self.cache
+                .lock(&guard.lock_name(), self.options.lock_timeout, || {
+                    log.verbose("waiting for another mfacli using this MFA device")
+                })?;
         // Set up the client (and resolve the host) before taking a code, so
         // a bad endpoint does not burn a TOTP step.
-        self.sts(&endpoint)?;
-        let mut code = self
+        self.sts(endpoint)?;
+        let code = self
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
-        let duration = plan.session_duration;
-        for attempt in 0..2 {
-            self.log.verbose(&format!(
-                "calling STS GetSessionToken for {serial} ({duration})"
-            ));
-            let r =
-                self.sts(&endpoint)?
-                    .get_session_token(keys, duration, Some((serial, &code.code)));
-            match r {
-                Ok(creds) => {
-                    let entry = SessionEntry {
-                        version: CACHE_VERSION,
-                        access_key_id: keys.access_key_id.clone(),
-                        mfa_serial: serial.to_string(),
-                        endpoint: endpoint.url.clone(),
-                        credentials: creds.clone(),
-                    };
-                    if !self.options.no_cache {
-                        self.store(&file, &entry);
-                    }
-                    return Ok(creds);
-                }
-                Err(e) if e.is_invalid_mfa_code() && code.from_totp && attempt == 0 => {
-                    self.log.notice(
-                        "STS rejected the TOTP code; retrying once with the next step's code",
-                    );
-                    let seed = self.codes.seed()?.expect("TOTP code implies a seed");
-                    code.code = self
-                        .codes
-                        .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
-                }
-                Err(e) => return Err(sts_user_error(e)),
+        let sts = self.sts.as_ref().expect("set up above");
+        match call(sts, &code.code) {
+            Err(e) if e.is_invalid_mfa_code() && code.from_totp => {
+                self.log
+                    .notice("STS rejected the TOTP code; retrying once with the next step's code");
+                let seed = self.codes.seed()?.expect("a TOTP code implies a seed");
+                let next = self
+                    .codes
+                    .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
+                call(sts, &next).map_err(sts_user_error)
             }
+            result => result.map_err(sts_user_error),
         }
-        unreachable!("the loop returns on its second attempt")
     }
 }
 
