@@ -175,20 +175,40 @@ except Exception as e:
     print(e.response["Error"]["Code"])
 "#;
 
+/// Python with botocore: the venv scripts/test.sh makes ($MFACLI_TEST_VENV),
+/// else the system python3. In CI (where the venv exists) missing botocore
+/// is a failure, not a skip.
+fn python_with_botocore() -> Option<String> {
+    let venv_python = std::env::var("MFACLI_TEST_VENV")
+        .ok()
+        .map(|v| format!("{v}/bin/python"));
+    let candidates = venv_python.into_iter().chain(["python3".to_owned()]);
+    for python in candidates {
+        let ok = Command::new(&python)
+            .args(["-c", "import botocore"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(python);
+        }
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "botocore is required in CI (scripts/test.sh installs it)"
+    );
+    eprintln!("skipped: python3 with botocore is not installed");
+    None
+}
+
 #[test]
 fn botocore_flow_when_available() {
-    let has_botocore = Command::new("python3")
-        .args(["-c", "import botocore"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_botocore {
-        eprintln!("skipped: python3 with botocore is not installed");
+    let Some(python) = python_with_botocore() else {
         return;
-    }
+    };
     let emu = sts_emulator::Emulator::start(sts_emulator::World::demo()).unwrap();
     settle(&emu);
-    let mut py = Command::new("python3")
+    let mut py = Command::new(&python)
         .arg("-")
         .env("EMU_URL", emu.endpoint_url())
         .env("AKID", ALICE_KEY)
