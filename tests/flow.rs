@@ -782,3 +782,70 @@ fn totp_code_is_never_reused() {
         "no rejected code was sent"
     );
 }
+
+/// A user with an existing AWS CLI setup needs no mfacli config: role
+/// profiles in the AWS config file are targets, read from the files the
+/// AWS_* variables name.
+#[test]
+fn aws_config_profiles_are_targets_without_an_mfacli_config() {
+    let h = Home::new();
+    std::fs::remove_file(h.path().join(".config/mfacli/config.toml")).unwrap();
+    let elsewhere = h.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::rename(h.path().join(".aws/credentials"), elsewhere.join("creds")).unwrap();
+    std::fs::write(
+        elsewhere.join("config"),
+        "[profile bastion]\nregion = eu-west-1\n\n\
+         [profile prod]\nrole_arn = arn:aws:iam::222222222222:role/PowerUser\nsource_profile = bastion\n\
+         mfa_serial = arn:aws:iam::111111111111:mfa/alice\nduration_seconds = 3600\n\
+         role_session_name = alice-cli\nregion = ap-southeast-2\n\n\
+         [profile audit]\nrole_arn = arn:aws:iam::444444444444:role/Auditor\nsource_profile = bastion\n\
+         mfa_serial = arn:aws:iam::111111111111:mfa/alice\nexternal_id = audit-42\n",
+    )
+    .unwrap();
+    let mfacli = || {
+        let mut c = h.mfacli();
+        c.env("AWS_SHARED_CREDENTIALS_FILE", elsewhere.join("creds"))
+            .env("AWS_CONFIG_FILE", elsewhere.join("config"));
+        c
+    };
+    let env = stdout(
+        mfacli()
+            .args(["env", "prod", "--shell", "bash"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(env.contains("export AWS_REGION='ap-southeast-2'"), "{env}");
+    mfacli().args(["env", "audit"]).assert().success();
+    assert_eq!(h.counts(), (1, 2));
+    let who = stdout(
+        mfacli()
+            .args(["whoami", "prod"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(who.contains("assumed-role/PowerUser/alice-cli"), "{who}");
+    let list = stdout(mfacli().args(["list"]).assert().success().get_output());
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("prod ") && l.contains("aws config")),
+        "{list}"
+    );
+
+    // With an mfacli config, its [targets.prod] wins over the profile.
+    h.write_config(CONFIG);
+    let who = stdout(
+        mfacli()
+            .args(["whoami", "prod"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        who.contains("assumed-role/PowerUser/alice\n")
+            || who.trim_end().ends_with("assumed-role/PowerUser/alice"),
+        "{who}"
+    );
+}
