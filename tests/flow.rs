@@ -669,9 +669,34 @@ fn a_killed_lock_holder_does_not_block_the_next_process() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Give it time to take the role lock and send AssumeRole (which the
-    // emulator holds for 20 s).
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until it holds the role lock (it then sits in AssumeRole, which
+    // the emulator delays by 20 s): our own try_lock must fail.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let held = loop {
+        let mut lock = None;
+        if h.cache_dir().exists() {
+            walk(&h.cache_dir(), &mut |p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with("role-prod-") && name.ends_with(".lock") {
+                    lock = Some(p.to_owned());
+                }
+            });
+        }
+        if let Some(lock) = lock {
+            let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+            if matches!(
+                fs4::FileExt::try_lock(&f),
+                Err(fs4::TryLockError::WouldBlock)
+            ) {
+                break true;
+            }
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(held, "the first process never took the role lock");
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
     h.emu.clear_faults();
@@ -848,4 +873,46 @@ fn aws_config_profiles_are_targets_without_an_mfacli_config() {
             || who.trim_end().ends_with("assumed-role/PowerUser/alice"),
         "{who}"
     );
+}
+
+/// `mfa_command` (e.g. ykman) is a code source; its failure is explained.
+#[test]
+fn mfa_command_supplies_the_code() {
+    let h = Home::new();
+    let code_file = h.path().join("code");
+    std::fs::write(&code_file, format!("Touch your key...\n{}\n", h.code(0))).unwrap();
+    h.write_config(&CONFIG.replace(
+        "[bastion]",
+        &format!("[bastion]\nmfa_command = \"cat {}\"", code_file.display()),
+    ));
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["-v", "env", "prod"])
+        .assert()
+        .success();
+    let err = stderr(out.get_output());
+    assert!(err.contains("MFA code from [bastion] mfa_command"), "{err}");
+    assert_eq!(h.counts(), (1, 1));
+
+    h.write_config(&CONFIG.replace("[bastion]", "[bastion]\nmfa_command = \"exit 3\""));
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "staging", "--no-cache"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(err.contains("mfa_command `exit 3` failed"), "{err}");
+    h.write_config(&CONFIG.replace(
+        "[bastion]",
+        "[bastion]\nmfa_command = \"echo no code here\"",
+    ));
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "staging", "--no-cache"])
+        .assert()
+        .code(1);
+    assert!(stderr(out.get_output()).contains("did not print a 6-digit code"));
 }
