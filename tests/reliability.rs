@@ -28,6 +28,7 @@ fn assert_clean_error(o: &std::process::Output) {
         "debug dump: {err}"
     );
     assert!(err.lines().count() <= 12, "more than a screen: {err}");
+    assert!(!err.contains('\x1b'), "colour only on a terminal: {err:?}");
     // Warnings may precede it; the error itself is one message + hint.
     assert!(
         err.contains("mfacli: error: ") || err.starts_with("error: "),
