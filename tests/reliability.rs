@@ -500,3 +500,38 @@ fn secrets_never_leak() {
         }
     }
 }
+
+/// Colour appears on a terminal and never with NO_COLOR (`script` gives
+/// mfacli a pseudo-terminal).
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let h = Home::new();
+    if !have("script") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let run = |no_color: bool| {
+        let mut c = h.std_mfacli();
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let template = c;
+        let mut s = std::process::Command::new("script");
+        s.env_clear();
+        for (k, v) in template.get_envs() {
+            if let Some(v) = v {
+                s.env(k, v);
+            }
+        }
+        s.args(["-qec", &format!("{bin} env nope"), "/dev/null"])
+            .current_dir(h.path());
+        stdout(&s.output().unwrap())
+    };
+    let coloured = run(false);
+    assert!(coloured.contains("\x1b[31mmfacli: error"), "{coloured:?}");
+    let plain = run(true);
+    assert!(
+        plain.contains("mfacli: error") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
