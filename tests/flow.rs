@@ -916,3 +916,67 @@ fn mfa_command_supplies_the_code() {
         .code(1);
     assert!(stderr(out.get_output()).contains("did not print a 6-digit code"));
 }
+
+/// flag > environment > mfacli config > AWS files, for the bastion profile,
+/// the endpoint and the exported region.
+#[test]
+fn precedence_flag_over_environment_over_config() {
+    let h = Home::new();
+    let dead = "http://127.0.0.1:1";
+    let emu = h.emu.endpoint_url();
+
+    // Bastion profile: config says "bastion"; MFACLI_PROFILE beats it; --profile beats both.
+    let out = h
+        .mfacli()
+        .env("MFACLI_PROFILE", "missing")
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    assert!(stderr(out.get_output()).contains("profile 'missing'"));
+    h.mfacli()
+        .env("MFACLI_PROFILE", "missing")
+        .args(["--profile", "bastion", "env", "prod"])
+        .assert()
+        .success();
+    let out = h
+        .mfacli()
+        .args(["--profile", "other", "env", "prod", "--refresh"])
+        .assert()
+        .code(1);
+    assert!(stderr(out.get_output()).contains("profile 'other'"));
+
+    // Endpoint: --endpoint-url > AWS_ENDPOINT_URL_STS > AWS_ENDPOINT_URL.
+    h.mfacli()
+        .env("AWS_ENDPOINT_URL_STS", dead)
+        .args(["--refresh", "--endpoint-url", &emu, "env", "staging"])
+        .assert()
+        .success();
+    h.mfacli()
+        .env("AWS_ENDPOINT_URL", dead)
+        .args(["--refresh", "env", "staging"])
+        .assert()
+        .success();
+    h.mfacli()
+        .env_remove("AWS_ENDPOINT_URL_STS")
+        .env("AWS_ENDPOINT_URL", &emu)
+        .args(["--refresh", "env", "staging"])
+        .assert()
+        .success();
+    let out = h
+        .mfacli()
+        .env_remove("AWS_ENDPOINT_URL_STS")
+        .env("AWS_ENDPOINT_URL", dead)
+        .args(["--refresh", "env", "staging"])
+        .assert()
+        .code(1);
+    assert!(stderr(out.get_output()).contains(dead));
+
+    // Exported region: --region > the target's region > [bastion] region.
+    let env = |args: &[&str]| stdout(h.mfacli().args(args).assert().success().get_output());
+    assert!(env(&["env", "prod", "--shell", "bash"]).contains("AWS_REGION='eu-central-1'"));
+    assert!(env(&["env", "staging", "--shell", "bash"]).contains("AWS_REGION='eu-west-1'"));
+    assert!(
+        env(&["--region", "us-west-2", "env", "prod", "--shell", "bash"])
+            .contains("AWS_REGION='us-west-2'")
+    );
+}
