@@ -535,3 +535,46 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         "{plain:?}"
     );
 }
+
+/// The mfacli config and the AWS config file get the same checks as the
+/// credentials file: a directory, binary garbage or a huge file is named.
+#[test]
+fn broken_config_files_are_named() {
+    let h = Home::new();
+    let mfacli_config = h.path().join(".config/mfacli/config.toml");
+    let aws_config = h.path().join(".aws/config");
+    for path in [&mfacli_config, &aws_config] {
+        let restore = std::fs::read(path).ok();
+        let breakages: [(&str, &dyn Fn()); 3] = [
+            ("is a directory", &|| {
+                std::fs::remove_file(path).ok();
+                std::fs::create_dir_all(path).unwrap();
+            }),
+            ("not UTF-8", &|| {
+                std::fs::remove_dir_all(path).ok();
+                std::fs::write(path, [0xffu8, 0xfe, 0]).unwrap();
+            }),
+            ("10 MiB", &|| {
+                std::fs::File::create(path)
+                    .unwrap()
+                    .set_len(11 << 20)
+                    .unwrap()
+            }),
+        ];
+        for (needle, breakage) in breakages {
+            breakage();
+            let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+            let err = stderr(out.get_output());
+            assert!(
+                err.contains(&path.display().to_string()) && err.contains(needle),
+                "{}: {err}",
+                path.display()
+            );
+            assert!(!err.contains("panicked"));
+        }
+        std::fs::remove_file(path).ok();
+        if let Some(bytes) = restore {
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+}
