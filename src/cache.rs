@@ -81,15 +81,23 @@ impl Cache {
         parse_entry(&buf)
     }
 
-    /// Creates the directory 0700 (tightening it if it is looser).
+    /// Creates the directory 0700. An existing directory that others can
+    /// enter is refused, not chmod-ed: MFACLI_CACHE_DIR may point at a
+    /// shared directory (even /tmp), which is not ours to change.
     pub fn ensure_dir(&self) -> io::Result<()> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)?;
-        let meta = fs::metadata(&self.dir)?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+        let mode = fs::metadata(&self.dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the cache directory has mode {mode:04o}, so other users could read credentials; run `chmod 700 {}` or set MFACLI_CACHE_DIR",
+                    self.dir.display()
+                ),
+            ));
         }
         Ok(())
     }
@@ -254,7 +262,7 @@ mod tests {
     #[test]
     fn lock_excludes_and_times_out() {
         let d = tempfile::tempdir().unwrap();
-        let c = Cache::new(d.path().to_owned());
+        let c = Cache::new(d.path().join("cache"));
         let g = c
             .lock("k", Duration::from_secs(1), || {})
             .unwrap()

@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn replay_guard_waits_for_next_step() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().to_owned());
+        let cache = Cache::new(dir.path().join("cache"));
         let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
         let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
         // 10 s into a step.

@@ -578,3 +578,30 @@ fn broken_config_files_are_named() {
         }
     }
 }
+
+/// A cache directory others can enter is never used, nor chmod-ed: the
+/// credentials are still returned, with a warning that says how to fix it.
+#[test]
+fn shared_cache_directory_is_refused_not_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let shared = h.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = h
+        .mfacli()
+        .env("MFACLI_CACHE_DIR", &shared)
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["credential-process", "prod", "--token-code", &h.code(0)])
+        .assert()
+        .success();
+    json(&stdout(out.get_output()));
+    let err = stderr(out.get_output());
+    assert!(err.contains("0755") && err.contains("chmod 700"), "{err}");
+    assert_eq!(mode(&shared), 0o755, "not ours to change");
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "nothing written there"
+    );
+}
