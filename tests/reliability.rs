@@ -605,3 +605,22 @@ fn shared_cache_directory_is_refused_not_changed() {
         "nothing written there"
     );
 }
+
+/// A credentials file that exists but cannot be read (as root, permission
+/// bits do not stop reads, so use a file whose read fails: /proc/self/mem).
+#[test]
+fn unreadable_credentials_file_is_named() {
+    let h = Home::new();
+    let out = h
+        .mfacli()
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/proc/self/mem")
+        .args(["env", "prod"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("cannot read AWS credentials file /proc/self/mem"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
