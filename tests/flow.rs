@@ -980,3 +980,37 @@ fn precedence_flag_over_environment_over_config() {
             .contains("AWS_REGION='us-west-2'")
     );
 }
+
+#[test]
+fn man_page_completions_and_usage() {
+    let h = Home::new();
+    let man = stdout(h.mfacli().arg("man").assert().success().get_output());
+    assert!(
+        man.contains(".TH mfacli 1") && man.contains("credential\\-process"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = stdout(
+            h.mfacli()
+                .args(["completions", shell])
+                .assert()
+                .success()
+                .get_output(),
+        );
+        assert!(out.contains("credential-process"), "{shell}");
+    }
+    h.mfacli().assert().code(2);
+    h.mfacli().arg("frobnicate").assert().code(2);
+    let help = stdout(
+        h.mfacli()
+            .args(["env", "--help"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        help.contains("Examples:") && help.contains("eval \"$(mfacli env prod)\""),
+        "{help}"
+    );
+}
