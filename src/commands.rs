@@ -56,7 +56,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Exec(e) => exec(&sources()?, &log, &cli.global, e),
         Command::CredentialProcess(t) => {
-            let (_, creds) = credentials(&sources()?, &log, &t.target)?;
+            let (_, creds) =
+                credentials_with_margin(&sources()?, &log, &t.target, SDK_REFRESH_SECS)?;
             write_stdout(&output::credential_process_json(&creds.credentials))?;
             Ok(0)
         }
@@ -107,12 +108,28 @@ fn write_stdout(s: &str) -> Result<()> {
 
 /// Credentials for a target: the cache-hit path touches no runtime or SDK.
 fn credentials(sources: &Sources, log: &Log, target: &str) -> Result<(Plan, RoleCredentials)> {
+    credentials_with_margin(sources, log, target, 0)
+}
+
+/// The SDKs start refreshing `credential_process` credentials 15 minutes
+/// before they expire and re-run the process on every call until they get
+/// fresher ones; so for them mfacli renews at 15 minutes (at most half the
+/// role's duration) instead of its own `refresh_margin`.
+const SDK_REFRESH_SECS: i64 = 15 * 60;
+
+fn credentials_with_margin(
+    sources: &Sources,
+    log: &Log,
+    target: &str,
+    min_margin_secs: i64,
+) -> Result<(Plan, RoleCredentials)> {
     let plan = sources.plan(target)?;
     let o = &sources.overrides;
+    let floor = min_margin_secs.min(i64::from(plan.target.duration.secs()) / 2);
     let options = Options {
         no_cache: o.no_cache,
         refresh: o.refresh,
-        refresh_margin_secs: sources.refresh_margin_secs(),
+        refresh_margin_secs: sources.refresh_margin_secs().max(floor),
         lock_timeout: sources.lock_timeout(),
     };
     let codes = CodeSources {

@@ -60,9 +60,11 @@ impl StsError {
         self.code() == Some("ExpiredToken")
     }
 
+    /// A wrong or reused code (worth one retry with the next TOTP step);
+    /// not a wrong serial, which no code can fix.
     pub fn is_invalid_mfa_code(&self) -> bool {
         matches!(&self.kind, StsErrorKind::Service { code, message }
-            if code == "AccessDenied" && message.contains("MultiFactorAuthentication failed"))
+            if code == "AccessDenied" && message.contains("invalid MFA one time pass code"))
     }
 
     /// What a person should do about it.
@@ -77,6 +79,7 @@ impl StsError {
                 "InvalidClientTokenId" => "the access key is unknown to STS: it was deleted or deactivated, or the wrong profile is selected (check [bastion] profile / --profile)".to_owned(),
                 "SignatureDoesNotMatch" if message.starts_with("Signature expired") => "the request's timestamp is too far from STS's clock: fix this machine's clock".to_owned(),
                 "SignatureDoesNotMatch" => "the secret access key does not match the access key id: re-enter it with `aws configure --profile PROFILE`".to_owned(),
+                "AccessDenied" if message.contains("unable to validate MFA code") => "the MFA serial is not a device of this IAM user: check mfa_serial (IAM console, Security credentials, Assigned MFA device)".to_owned(),
                 "AccessDenied" if message.contains("MultiFactorAuthentication") => "the MFA code was rejected: it was mistyped, already used (wait for the next code), belongs to another device (check mfa_serial), or the clock is off".to_owned(),
                 "AccessDenied" if self.action == "AssumeRole" => "the role's trust policy does not allow this caller, or MFA is missing: check the role ARN, that the role trusts the bastion account, and that the bastion policy allows sts:AssumeRole with MFA".to_owned(),
                 "AccessDenied" => "the bastion user's IAM policy does not allow this call".to_owned(),

@@ -236,7 +236,7 @@ impl FromStr for MfaSerial {
             }
         } else if (9..=256).contains(&s.len())
             && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "=,.@:/-".contains(c))
+                .all(|c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c))
         {
             Ok(Self {
                 serial: s.to_owned(),

@@ -106,3 +106,30 @@ fn rejected_totp_code_waits_for_the_next_step_and_retries_once() {
         "exactly one rejected attempt"
     );
 }
+
+/// With 10 min left, `env` still uses the cached role credentials (5 min
+/// margin) but `credential-process` renews them: the SDKs start refreshing
+/// at 15 min and would otherwise re-run it on every call.
+#[test]
+fn credential_process_renews_inside_the_sdk_refresh_window() {
+    let h = Home::new();
+    h.mfacli().args(["env", "prod"]).assert().success();
+    h.emu.set_offset_secs(3000);
+    let Some(mut env) = faked_mfacli(&h, "+3000s") else {
+        return;
+    };
+    env.args(["env", "prod"]).assert().success();
+    assert_eq!(h.counts(), (1, 1), "env: 10 min left is fresh enough");
+    let out = faked_mfacli(&h, "+3000s")
+        .unwrap()
+        .args(["credential-process", "prod"])
+        .assert()
+        .success();
+    assert_eq!(h.counts(), (1, 2), "credential-process: renewed");
+    let v = json(&stdout(out.get_output()));
+    let exp = chrono::DateTime::parse_from_rfc3339(v["Expiration"].as_str().unwrap()).unwrap();
+    assert!(
+        exp.timestamp() - h.emu.now().timestamp() > 3000,
+        "a fresh hour"
+    );
+}

@@ -361,6 +361,24 @@ fn sts_errors_come_with_hints_and_no_secrets() {
     );
     assert!(!err.contains(ALICE_SECRET));
 
+    // An MFA serial that is not the user's device: no code can fix that.
+    h.write_config(&CONFIG.replace("mfa/alice", "mfa/bob"));
+    let out = h
+        .mfacli()
+        .args(["env", "prod", "--no-cache"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("unable to validate MFA code") && err.contains("check mfa_serial"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("retrying"),
+        "a wrong serial is not retried: {err}"
+    );
+    h.write_config(CONFIG);
+
     // Untrusting role: AssumeRole denied.
     let out = h.mfacli().args(["env", "untrusting"]).assert().code(1);
     let err = stderr(out.get_output());

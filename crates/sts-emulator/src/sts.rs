@@ -18,6 +18,8 @@ pub(crate) const API_VERSION: &str = "2011-06-15";
 /// AWS caps sessions of roles assumed with temporary credentials at one hour.
 const ROLE_CHAINING_MAX_SECS: u32 = 3600;
 const MFA_FAILED: &str = "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+/// What AWS says when the serial is not a device of the caller.
+const MFA_BAD_SERIAL: &str = "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.";
 
 /// The parameters of a Query API request: the query string, then a form body.
 #[derive(Debug, Default)]
@@ -480,9 +482,10 @@ impl State {
         let Identity::User(i) = caller.identity else {
             return Err(denied());
         };
-        let device = self.world.users[i].mfa.as_ref().ok_or_else(denied)?;
+        let bad_serial = || StsError::access_denied(MFA_BAD_SERIAL);
+        let device = self.world.users[i].mfa.as_ref().ok_or_else(bad_serial)?;
         if device.serial != serial {
-            return Err(denied());
+            return Err(bad_serial());
         }
         let at = u64::try_from(now.timestamp()).map_err(|_| denied())?;
         let step = totp::verify(&device.seed, code, at).ok_or_else(denied)?;

@@ -104,7 +104,11 @@ async fn wrong_serial_is_refused() {
         .unwrap_err();
     assert_eq!(
         (status, c.as_str(), message.as_str()),
-        (403, "AccessDenied", MFA_FAILED)
+        (
+            403,
+            "AccessDenied",
+            "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user."
+        )
     );
     // The code was not consumed by the failed attempt.
     gst(&emu, ALICE_SERIAL, code(&emu, 0)).await.unwrap();
