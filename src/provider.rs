@@ -394,12 +394,20 @@ impl<'a> Provider<'a> {
         // Set up the client (and resolve the host) before taking a code, so
         // a bad endpoint does not burn a TOTP step.
         self.sts(endpoint)?;
+        let previous_step = guard.last_step();
         let code = self
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
         let sts = self.sts.as_ref().expect("set up above");
-        match call(sts, &code.code) {
+        let result = call(sts, &code.code);
+        if let Err(e) = &result {
+            if code.from_totp && e.never_sent() {
+                // The code never left this machine: it is still unused.
+                guard.restore(previous_step);
+            }
+        }
+        match result {
             Err(e) if e.is_invalid_mfa_code() && code.from_totp => {
                 self.log
                     .notice("STS rejected the TOTP code; retrying once with the next step's code");

@@ -60,6 +60,12 @@ impl StsError {
         self.code() == Some("ExpiredToken")
     }
 
+    /// The connection (TCP or TLS) failed, so no request, and no MFA code,
+    /// reached STS. hyper reports exactly these as "client error (Connect)".
+    pub fn never_sent(&self) -> bool {
+        matches!(&self.kind, StsErrorKind::Unreachable(d) if d.contains("(Connect)") || d.starts_with("DNS lookup"))
+    }
+
     /// A wrong or reused code (worth one retry with the next TOTP step);
     /// not a wrong serial, which no code can fix.
     pub fn is_invalid_mfa_code(&self) -> bool {
@@ -165,6 +171,7 @@ impl StsClient {
                 .tls_provider(tls::Provider::Rustls(
                     tls::rustls_provider::CryptoMode::Ring,
                 ))
+                .tls_context(tls_context(&endpoint)?)
                 .build_https()
         };
         Ok(Self {
@@ -414,6 +421,40 @@ impl Drop for StsClient {
             rt.shutdown_background();
         }
     }
+}
+
+/// The system's roots, plus `$AWS_CA_BUNDLE` (a PEM file) as the AWS CLI
+/// and SDKs honour it, for TLS-inspecting corporate proxies.
+fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
+    let fail = |detail: String| StsError {
+        action: "setup",
+        endpoint: endpoint.url.clone(),
+        kind: StsErrorKind::Other(detail),
+        skew_secs: None,
+    };
+    let mut store = tls::TrustStore::empty().with_native_roots(true);
+    if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        let pem = crate::awsfiles::read_text_file(&path, "AWS_CA_BUNDLE file")
+            .map_err(|e| fail(e.message))?
+            .ok_or_else(|| {
+                fail(format!(
+                    "AWS_CA_BUNDLE names {}, which does not exist",
+                    path.display()
+                ))
+            })?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(fail(format!(
+                "AWS_CA_BUNDLE file {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        store = store.with_pem_certificate(pem.into_bytes());
+    }
+    tls::TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .map_err(|e| fail(format!("TLS setup failed: {}", error_chain(&e))))
 }
 
 /// Resolves the endpoint's host name first, bounded in time: the system

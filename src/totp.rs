@@ -197,6 +197,22 @@ impl<'a> ReplayGuard<'a> {
             .map(|s| s.last_step)
     }
 
+    /// Puts back the record as it was before a code was taken, for a call
+    /// that provably never reached STS (the connection failed). Callers hold
+    /// the device lock, so nobody else took a step meanwhile.
+    pub fn restore(&self, previous: Option<u64>) {
+        let _ = match previous {
+            Some(last_step) => self.cache.write(
+                &self.file_name(),
+                &ReplayState {
+                    serial: self.serial.to_string(),
+                    last_step,
+                },
+            ),
+            None => self.cache.remove(&self.file_name()).map(|_| ()),
+        };
+    }
+
     /// The code for a step never used before, waiting for the next step if
     /// needed (`on_wait` gets the seconds and is told why). The step is
     /// recorded before the code is returned, so even a crash mid-call
