@@ -318,7 +318,8 @@ fn list(sources: &Sources, json: bool) -> Result<i32> {
                 row["role_arn"] = plan.target.role_arn.as_str().into();
                 row["duration"] = plan.target.duration.to_string().into();
                 if let Ok(keys) = sources.aws.long_term_keys(&plan.bastion_profile) {
-                    let left = provider::cached_role(&cache, &plan, &keys, now, 0)
+                    let left = provider::RoleSlot::new(&plan, &keys.access_key_id)
+                        .read_fresh(&cache, now, 0)
                         .map(|e| e.credentials.seconds_left(now));
                     row["credentials_seconds_left"] = left.into();
                     row["credentials_fresh"] = left.is_some_and(|l| l > margin).into();

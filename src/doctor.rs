@@ -19,7 +19,7 @@ use crate::cli::DoctorArgs;
 use crate::config::Config;
 use crate::error::UserError;
 use crate::output::human_left;
-use crate::provider::{self, RoleEntry};
+use crate::provider;
 use crate::resolve::{Overrides, Plan, Sources};
 use crate::secret::LongTermKeys;
 use crate::sts::{Endpoint, Signer, StsClient, StsError, StsErrorKind};
@@ -603,22 +603,13 @@ fn check_target(
     let mut detail = format!("{} ({}, {})", t.role_arn, t.duration, t.origin.label());
     let creds = match k {
         None => "credentials not checked (no long-term keys)".to_owned(),
-        Some(k) => match provider::cached_role(cache, p, k, now, 0) {
-            Some(e) => format!(
+        Some(k) => match provider::RoleSlot::new(p, &k.access_key_id).read(cache) {
+            Some(e) if e.credentials.is_fresh(now, 0) => format!(
                 "cached credentials, {} left",
                 human_left(e.credentials.seconds_left(now))
             ),
-            None => {
-                let key = provider::role_key(p, &k.access_key_id);
-                let expired = cache
-                    .read::<RoleEntry>(&provider::role_file(p, &k.access_key_id))
-                    .is_some_and(|e| e.key == key);
-                if expired {
-                    "cached credentials expired (the next use fetches new ones)".to_owned()
-                } else {
-                    "none cached".to_owned()
-                }
-            }
+            Some(_) => "cached credentials expired (the next use fetches new ones)".to_owned(),
+            None => "none cached".to_owned(),
         },
     };
     detail.push_str(&format!("; {creds}"));

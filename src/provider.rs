@@ -58,18 +58,44 @@ pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> 
     )
 }
 
-pub fn role_key(plan: &Plan, access_key_id: &str) -> String {
-    let t = &plan.target;
-    let duration = t.duration.secs().to_string();
-    key_hash(&[
-        t.role_arn.as_str(),
-        t.session_name.as_str(),
-        &duration,
-        t.external_id.as_ref().map_or("", |x| x.as_str()),
-        access_key_id,
-        plan.mfa_serial.as_str(),
-        &plan.endpoint.url,
-    ])
+/// Where a plan's role credentials live in the cache. The key covers
+/// everything that changes the result, so editing a target never serves
+/// stale credentials; it is computed once per invocation.
+pub struct RoleSlot {
+    pub key: String,
+    pub file: String,
+}
+
+impl RoleSlot {
+    pub fn new(plan: &Plan, access_key_id: &str) -> Self {
+        let t = &plan.target;
+        let duration = t.duration.secs().to_string();
+        let key = key_hash(&[
+            t.role_arn.as_str(),
+            t.session_name.as_str(),
+            &duration,
+            t.external_id.as_ref().map_or("", |x| x.as_str()),
+            access_key_id,
+            plan.mfa_serial.as_str(),
+            &plan.endpoint.url,
+        ]);
+        let file = format!("{}{key}.json", role_file_prefix(t.name.as_str()));
+        Self { key, file }
+    }
+
+    /// The cached entry for exactly this slot, fresh or not.
+    pub fn read(&self, cache: &Cache) -> Option<RoleEntry> {
+        cache
+            .read::<RoleEntry>(&self.file)
+            .filter(|e| e.version == CACHE_VERSION && e.key == self.key)
+    }
+
+    /// Cached credentials with more than `margin` seconds left: the whole
+    /// cache-hit path. No runtime, no TLS, no SDK.
+    pub fn read_fresh(&self, cache: &Cache, now: DateTime<Utc>, margin: i64) -> Option<RoleEntry> {
+        self.read(cache)
+            .filter(|e| e.credentials.is_fresh(now, margin))
+    }
 }
 
 pub fn role_file_prefix(target: &str) -> String {
@@ -82,37 +108,12 @@ pub fn role_file_prefix(target: &str) -> String {
     )
 }
 
-pub fn role_file(plan: &Plan, access_key_id: &str) -> String {
-    format!(
-        "{}{}.json",
-        role_file_prefix(plan.target.name.as_str()),
-        role_key(plan, access_key_id)
-    )
-}
-
 /// Options of one invocation.
 pub struct Options {
     pub no_cache: bool,
     pub refresh: bool,
     pub refresh_margin_secs: i64,
     pub lock_timeout: Duration,
-}
-
-/// Reads fresh cached role credentials without touching STS: the whole
-/// cache-hit path. No runtime, no TLS, no SDK.
-pub fn cached_role(
-    cache: &Cache,
-    plan: &Plan,
-    keys: &LongTermKeys,
-    now: DateTime<Utc>,
-    margin: i64,
-) -> Option<RoleEntry> {
-    let key = role_key(plan, &keys.access_key_id);
-    cache
-        .read::<RoleEntry>(&role_file(plan, &keys.access_key_id))
-        .filter(|e| {
-            e.version == CACHE_VERSION && e.key == key && e.credentials.is_fresh(now, margin)
-        })
 }
 
 pub fn cached_session(
@@ -198,15 +199,14 @@ impl<'a> Provider<'a> {
         aws: &AwsFiles,
     ) -> Result<RoleCredentials, UserError> {
         let keys = aws.long_term_keys(&plan.bastion_profile)?;
-        let file = role_file(plan, &keys.access_key_id);
-        let key = role_key(plan, &keys.access_key_id);
+        let slot = RoleSlot::new(plan, &keys.access_key_id);
         let target = plan.target.name.as_str();
         let use_cache = !self.options.no_cache && !self.options.refresh;
         if use_cache {
-            if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
+            if let Some(e) = slot.read_fresh(self.cache, self.clock.now(), self.margin()) {
                 self.log.verbose(&format!(
                     "cache hit: credentials for '{target}' ({})",
-                    self.cache.path(&file).display()
+                    self.cache.path(&slot.file).display()
                 ));
                 return Ok(RoleCredentials {
                     credentials: e.credentials,
@@ -217,7 +217,7 @@ impl<'a> Provider<'a> {
             self.log
                 .verbose(&format!("cache miss: no fresh credentials for '{target}'"));
         }
-        let lock_name = file.trim_end_matches(".json").to_owned();
+        let lock_name = slot.file.trim_end_matches(".json").to_owned();
         let log = *self.log;
         let _guard = self.cache.lock(&lock_name, self.options.lock_timeout, || {
             log.verbose(&format!(
@@ -226,7 +226,7 @@ impl<'a> Provider<'a> {
         })?;
         // Another process may have fetched them while we waited.
         if use_cache {
-            if let Some(e) = cached_role(self.cache, plan, &keys, self.clock.now(), self.margin()) {
+            if let Some(e) = slot.read_fresh(self.cache, self.clock.now(), self.margin()) {
                 self.log.verbose(&format!(
                     "cache hit after waiting: credentials for '{target}'"
                 ));
@@ -241,13 +241,13 @@ impl<'a> Provider<'a> {
         let entry = RoleEntry {
             version: CACHE_VERSION,
             target: target.to_owned(),
-            key,
+            key: slot.key.clone(),
             role_arn: plan.target.role_arn.to_string(),
             assumed_role_arn: assumed_role_arn.clone(),
             credentials: credentials.clone(),
         };
         if !self.options.no_cache {
-            self.store(&file, &entry);
+            self.store(&slot.file, &entry);
         }
         Ok(RoleCredentials {
             credentials,

@@ -178,18 +178,8 @@ fn env_output_is_exact_and_evaluates_in_each_shell() {
 
 /// Runs `script` in `shell` with the test environment, AWS_PROFILE set.
 fn in_shell(h: &Home, shell: &str, script: &str) -> std::process::Output {
-    let template = h.std_mfacli();
-    let mut sh = std::process::Command::new(shell);
-    sh.env_clear();
-    for (k, v) in template.get_envs() {
-        if let Some(v) = v {
-            sh.env(k, v);
-        }
-    }
-    sh.env("AWS_PROFILE", "bastion")
-        .arg("-c")
-        .arg(script)
-        .current_dir(h.path());
+    let mut sh = h.command(shell);
+    sh.env("AWS_PROFILE", "bastion").arg("-c").arg(script);
     sh.output().unwrap()
 }
 
@@ -289,22 +279,12 @@ fn no_code_source_fails_at_once_and_names_the_sources() {
 
     // Without --non-interactive and without a controlling terminal (setsid).
     if have("setsid") {
-        let mut c = h.std_mfacli();
-        c.env_remove("MFACLI_TOTP_SECRET")
-            .env_remove("MFACLI_NON_INTERACTIVE")
-            .args(["env", "prod"]);
-        let mut setsid = std::process::Command::new("setsid");
+        let mut setsid = h.command("setsid");
         setsid
-            .arg("--wait")
-            .arg(c.get_program())
-            .args(c.get_args())
-            .env_clear();
-        for (k, v) in c.get_envs() {
-            if let Some(v) = v {
-                setsid.env(k, v);
-            }
-        }
-        setsid.stdin(std::process::Stdio::null());
+            .env_remove("MFACLI_TOTP_SECRET")
+            .env_remove("MFACLI_NON_INTERACTIVE")
+            .args(["--wait", env!("CARGO_BIN_EXE_mfacli"), "env", "prod"])
+            .stdin(std::process::Stdio::null());
         let out = setsid.output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("no terminal"), "{}", stderr(&out));

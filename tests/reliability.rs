@@ -511,20 +511,11 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     }
     let bin = env!("CARGO_BIN_EXE_mfacli");
     let run = |no_color: bool| {
-        let mut c = h.std_mfacli();
+        let mut s = h.command("script");
         if no_color {
-            c.env("NO_COLOR", "1");
+            s.env("NO_COLOR", "1");
         }
-        let template = c;
-        let mut s = std::process::Command::new("script");
-        s.env_clear();
-        for (k, v) in template.get_envs() {
-            if let Some(v) = v {
-                s.env(k, v);
-            }
-        }
-        s.args(["-qec", &format!("{bin} env nope"), "/dev/null"])
-            .current_dir(h.path());
+        s.args(["-qec", &format!("{bin} env nope"), "/dev/null"]);
         stdout(&s.output().unwrap())
     };
     let coloured = run(false);

@@ -87,7 +87,13 @@ impl Home {
     }
 
     pub fn std_mfacli(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mfacli"));
+        self.command(env!("CARGO_BIN_EXE_mfacli"))
+    }
+
+    /// Any program (a shell, faketime, script…) with the environment
+    /// `mfacli()` gets and nothing else.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path())
@@ -183,17 +189,9 @@ pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
     if !have("faketime") {
         return None;
     }
-    let template = h.std_mfacli();
-    let mut c = Command::new("faketime");
-    c.env_clear();
-    for (k, v) in template.get_envs() {
-        if let Some(v) = v {
-            c.env(k, v);
-        }
-    }
+    let mut c = h.command("faketime");
     c.env("TZ", "UTC")
         .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .current_dir(h.path())
         .arg("-f")
         .arg(spec)
         .arg(env!("CARGO_BIN_EXE_mfacli"));
