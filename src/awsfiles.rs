@@ -18,9 +18,22 @@ use crate::secret::{LongTermKeys, Secret};
 /// Files larger than this are refused rather than read whole.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
+/// A small text file and its permission bits (read with the same stat).
+pub struct TextFile {
+    pub text: String,
+    pub mode: u32,
+}
+
+impl TextFile {
+    /// Group or other users may read it.
+    pub fn readable_by_others(&self) -> bool {
+        self.mode & 0o077 != 0
+    }
+}
+
 /// Reads a small text file with a clear error for each way it can be wrong.
 /// `Ok(None)` if it does not exist.
-pub fn read_text_file(path: &Path, what: &str) -> Result<Option<String>, UserError> {
+pub fn read_text_file(path: &Path, what: &str) -> Result<Option<TextFile>, UserError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -50,10 +63,12 @@ pub fn read_text_file(path: &Path, what: &str) -> Result<Option<String>, UserErr
         UserError::new(format!("cannot read {what} {}: {e}", path.display()))
             .hint("check the file's permissions")
     })?;
-    String::from_utf8(bytes).map(Some).map_err(|_| {
+    let text = String::from_utf8(bytes).map_err(|_| {
         UserError::new(format!("{what} {} is not UTF-8 text", path.display()))
             .hint("the file looks binary or corrupted; restore it from a backup")
-    })
+    })?;
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
+    Ok(Some(TextFile { text, mode }))
 }
 
 /// Polls a future that never waits on I/O (the profile loader is only
@@ -111,9 +126,20 @@ impl AwsFiles {
     }
 
     pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
-        let credentials =
-            read_text_file(&credentials_path, "AWS credentials file")?.unwrap_or_default();
-        let config = read_text_file(&config_path, "AWS config file")?.unwrap_or_default();
+        let credentials_file = read_text_file(&credentials_path, "AWS credentials file")?;
+        let mut warnings = Vec::new();
+        if let Some(f) = credentials_file.as_ref().filter(|f| f.readable_by_others()) {
+            warnings.push(format!(
+                "{} has mode {:04o}: other users can read your long-term keys; run `chmod 600 {}`",
+                credentials_path.display(),
+                f.mode,
+                credentials_path.display()
+            ));
+        }
+        let credentials = credentials_file.map(|f| f.text).unwrap_or_default();
+        let config = read_text_file(&config_path, "AWS config file")?
+            .map(|f| f.text)
+            .unwrap_or_default();
         let files = ProfileFiles::builder()
             .with_contents(ProfileFileKind::Credentials, credentials.clone())
             .with_contents(ProfileFileKind::Config, config.clone())
@@ -156,18 +182,6 @@ impl AwsFiles {
             .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
             .map(|s| s.trim().to_owned())
             .collect();
-        let mut warnings = Vec::new();
-        if let Ok(meta) = std::fs::metadata(&credentials_path) {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                warnings.push(format!(
-                    "{} has mode {mode:04o}: other users can read your long-term keys; run `chmod 600 {}`",
-                    credentials_path.display(),
-                    credentials_path.display()
-                ));
-            }
-        }
         Ok(Self {
             credentials_path,
             config_path,

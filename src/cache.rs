@@ -105,12 +105,8 @@ impl Cache {
     /// Writes an entry atomically with mode 0600.
     pub fn write<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
-        self.write_bytes(name, &bytes)
-    }
-
-    pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         self.ensure_dir()?;
-        write_atomic(&self.path(name), bytes, 0o600, false)
+        write_atomic(&self.path(name), &bytes, 0o600, false)
     }
 
     pub fn remove(&self, name: &str) -> io::Result<bool> {

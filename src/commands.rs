@@ -247,7 +247,9 @@ fn write_profile(
         .hint("choose another name, e.g. --write-profile prod-temp")
         .into());
     }
-    let text = crate::awsfiles::read_text_file(path, "AWS credentials file")?.unwrap_or_default();
+    let text = crate::awsfiles::read_text_file(path, "AWS credentials file")?
+        .map(|f| f.text)
+        .unwrap_or_default();
     let region = export_region(sources, plan);
     let new = output::upsert_profile(&text, section, &creds.credentials, region.as_deref(), force)?;
     if let Some(dir) = path.parent() {

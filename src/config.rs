@@ -130,7 +130,7 @@ impl Config {
     pub fn load(flag: Option<&Path>) -> Result<Self, UserError> {
         let (path, explicit) = config_path(flag);
         match read_text_file(&path, "mfacli config")? {
-            Some(text) => Self::parse(&text, &path),
+            Some(file) => Self::parse(&file.text, &path),
             None if explicit => Err(UserError::new(format!(
                 "mfacli config {} does not exist",
                 path.display()

@@ -437,6 +437,7 @@ fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
         let path = std::path::PathBuf::from(path);
         let pem = crate::awsfiles::read_text_file(&path, "AWS_CA_BUNDLE file")
             .map_err(|e| fail(e.message))?
+            .map(|f| f.text)
             .ok_or_else(|| {
                 fail(format!(
                     "AWS_CA_BUNDLE names {}, which does not exist",

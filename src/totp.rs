@@ -2,7 +2,6 @@
 //! job holds, plus the replay guard that keeps mfacli from sending AWS a
 //! code it already used.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -136,25 +135,25 @@ pub fn find_seed(
 
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        UserError::new(format!(
-            "[bastion] totp_secret_file {}: {e}",
-            path.display()
-        ))
-        .hint("fix the path, or remove totp_secret_file")
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    let file =
+        crate::awsfiles::read_text_file(path, "[bastion] totp_secret_file")?.ok_or_else(|| {
+            UserError::new(format!(
+                "[bastion] totp_secret_file {} does not exist",
+                path.display()
+            ))
+            .hint("fix the path, or remove totp_secret_file")
+        })?;
+    let text = Zeroizing::new(file.text);
+    if file.mode & 0o077 != 0 {
         return Err(UserError::new(format!(
-            "refusing TOTP seed file {}: its mode is {mode:04o}, so other users can read the seed",
-            path.display()
+            "refusing TOTP seed file {}: its mode is {:04o}, so other users can read the seed",
+            path.display(),
+            file.mode
         ))
         .hint(format!("run `chmod 600 {}`", path.display())));
     }
-    let text = crate::awsfiles::read_text_file(path, "TOTP seed file")?
-        .ok_or_else(|| UserError::new(format!("TOTP seed file {} vanished", path.display())))?;
     Seed::decode(
-        &Zeroizing::new(text),
+        &text,
         format!("{} ([bastion] totp_secret_file)", path.display()),
     )
 }
