@@ -12,6 +12,7 @@
 //! println!("AWS_ENDPOINT_URL_STS={}", emu.endpoint_url());
 //! ```
 
+pub mod demo;
 pub mod policy;
 pub mod server;
 pub mod world;
@@ -24,4 +25,4 @@ mod totp;
 mod xml;
 
 pub use server::{Emulator, Fault, RequestRecord, StartError};
-pub use world::{MfaDevice, Role, User, World, WorldError};
+pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

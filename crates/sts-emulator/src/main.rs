@@ -39,6 +39,18 @@ USING IT:
     The demo user alice's MFA device uses the base32 seed
     JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP (add it to any authenticator app).
 
+SEVERAL MFA DEVICES (up to 8 per user, as IAM allows):
+    A user's first device is [users.mfa]; more are [[users.mfa_devices]]
+    tables, each with its own serial and seed (and its own record of used
+    codes), e.g. after the [users.mfa] table of a user:
+
+        [[users.mfa_devices]]
+        serial = \"arn:aws:iam::111111111111:mfa/alice-ci-2\"
+        seed = \"NVTGCY3MNEWWIZLNN4WWIZLWNFRWKLJS\"
+
+    GetSessionToken and AssumeRole accept a code from the device named by
+    SerialNumber, for the current 30 s step or an adjacent one, once per device.
+
 WORLD FILE FORMAT (this is the demo world):
 ";
 

@@ -483,19 +483,18 @@ impl State {
             return Err(denied());
         };
         let bad_serial = || StsError::access_denied(MFA_BAD_SERIAL);
-        let device = self.world.users[i].mfa.as_ref().ok_or_else(bad_serial)?;
-        if device.serial != serial {
-            return Err(bad_serial());
-        }
+        let device = self.world.users[i]
+            .devices()
+            .find(|d| d.serial == serial)
+            .ok_or_else(bad_serial)?;
         let at = u64::try_from(now.timestamp()).map_err(|_| denied())?;
-        let step = totp::verify(&device.seed, code, at).ok_or_else(denied)?;
-        if self
-            .used_steps
-            .get(serial)
-            .is_some_and(|s| s.contains(&step))
-        {
-            return Err(denied());
-        }
+        let used = self.used_steps.get(serial);
+        // A code is single-use per device: a step already consumed on this
+        // device is refused, exactly like a wrong code.
+        let step = totp::matching_steps(&device.seed, code, at)
+            .into_iter()
+            .find(|step| !used.is_some_and(|u| u.contains(step)))
+            .ok_or_else(denied)?;
         Ok((serial.to_string(), step))
     }
 

@@ -20,7 +20,10 @@ pub struct World {
     pub roles: Vec<Role>,
 }
 
-/// An IAM user with one long-term access key.
+/// IAM's limit on MFA devices per user.
+pub const MAX_MFA_DEVICES: usize = 8;
+
+/// An IAM user with one long-term access key and up to eight MFA devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
@@ -29,8 +32,13 @@ pub struct User {
     pub name: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The user's first (or only) virtual MFA device: `[users.mfa]`.
     #[serde(default)]
     pub mfa: Option<MfaDevice>,
+    /// Further MFA devices: `[[users.mfa_devices]]`. With `mfa`, at most
+    /// [`MAX_MFA_DEVICES`] in all, as IAM allows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mfa_devices: Vec<MfaDevice>,
     /// IAM JSON identity policies (the user's own plus its groups').
     #[serde(default)]
     pub policies: Vec<String>,
@@ -44,6 +52,15 @@ pub struct MfaDevice {
     pub serial: String,
     /// Base32 TOTP seed (RFC 6238, SHA-1, 30 s, 6 digits).
     pub seed: String,
+}
+
+impl MfaDevice {
+    pub fn new(serial: impl Into<String>, seed: impl Into<String>) -> MfaDevice {
+        MfaDevice {
+            serial: serial.into(),
+            seed: seed.into(),
+        }
+    }
 }
 
 /// An IAM role that can be assumed.
@@ -80,16 +97,33 @@ impl User {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
             mfa: None,
+            mfa_devices: Vec::new(),
             policies: Vec::new(),
         }
     }
 
+    /// Set the user's first MFA device (`[users.mfa]`), replacing any there was.
     pub fn with_mfa(mut self, serial: impl Into<String>, seed: impl Into<String>) -> User {
         self.mfa = Some(MfaDevice {
             serial: serial.into(),
             seed: seed.into(),
         });
         self
+    }
+
+    /// Add one more MFA device (`[[users.mfa_devices]]`); each device has
+    /// its own serial, seed and record of used codes.
+    pub fn with_mfa_device(mut self, serial: impl Into<String>, seed: impl Into<String>) -> User {
+        self.mfa_devices.push(MfaDevice {
+            serial: serial.into(),
+            seed: seed.into(),
+        });
+        self
+    }
+
+    /// Every MFA device of the user: `mfa` first, then `mfa_devices`.
+    pub fn devices(&self) -> impl Iterator<Item = &MfaDevice> {
+        self.mfa.iter().chain(self.mfa_devices.iter())
     }
 
     pub fn with_policy(mut self, policy_json: impl Into<String>) -> User {
@@ -310,22 +344,34 @@ impl World {
             if !keys.insert(u.access_key_id.as_str()) {
                 return Err(WorldError::DuplicateAccessKey(u.access_key_id.clone()));
             }
-            if let Some(mfa) = &u.mfa {
+            let labelled = u.mfa.iter().map(|d| ("mfa".to_string(), d)).chain(
+                u.mfa_devices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (format!("mfa_devices[{i}]"), d)),
+            );
+            for (label, mfa) in labelled {
                 if !is_mfa_serial_for(&mfa.serial, &u.account) {
                     return Err(err(format!(
-                        "mfa.serial {:?} must be arn:aws:iam::{}:mfa/NAME",
+                        "{label}.serial {:?} must be arn:aws:iam::{}:mfa/NAME",
                         mfa.serial, u.account
                     )));
                 }
                 if !serials.insert(mfa.serial.as_str()) {
                     return Err(err(format!(
-                        "mfa.serial {} is used by more than one user",
+                        "{label}.serial {} is used more than once",
                         mfa.serial
                     )));
                 }
                 if totp::decode_seed(&mfa.seed).is_none() {
-                    return Err(err("mfa.seed is not a valid base32 TOTP seed".into()));
+                    return Err(err(format!("{label}.seed is not a valid base32 TOTP seed")));
                 }
+            }
+            let count = u.devices().count();
+            if count > MAX_MFA_DEVICES {
+                return Err(err(format!(
+                    "has {count} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user"
+                )));
             }
             for (index, p) in u.policies.iter().enumerate() {
                 Policy::parse(p, PolicyKind::Identity).map_err(|e| WorldError::UserPolicy {
@@ -368,6 +414,20 @@ impl World {
     /// The standard world used by mfacli's tests and demo; see [`World::demo_toml`].
     pub fn demo() -> World {
         World::from_toml(DEMO_TOML).expect("the built-in demo world is valid")
+    }
+
+    /// [`World::demo`] where alice has `devices` MFA devices (1..=8): her
+    /// demo device, then the first `devices - 1` of
+    /// [`demo::ALICE_EXTRA_DEVICES`](crate::demo::ALICE_EXTRA_DEVICES).
+    pub fn demo_with_mfa_devices(devices: usize) -> World {
+        let mut world = World::demo();
+        let extra = devices.clamp(1, MAX_MFA_DEVICES) - 1;
+        for (serial, seed) in &crate::demo::ALICE_EXTRA_DEVICES[..extra] {
+            world.users[0]
+                .mfa_devices
+                .push(MfaDevice::new(*serial, *seed));
+        }
+        world
     }
 
     /// [`World::demo`] as a world file.

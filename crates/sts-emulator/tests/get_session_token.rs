@@ -266,3 +266,124 @@ async fn identity_policy_must_allow_get_session_token() {
     // GetCallerIdentity needs no permission.
     c.get_caller_identity().send().await.unwrap();
 }
+
+// --- Several MFA devices per user (issue 15) -------------------------------
+
+use sts_emulator::demo::ALICE_EXTRA_DEVICES;
+
+async fn gst_dev(
+    emu: &Emulator,
+    serial: &str,
+    seed: &str,
+    steps: i64,
+) -> Result<aws_sdk_sts::types::Credentials, (u16, String, String)> {
+    gst(emu, serial, code_for(emu, seed, steps)).await
+}
+
+#[tokio::test]
+async fn each_device_accepts_its_own_codes_with_its_own_replay_record() {
+    let emu = Emulator::start(World::demo_with_mfa_devices(8)).unwrap();
+    settle(&emu);
+    // The same step on all eight devices: each accepts its own code once.
+    gst_dev(&emu, ALICE_SERIAL, ALICE_SEED, 0).await.unwrap();
+    for (serial, seed) in ALICE_EXTRA_DEVICES {
+        gst_dev(&emu, serial, seed, 0).await.unwrap();
+    }
+    assert_eq!(emu.count("GetSessionToken"), 8);
+    // Reused on any one device: AWS's exact refusal.
+    for (serial, seed) in [(ALICE_SERIAL, ALICE_SEED), ALICE_EXTRA_DEVICES[6]] {
+        let e = gst_dev(&emu, serial, seed, 0).await.unwrap_err();
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (403, "AccessDenied", MFA_FAILED)
+        );
+    }
+    // The adjacent steps are still unused on every device.
+    for (serial, seed) in ALICE_EXTRA_DEVICES {
+        gst_dev(&emu, serial, seed, -1).await.unwrap();
+        gst_dev(&emu, serial, seed, 1).await.unwrap();
+    }
+    let logged: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.serial_number)
+        .collect();
+    assert!(logged.contains(&ALICE_EXTRA_DEVICES[3].0.to_string()));
+}
+
+#[tokio::test]
+async fn a_code_counts_only_for_the_device_named_by_serial_number() {
+    let emu = Emulator::start(World::demo_with_mfa_devices(3)).unwrap();
+    settle(&emu);
+    let (serial2, seed2) = ALICE_EXTRA_DEVICES[0];
+    let (serial3, _) = ALICE_EXTRA_DEVICES[1];
+    // Device 2's code sent with device 3's serial (or the first device's).
+    for serial in [serial3, ALICE_SERIAL] {
+        let e = gst(&emu, serial, code_for(&emu, seed2, 0))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (403, "AccessDenied", MFA_FAILED)
+        );
+    }
+    // Nothing was consumed by the failures.
+    gst_dev(&emu, serial2, seed2, 0).await.unwrap();
+    // A device alice does not have (device 4 is not configured here).
+    let (serial4, seed4) = ALICE_EXTRA_DEVICES[2];
+    let e = gst_dev(&emu, serial4, seed4, 0).await.unwrap_err();
+    assert_eq!(e.1, "AccessDenied");
+    assert!(
+        e.2.starts_with("MultiFactorAuthentication failed, unable to validate MFA code."),
+        "{}",
+        e.2
+    );
+}
+
+#[tokio::test]
+async fn window_is_the_current_and_adjacent_steps_on_every_device() {
+    let emu = Emulator::start(World::demo_with_mfa_devices(2)).unwrap();
+    settle(&emu);
+    let (serial, seed) = ALICE_EXTRA_DEVICES[0];
+    for steps in [-2, 2, 3, -3] {
+        let e = gst_dev(&emu, serial, seed, steps).await.unwrap_err();
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (403, "AccessDenied", MFA_FAILED),
+            "steps {steps}"
+        );
+    }
+    for steps in [-1, 0, 1] {
+        gst_dev(&emu, serial, seed, steps).await.unwrap();
+    }
+    // After the clock moves one step, the old "next" is the current step and
+    // stays used; the new next step is fresh.
+    emu.advance(std::time::Duration::from_secs(30));
+    let e = gst_dev(&emu, serial, seed, 0).await.unwrap_err();
+    assert_eq!(e.2, MFA_FAILED);
+    gst_dev(&emu, serial, seed, 1).await.unwrap();
+}
+
+#[tokio::test]
+async fn assume_role_with_long_term_keys_takes_any_of_the_users_devices() {
+    let emu = Emulator::start(World::demo_with_mfa_devices(4)).unwrap();
+    settle(&emu);
+    let (serial, seed) = ALICE_EXTRA_DEVICES[2];
+    let out = alice(&emu)
+        .assume_role()
+        .role_arn(PROD)
+        .role_session_name("ci")
+        .serial_number(serial)
+        .token_code(code_for(&emu, seed, 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.assumed_role_user().unwrap().arn(),
+        "arn:aws:sts::222222222222:assumed-role/PowerUser/ci"
+    );
+    // Consumed on that device only.
+    let e = gst_dev(&emu, serial, seed, 0).await.unwrap_err();
+    assert_eq!(e.2, MFA_FAILED);
+    gst_dev(&emu, ALICE_SERIAL, ALICE_SEED, 0).await.unwrap();
+}

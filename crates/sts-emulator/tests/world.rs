@@ -184,3 +184,73 @@ fn toml_syntax_error_is_one_line() {
     assert!(e.starts_with("invalid world file: "), "{e}");
     assert!(!e.contains('\n'), "{e}");
 }
+
+#[test]
+fn several_mfa_devices_in_toml_and_their_limits() {
+    let mut toml = String::from(
+        r#"[[users]]
+account = "111111111111"
+name = "u"
+access_key_id = "AKIAUSER000000000001"
+secret_access_key = "userSECRET0000000000000000000000000000000"
+
+[users.mfa]
+serial = "arn:aws:iam::111111111111:mfa/u"
+seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+"#,
+    );
+    for i in 2..=8 {
+        toml.push_str(&format!(
+            "\n[[users.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/u-{i}\"\nseed = \"{}\"\n",
+            sts_emulator::demo::ALICE_EXTRA_DEVICES[i - 2].1
+        ));
+    }
+    let w = World::from_toml(&toml).unwrap();
+    assert_eq!(w.users[0].devices().count(), 8);
+    assert_eq!(
+        w.users[0].mfa_devices[6].serial,
+        "arn:aws:iam::111111111111:mfa/u-8"
+    );
+    // JSON round trip keeps them.
+    let json = serde_json::to_string(&w).unwrap();
+    assert_eq!(World::from_json(&json).unwrap(), w);
+    // A ninth device is one too many.
+    toml.push_str("\n[[users.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/u-9\"\nseed = \"JBSWY3DPEHPK3PXP\"\n");
+    let e = toml_err(&toml);
+    assert!(
+        e.contains("9 MFA devices") && e.contains("at most 8"),
+        "{e}"
+    );
+    // Devices added in code, each validated and named in errors.
+    let e = World::new()
+        .with_user(
+            user()
+                .with_mfa_device("arn:aws:iam::111111111111:mfa/a", "JBSWY3DPEHPK3PXP")
+                .with_mfa_device("arn:aws:iam::111111111111:mfa/b", "not base32!"),
+        )
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mfa_devices[1].seed"), "{e}");
+    let e = World::new()
+        .with_user(
+            user()
+                .with_mfa("arn:aws:iam::111111111111:mfa/a", "JBSWY3DPEHPK3PXP")
+                .with_mfa_device("arn:aws:iam::111111111111:mfa/a", "JBSWY3DPEHPK3PXP"),
+        )
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("used more than once"), "{e}");
+    let e = World::new()
+        .with_user(user().with_mfa_device("arn:aws:iam::222222222222:mfa/a", "JBSWY3DPEHPK3PXP"))
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mfa_devices[0].serial"), "{e}");
+    // A user may have only mfa_devices, no [users.mfa].
+    World::new()
+        .with_user(user().with_mfa_device("arn:aws:iam::111111111111:mfa/a", "JBSWY3DPEHPK3PXP"))
+        .validate()
+        .unwrap();
+}

@@ -257,3 +257,9 @@ pub fn parse_response(text: &str) -> RawResponse {
 }
 
 pub const GCI: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+
+/// The code of any seed at emulator time + `steps` × 30 s.
+pub fn code_for(emu: &Emulator, seed: &str, steps: i64) -> String {
+    let t = emu.now() + chrono::Duration::seconds(30 * steps);
+    sts_emulator::demo::totp_code(seed, t.timestamp() as u64).unwrap()
+}
