@@ -13,20 +13,19 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::env::Env;
 use crate::error::UserError;
 
 /// Cache files are tiny; anything bigger is not ours.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024;
 
 /// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
-pub fn default_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("MFACLI_CACHE_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+pub fn default_dir(env: &Env) -> PathBuf {
+    if let Some(p) = env.path("MFACLI_CACHE_DIR") {
+        return p;
     }
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::awsfiles::home().join(".cache"))
+    env.path("XDG_CACHE_HOME")
+        .unwrap_or_else(|| env.home().join(".cache"))
         .join("mfacli")
 }
 

@@ -194,7 +194,7 @@ pub struct AssumeArgs {
     pub export: bool,
     /// Shell syntax for --export [default: from $SHELL]
     #[arg(long, value_enum, requires = "export")]
-    pub shell: Option<Shell>,
+    pub shell: Option<ShellArg>,
     /// Write the credentials into this section of ~/.aws/credentials
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
@@ -212,7 +212,7 @@ pub struct EnvArgs {
     pub target: String,
     /// Shell syntax [default: from $SHELL]
     #[arg(long, value_enum)]
-    pub shell: Option<Shell>,
+    pub shell: Option<ShellArg>,
 }
 
 #[derive(Debug, Args)]
@@ -326,4 +326,25 @@ pub enum CompletionShell {
     Fish,
     Powershell,
     Elvish,
+}
+
+/// Shell syntax for exports.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+}
+
+impl From<ShellArg> for Shell {
+    fn from(s: ShellArg) -> Shell {
+        match s {
+            ShellArg::Bash => Shell::Bash,
+            ShellArg::Zsh => Shell::Zsh,
+            ShellArg::Fish => Shell::Fish,
+            ShellArg::Powershell => Shell::Powershell,
+        }
+    }
 }

@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::awsfiles::read_text_file;
+use crate::aws_files::read_text_file;
+use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
 use crate::types::{
     AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
@@ -111,24 +112,23 @@ pub struct Config {
 /// `--config` > `$MFACLI_CONFIG` > `$XDG_CONFIG_HOME/mfacli/config.toml` >
 /// `~/.config/mfacli/config.toml`. The bool says whether it was chosen
 /// explicitly (then it must exist).
-pub fn config_path(flag: Option<&Path>) -> (PathBuf, bool) {
+pub fn config_path(flag: Option<&Path>, env: &Env) -> (PathBuf, bool) {
     if let Some(p) = flag {
         return (p.to_owned(), true);
     }
-    if let Some(p) = std::env::var_os("MFACLI_CONFIG").filter(|p| !p.is_empty()) {
-        return (PathBuf::from(p), true);
+    if let Some(p) = env.path("MFACLI_CONFIG") {
+        return (p, true);
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::awsfiles::home().join(".config"));
+    let base = env
+        .path("XDG_CONFIG_HOME")
+        .unwrap_or_else(|| env.home().join(".config"));
     (base.join("mfacli").join("config.toml"), false)
 }
 
 impl Config {
     /// Loads the config file; a missing default file is an empty config.
-    pub fn load(flag: Option<&Path>) -> Result<Self, UserError> {
-        let (path, explicit) = config_path(flag);
+    pub fn load(flag: Option<&Path>, env: &Env) -> Result<Self, UserError> {
+        let (path, explicit) = config_path(flag, env);
         match read_text_file(&path, "mfacli config")? {
             Some(file) => Self::parse(&file.text, &path),
             None if explicit => Err(UserError::new(format!(
@@ -179,10 +179,7 @@ impl Config {
             session_duration,
             region: b.region.clone(),
             totp_secret_env: b.totp_secret_env.clone(),
-            totp_secret_file: b
-                .totp_secret_file
-                .as_deref()
-                .map(|p| expand_home(Path::new(p))),
+            totp_secret_file: b.totp_secret_file.as_deref().map(PathBuf::from),
             mfa_command: b.mfa_command.clone(),
         };
 
@@ -263,13 +260,6 @@ fn within(
     d.map(|d| d.check(min, max))
         .transpose()
         .map_err(|e| UserError::new(format!("{}: {e}", place())))
-}
-
-fn expand_home(p: &Path) -> PathBuf {
-    match p.strip_prefix("~") {
-        Ok(rest) => crate::awsfiles::home().join(rest),
-        Err(_) => p.to_owned(),
-    }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

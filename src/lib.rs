@@ -1,38 +1,58 @@
 //! mfacli: MFA-aware AWS credentials for the bastion-account pattern.
 //!
-//! The chain is long-term keys ([`awsfiles`]) -> cached MFA session ->
-//! cached role credentials ([`provider`]), configured by [`config`] and
-//! [`resolve`], handed over by [`output`]. Only [`sts`] talks to AWS.
+//! Layers, top to bottom (see ARCHITECTURE.md): [`cli`] is the clap
+//! contract and `cmd` one file per command; below them the core never
+//! imports clap. The chain is long-term keys ([`aws_files`]) -> cached MFA
+//! session -> cached role credentials ([`chain`]), configured by [`config`]
+//! and [`plan`], handed over by [`output`]. Only [`sts`] talks to AWS, and
+//! only [`io`] writes to stdout and stderr.
 
-pub mod awsfiles;
+pub mod aws_files;
 pub mod cache;
+pub mod chain;
 pub mod cli;
 pub mod clock;
-pub mod commands;
+mod cmd;
 pub mod config;
 pub mod doctor;
+pub mod env;
 pub mod error;
 pub mod init;
+pub mod io;
 pub mod log;
 pub mod mfa;
 pub mod output;
-pub mod policies;
-pub mod provider;
-pub mod resolve;
+pub mod plan;
+pub mod policy;
 pub mod secret;
 pub mod sts;
-pub mod totp;
 pub mod types;
 
-/// Entry point for the binary: parses arguments, runs, returns the exit code.
-pub fn main() -> i32 {
+use std::process::ExitCode;
+
+/// Entry point for the binary: parses arguments, runs, returns the exit
+/// code. One place decides exit codes: 0 ok (and a closed stdout), 1 error,
+/// 2 usage (clap), or the code a command chose.
+pub fn main() -> ExitCode {
     use clap::Parser;
     let cli = cli::Cli::parse();
-    match commands::run(cli) {
-        Ok(code) => code,
+    let env = env::Env::capture();
+    let log = log::Log::new(log::Level::Normal, &env);
+    match cmd::run(cli, env) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if io::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            commands::report(&e);
-            1
+            report(&log, &e);
+            ExitCode::from(1)
         }
+    }
+}
+
+/// Prints an error for a person: message, hint, no debug dump.
+fn report(log: &log::Log, err: &anyhow::Error) {
+    if let Some(u) = err.downcast_ref::<error::UserError>() {
+        log.error(&u.to_string());
+    } else {
+        log.error(&format!("{err:#}"));
     }
 }

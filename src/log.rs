@@ -1,56 +1,71 @@
 //! Messages on stderr: `-v` says what mfacli does and why, `-q` silences
 //! everything but errors. Nothing here ever receives a secret.
 
-use std::io::IsTerminal;
+use crate::env::Env;
+use crate::io;
 
+/// How much mfacli says on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum Level {
+    /// Errors only (`-q`).
     Quiet,
+    /// Warnings and notices a person should see.
     #[default]
     Normal,
+    /// What mfacli does and why (`-v`).
     Verbose,
 }
 
+/// The stderr logger, cheap to copy into closures.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Log {
+    /// The level chosen by `-q`/`-v`.
     pub level: Level,
+    /// Colour codes, decided once: only on a terminal, never with NO_COLOR.
+    pub color: bool,
 }
 
 impl Log {
-    pub fn new(level: Level) -> Self {
-        Self { level }
+    /// A logger whose colour follows the environment and stderr.
+    pub fn new(level: Level, env: &Env) -> Self {
+        Self {
+            level,
+            color: env.var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr_is_terminal(),
+        }
     }
 
     /// `-v` detail: cache hits and misses, code sources, STS calls.
     pub fn verbose(&self, msg: &str) {
         if self.level >= Level::Verbose {
-            eprintln!("mfacli: {msg}");
+            io::stderr_line(&format!("mfacli: {msg}"));
         }
     }
 
     /// Something the user should know even without `-v` (a wait, a warning).
     pub fn notice(&self, msg: &str) {
         if self.level >= Level::Normal {
-            eprintln!("mfacli: {msg}");
+            io::stderr_line(&format!("mfacli: {msg}"));
         }
     }
 
+    /// A problem that does not stop the command.
     pub fn warn(&self, msg: &str) {
         if self.level >= Level::Normal {
-            eprintln!("{}: {msg}", paint("mfacli: warning", "33"));
+            io::stderr_line(&format!("{}: {msg}", self.paint("mfacli: warning", "33")));
         }
     }
-}
 
-/// Colour only on a terminal and never with NO_COLOR.
-pub fn color_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
-}
+    /// An error that ends the command; shown even with `-q`.
+    pub fn error(&self, msg: &str) {
+        io::stderr_line(&format!("{}: {msg}", self.paint("mfacli: error", "31")));
+    }
 
-pub fn paint(text: &str, ansi: &str) -> String {
-    if color_enabled() {
-        format!("\x1b[{ansi}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
+    /// `text` in the ANSI colour `ansi` when colour is on.
+    pub fn paint(&self, text: &str, ansi: &str) -> String {
+        if self.color {
+            format!("\x1b[{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 }

@@ -23,6 +23,8 @@ pub struct Endpoint {
     pub region: String,
     /// Per-attempt connect/read timeout.
     pub timeout: Duration,
+    /// `$AWS_CA_BUNDLE`: extra roots (a PEM file), as the AWS CLI and SDKs honour it.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 /// What went wrong in one STS call, typed so callers can react (retry on
@@ -433,9 +435,8 @@ fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
         skew_secs: None,
     };
     let mut store = tls::TrustStore::empty().with_native_roots(true);
-    if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
-        let path = std::path::PathBuf::from(path);
-        let pem = crate::awsfiles::read_text_file(&path, "AWS_CA_BUNDLE file")
+    if let Some(path) = &endpoint.ca_bundle {
+        let pem = crate::aws_files::read_text_file(path, "AWS_CA_BUNDLE file")
             .map_err(|e| fail(e.message))?
             .map(|f| f.text)
             .ok_or_else(|| {

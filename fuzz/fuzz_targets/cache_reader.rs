@@ -6,7 +6,7 @@
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 use mfacli::cache::parse_entry;
-use mfacli::provider::{RoleEntry, SessionEntry};
+use mfacli::chain::{RoleEntry, SessionEntry};
 use mfacli::secret::TemporaryCredentials;
 
 fn exercise(creds: &TemporaryCredentials) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mfacli::totp::Seed;
+use mfacli::mfa::totp::Seed;
 use mfacli::types::{
     AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName,
     TokenCode,

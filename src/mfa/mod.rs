@@ -1,15 +1,18 @@
 //! Where an MFA code comes from: flag, environment, TOTP seed, a command,
 //! or the terminal (never stdout, so `eval "$(mfacli env …)"` works).
 
+pub mod totp;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::BastionConfig;
+use crate::env::Env;
 use crate::error::UserError;
 use crate::log::Log;
-use crate::totp::{find_seed, ReplayGuard, Seed};
+use crate::mfa::totp::{find_seed, ReplayGuard, Seed};
 use crate::types::{MfaSerial, TokenCode};
 
 pub const TOKEN_CODE_ENV: &str = "MFACLI_TOKEN_CODE";
@@ -24,6 +27,7 @@ pub struct Code {
 
 /// The configured code sources, in order of preference.
 pub struct CodeSources<'a> {
+    pub env: &'a Env,
     pub flag: Option<TokenCode>,
     pub totp_flag_env: Option<&'a str>,
     pub bastion: &'a BastionConfig,
@@ -49,18 +53,16 @@ impl CodeSources<'_> {
                 from_totp: false,
             });
         }
-        if let Ok(v) = std::env::var(TOKEN_CODE_ENV) {
-            if !v.trim().is_empty() {
-                let code = v.parse().map_err(|e| {
-                    UserError::new(format!("${TOKEN_CODE_ENV}: {e}"))
-                        .hint("set it to the 6-digit code your MFA device shows")
-                })?;
-                return Ok(Code {
-                    code,
-                    source: format!("${TOKEN_CODE_ENV}"),
-                    from_totp: false,
-                });
-            }
+        if let Some(v) = self.env.text(TOKEN_CODE_ENV)? {
+            let code = v.parse().map_err(|e| {
+                UserError::new(format!("${TOKEN_CODE_ENV}: {e}"))
+                    .hint("set it to the 6-digit code your MFA device shows")
+            })?;
+            return Ok(Code {
+                code,
+                source: format!("${TOKEN_CODE_ENV}"),
+                from_totp: false,
+            });
         }
         if let Some(seed) = self.seed()? {
             let code = self.totp_code(&seed, serial, cache, clock, log)?;
@@ -91,7 +93,7 @@ impl CodeSources<'_> {
     }
 
     pub fn seed(&self) -> Result<Option<Seed>, UserError> {
-        find_seed(self.totp_flag_env, self.bastion)
+        find_seed(self.env, self.totp_flag_env, self.bastion)
     }
 
     /// The next unused TOTP code; waits (and says why) if this step's code

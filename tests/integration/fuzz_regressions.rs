@@ -9,11 +9,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use mfacli::awsfiles::AwsFiles;
+use mfacli::aws_files::AwsFiles;
 use mfacli::cache::parse_entry;
+use mfacli::chain::{RoleEntry, SessionEntry};
 use mfacli::config::Config;
-use mfacli::provider::{RoleEntry, SessionEntry};
-use mfacli::totp::Seed;
+use mfacli::mfa::totp::Seed;
 use mfacli::types::{
     AccountId, ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName,
     TokenCode,

@@ -7,22 +7,22 @@ use std::path::Path;
 
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 
+use crate::env::Env;
 use crate::error::UserError;
 use crate::secret::TemporaryCredentials;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shell {
     Bash,
     Zsh,
     Fish,
-    #[value(alias = "pwsh")]
     Powershell,
 }
 
 impl Shell {
     /// From `$SHELL`'s file name; POSIX syntax otherwise.
-    pub fn from_env() -> Self {
-        let shell = std::env::var("SHELL").unwrap_or_default();
+    pub fn from_env(env: &Env) -> Self {
+        let shell = env.lossy("SHELL").unwrap_or_default();
         match Path::new(&shell)
             .file_name()
             .and_then(|n| n.to_str())

@@ -5,22 +5,20 @@
 //! AssumeRole, and never prints a secret.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::awsfiles::AwsFiles;
+use crate::aws_files::AwsFiles;
 use crate::cache::Cache;
-use crate::cli::DoctorArgs;
+use crate::chain;
 use crate::config::Config;
+use crate::env::Env;
 use crate::error::UserError;
 use crate::output::human_left;
-use crate::provider;
-use crate::resolve::{Overrides, Plan, Sources};
+use crate::plan::{Overrides, Plan, Sources};
 use crate::secret::LongTermKeys;
 use crate::sts::{Endpoint, Signer, StsClient, StsError, StsErrorKind};
 use crate::types::{Partition, SessionDuration};
@@ -161,50 +159,13 @@ pub fn short_key(id: &str) -> String {
     }
 }
 
-pub fn run(overrides: Overrides, args: DoctorArgs) -> Result<i32> {
-    let report = diagnose(overrides, &args.targets);
-    let text = if args.json {
-        report.render_json()
-    } else {
-        report.render_text()
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(if report.count(Status::Error) > 0 {
-        1
-    } else {
-        0
-    })
-}
-
-/// The bastion profile when no target says otherwise; mirrors
-/// [`Sources::plan`]'s order (flag/`MFACLI_PROFILE` > config > `AWS_PROFILE` > default).
-fn default_bastion_profile(s: &Sources) -> String {
-    s.overrides
-        .profile
-        .clone()
-        .or_else(|| {
-            std::env::var("MFACLI_PROFILE")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-        })
-        .or_else(|| s.config.bastion.profile.clone())
-        .or_else(|| {
-            std::env::var("AWS_PROFILE")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-        })
-        .unwrap_or_else(|| "default".to_owned())
-}
-
 /// Runs every check. Never fails: a failed step is an error line.
-pub fn diagnose(overrides: Overrides, wanted: &[String]) -> Report {
+pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
     let mut r = Report::default();
 
     // The mfacli config.
-    let (config_path, _) = crate::config::config_path(overrides.config.as_deref());
-    let config = match Config::load(overrides.config.as_deref()) {
+    let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
+    let config = match Config::load(overrides.config.as_deref(), &env) {
         Ok(c) => {
             if c.path.is_some() {
                 r.ok(
@@ -241,7 +202,7 @@ pub fn diagnose(overrides: Overrides, wanted: &[String]) -> Report {
     };
 
     // The AWS files.
-    let aws = match AwsFiles::load() {
+    let aws = match AwsFiles::load(&env) {
         Ok(a) => a,
         Err(e) => {
             r.user_error("aws files", &e);
@@ -252,6 +213,7 @@ pub fn diagnose(overrides: Overrides, wanted: &[String]) -> Report {
         config,
         aws,
         overrides,
+        env,
     };
 
     // Targets, planned once.
@@ -277,7 +239,7 @@ pub fn diagnose(overrides: Overrides, wanted: &[String]) -> Report {
         }
     }
     if profiles.is_empty() {
-        profiles.push(default_bastion_profile(&sources));
+        profiles.push(sources.bastion_profile(None));
     }
 
     let mut keys: BTreeMap<String, LongTermKeys> = BTreeMap::new();
@@ -565,7 +527,7 @@ fn check_sts(r: &mut Report, endpoint: &Endpoint, profile: &str, k: &LongTermKey
 
 fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now: DateTime<Utc>) {
     let check = "mfa session";
-    match provider::cached_session(cache, k, &p.mfa_serial, &p.endpoint.url) {
+    match chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint.url) {
         None => r.ok(
             check,
             format!(
@@ -603,7 +565,7 @@ fn check_target(
     let mut detail = format!("{} ({}, {})", t.role_arn, t.duration, t.origin.label());
     let creds = match k {
         None => "credentials not checked (no long-term keys)".to_owned(),
-        Some(k) => match provider::RoleSlot::new(p, &k.access_key_id).read(cache) {
+        Some(k) => match chain::RoleSlot::new(p, &k.access_key_id).read(cache) {
             Some(e) if e.credentials.is_fresh(now, 0) => format!(
                 "cached credentials, {} left",
                 human_left(e.credentials.seconds_left(now))

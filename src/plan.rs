@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::awsfiles::AwsFiles;
+use crate::aws_files::AwsFiles;
 use crate::cache::Cache;
 use crate::config::{BastionConfig, Config};
+use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
 use crate::sts::Endpoint;
 use crate::types::{
@@ -73,6 +74,7 @@ pub struct Sources {
     pub config: Config,
     pub aws: AwsFiles,
     pub overrides: Overrides,
+    pub env: Env,
 }
 
 pub const DEFAULT_TIMEOUT: SessionDuration = SessionDuration::from_secs(10);
@@ -80,18 +82,15 @@ pub const DEFAULT_LOCK_TIMEOUT: SessionDuration = SessionDuration::from_secs(60)
 pub const DEFAULT_REFRESH_MARGIN: SessionDuration = SessionDuration::from_secs(300);
 pub const DEFAULT_SESSION: SessionDuration = SessionDuration::from_secs(43_200);
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Sources {
-    pub fn load(overrides: Overrides) -> Result<Self, UserError> {
-        let config = Config::load(overrides.config.as_deref())?;
-        let aws = AwsFiles::load()?;
+    pub fn load(overrides: Overrides, env: Env) -> Result<Self, UserError> {
+        let config = Config::load(overrides.config.as_deref(), &env)?;
+        let aws = AwsFiles::load(&env)?;
         Ok(Self {
             config,
             aws,
             overrides,
+            env,
         })
     }
 
@@ -100,7 +99,7 @@ impl Sources {
     }
 
     pub fn cache(&self) -> Cache {
-        Cache::new(crate::cache::default_dir())
+        Cache::new(crate::cache::default_dir(&self.env))
     }
 
     pub fn refresh_margin_secs(&self) -> i64 {
@@ -119,6 +118,15 @@ impl Sources {
             .or(self.config.lock_timeout)
             .unwrap_or(DEFAULT_LOCK_TIMEOUT);
         Duration::from_secs(d.secs().into())
+    }
+
+    /// The region to export: --region > the target's region > [bastion] region.
+    pub fn export_region(&self, plan: &Plan) -> Option<String> {
+        self.overrides
+            .region
+            .clone()
+            .or_else(|| plan.target.region.clone())
+            .or_else(|| self.bastion().region.clone())
     }
 
     /// All target names from both sources (mfacli config wins on clashes).
@@ -142,22 +150,25 @@ impl Sources {
 
     /// The bastion profile for a target: --profile > $MFACLI_PROFILE >
     /// [bastion] profile > the target's source_profile > $AWS_PROFILE > default.
-    fn bastion_profile(&self, source_profile: Option<&str>) -> String {
+    pub fn bastion_profile(&self, source_profile: Option<&str>) -> String {
         self.overrides
             .profile
             .clone()
-            .or_else(|| env_nonempty("MFACLI_PROFILE"))
+            .or_else(|| self.env.lossy("MFACLI_PROFILE").map(str::to_owned))
             .or_else(|| self.config.bastion.profile.clone())
             .or_else(|| source_profile.map(str::to_owned))
             // AWS_PROFILE often names the target itself (the SDK runs
             // credential_process with it set), so it only counts when it
             // holds long-term keys.
             .or_else(|| {
-                env_nonempty("AWS_PROFILE").filter(|p| {
-                    self.aws
-                        .profile(p)
-                        .is_some_and(|p| p.get("aws_access_key_id").is_some())
-                })
+                self.env
+                    .lossy("AWS_PROFILE")
+                    .map(str::to_owned)
+                    .filter(|p| {
+                        self.aws
+                            .profile(p)
+                            .is_some_and(|p| p.get("aws_access_key_id").is_some())
+                    })
             })
             .unwrap_or_else(|| "default".to_owned())
     }
@@ -253,7 +264,7 @@ impl Sources {
         } else {
             format!("known targets: {}", names.join(", "))
         };
-        let config = crate::config::config_path(self.overrides.config.as_deref()).0;
+        let config = crate::config::config_path(self.overrides.config.as_deref(), &self.env).0;
         UserError::new(format!("{msg} ({known})")).hint(format!(
             "define it as [targets.{name}] in {} or as [profile {name}] with role_arn in {}",
             config.display(),
@@ -323,8 +334,8 @@ impl Sources {
         self.overrides
             .region
             .clone()
-            .or_else(|| env_nonempty("AWS_REGION"))
-            .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
+            .or_else(|| self.env.lossy("AWS_REGION").map(str::to_owned))
+            .or_else(|| self.env.lossy("AWS_DEFAULT_REGION").map(str::to_owned))
             .or_else(|| self.config.bastion.region.clone())
             .or_else(|| {
                 bastion_profile
@@ -344,10 +355,10 @@ impl Sources {
         let region = self.sts_region(partition, bastion_profile);
         let (url, source) = if let Some(u) = &self.overrides.endpoint_url {
             (u.clone(), "--endpoint-url")
-        } else if let Some(u) = env_nonempty("AWS_ENDPOINT_URL_STS") {
-            (u, "AWS_ENDPOINT_URL_STS")
-        } else if let Some(u) = env_nonempty("AWS_ENDPOINT_URL") {
-            (u, "AWS_ENDPOINT_URL")
+        } else if let Some(u) = self.env.text("AWS_ENDPOINT_URL_STS")? {
+            (u.to_owned(), "AWS_ENDPOINT_URL_STS")
+        } else if let Some(u) = self.env.text("AWS_ENDPOINT_URL")? {
+            (u.to_owned(), "AWS_ENDPOINT_URL")
         } else {
             (partition.sts_endpoint(&region), "region")
         };
@@ -372,6 +383,7 @@ impl Sources {
             url,
             region,
             timeout: Duration::from_secs(timeout.secs().into()),
+            ca_bundle: self.env.path("AWS_CA_BUNDLE"),
         })
     }
 }

@@ -2,9 +2,7 @@
 //! built from `mfacli policy bastion` and `mfacli policy trust` lets MFA
 //! sessions in and keeps everything else out.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use mfacli::secret::{LongTermKeys, Secret};
 use mfacli::sts::{Endpoint, Signer, StsClient};
 use sts_emulator::{Emulator, Role, User, World};
@@ -45,6 +43,7 @@ fn client(emu: &Emulator) -> StsClient {
         url: emu.endpoint_url(),
         region: "us-east-1".into(),
         timeout: std::time::Duration::from_secs(5),
+        ca_bundle: None,
     })
     .unwrap()
 }
@@ -58,7 +57,7 @@ fn alice() -> LongTermKeys {
 
 fn code(emu: &Emulator, steps: i64) -> mfacli::types::TokenCode {
     let t = emu.now().timestamp() + steps * 30;
-    mfacli::totp::Seed::decode(SEED, "test")
+    mfacli::mfa::totp::Seed::decode(SEED, "test")
         .unwrap()
         .code_at(t as u64)
 }

@@ -11,11 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::awsfiles::AwsFiles;
-use crate::cli::{GlobalArgs, InitArgs};
-use crate::config::Config;
+use crate::aws_files::AwsFiles;
 use crate::error::UserError;
-use crate::log::Log;
 use crate::types::{
     AccountId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration, SessionName,
     TargetName,
@@ -111,7 +108,7 @@ fn check_target_duration(d: SessionDuration) -> Result<SessionDuration, InvalidV
         .map_err(|e| InvalidValue(format!("{e} (AssumeRole's limits)")))
 }
 
-fn check_session_duration(d: SessionDuration) -> Result<SessionDuration, InvalidValue> {
+pub fn check_session_duration(d: SessionDuration) -> Result<SessionDuration, InvalidValue> {
     d.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX)
         .map_err(|e| InvalidValue(format!("{e} (GetSessionToken's limits)")))
 }
@@ -167,7 +164,7 @@ pub fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> {
     })
 }
 
-fn parse_region(s: &str) -> Result<String, InvalidValue> {
+pub fn parse_region(s: &str) -> Result<String, InvalidValue> {
     let ok = (4..=32).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.contains('-')
@@ -182,7 +179,7 @@ fn parse_region(s: &str) -> Result<String, InvalidValue> {
     }
 }
 
-fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
+pub fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
     if s.is_empty()
         || s.chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']')
@@ -204,66 +201,6 @@ pub struct Given {
     pub session_name: Option<SessionName>,
     pub region: Option<String>,
     pub targets: Vec<TargetSpec>,
-}
-
-/// Checks every flag; errors name the flag.
-pub fn parse_flags(args: &InitArgs, g: &GlobalArgs) -> Result<Given, UserError> {
-    let flag = |name: &str, e: InvalidValue| UserError::new(format!("{name}: {e}"));
-    let bastion_profile = match (&args.bastion_profile, &g.profile) {
-        (Some(p), _) => Some(parse_profile_name(p).map_err(|e| flag("--bastion-profile", e))?),
-        (None, Some(p)) => Some(parse_profile_name(p).map_err(|e| flag("--profile", e))?),
-        (None, None) => None,
-    };
-    let mfa_serial = args
-        .mfa_serial
-        .as_deref()
-        .map(str::parse::<MfaSerial>)
-        .transpose()
-        .map_err(|e| {
-            flag("--mfa-serial", e).hint("e.g. --mfa-serial arn:aws:iam::111111111111:mfa/alice")
-        })?;
-    let session_duration = args
-        .session_duration
-        .as_deref()
-        .map(|s| {
-            s.parse::<SessionDuration>()
-                .and_then(check_session_duration)
-        })
-        .transpose()
-        .map_err(|e| flag("--session-duration", e))?;
-    let session_name = args
-        .session_name
-        .as_deref()
-        .map(str::parse::<SessionName>)
-        .transpose()
-        .map_err(|e| flag("--session-name", e))?;
-    let region = g
-        .region
-        .as_deref()
-        .map(parse_region)
-        .transpose()
-        .map_err(|e| flag("--region", e))?;
-    let mut targets: Vec<TargetSpec> = Vec::new();
-    for spec in &args.targets {
-        let t = parse_target_spec(spec).map_err(|e| {
-            flag("--target", e).hint("e.g. --target prod=222222222222:PowerUser or --target audit=444444444444:Auditor:1h")
-        })?;
-        if targets.iter().any(|x| x.name == t.name) {
-            return Err(UserError::new(format!(
-                "--target: '{}' is given more than once",
-                t.name
-            )));
-        }
-        targets.push(t);
-    }
-    Ok(Given {
-        bastion_profile,
-        mfa_serial,
-        session_duration,
-        session_name,
-        region,
-        targets,
-    })
 }
 
 /// Everything the config file will hold.
@@ -679,7 +616,7 @@ pub fn render(a: &Answers) -> String {
 }
 
 /// Writes the file 0600, creating its directory.
-fn write_config(path: &Path, text: &str) -> Result<()> {
+pub fn write_config(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -690,69 +627,10 @@ fn write_config(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn run(g: &GlobalArgs, args: InitArgs, log: &Log) -> Result<i32> {
-    let (path, _) = crate::config::config_path(g.config.as_deref());
-    let given = parse_flags(&args, g)?;
-    let aws = AwsFiles::load()?;
-    let profiles = Profiles::from_aws(&aws);
-    let exists = std::fs::symlink_metadata(&path).is_ok();
-    let answers = if g.non_interactive {
-        if exists && !args.force {
-            return Err(UserError::new(format!(
-                "{} already exists; not overwriting it",
-                path.display()
-            ))
-            .hint("pass --force to replace it, or --config PATH to write another file")
-            .into());
-        }
-        let answers = from_flags(given, &profiles)?;
-        if !profiles.with_keys.contains(&answers.bastion_profile) {
-            log.warn(&format!(
-                "profile '{}' has no long-term keys yet; add them with `aws configure --profile {}`",
-                answers.bastion_profile, answers.bastion_profile
-            ));
-        }
-        answers
-    } else {
-        let stdin = std::io::stdin();
-        let mut input = stdin.lock();
-        let mut err = std::io::stderr();
-        let mut p = Prompter::new(&mut input, &mut err);
-        if exists && !args.force && !p.confirm(&format!("{} exists; overwrite?", path.display()))? {
-            log.notice(&format!("left {} as it was", path.display()));
-            return Ok(1);
-        }
-        p.say(&format!(
-            "Writing {} (answers in [brackets] are the defaults).",
-            path.display()
-        ))?;
-        wizard(&mut p, &profiles, given)?
-    };
-    let text = render(&answers);
-    // What init writes must load exactly as written.
-    let parsed = Config::parse(&text, &path)
-        .map_err(|e| anyhow::anyhow!("init generated an invalid config (a bug): {e}"))?;
-    if !parsed.warnings.is_empty() {
-        anyhow::bail!(
-            "init generated a config with warnings (a bug): {}",
-            parsed.warnings.join("; ")
-        );
-    }
-    write_config(&path, &text)?;
-    let mut msg = format!("Wrote {}\n", path.display());
-    if answers.targets.is_empty() {
-        msg.push_str("No targets yet: add [targets.NAME] sections, or run `mfacli init` again.\n");
-    }
-    msg.push_str(
-        "Next, try: mfacli list    (then `mfacli doctor` to check keys, clock and targets)\n",
-    );
-    std::io::stdout().write_all(msg.as_bytes())?;
-    Ok(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn profiles() -> Profiles {
         Profiles {

@@ -1,13 +1,11 @@
 //! Faults, bad input and secrets: every failure is a clear one-screen error,
 //! nothing cached is lost, and no secret is ever printed.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 use sts_emulator::Fault;
 
 /// Name -> contents of every file in the cache directory.

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::cache::{key_hash, Cache};
 use crate::clock::Clock;
 use crate::config::BastionConfig;
+use crate::env::Env;
 use crate::error::UserError;
 use crate::types::{MfaSerial, TokenCode};
 
@@ -91,15 +92,14 @@ pub fn step_of(unix_secs: u64) -> u64 {
 /// Finds the seed: `--totp-secret-env NAME`, `$MFACLI_TOTP_SECRET`, then
 /// `totp_secret_env` / `totp_secret_file` in `[bastion]`. `Ok(None)` if none is set.
 pub fn find_seed(
+    env: &Env,
     flag_env: Option<&str>,
     bastion: &BastionConfig,
 ) -> Result<Option<Seed>, UserError> {
     if let Some(name) = flag_env {
-        return match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => {
-                Seed::decode(&Zeroizing::new(v), format!("${name} (--totp-secret-env)")).map(Some)
-            }
-            _ => Err(UserError::new(format!(
+        return match env.text(name)? {
+            Some(v) => Seed::decode(v, format!("${name} (--totp-secret-env)")).map(Some),
+            None => Err(UserError::new(format!(
                 "--totp-secret-env {name}: the variable {name} is not set or empty"
             ))
             .hint(format!(
@@ -107,19 +107,13 @@ pub fn find_seed(
             ))),
         };
     }
-    if let Ok(v) = std::env::var(SEED_ENV) {
-        if !v.trim().is_empty() {
-            return Seed::decode(&Zeroizing::new(v), format!("${SEED_ENV}")).map(Some);
-        }
+    if let Some(v) = env.text(SEED_ENV)? {
+        return Seed::decode(v, format!("${SEED_ENV}")).map(Some);
     }
     if let Some(name) = &bastion.totp_secret_env {
-        return match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => Seed::decode(
-                &Zeroizing::new(v),
-                format!("${name} ([bastion] totp_secret_env)"),
-            )
-            .map(Some),
-            _ => Err(UserError::new(format!(
+        return match env.text(name)? {
+            Some(v) => Seed::decode(v, format!("${name} ([bastion] totp_secret_env)")).map(Some),
+            None => Err(UserError::new(format!(
                 "[bastion] totp_secret_env names {name}, which is not set or empty"
             ))
             .hint(format!(
@@ -128,7 +122,7 @@ pub fn find_seed(
         };
     }
     if let Some(path) = &bastion.totp_secret_file {
-        return read_seed_file(path).map(Some);
+        return read_seed_file(&env.expand_tilde(path.clone())).map(Some);
     }
     Ok(None)
 }
@@ -136,7 +130,7 @@ pub fn find_seed(
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
     let file =
-        crate::awsfiles::read_text_file(path, "[bastion] totp_secret_file")?.ok_or_else(|| {
+        crate::aws_files::read_text_file(path, "[bastion] totp_secret_file")?.ok_or_else(|| {
             UserError::new(format!(
                 "[bastion] totp_secret_file {} does not exist",
                 path.display()

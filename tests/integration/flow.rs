@@ -1,10 +1,8 @@
 //! The bastion flow end to end: the real binary against the STS emulator.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 
 #[test]
 fn one_mfa_session_serves_every_target() {

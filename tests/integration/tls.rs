@@ -1,12 +1,10 @@
 //! HTTPS to STS through a TLS endpoint with a private CA, as behind a
 //! TLS-inspecting proxy: refused by default, accepted with AWS_CA_BUNDLE.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::*;
+use crate::util::*;
 
 /// A TLS terminator on 127.0.0.1 that forwards bytes to the emulator.
 const PROXY: &str = r#"

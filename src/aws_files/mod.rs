@@ -10,8 +10,9 @@ use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{
     EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
 };
-use aws_types::os_shim_internal::{Env, Fs};
+use aws_types::os_shim_internal::{Env as SdkEnv, Fs};
 
+use crate::env::Env;
 use crate::error::UserError;
 use crate::secret::{LongTermKeys, Secret};
 
@@ -84,30 +85,20 @@ fn block_on_ready<F: Future>(fut: F) -> F::Output {
 }
 
 /// Where the AWS files are, from the environment as the AWS CLI reads it.
-pub fn credentials_path() -> PathBuf {
-    path_from_env("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+pub fn credentials_path(env: &Env) -> PathBuf {
+    path_from_env(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
 }
 
-pub fn config_path() -> PathBuf {
-    path_from_env("AWS_CONFIG_FILE", "config")
+/// `$AWS_CONFIG_FILE`, else `~/.aws/config`.
+pub fn config_path(env: &Env) -> PathBuf {
+    path_from_env(env, "AWS_CONFIG_FILE", "config")
 }
 
-fn path_from_env(var: &str, file: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => expand_tilde(PathBuf::from(p)),
-        _ => home().join(".aws").join(file),
+fn path_from_env(env: &Env, var: &str, file: &str) -> PathBuf {
+    match env.path(var) {
+        Some(p) => env.expand_tilde(p),
+        None => env.home().join(".aws").join(file),
     }
-}
-
-fn expand_tilde(p: PathBuf) -> PathBuf {
-    match p.strip_prefix("~") {
-        Ok(rest) => home().join(rest),
-        Err(_) => p,
-    }
-}
-
-pub fn home() -> PathBuf {
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// Both AWS files, parsed.
@@ -121,8 +112,8 @@ pub struct AwsFiles {
 }
 
 impl AwsFiles {
-    pub fn load() -> Result<Self, UserError> {
-        Self::load_from(credentials_path(), config_path())
+    pub fn load(env: &Env) -> Result<Self, UserError> {
+        Self::load_from(credentials_path(env), config_path(env))
     }
 
     pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
@@ -144,7 +135,7 @@ impl AwsFiles {
             .with_contents(ProfileFileKind::Credentials, credentials.clone())
             .with_contents(ProfileFileKind::Config, config.clone())
             .build();
-        let env = Env::from_slice(&[]);
+        let env = SdkEnv::from_slice(&[]);
         let fs = Fs::from_slice(&[]);
         let profiles =
             block_on_ready(aws_config::profile::load(&fs, &env, &files, None)).map_err(|e| {

@@ -7,16 +7,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::awsfiles::AwsFiles;
+use crate::aws_files::AwsFiles;
 use crate::cache::{key_hash, Cache};
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
 use crate::log::Log;
+use crate::mfa::totp::ReplayGuard;
 use crate::mfa::CodeSources;
-use crate::resolve::Plan;
+use crate::plan::{Plan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{Endpoint, Signer, StsClient, StsError};
-use crate::totp::ReplayGuard;
 use crate::types::{MfaSerial, SessionDuration, TokenCode};
 
 const CACHE_VERSION: u32 = 1;
@@ -420,6 +420,38 @@ impl<'a> Provider<'a> {
             result => result.map_err(sts_user_error),
         }
     }
+}
+
+/// Role credentials for a target, calling STS only when the cache cannot.
+/// `min_margin_secs` raises the refresh margin for consumers that refresh
+/// early (the SDKs' 15 minutes), at most to half the role's duration.
+pub fn for_target(
+    sources: &Sources,
+    log: &Log,
+    target: &str,
+    min_margin_secs: i64,
+) -> Result<(Plan, RoleCredentials), UserError> {
+    let plan = sources.plan(target)?;
+    let o = &sources.overrides;
+    let floor = min_margin_secs.min(i64::from(plan.target.duration.secs()) / 2);
+    let options = Options {
+        no_cache: o.no_cache,
+        refresh: o.refresh,
+        refresh_margin_secs: sources.refresh_margin_secs().max(floor),
+        lock_timeout: sources.lock_timeout(),
+    };
+    let codes = CodeSources {
+        env: &sources.env,
+        flag: o.token_code.clone(),
+        totp_flag_env: o.totp_secret_env.as_deref(),
+        bastion: sources.bastion(),
+        non_interactive: o.non_interactive,
+    };
+    let cache = sources.cache();
+    let clock = SystemClock;
+    let mut provider = Provider::new(&cache, &clock, log, &options, &codes);
+    let creds = provider.role_credentials(&plan, &sources.aws)?;
+    Ok((plan, creds))
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {

@@ -1,5 +1,4 @@
 //! A throwaway HOME with the bastion setup, and the STS emulator it talks to.
-#![allow(dead_code)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -107,7 +106,7 @@ impl Home {
     /// The TOTP code the emulator accepts now, `steps` steps ahead.
     pub fn code(&self, steps: i64) -> String {
         let t = self.emu.now().timestamp() + steps * 30;
-        mfacli::totp::Seed::decode(SEED, "test")
+        mfacli::mfa::totp::Seed::decode(SEED, "test")
             .unwrap()
             .code_at(t as u64)
             .as_str()

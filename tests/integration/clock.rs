@@ -1,10 +1,8 @@
 //! Expiry, refresh and TOTP timing, with mfacli's clock (libfaketime) and
 //! the emulator's clock moved together instead of sleeping.
 
-mod common;
-
+use crate::util::*;
 use chrono::{TimeZone, Utc};
-use common::*;
 
 #[test]
 fn expiry_and_refresh_follow_the_clock() {

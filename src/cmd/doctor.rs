@@ -1,0 +1,22 @@
+//! `mfacli doctor`: runs the checks and prints the report.
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::cli::DoctorArgs;
+use crate::doctor::{self, Status};
+
+pub(crate) fn run(ctx: &Ctx, args: DoctorArgs) -> Result<u8> {
+    let report = doctor::diagnose(ctx.overrides(), ctx.env.clone(), &args.targets);
+    let text = if args.json {
+        report.render_json()
+    } else {
+        report.render_text()
+    };
+    crate::io::stdout(&text)?;
+    Ok(if report.count(Status::Error) > 0 {
+        1
+    } else {
+        0
+    })
+}
