@@ -25,4 +25,5 @@ mod totp;
 mod xml;
 
 pub use server::{Emulator, Fault, RequestRecord, StartError};
+pub use sts::SigningRegion;
 pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

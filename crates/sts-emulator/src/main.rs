@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use sts_emulator::{Emulator, World};
+use sts_emulator::{Emulator, SigningRegion, World};
 
 const USAGE: &str = "\
 sts-emulator: a strict local AWS STS emulator (GetSessionToken, AssumeRole,
@@ -12,6 +12,7 @@ GetCallerIdentity) with SigV4 verification, IAM policy evaluation and TOTP MFA.
 
 USAGE:
     sts-emulator [--world FILE.toml|FILE.json] [--port N] [--offset-secs N]
+                 [--signing-region REGION|host|any]
                  [--exit-on-stdin-eof] [--print-demo-world]
 
 OPTIONS:
@@ -20,6 +21,12 @@ OPTIONS:
     --port N              Port on 127.0.0.1 (default: a free port).
     --offset-secs N       Start the emulator clock N seconds away from real time
                           (negative allowed), e.g. to exercise clock-skew handling.
+    --signing-region R    Accept only SigV4 signatures scoped to region R, as the
+                          endpoint sts.R.amazonaws.com does; `host`: the region
+                          the Host header names (sts.R.amazonaws.com, and
+                          sts.amazonaws.com = us-east-1; other hosts: any);
+                          `any` (default): every region. A wrong region gets
+                          403 SignatureDoesNotMatch, as from AWS.
     --exit-on-stdin-eof   Exit when standard input reaches end of file (lets a
                           parent process stop the emulator by closing a pipe).
     --print-demo-world    Print the demo world file and exit.
@@ -69,6 +76,7 @@ struct Options {
     world: Option<String>,
     port: u16,
     offset_secs: i64,
+    signing_region: SigningRegion,
     exit_on_stdin_eof: bool,
 }
 
@@ -119,6 +127,20 @@ fn parse_args() -> Result<Option<Options>, String> {
                     .parse()
                     .map_err(|_| format!("--offset-secs: invalid number {v:?}"))?;
             }
+            "--signing-region" => {
+                let v = take()?;
+                opts.signing_region = match v.as_str() {
+                    "any" => SigningRegion::Any,
+                    "host" => SigningRegion::FromHost,
+                    r if !r.is_empty()
+                        && r.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+                    {
+                        SigningRegion::Fixed(r.to_string())
+                    }
+                    _ => return Err(format!("--signing-region: invalid region {v:?}")),
+                };
+            }
             "--exit-on-stdin-eof" => opts.exit_on_stdin_eof = true,
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
@@ -147,6 +169,7 @@ fn run() -> Result<(), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], opts.port));
     let emu = Emulator::start_on(world, addr).map_err(|e| e.to_string())?;
     emu.set_offset_secs(opts.offset_secs);
+    emu.set_signing_region(opts.signing_region);
     emu.set_stderr_logging(true);
 
     let mut stdout = std::io::stdout().lock();

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::http::{self, ReadError, Request, Response};
 use crate::sigv4;
-use crate::sts::{self, Outcome, Params, State, StsError};
+use crate::sts::{self, Outcome, Params, SigningRegion, State, StsError};
 use crate::world::{World, WorldError};
 
 /// Idle keep-alive connections are closed after this long. Longer than
@@ -267,6 +267,18 @@ impl Emulator {
     /// Revoke every session issued so far: they then fail with ExpiredToken.
     pub fn expire_all_sessions(&self) {
         lock(&self.shared.state).revoke_all();
+    }
+
+    /// Which credential scope region signatures must name (default
+    /// [`SigningRegion::Any`]). A wrong one is refused as AWS refuses it:
+    /// 403 `SignatureDoesNotMatch`, "Credential should be scoped to a valid
+    /// region, not 'REGION'. "
+    pub fn set_signing_region(&self, region: SigningRegion) {
+        lock(&self.shared.state).signing_region = region;
+    }
+
+    pub fn signing_region(&self) -> SigningRegion {
+        lock(&self.shared.state).signing_region.clone()
     }
 
     /// Print one line per request to stderr (used by the binary).

@@ -240,12 +240,59 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Check scope and signature with `secret`. `amz_date` is the request's signing time as sent.
+/// What AWS says when the credential scope names another region than the
+/// endpoint's.
+pub(crate) fn wrong_region_message(region: &str) -> String {
+    format!("Credential should be scoped to a valid region, not '{region}'. ")
+}
+
+/// The region an AWS endpoint host name implies for `service` (`sts` or
+/// `iam`), port ignored: `sts.REGION.amazonaws.com[.cn]`, the global
+/// `sts.amazonaws.com` (us-east-1), `iam.amazonaws.com` (us-east-1),
+/// `iam.cn-north-1.amazonaws.com.cn`, `iam.us-gov.amazonaws.com`
+/// (us-gov-west-1). `None` for any other host (an IP address, localhost).
+pub(crate) fn region_from_host(host: &str, service: &str) -> Option<String> {
+    let host = host.trim().to_ascii_lowercase();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(']') || port.bytes().all(|b| b.is_ascii_digit()) => {
+            name.to_string()
+        }
+        _ => host,
+    };
+    let name = name.trim_end_matches('.');
+    let rest = name
+        .strip_suffix(".amazonaws.com.cn")
+        .or_else(|| name.strip_suffix(".amazonaws.com"))?;
+    let (svc, region) = match rest.split_once('.') {
+        Some((svc, region)) => (svc, Some(region)),
+        None => (rest, None),
+    };
+    if svc != service && svc != format!("{service}-fips") {
+        return None;
+    }
+    match region {
+        None => Some("us-east-1".to_string()),
+        Some("us-gov") if service == "iam" => Some("us-gov-west-1".to_string()),
+        Some(r)
+            if !r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            Some(r.to_string())
+        }
+        Some(_) => None,
+    }
+}
+
+/// Check scope and signature with `secret`. `amz_date` is the request's
+/// signing time as sent; `region`, when given, is the only credential scope
+/// region accepted.
 pub(crate) fn verify(
     req: &Request,
     auth: &Authorization,
     amz_date: &str,
     secret: &str,
+    region: Option<&str>,
 ) -> Result<(), SigError> {
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(SigError::Mismatch(
@@ -256,6 +303,9 @@ pub(crate) fn verify(
         return Err(SigError::Mismatch(format!(
             "Credential should be scoped to correct service: '{SERVICE}'. "
         )));
+    }
+    if region.is_some_and(|r| r != auth.region) {
+        return Err(SigError::Mismatch(wrong_region_message(&auth.region)));
     }
     if auth.terminator != "aws4_request" {
         return Err(SigError::Mismatch(format!(
@@ -336,6 +386,38 @@ mod tests {
             aws_sigv4::sign::v4::calculate_signature(key, sts.as_bytes()),
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         );
+    }
+
+    #[test]
+    fn regions_from_host_names() {
+        let r = |h: &str, s: &str| region_from_host(h, s);
+        assert_eq!(
+            r("sts.eu-west-1.amazonaws.com", "sts").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            r("STS.eu-west-1.amazonaws.com:8443", "sts").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(r("sts.amazonaws.com", "sts").as_deref(), Some("us-east-1"));
+        assert_eq!(
+            r("sts.cn-north-1.amazonaws.com.cn", "sts").as_deref(),
+            Some("cn-north-1")
+        );
+        assert_eq!(
+            r("sts-fips.us-east-2.amazonaws.com", "sts").as_deref(),
+            Some("us-east-2")
+        );
+        assert_eq!(r("iam.amazonaws.com", "iam").as_deref(), Some("us-east-1"));
+        assert_eq!(
+            r("iam.us-gov.amazonaws.com", "iam").as_deref(),
+            Some("us-gov-west-1")
+        );
+        assert_eq!(r("iam.amazonaws.com", "sts"), None);
+        assert_eq!(r("127.0.0.1:4566", "sts"), None);
+        assert_eq!(r("localhost", "sts"), None);
+        assert_eq!(r("[::1]:80", "sts"), None);
+        assert_eq!(r("sts.evil_.amazonaws.com", "sts"), None);
     }
 
     #[test]

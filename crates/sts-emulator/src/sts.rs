@@ -12,6 +12,41 @@ use crate::http::Request;
 use crate::policy::{self, ConditionContext, Decision, Policy, PolicyKind, Principal};
 use crate::sigv4::{self, SigError};
 use crate::world::{parse_role_arn, World};
+
+/// Which SigV4 credential scope region the emulator accepts (AWS accepts only
+/// the region of the endpoint a request was sent to).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SigningRegion {
+    /// Any region: the emulator serves every region at once (the default).
+    #[default]
+    Any,
+    /// Only this region, as the endpoint `sts.REGION.amazonaws.com` does.
+    Fixed(String),
+    /// The region the request's `Host` names: `sts.REGION.amazonaws.com`
+    /// (or `.amazonaws.com.cn`), `sts.amazonaws.com` = us-east-1. Requests to
+    /// any other host (127.0.0.1, localhost) may claim any region.
+    FromHost,
+}
+
+impl SigningRegion {
+    /// The region a request for `service` must be signed for, if any. IAM is
+    /// a global service that AWS signs for us-east-1, so under any check it
+    /// expects us-east-1 unless the Host names another partition's endpoint.
+    pub(crate) fn expected(&self, req: &Request, service: &str) -> Option<String> {
+        let from_host = || {
+            req.header("host")
+                .and_then(|h| sigv4::region_from_host(h, service))
+        };
+        match self {
+            SigningRegion::Any => None,
+            SigningRegion::Fixed(_) | SigningRegion::FromHost if service == "iam" => {
+                Some(from_host().unwrap_or_else(|| "us-east-1".to_string()))
+            }
+            SigningRegion::Fixed(r) => Some(r.clone()),
+            SigningRegion::FromHost => from_host(),
+        }
+    }
+}
 use crate::{totp, xml};
 
 pub(crate) const API_VERSION: &str = "2011-06-15";
@@ -152,6 +187,7 @@ pub(crate) struct State {
     sessions: HashMap<String, Session>,
     /// TOTP steps already consumed, per device serial (codes are single-use).
     used_steps: HashMap<String, HashSet<u64>>,
+    pub(crate) signing_region: SigningRegion,
 }
 
 /// A regular expression as AWS prints it, and the character test it stands for.
@@ -337,6 +373,7 @@ impl State {
             trust_policies,
             sessions: HashMap::new(),
             used_steps: HashMap::new(),
+            signing_region: SigningRegion::Any,
         })
     }
 
@@ -435,7 +472,8 @@ impl State {
             return Err(StsError::invalid_token());
         };
         sigv4::check_skew(signed_at, now)?;
-        sigv4::verify(req, &auth, &amz_date, secret)?;
+        let region = self.signing_region.expected(req, "sts");
+        sigv4::verify(req, &auth, &amz_date, secret, region.as_deref())?;
         if let Some(s) = session {
             if s.revoked || now >= s.expiration {
                 return Err(StsError::new(

