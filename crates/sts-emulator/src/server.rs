@@ -1,29 +1,38 @@
-//! The running emulator: a std::net listener with one thread per connection
-//! (keep-alive, as the AWS SDKs pool connections), a request log, fault
-//! injection and a movable clock, all shared behind mutexes.
+//! The running emulator: hyper's HTTP/1.1 server (keep-alive, as the AWS SDKs
+//! pool connections; chunked bodies; `Expect: 100-continue`) on a tokio
+//! runtime that the emulator owns on its own thread, in front of synchronous
+//! request handling; plus a request log, fault injection and a movable clock,
+//! all shared behind mutexes.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, BufReader};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::http::{self, ReadError, Request, Response};
+use crate::http::{Request, Response};
 use crate::sigv4;
 use crate::sts::{self, Outcome, Params, SigningRegion, State, StsError};
 use crate::world::{World, WorldError};
 
-/// Idle keep-alive connections are closed after this long. Longer than
-/// hyper's 90 s pool idle timeout, so the client always gives up on a pooled
-/// connection first (otherwise a request sent just as the server closes fails
-/// spuriously). Stop does not depend on it: it shuts connections down itself.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// A client has this long to send a request's headers once it starts one
+/// (slow clients cannot hold a handler). Idle keep-alive connections stay
+/// open until the client closes them or the emulator stops.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest request body accepted (413 beyond).
+const MAX_BODY: usize = 1024 * 1024;
 
 /// A failure to inject into the next requests (see [`Emulator::inject`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +142,7 @@ struct Shared {
     state: Mutex<State>,
     log: Mutex<Vec<RequestRecord>>,
     faults: Mutex<Vec<ActiveFault>>,
-    stopping: AtomicBool,
     log_to_stderr: AtomicBool,
-    /// Open connections, so that stop can shut them down.
-    connections: Mutex<HashMap<u64, TcpStream>>,
-    next_connection: AtomicU64,
 }
 
 /// Locks survive a panicking handler thread: the data is still consistent
@@ -151,8 +156,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    accept_thread: Option<JoinHandle<()>>,
+    /// Tells the server thread to stop; it then closes every connection.
+    stop: watch::Sender<bool>,
+    server_thread: Option<JoinHandle<()>>,
 }
+
+/// The response future's error: close the connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DropConnection {}
 
 impl Emulator {
     /// Validate `world` and serve it on 127.0.0.1 with an ephemeral port.
@@ -165,26 +184,36 @@ impl Emulator {
         world.validate()?;
         let state =
             State::new(world).map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
-        let listener = TcpListener::bind(addr)?;
+        // Bind here, so that a taken port is an error of start itself.
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             clock: Clock::default(),
             state: Mutex::new(state),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
-            stopping: AtomicBool::new(false),
             log_to_stderr: AtomicBool::new(false),
-            connections: Mutex::new(HashMap::new()),
-            next_connection: AtomicU64::new(0),
         });
-        let accept_shared = Arc::clone(&shared);
-        let accept_thread = thread::Builder::new()
-            .name("sts-emulator-accept".into())
-            .spawn(move || accept_loop(listener, accept_shared))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("sts-emulator")
+            .build()?;
+        let (stop, stopped) = watch::channel(false);
+        let server_shared = Arc::clone(&shared);
+        let server_thread =
+            thread::Builder::new()
+                .name("sts-emulator".into())
+                .spawn(move || {
+                    runtime.block_on(serve(listener, server_shared, stopped));
+                    // Drops every connection task, which closes its socket.
+                    runtime.shutdown_timeout(Duration::from_secs(1));
+                })?;
         Ok(Emulator {
             shared,
             addr,
-            accept_thread: Some(accept_thread),
+            stop,
+            server_thread: Some(server_thread),
         })
     }
 
@@ -286,27 +315,16 @@ impl Emulator {
         self.shared.log_to_stderr.store(enabled, Ordering::SeqCst);
     }
 
-    /// Stop accepting, close open connections and join the accept thread.
+    /// Stop accepting, close open connections (idle keep-alive ones too)
+    /// and join the server thread.
     pub fn stop(self) {
         // Drop does the work.
     }
 
     fn shutdown(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() with a throwaway connection.
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(match wake {
-                SocketAddr::V4(_) => [127, 0, 0, 1].into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(t) = self.accept_thread.take() {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.server_thread.take() {
             let _ = t.join();
-        }
-        for (_, conn) in lock(&self.shared.connections).drain() {
-            let _ = conn.shutdown(Shutdown::Both);
         }
     }
 }
@@ -317,70 +335,100 @@ impl Drop for Emulator {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else {
-            // e.g. EMFILE: back off briefly rather than spin.
-            thread::sleep(Duration::from_millis(10));
-            continue;
+/// Accept connections until told to stop.
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => accepted,
         };
-        let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
-        if let Ok(clone) = stream.try_clone() {
-            lock(&shared.connections).insert(id, clone);
-        }
-        let conn_shared = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name(format!("sts-emulator-conn-{id}"))
-            .spawn(move || {
-                serve_connection(&conn_shared, stream);
-                lock(&conn_shared.connections).remove(&id);
-            });
-        if spawned.is_err() {
-            if let Some(s) = lock(&shared.connections).remove(&id) {
-                let _ = s.shutdown(Shutdown::Both);
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // e.g. EMFILE: back off briefly rather than spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
-        }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
     }
 }
 
-fn serve_connection(shared: &Shared, stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let Ok(read_half) = stream.try_clone() else {
-        return;
+/// HTTP/1.1 on one connection (plain TCP, or TLS once accepted).
+async fn serve_connection<I>(io: I, shared: Arc<Shared>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| respond(Arc::clone(&shared), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .title_case_headers(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// Read the whole body, then answer through the synchronous handler. An
+/// error closes the connection without a response ([`Fault::DropConnection`]).
+async fn respond(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+) -> Result<HyperResponse, DropConnection> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            let e = StsError::new(413, "MalformedRequest", "request body too large");
+            let outcome = Outcome::error(&e, &sts::new_request_id());
+            return Ok(to_hyper(render(&shared, &outcome, "")));
+        }
+        Err(_) => return Err(DropConnection),
     };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = stream;
-    loop {
-        if shared.stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        let req = match http::read_request(&mut reader, &mut writer) {
-            Ok(req) => req,
-            Err(ReadError::Closed | ReadError::Io(_)) => break,
-            Err(ReadError::Bad(status, message)) => {
-                let e = StsError::new(status, "MalformedRequest", message);
-                let outcome = Outcome::error(&e, &sts::new_request_id());
-                let _ = http::write_response(&mut writer, &render(shared, &outcome, ""), false);
-                break;
-            }
-        };
-        let keep_alive = req.keep_alive();
-        match handle_request(shared, &req) {
-            Some(resp) => {
-                if http::write_response(&mut writer, &resp, keep_alive).is_err() || !keep_alive {
-                    break;
-                }
-            }
-            None => {
-                let _ = writer.shutdown(Shutdown::Both);
-                break;
-            }
-        }
+    let req = Request::from_parts(&parts, body);
+    let faults = take_faults(&shared);
+    let latency: Duration = faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::Latency(d) => Some(*d),
+            _ => None,
+        })
+        .sum();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
+    // Request handling is synchronous (mutexes, no awaits): run it off the
+    // runtime's thread so that one request never stalls the others.
+    let answer = tokio::task::spawn_blocking(move || handle_request(&shared, &req, &faults))
+        .await
+        .map_err(|_| DropConnection)?;
+    answer.map(to_hyper).ok_or(DropConnection)
+}
+
+fn to_hyper(resp: Response) -> HyperResponse {
+    let mut builder = hyper::Response::builder().status(resp.status);
+    for (name, value) in &resp.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Full::new(Bytes::from(resp.body)))
+        .unwrap_or_else(|_| {
+            let mut r = hyper::Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
 }
 
 /// Take the faults that apply to this request, counting them down.
@@ -396,19 +444,9 @@ fn take_faults(shared: &Shared) -> Vec<Fault> {
     taken
 }
 
-/// Answer one request; `None` means drop the connection without answering.
-fn handle_request(shared: &Shared, req: &Request) -> Option<Response> {
-    let faults = take_faults(shared);
-    let latency: Duration = faults
-        .iter()
-        .filter_map(|f| match f {
-            Fault::Latency(d) => Some(*d),
-            _ => None,
-        })
-        .sum();
-    if !latency.is_zero() {
-        thread::sleep(latency);
-    }
+/// Answer one request (latency already applied); `None` means drop the
+/// connection without answering.
+fn handle_request(shared: &Shared, req: &Request, faults: &[Fault]) -> Option<Response> {
     let request_id = sts::new_request_id();
     let failure = faults.iter().find(|f| !matches!(f, Fault::Latency(_)));
     let outcome = match failure {

@@ -1,13 +1,11 @@
 //! The `sts-emulator` binary, and compatibility with botocore (the AWS CLI's
 //! and boto3's signer) when Python has it installed.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sts-emulator");
 

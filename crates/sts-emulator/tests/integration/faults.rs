@@ -1,10 +1,8 @@
 //! Fault injection, concurrency, and start/stop behaviour.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 use sts_emulator::{Emulator, Fault, World};
 
 #[tokio::test]
@@ -142,19 +140,74 @@ async fn dropped_connection_is_a_dispatch_failure() {
     let rec = &emu.requests()[0];
     assert_eq!(rec.status, 0);
     assert_eq!(rec.action, "GetCallerIdentity");
+    assert_eq!(rec.error_code.as_deref(), Some("DropConnection"));
+    // The fault was used up: the next request is answered.
     alice(&emu).get_caller_identity().send().await.unwrap();
+    assert_eq!(emu.requests().len(), 2);
+    assert_eq!(emu.requests()[1].status, 200);
 }
 
 #[test]
 fn dropped_connection_sends_nothing() {
     let emu = Emulator::start(World::demo()).unwrap();
+    let request = || RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port());
+    // Without the fault, the very same request is answered...
+    assert_eq!(send_raw(emu.port(), &request()).status, 200);
     emu.inject(Fault::DropConnection, None);
-    let resp = send_raw(
-        emu.port(),
-        &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()),
+    // ...with it, twice, the connection is closed with not one byte sent,
+    for _ in 0..2 {
+        let resp = send_raw(emu.port(), &request());
+        assert_eq!(resp.status, 0);
+        assert!(resp.head.is_empty() && resp.body.is_empty());
+    }
+    // and the log shows the fault fired for each, after the request was read.
+    let log = emu.requests();
+    assert_eq!(log.len(), 3);
+    for rec in &log[1..] {
+        assert_eq!(
+            (rec.action.as_str(), rec.status, rec.error_code.as_deref()),
+            ("GetCallerIdentity", 0, Some("DropConnection"))
+        );
+        assert_eq!(rec.access_key_id.as_deref(), Some(ALICE_KEY));
+    }
+    emu.clear_faults();
+    assert_eq!(send_raw(emu.port(), &request()).status, 200);
+}
+
+#[test]
+fn dropped_connection_on_a_keep_alive_connection_closes_only_that_one() {
+    use std::io::{Read, Write};
+    let emu = Emulator::start(World::demo()).unwrap();
+    let keep_alive = |s: &str| s.replace("connection: close\r\n", "");
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", emu.port())).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let raw =
+        keep_alive(&RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()));
+    first.write_all(raw.as_bytes()).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = first.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+    emu.inject(Fault::DropConnection, Some(1));
+    first.write_all(raw.as_bytes()).unwrap();
+    // EOF: closed without a response.
+    let mut rest = Vec::new();
+    first.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    assert_eq!(
+        emu.requests()[1].error_code.as_deref(),
+        Some("DropConnection")
     );
-    assert_eq!(resp.status, 0);
-    assert!(resp.head.is_empty());
+    // Other connections are unaffected.
+    assert_eq!(
+        send_raw(
+            emu.port(),
+            &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port())
+        )
+        .status,
+        200
+    );
 }
 
 #[test]

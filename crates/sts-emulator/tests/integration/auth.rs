@@ -1,11 +1,9 @@
 //! Authentication: SigV4 verification, unknown keys, skew, session tokens,
 //! expiry and revocation, and the protocol envelope.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::util::*;
 use sts_emulator::{Emulator, World};
 
 #[tokio::test]
@@ -319,13 +317,52 @@ fn expect_continue_and_keep_alive_on_one_connection() {
 }
 
 #[test]
-fn chunked_bodies_are_refused() {
+fn chunked_bodies_work() {
     let emu = Emulator::start(World::demo()).unwrap();
+    let raw = RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port());
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let head = head.replace(
+        &format!("content-length: {}\r\n", body.len()),
+        "transfer-encoding: chunked\r\n",
+    );
+    let (a, b) = body.split_at(10);
+    let chunked = format!(
+        "{head}\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
+    assert!(!chunked.contains("content-length"));
+    let resp = send_raw(emu.port(), &chunked);
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(
+        resp.tag("Arn").as_deref(),
+        Some("arn:aws:iam::111111111111:user/alice")
+    );
+}
+
+#[test]
+fn malformed_and_oversized_requests_are_refused() {
+    let emu = Emulator::start(World::demo()).unwrap();
+    assert_eq!(send_raw(emu.port(), "HELLO\r\n\r\n").status, 400);
+    let big = "x".repeat(1024 * 1024 + 1);
     let resp = send_raw(
         emu.port(),
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        &format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}",
+            big.len()
+        ),
     );
-    assert_eq!(resp.status, 411);
+    assert_eq!(resp.status, 413);
+    // The emulator still serves.
+    alice_gci_raw(&emu);
+}
+
+fn alice_gci_raw(emu: &Emulator) {
+    let resp = send_raw(
+        emu.port(),
+        &RawRequest::post(GCI, ALICE_KEY, ALICE_SECRET, emu.now()).build(emu.port()),
+    );
+    assert_eq!(resp.status, 200);
 }
 
 // --- Signing region (issue 18) ---------------------------------------------

@@ -1,6 +1,5 @@
 //! Shared helpers: demo constants, SDK clients configured as mfacli builds
 //! them, TOTP codes at the emulator's clock, and a raw SigV4 HTTP client.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,16 +12,10 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sts_emulator::Emulator;
 
-pub const ALICE_KEY: &str = "AKIAALICE0EXAMPLE001";
-pub const ALICE_SECRET: &str = "aliceSECRETkey0000000000000000EXAMPLE001";
-pub const ALICE_SERIAL: &str = "arn:aws:iam::111111111111:mfa/alice";
-pub const ALICE_SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-pub const BOB_KEY: &str = "AKIABOB00000EXAMPLE2";
-pub const BOB_SECRET: &str = "bobSECRETkey00000000000000000000EXAMPLE2";
-pub const PROD: &str = "arn:aws:iam::222222222222:role/PowerUser";
-pub const STAGING: &str = "arn:aws:iam::333333333333:role/PowerUser";
-pub const AUDITOR: &str = "arn:aws:iam::444444444444:role/Auditor";
-pub const UNTRUSTING: &str = "arn:aws:iam::555555555555:role/Untrusting";
+pub use sts_emulator::demo::{
+    ALICE_KEY, ALICE_SECRET, ALICE_SEED, ALICE_SERIAL, AUDITOR_ROLE as AUDITOR, BOB_KEY,
+    BOB_SECRET, PROD_ROLE as PROD, STAGING_ROLE as STAGING, UNTRUSTING_ROLE as UNTRUSTING,
+};
 
 /// A client built the way mfacli builds it, with retries disabled so error
 /// tests see exactly one request.

@@ -1,9 +1,7 @@
 //! GetSessionToken: MFA codes (window, replay, wrong device), durations and
 //! who may call it.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use sts_emulator::{Emulator, World};
 
 async fn gst(

@@ -1,9 +1,7 @@
 //! AssumeRole: MFA requirements, policies, durations, role chaining and
 //! parameter validation.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use sts_emulator::{Emulator, Role, User, World};
 
 const MSG_CHAIN: &str = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.";

@@ -1,0 +1,9 @@
+//! sts-emulator's integration tests: one binary, one module per area.
+
+mod assume_role;
+mod auth;
+mod binary;
+mod faults;
+mod get_session_token;
+mod util;
+mod world;
