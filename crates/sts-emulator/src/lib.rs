@@ -1,8 +1,8 @@
 //! A strict, local AWS STS emulator for tests and demos.
 //!
-//! It speaks the real STS Query API (version 2011-06-15) over plain HTTP, so
-//! the AWS SDKs, botocore and the AWS CLI work against it through an endpoint
-//! URL. Unlike a permissive mock it enforces what AWS enforces: SigV4
+//! It speaks the real STS Query API (version 2011-06-15) over HTTP (or HTTPS
+//! with a certificate you give it), so the AWS SDKs, botocore and the AWS CLI
+//! work against it through an endpoint URL. Unlike a permissive mock it enforces what AWS enforces: SigV4
 //! signatures, session tokens and expiry, IAM identity and trust policies,
 //! TOTP MFA with replay protection, duration limits and role chaining.
 //!

@@ -13,6 +13,7 @@ GetCallerIdentity) with SigV4 verification, IAM policy evaluation and TOTP MFA.
 USAGE:
     sts-emulator [--world FILE.toml|FILE.json] [--port N] [--offset-secs N]
                  [--signing-region REGION|host|any]
+                 [--tls-cert CHAIN.pem --tls-key KEY.pem]
                  [--exit-on-stdin-eof] [--print-demo-world]
 
 OPTIONS:
@@ -27,6 +28,10 @@ OPTIONS:
                           sts.amazonaws.com = us-east-1; other hosts: any);
                           `any` (default): every region. A wrong region gets
                           403 SignatureDoesNotMatch, as from AWS.
+    --tls-cert FILE       Serve HTTPS with this PEM certificate chain (leaf
+                          first); needs --tls-key FILE (PEM private key). E.g. a
+                          certificate for sts.eu-west-1.amazonaws.com from a
+                          throwaway CA given to clients in AWS_CA_BUNDLE.
     --exit-on-stdin-eof   Exit when standard input reaches end of file (lets a
                           parent process stop the emulator by closing a pipe).
     --print-demo-world    Print the demo world file and exit.
@@ -34,7 +39,7 @@ OPTIONS:
     -V, --version         Print the version.
 
 On start one line is printed to stdout:
-    sts-emulator listening on http://127.0.0.1:PORT
+    sts-emulator listening on http://127.0.0.1:PORT   (https:// with --tls-cert)
 then one line per request goes to stderr (action, access key id, status, error
 code; never secrets or MFA codes). Stop it with Ctrl-C or SIGTERM.
 
@@ -77,6 +82,8 @@ struct Options {
     port: u16,
     offset_secs: i64,
     signing_region: SigningRegion,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
     exit_on_stdin_eof: bool,
 }
 
@@ -141,9 +148,14 @@ fn parse_args() -> Result<Option<Options>, String> {
                     _ => return Err(format!("--signing-region: invalid region {v:?}")),
                 };
             }
+            "--tls-cert" => opts.tls_cert = Some(take()?),
+            "--tls-key" => opts.tls_key = Some(take()?),
             "--exit-on-stdin-eof" => opts.exit_on_stdin_eof = true,
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
+    }
+    if opts.tls_cert.is_some() != opts.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".into());
     }
     Ok(Some(opts))
 }
@@ -167,7 +179,14 @@ fn run() -> Result<(), String> {
         None => World::demo(),
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], opts.port));
-    let emu = Emulator::start_on(world, addr).map_err(|e| e.to_string())?;
+    let emu = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &str| std::fs::read(path).map_err(|e| format!("{path}: {e}"));
+            Emulator::start_tls_on(world, addr, &read(cert)?, &read(key)?)
+        }
+        _ => Emulator::start_on(world, addr),
+    }
+    .map_err(|e| e.to_string())?;
     emu.set_offset_secs(opts.offset_secs);
     emu.set_signing_region(opts.signing_region);
     emu.set_stderr_logging(true);

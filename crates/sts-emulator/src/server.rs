@@ -98,6 +98,8 @@ impl fmt::Display for RequestRecord {
 pub enum StartError {
     World(WorldError),
     Io(io::Error),
+    /// The TLS certificate chain or key could not be used.
+    Tls(String),
 }
 
 impl fmt::Display for StartError {
@@ -105,6 +107,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::World(e) => e.fmt(f),
             StartError::Io(e) => write!(f, "cannot listen: {e}"),
+            StartError::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }
@@ -114,6 +117,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::World(e) => Some(e),
             StartError::Io(e) => Some(e),
+            StartError::Tls(_) => None,
         }
     }
 }
@@ -156,6 +160,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    tls: bool,
     /// Tells the server thread to stop; it then closes every connection.
     stop: watch::Sender<bool>,
     server_thread: Option<JoinHandle<()>>,
@@ -181,6 +186,44 @@ impl Emulator {
 
     /// Validate `world` and serve it on `addr`.
     pub fn start_on(world: World, addr: SocketAddr) -> Result<Emulator, StartError> {
+        Emulator::launch(world, addr, None)
+    }
+
+    /// Validate `world` and serve it over HTTPS on 127.0.0.1 with an
+    /// ephemeral port. `cert_pem` is the server's certificate chain (leaf
+    /// first), `key_pem` its private key (PKCS#8, PKCS#1 or SEC1), both PEM.
+    /// Clients connect to 127.0.0.1 under whatever names the certificate
+    /// holds (e.g. `sts.eu-west-1.amazonaws.com`), trusting its CA (for the
+    /// AWS SDKs and CLI: `AWS_CA_BUNDLE`).
+    pub fn start_tls(
+        world: World,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Emulator, StartError> {
+        Emulator::start_tls_on(
+            world,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            cert_pem,
+            key_pem,
+        )
+    }
+
+    /// [`Emulator::start_tls`] on `addr`.
+    pub fn start_tls_on(
+        world: World,
+        addr: SocketAddr,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Emulator, StartError> {
+        let acceptor = tls_acceptor(cert_pem, key_pem)?;
+        Emulator::launch(world, addr, Some(acceptor))
+    }
+
+    fn launch(
+        world: World,
+        addr: SocketAddr,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Result<Emulator, StartError> {
         world.validate()?;
         let state =
             State::new(world).map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
@@ -201,23 +244,30 @@ impl Emulator {
             .build()?;
         let (stop, stopped) = watch::channel(false);
         let server_shared = Arc::clone(&shared);
+        let is_tls = tls.is_some();
         let server_thread =
             thread::Builder::new()
                 .name("sts-emulator".into())
                 .spawn(move || {
-                    runtime.block_on(serve(listener, server_shared, stopped));
+                    runtime.block_on(serve(listener, server_shared, tls, stopped));
                     // Drops every connection task, which closes its socket.
                     runtime.shutdown_timeout(Duration::from_secs(1));
                 })?;
         Ok(Emulator {
             shared,
             addr,
+            tls: is_tls,
             stop,
             server_thread: Some(server_thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// Whether the emulator serves HTTPS ([`Emulator::start_tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn endpoint_url(&self) -> String {
         let host = if self.addr.ip().is_unspecified() {
             "127.0.0.1".to_string()
@@ -227,7 +277,8 @@ impl Emulator {
                 SocketAddr::V6(a) => format!("[{}]", a.ip()),
             }
         };
-        format!("http://{host}:{}", self.addr.port())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{host}:{}", self.addr.port())
     }
 
     pub fn port(&self) -> u16 {
@@ -335,10 +386,42 @@ impl Drop for Emulator {
     }
 }
 
+/// A TLS acceptor (rustls with the ring provider) for a PEM chain and key.
+fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> Result<tokio_rustls::TlsAcceptor, StartError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartError::Tls(format!("certificate chain: {e}")))?;
+    if certs.is_empty() {
+        return Err(StartError::Tls(
+            "certificate chain: no CERTIFICATE in the PEM".into(),
+        ));
+    }
+    // The key's error names no key material.
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|_| StartError::Tls("private key: no usable PEM private key".into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| StartError::Tls(format!("certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A client has this long to complete a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Accept connections until told to stop.
 async fn serve(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
@@ -358,7 +441,22 @@ async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
+        let shared = Arc::clone(&shared);
+        match &tls {
+            None => {
+                tokio::spawn(serve_connection(stream, shared));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        serve_connection(stream, shared).await;
+                    }
+                });
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::util::*;
 const BIN: &str = env!("CARGO_BIN_EXE_sts-emulator");
 
 /// Start the binary and return it with its port (parsed from the stdout line).
-fn spawn(args: &[&str]) -> (Child, u16) {
+pub(crate) fn spawn(args: &[&str]) -> (Child, u16) {
     let mut child = Command::new(BIN)
         .args(args)
         .arg("--exit-on-stdin-eof")
@@ -29,13 +29,14 @@ fn spawn(args: &[&str]) -> (Child, u16) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     let port = url
         .strip_prefix("http://127.0.0.1:")
+        .or_else(|| url.strip_prefix("https://127.0.0.1:"))
         .unwrap()
         .parse()
         .unwrap();
     (child, port)
 }
 
-fn finish(mut child: Child) -> String {
+pub(crate) fn finish(mut child: Child) -> String {
     drop(child.stdin.take()); // EOF on stdin stops it
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait().unwrap().is_none() {

@@ -5,5 +5,6 @@ mod auth;
 mod binary;
 mod faults;
 mod get_session_token;
+mod tls;
 mod util;
 mod world;

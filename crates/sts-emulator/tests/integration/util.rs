@@ -272,3 +272,85 @@ pub fn code_for(emu: &Emulator, seed: &str, steps: i64) -> String {
     let t = emu.now() + chrono::Duration::seconds(30 * steps);
     sts_emulator::demo::totp_code(seed, t.timestamp() as u64).unwrap()
 }
+
+// ---------------------------------------------------------------------------
+// TLS: a throwaway CA and a server certificate, made with rcgen.
+
+pub struct TestPki {
+    /// The CA certificate, for clients (AWS_CA_BUNDLE).
+    pub ca_pem: String,
+    /// The server's chain (leaf, then the CA) and key, for the emulator.
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+/// A CA and a leaf certificate for `names` (DNS names or IP addresses).
+pub fn test_pki(names: &[&str]) -> TestPki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "sts-emulator test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, names[0]);
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    TestPki {
+        ca_pem: ca_cert.pem(),
+        chain_pem: format!("{}{}", leaf.pem(), ca_cert.pem()),
+        key_pem: leaf_key.serialize_pem(),
+    }
+}
+
+/// Resolves every name to 127.0.0.1, as a hosts-file entry would.
+#[derive(Debug, Clone)]
+pub struct Loopback;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
+    fn resolve_dns<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(Ok(vec![[127, 0, 0, 1].into()]))
+    }
+}
+
+/// An SDK client for `endpoint` (https) trusting only `ca_pem`, with every
+/// host name resolving to 127.0.0.1.
+pub fn tls_client(
+    endpoint: &str,
+    region: &str,
+    ca_pem: &str,
+    akid: &str,
+    secret: &str,
+) -> aws_sdk_sts::Client {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(TrustStore::empty().with_pem_certificate(ca_pem.as_bytes()))
+                .build()
+                .unwrap(),
+        )
+        .build_with_resolver(Loopback);
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
+        .http_client(http)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+}
