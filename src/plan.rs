@@ -398,3 +398,129 @@ fn default_session_name(serial: &MfaSerial, key: &str) -> Result<SessionName, Us
                 .hint("set session_name (mfacli config) or role_session_name (AWS config)")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn sources(
+        config: &str,
+        env: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> (tempfile::TempDir, Sources) {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &creds,
+            "[bastion]\naws_access_key_id = AKIAALICE0EXAMPLE001\naws_secret_access_key = s\n\
+             [keys2]\naws_access_key_id = AKIAOTHER0EXAMPLE001\naws_secret_access_key = s\n",
+        )
+        .unwrap();
+        let cfg = dir.path().join("config");
+        std::fs::write(
+            &cfg,
+            "[profile bastion]\nregion = ap-south-1\n[profile role]\nrole_arn = arn:aws:iam::222222222222:role/R\nsource_profile = keys2\nmfa_serial = arn:aws:iam::111111111111:mfa/bob\n",
+        )
+        .unwrap();
+        let s = Sources {
+            config: Config::parse(config, Path::new("/c.toml")).unwrap(),
+            aws: AwsFiles::load_from(creds, cfg).unwrap(),
+            overrides,
+            env: Env::from_pairs(env.iter().copied()),
+        };
+        (dir, s)
+    }
+
+    const CONFIG: &str = "[bastion]\nmfa_serial = \"arn:aws:iam::111111111111:mfa/alice\"\n[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n";
+
+    #[test]
+    fn bastion_profile_precedence() {
+        let flag = Overrides {
+            profile: Some("flag".into()),
+            ..Default::default()
+        };
+        let (_d, s) = sources(CONFIG, &[("MFACLI_PROFILE", "envp")], flag);
+        assert_eq!(s.bastion_profile(None), "flag");
+        let (_d, s) = sources(CONFIG, &[("MFACLI_PROFILE", "envp")], Overrides::default());
+        assert_eq!(s.bastion_profile(Some("src")), "envp");
+        let with_cfg = format!("{CONFIG}\n");
+        let with_cfg = with_cfg.replacen("[bastion]\n", "[bastion]\nprofile = \"cfg\"\n", 1);
+        let (_d, s) = sources(&with_cfg, &[], Overrides::default());
+        assert_eq!(s.bastion_profile(Some("src")), "cfg");
+        let (_d, s) = sources(CONFIG, &[("AWS_PROFILE", "keys2")], Overrides::default());
+        assert_eq!(
+            s.bastion_profile(Some("src")),
+            "src",
+            "source_profile beats AWS_PROFILE"
+        );
+        assert_eq!(s.bastion_profile(None), "keys2");
+        // AWS_PROFILE naming a profile without keys (the target itself) does not count.
+        let (_d, s) = sources(CONFIG, &[("AWS_PROFILE", "role")], Overrides::default());
+        assert_eq!(s.bastion_profile(None), "default");
+    }
+
+    #[test]
+    fn sts_region_and_endpoint_precedence() {
+        let (_d, s) = sources(CONFIG, &[], Overrides::default());
+        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "ap-south-1");
+        assert_eq!(s.sts_region(Partition::Aws, None), "us-east-1");
+        assert_eq!(s.sts_region(Partition::AwsCn, None), "cn-north-1");
+        let (_d, s) = sources(
+            CONFIG,
+            &[
+                ("AWS_DEFAULT_REGION", "eu-west-3"),
+                ("AWS_REGION", "eu-west-2"),
+            ],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "eu-west-2");
+        let e = s.endpoint(Partition::Aws, None).unwrap();
+        assert_eq!(e.url, "https://sts.eu-west-2.amazonaws.com");
+        let (_d, s) = sources(
+            CONFIG,
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:2/"),
+            ],
+            Overrides::default(),
+        );
+        assert_eq!(
+            s.endpoint(Partition::Aws, None).unwrap().url,
+            "http://127.0.0.1:2"
+        );
+        let flag = Overrides {
+            endpoint_url: Some("http://127.0.0.1:3".into()),
+            region: Some("ca-central-1".into()),
+            ..Default::default()
+        };
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:2")],
+            flag,
+        );
+        let e = s.endpoint(Partition::Aws, None).unwrap();
+        assert_eq!(
+            (e.url.as_str(), e.region.as_str()),
+            ("http://127.0.0.1:3", "ca-central-1")
+        );
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_ENDPOINT_URL_STS", "notaurl")],
+            Overrides::default(),
+        );
+        let err = s.endpoint(Partition::Aws, None).unwrap_err();
+        assert!(err.message.contains("AWS_ENDPOINT_URL_STS"), "{err}");
+    }
+
+    #[test]
+    fn aws_config_role_profile_uses_its_source_profile_and_serial() {
+        let (_d, s) = sources("", &[], Overrides::default());
+        let p = s.plan("role").unwrap();
+        assert_eq!(p.bastion_profile, "keys2");
+        assert_eq!(p.mfa_serial.as_str(), "arn:aws:iam::111111111111:mfa/bob");
+        assert_eq!(p.target.session_name.as_str(), "bob");
+        let e = s.plan("rol").unwrap_err();
+        assert!(e.message.contains("did you mean 'role'"), "{e}");
+    }
+}

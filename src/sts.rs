@@ -139,6 +139,81 @@ pub struct CallerIdentity {
     pub user_id: String,
 }
 
+/// The STS calls the credential chain makes. [`StsClient`] makes them
+/// through the AWS SDK; tests substitute a fake to exercise the chain in
+/// process, without a network or a real clock.
+pub trait Sts {
+    /// GetSessionToken with the long-term keys (and an MFA code).
+    fn get_session_token(
+        &self,
+        keys: &LongTermKeys,
+        duration: SessionDuration,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+    ) -> Result<TemporaryCredentials, StsError>;
+
+    /// AssumeRole; returns the credentials and the assumed-role ARN.
+    fn assume_role(
+        &self,
+        signer: Signer<'_>,
+        request: &AssumeRoleRequest<'_>,
+    ) -> Result<(TemporaryCredentials, Option<String>), StsError>;
+}
+
+/// What AssumeRole asks for, besides who signs.
+#[derive(Debug, Clone, Copy)]
+pub struct AssumeRoleRequest<'a> {
+    pub role: &'a RoleArn,
+    pub session_name: &'a SessionName,
+    pub duration: SessionDuration,
+    pub external_id: Option<&'a ExternalId>,
+    pub mfa: Option<(&'a MfaSerial, &'a TokenCode)>,
+}
+
+/// Makes an [`Sts`] for an endpoint. Called lazily, so the cache-hit path
+/// never builds a runtime, TLS roots or the SDK.
+pub trait Connect {
+    /// A client for `endpoint`; fails before any code is spent if the
+    /// endpoint cannot be used (bad host, bad CA bundle).
+    fn connect(&self, endpoint: &Endpoint) -> Result<Box<dyn Sts>, StsError>;
+}
+
+/// The real connector: the AWS SDK over hyper and rustls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SdkConnect;
+
+impl Connect for SdkConnect {
+    fn connect(&self, endpoint: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
+        Ok(Box::new(StsClient::new(endpoint.clone())?))
+    }
+}
+
+impl Sts for StsClient {
+    fn get_session_token(
+        &self,
+        keys: &LongTermKeys,
+        duration: SessionDuration,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+    ) -> Result<TemporaryCredentials, StsError> {
+        StsClient::get_session_token(self, keys, duration, mfa)
+    }
+
+    fn assume_role(
+        &self,
+        signer: Signer<'_>,
+        r: &AssumeRoleRequest<'_>,
+    ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
+        StsClient::assume_role(
+            self,
+            signer,
+            r.role,
+            r.session_name,
+            r.duration,
+            r.external_id,
+            r.mfa,
+        )
+    }
+}
+
 /// A tokio runtime and HTTP client, shared by the calls of one invocation.
 pub struct StsClient {
     // Option so Drop can shut it down without waiting for stuck blocking

@@ -16,7 +16,7 @@ use crate::mfa::totp::ReplayGuard;
 use crate::mfa::CodeSources;
 use crate::plan::{Plan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
-use crate::sts::{Endpoint, Signer, StsClient, StsError};
+use crate::sts::{AssumeRoleRequest, Connect, Endpoint, SdkConnect, Signer, Sts, StsError};
 use crate::types::{MfaSerial, SessionDuration, TokenCode};
 
 const CACHE_VERSION: u32 = 1;
@@ -138,7 +138,8 @@ pub struct Provider<'a> {
     pub log: &'a Log,
     pub options: &'a Options,
     pub codes: &'a CodeSources<'a>,
-    sts: Option<StsClient>,
+    connect: &'a dyn Connect,
+    sts: Option<(String, Box<dyn Sts>)>,
     cache_warned: bool,
 }
 
@@ -149,6 +150,7 @@ impl<'a> Provider<'a> {
         log: &'a Log,
         options: &'a Options,
         codes: &'a CodeSources<'a>,
+        connect: &'a dyn Connect,
     ) -> Self {
         Self {
             cache,
@@ -156,24 +158,30 @@ impl<'a> Provider<'a> {
             log,
             options,
             codes,
+            connect,
             sts: None,
             cache_warned: false,
         }
     }
 
-    fn sts(&mut self, endpoint: &Endpoint) -> Result<&StsClient, UserError> {
+    /// The client for `endpoint`, made on first use.
+    fn sts(&mut self, endpoint: &Endpoint) -> Result<&dyn Sts, UserError> {
         if self
             .sts
             .as_ref()
-            .is_none_or(|s| s.endpoint().url != endpoint.url)
+            .is_none_or(|(url, _)| *url != endpoint.url)
         {
             self.log.verbose(&format!(
                 "using STS at {} (region {})",
                 endpoint.url, endpoint.region
             ));
-            self.sts = Some(StsClient::new(endpoint.clone()).map_err(sts_user_error)?);
+            let client = self.connect.connect(endpoint).map_err(sts_user_error)?;
+            self.sts = Some((endpoint.url.clone(), client));
         }
-        Ok(self.sts.as_ref().expect("just set"))
+        match &self.sts {
+            Some((_, client)) => Ok(client.as_ref()),
+            None => unreachable!("set above"),
+        }
     }
 
     fn store<T: Serialize>(&mut self, name: &str, value: &T) {
@@ -192,6 +200,49 @@ impl<'a> Provider<'a> {
         self.options.refresh_margin_secs
     }
 
+    /// The one caching sequence, for sessions and roles alike: a fresh
+    /// entry, else the entry's lock, a re-check (another process may have
+    /// fetched it while this one waited), the fetch, and the store.
+    /// Returns the value and whether it came from the cache.
+    fn cached<E: Serialize, T>(
+        &mut self,
+        file: &str,
+        what: &str,
+        use_cache: bool,
+        fresh: impl Fn(&Cache, DateTime<Utc>, i64) -> Option<T>,
+        fetch: impl FnOnce(&mut Self) -> Result<(T, E), UserError>,
+    ) -> Result<(T, bool), UserError> {
+        if use_cache {
+            if let Some(v) = fresh(self.cache, self.clock.now(), self.margin()) {
+                self.log.verbose(&format!(
+                    "cache hit: {what} ({})",
+                    self.cache.path(file).display()
+                ));
+                return Ok((v, true));
+            }
+            self.log
+                .verbose(&format!("cache miss: no {what} with time left"));
+        }
+        let log = *self.log;
+        let _guard = self.cache.lock(
+            file.trim_end_matches(".json"),
+            self.options.lock_timeout,
+            || log.verbose(&format!("waiting for another mfacli fetching the {what}")),
+        )?;
+        if use_cache {
+            if let Some(v) = fresh(self.cache, self.clock.now(), self.margin()) {
+                self.log
+                    .verbose(&format!("cache hit after waiting: {what}"));
+                return Ok((v, true));
+            }
+        }
+        let (value, entry) = fetch(self)?;
+        if !self.options.no_cache {
+            self.store(file, &entry);
+        }
+        Ok((value, false))
+    }
+
     /// Role credentials for the plan's target.
     pub fn role_credentials(
         &mut self,
@@ -202,57 +253,32 @@ impl<'a> Provider<'a> {
         let slot = RoleSlot::new(plan, &keys.access_key_id);
         let target = plan.target.name.as_str();
         let use_cache = !self.options.no_cache && !self.options.refresh;
-        if use_cache {
-            if let Some(e) = slot.read_fresh(self.cache, self.clock.now(), self.margin()) {
-                self.log.verbose(&format!(
-                    "cache hit: credentials for '{target}' ({})",
-                    self.cache.path(&slot.file).display()
-                ));
-                return Ok(RoleCredentials {
-                    credentials: e.credentials,
-                    assumed_role_arn: e.assumed_role_arn,
-                    from_cache: true,
-                });
-            }
-            self.log
-                .verbose(&format!("cache miss: no fresh credentials for '{target}'"));
-        }
-        let lock_name = slot.file.trim_end_matches(".json").to_owned();
-        let log = *self.log;
-        let _guard = self.cache.lock(&lock_name, self.options.lock_timeout, || {
-            log.verbose(&format!(
-                "waiting for another mfacli fetching credentials for '{target}'"
-            ))
-        })?;
-        // Another process may have fetched them while we waited.
-        if use_cache {
-            if let Some(e) = slot.read_fresh(self.cache, self.clock.now(), self.margin()) {
-                self.log.verbose(&format!(
-                    "cache hit after waiting: credentials for '{target}'"
-                ));
-                return Ok(RoleCredentials {
-                    credentials: e.credentials,
-                    assumed_role_arn: e.assumed_role_arn,
-                    from_cache: true,
-                });
-            }
-        }
-        let (credentials, assumed_role_arn) = self.assume(plan, &keys)?;
-        let entry = RoleEntry {
-            version: CACHE_VERSION,
-            target: target.to_owned(),
-            key: slot.key.clone(),
-            role_arn: plan.target.role_arn.to_string(),
-            assumed_role_arn: assumed_role_arn.clone(),
-            credentials: credentials.clone(),
-        };
-        if !self.options.no_cache {
-            self.store(&slot.file, &entry);
-        }
+        let what = format!("credentials for '{target}'");
+        let ((credentials, assumed_role_arn), from_cache) = self.cached(
+            &slot.file,
+            &what,
+            use_cache,
+            |cache, now, margin| {
+                slot.read_fresh(cache, now, margin)
+                    .map(|e| (e.credentials, e.assumed_role_arn))
+            },
+            |this| {
+                let (credentials, assumed_role_arn) = this.assume(plan, &keys)?;
+                let entry = RoleEntry {
+                    version: CACHE_VERSION,
+                    target: target.to_owned(),
+                    key: slot.key.clone(),
+                    role_arn: plan.target.role_arn.to_string(),
+                    assumed_role_arn: assumed_role_arn.clone(),
+                    credentials: credentials.clone(),
+                };
+                Ok(((credentials, assumed_role_arn), entry))
+            },
+        )?;
         Ok(RoleCredentials {
             credentials,
             assumed_role_arn,
-            from_cache: false,
+            from_cache,
         })
     }
 
@@ -262,6 +288,13 @@ impl<'a> Provider<'a> {
         keys: &LongTermKeys,
     ) -> Result<(TemporaryCredentials, Option<String>), UserError> {
         let t = &plan.target;
+        let request = AssumeRoleRequest {
+            role: &t.role_arn,
+            session_name: &t.session_name,
+            duration: t.duration,
+            external_id: t.external_id.as_ref(),
+            mfa: None,
+        };
         if t.duration.secs() > SessionDuration::CHAINED_MAX {
             // AWS caps AssumeRole with session credentials at 1h, so a longer
             // role session needs the long-term keys plus a code of its own.
@@ -275,14 +308,11 @@ impl<'a> Provider<'a> {
                     "calling STS AssumeRole {} (direct, with MFA)",
                     t.role_arn
                 ));
-                sts.assume_role(
-                    Signer::LongTerm(keys),
-                    &t.role_arn,
-                    &t.session_name,
-                    t.duration,
-                    t.external_id.as_ref(),
-                    Some((&plan.mfa_serial, code)),
-                )
+                let with_mfa = AssumeRoleRequest {
+                    mfa: Some((&plan.mfa_serial, code)),
+                    ..request
+                };
+                sts.assume_role(Signer::LongTerm(keys), &with_mfa)
             });
         }
         let mut session = self.mfa_session(plan, keys, false)?;
@@ -291,15 +321,9 @@ impl<'a> Provider<'a> {
                 "calling STS AssumeRole {} with the MFA session",
                 t.role_arn
             ));
-            let endpoint = plan.endpoint.clone();
-            let r = self.sts(&endpoint)?.assume_role(
-                Signer::Temporary(&session),
-                &t.role_arn,
-                &t.session_name,
-                t.duration,
-                t.external_id.as_ref(),
-                None,
-            );
+            let r = self
+                .sts(&plan.endpoint)?
+                .assume_role(Signer::Temporary(&session), &request);
             match r {
                 Err(e) if e.is_expired_token() && attempt == 0 => {
                     self.log.notice("the cached MFA session was rejected as expired; dropping it and starting a new one");
@@ -324,54 +348,38 @@ impl<'a> Provider<'a> {
         force: bool,
     ) -> Result<TemporaryCredentials, UserError> {
         let serial = &plan.mfa_serial;
-        let endpoint = plan.endpoint.clone();
+        let endpoint = &plan.endpoint;
         let file = session_file(&keys.access_key_id, serial, &endpoint.url);
         let use_cache = !self.options.no_cache && !force;
-        let fresh = |this: &Self| {
-            cached_session(this.cache, keys, serial, &endpoint.url)
-                .filter(|e| e.credentials.is_fresh(this.clock.now(), this.margin()))
-        };
-        if use_cache {
-            if let Some(e) = fresh(self) {
-                self.log.verbose(&format!(
-                    "cache hit: MFA session for {serial} ({} min left)",
-                    e.credentials.seconds_left(self.clock.now()) / 60
-                ));
-                return Ok(e.credentials);
-            }
-            self.log
-                .verbose(&format!("cache miss: no MFA session for {serial}"));
-        }
-        let log = *self.log;
-        let _guard = self.cache.lock(
-            file.trim_end_matches(".json"),
-            self.options.lock_timeout,
-            || log.verbose("waiting for another mfacli starting the MFA session"),
+        let what = format!("MFA session for {serial}");
+        let (creds, _) = self.cached(
+            &file,
+            &what,
+            use_cache,
+            |cache, now, margin| {
+                cached_session(cache, keys, serial, &endpoint.url)
+                    .map(|e| e.credentials)
+                    .filter(|c| c.is_fresh(now, margin))
+            },
+            |this| {
+                let duration = plan.session_duration;
+                let log = *this.log;
+                let creds = this.with_mfa_code(serial, endpoint, |sts, code| {
+                    log.verbose(&format!(
+                        "calling STS GetSessionToken for {serial} ({duration})"
+                    ));
+                    sts.get_session_token(keys, duration, Some((serial, code)))
+                })?;
+                let entry = SessionEntry {
+                    version: CACHE_VERSION,
+                    access_key_id: keys.access_key_id.clone(),
+                    mfa_serial: serial.to_string(),
+                    endpoint: endpoint.url.clone(),
+                    credentials: creds.clone(),
+                };
+                Ok((creds, entry))
+            },
         )?;
-        if use_cache {
-            if let Some(e) = fresh(self) {
-                self.log.verbose("cache hit after waiting: MFA session");
-                return Ok(e.credentials);
-            }
-        }
-        let duration = plan.session_duration;
-        let log = *self.log;
-        let creds = self.with_mfa_code(serial, &endpoint, |sts, code| {
-            log.verbose(&format!(
-                "calling STS GetSessionToken for {serial} ({duration})"
-            ));
-            sts.get_session_token(keys, duration, Some((serial, code)))
-        })?;
-        let entry = SessionEntry {
-            version: CACHE_VERSION,
-            access_key_id: keys.access_key_id.clone(),
-            mfa_serial: serial.to_string(),
-            endpoint: endpoint.url.clone(),
-            credentials: creds.clone(),
-        };
-        if !self.options.no_cache {
-            self.store(&file, &entry);
-        }
         Ok(creds)
     }
 
@@ -382,7 +390,7 @@ impl<'a> Provider<'a> {
         &mut self,
         serial: &MfaSerial,
         endpoint: &Endpoint,
-        call: impl Fn(&StsClient, &TokenCode) -> Result<T, StsError>,
+        call: impl Fn(&dyn Sts, &TokenCode) -> Result<T, StsError>,
     ) -> Result<T, UserError> {
         let guard = ReplayGuard::new(self.cache, serial);
         let log = *self.log;
@@ -399,7 +407,7 @@ impl<'a> Provider<'a> {
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
-        let sts = self.sts.as_ref().expect("set up above");
+        let sts = self.sts(endpoint)?;
         let result = call(sts, &code.code);
         if let Err(e) = &result {
             if code.from_totp && e.never_sent() {
@@ -415,7 +423,7 @@ impl<'a> Provider<'a> {
                 let next = self
                     .codes
                     .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
-                call(sts, &next).map_err(sts_user_error)
+                call(self.sts(endpoint)?, &next).map_err(sts_user_error)
             }
             result => result.map_err(sts_user_error),
         }
@@ -430,6 +438,25 @@ pub fn for_target(
     log: &Log,
     target: &str,
     min_margin_secs: i64,
+) -> Result<(Plan, RoleCredentials), UserError> {
+    for_target_with(
+        sources,
+        log,
+        target,
+        min_margin_secs,
+        &SystemClock,
+        &SdkConnect,
+    )
+}
+
+/// [`for_target`] with the clock and the STS connector given, for tests.
+pub fn for_target_with(
+    sources: &Sources,
+    log: &Log,
+    target: &str,
+    min_margin_secs: i64,
+    clock: &dyn Clock,
+    connect: &dyn Connect,
 ) -> Result<(Plan, RoleCredentials), UserError> {
     let plan = sources.plan(target)?;
     let o = &sources.overrides;
@@ -448,8 +475,7 @@ pub fn for_target(
         non_interactive: o.non_interactive,
     };
     let cache = sources.cache();
-    let clock = SystemClock;
-    let mut provider = Provider::new(&cache, &clock, log, &options, &codes);
+    let mut provider = Provider::new(&cache, clock, log, &options, &codes, connect);
     let creds = provider.role_credentials(&plan, &sources.aws)?;
     Ok((plan, creds))
 }
@@ -462,3 +488,6 @@ pub fn sts_user_error(e: StsError) -> UserError {
         None => err,
     }
 }
+
+#[cfg(test)]
+mod tests;
