@@ -63,6 +63,12 @@ SEVERAL MFA DEVICES (up to 8 per user, as IAM allows):
     GetSessionToken and AssumeRole accept a code from the device named by
     SerialNumber, for the current 30 s step or an adjacent one, once per device.
 
+CONSOLE FEDERATION (same port):
+    GET /federation?Action=getSigninToken&Session=JSON[&SessionDuration=N]
+    GET /federation?Action=login&Issuer=X&Destination=URL&SigninToken=T
+    A valid login redirects to /console?session=ID, a page that shows the
+    assumed-role ARN, the account and the session time left.
+
 WORLD FILE FORMAT (this is the demo world):
 ";
 

@@ -262,6 +262,12 @@ impl Emulator {
         })
     }
 
+    /// The console federation endpoint: `ENDPOINT/federation`
+    /// (getSigninToken, login; see the crate README).
+    pub fn federation_url(&self) -> String {
+        format!("{}/federation", self.endpoint_url())
+    }
+
     /// Whether the emulator serves HTTPS ([`Emulator::start_tls`]).
     pub fn is_tls(&self) -> bool {
         self.tls
@@ -563,7 +569,12 @@ fn handle_request(shared: &Shared, req: &Request, faults: &[Fault]) -> Option<Re
         )),
         _ => {
             let now = shared.clock.now();
-            Some(lock(&shared.state).handle(req, now, &request_id))
+            let mut state = lock(&shared.state);
+            Some(match req.path.as_str() {
+                "/federation" => state.federation(req, now),
+                "/console" => state.console(req, now),
+                _ => state.handle(req, now, &request_id),
+            })
         }
     };
     record(shared, req, outcome.as_ref());
@@ -577,12 +588,13 @@ fn render(shared: &Shared, outcome: &Outcome, request_id: &str) -> Response {
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
     let mut headers = vec![
-        ("Content-Type".to_string(), "text/xml".to_string()),
+        ("Content-Type".to_string(), outcome.content_type.to_string()),
         ("Date".to_string(), date),
     ];
     if !request_id.is_empty() {
         headers.push(("x-amzn-RequestId".to_string(), request_id.to_string()));
     }
+    headers.extend(outcome.headers.iter().cloned());
     Response {
         status: outcome.status,
         headers,
@@ -593,14 +605,21 @@ fn render(shared: &Shared, outcome: &Outcome, request_id: &str) -> Response {
 fn record(shared: &Shared, req: &Request, outcome: Option<&Outcome>) {
     let params = Params::from_request(req);
     let owned = |name: &str| params.get(name).map(str::to_string);
+    let hints = outcome.map(|o| &o.log);
     let rec = RequestRecord {
-        action: params.get("Action").unwrap_or("").to_string(),
-        access_key_id: sigv4::parse_authorization(req)
-            .ok()
-            .map(|a| a.access_key_id),
+        action: hints
+            .and_then(|h| h.action.clone())
+            .unwrap_or_else(|| params.get("Action").unwrap_or("").to_string()),
+        access_key_id: hints.and_then(|h| h.access_key_id.clone()).or_else(|| {
+            sigv4::parse_authorization(req)
+                .ok()
+                .map(|a| a.access_key_id)
+        }),
         token_code_sent: params.get("TokenCode").is_some(),
         serial_number: owned("SerialNumber"),
-        duration_seconds: params.get("DurationSeconds").and_then(|d| d.parse().ok()),
+        duration_seconds: hints
+            .and_then(|h| h.duration_seconds)
+            .or_else(|| params.get("DurationSeconds").and_then(|d| d.parse().ok())),
         role_arn: owned("RoleArn"),
         status: outcome.map_or(0, |o| o.status),
         error_code: match outcome {

@@ -137,21 +137,46 @@ pub(crate) struct Outcome {
     pub(crate) status: u16,
     pub(crate) body: String,
     pub(crate) error_code: Option<String>,
+    pub(crate) content_type: &'static str,
+    /// Extra response headers (e.g. `Location`).
+    pub(crate) headers: Vec<(String, String)>,
+    /// What the request log shows where the request itself does not say it
+    /// (federation requests carry no SigV4 Authorization).
+    pub(crate) log: LogHints,
+}
+
+/// Request-log fields an action fills in itself; never secrets.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogHints {
+    pub(crate) action: Option<String>,
+    pub(crate) access_key_id: Option<String>,
+    pub(crate) duration_seconds: Option<u32>,
 }
 
 impl Outcome {
-    pub(crate) fn error(e: &StsError, request_id: &str) -> Outcome {
+    pub(crate) fn xml(status: u16, body: String, error_code: Option<String>) -> Outcome {
         Outcome {
-            status: e.status,
-            body: xml::error(e.status < 500, e.code, &e.message, request_id),
-            error_code: Some(e.code.to_string()),
+            status,
+            body,
+            error_code,
+            content_type: "text/xml",
+            headers: Vec::new(),
+            log: LogHints::default(),
         }
+    }
+
+    pub(crate) fn error(e: &StsError, request_id: &str) -> Outcome {
+        Outcome::xml(
+            e.status,
+            xml::error(e.status < 500, e.code, &e.message, request_id),
+            Some(e.code.to_string()),
+        )
     }
 }
 
 /// Who a set of credentials belongs to.
 #[derive(Debug, Clone)]
-enum Identity {
+pub(crate) enum Identity {
     /// Index into `world.users`.
     User(usize),
     /// Index into `world.roles`, plus the role session name.
@@ -159,12 +184,14 @@ enum Identity {
 }
 
 #[derive(Debug)]
-struct Session {
-    secret: String,
-    token: String,
-    expiration: DateTime<Utc>,
-    revoked: bool,
-    identity: Identity,
+pub(crate) struct Session {
+    pub(crate) secret: String,
+    pub(crate) token: String,
+    pub(crate) expiration: DateTime<Utc>,
+    pub(crate) revoked: bool,
+    pub(crate) identity: Identity,
+    /// AssumeRole called with temporary credentials (role chaining).
+    pub(crate) chained: bool,
     /// When MFA was used to obtain this session (or its ancestor), if it was.
     mfa_auth_time: Option<DateTime<Utc>>,
 }
@@ -181,10 +208,12 @@ struct Caller {
 /// Everything that changes while the emulator runs, plus the parsed world.
 #[derive(Debug)]
 pub(crate) struct State {
-    world: World,
+    pub(crate) world: World,
     identity_policies: Vec<Vec<Policy>>,
     trust_policies: Vec<Policy>,
-    sessions: HashMap<String, Session>,
+    pub(crate) sessions: HashMap<String, Session>,
+    /// Console sign-in tokens and console sessions (see `federation.rs`).
+    pub(crate) federation: crate::federation::Federation,
     /// TOTP steps already consumed, per device serial (codes are single-use).
     used_steps: HashMap<String, HashSet<u64>>,
     pub(crate) signing_region: SigningRegion,
@@ -309,7 +338,7 @@ fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn random_string(len: usize, alphabet: &[u8]) -> String {
+pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
@@ -317,7 +346,8 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 }
 
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const BASE64: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Stable, AWS-looking unique ids (AIDA…, AROA…) derived from the ARN.
 fn stable_id(prefix: &str, seed: &str) -> String {
@@ -345,7 +375,7 @@ pub(crate) fn new_request_id() -> String {
     )
 }
 
-fn iso8601(t: DateTime<Utc>) -> String {
+pub(crate) fn iso8601(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -372,6 +402,7 @@ impl State {
             identity_policies,
             trust_policies,
             sessions: HashMap::new(),
+            federation: Default::default(),
             used_steps: HashMap::new(),
             signing_region: SigningRegion::Any,
         })
@@ -392,11 +423,9 @@ impl State {
         request_id: &str,
     ) -> Outcome {
         match self.dispatch(req, now) {
-            Ok((action, inner)) => Outcome {
-                status: 200,
-                body: xml::success(action, &inner, request_id),
-                error_code: None,
-            },
+            Ok((action, inner)) => {
+                Outcome::xml(200, xml::success(action, &inner, request_id), None)
+            }
             Err(e) => Outcome::error(&e, request_id),
         }
     }
@@ -548,6 +577,7 @@ impl State {
         now: DateTime<Utc>,
         duration: u32,
         mfa_auth_time: Option<DateTime<Utc>>,
+        chained: bool,
     ) -> String {
         let access_key_id = format!("ASIA{}", random_string(16, UPPER_DIGITS));
         let secret = random_string(40, BASE64);
@@ -572,6 +602,7 @@ impl State {
                 expiration,
                 revoked: false,
                 identity,
+                chained,
                 mfa_auth_time,
             },
         );
@@ -627,7 +658,7 @@ impl State {
         };
         let mfa_auth_time = mfa.is_some().then_some(now);
         self.consume_mfa(mfa);
-        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time))
+        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time, false))
     }
 
     fn assume_role(
@@ -758,6 +789,7 @@ impl State {
             now,
             duration,
             mfa_auth_time,
+            caller.temporary,
         );
         Ok(format!(
             "{credentials}<AssumedRoleUser>{}</AssumedRoleUser>",
@@ -787,11 +819,11 @@ impl State {
     }
 }
 
-fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> String {
+pub(crate) fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> String {
     format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}")
 }
 
-fn ct_eq(a: &str, b: &str) -> bool {
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -4,6 +4,7 @@ mod assume_role;
 mod auth;
 mod binary;
 mod faults;
+mod federation;
 mod get_session_token;
 mod tls;
 mod util;

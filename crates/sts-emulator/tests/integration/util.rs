@@ -354,3 +354,18 @@ pub fn tls_client(
         .build();
     aws_sdk_sts::Client::from_conf(config)
 }
+
+/// `GET path_and_query` on a fresh connection (no signature).
+pub fn get(port: u16, path_and_query: &str) -> RawResponse {
+    send_raw(
+        port,
+        &format!(
+            "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+}
+
+/// Query-string encoding of one value.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
