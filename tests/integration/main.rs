@@ -12,6 +12,7 @@ mod flow;
 mod fuzz_regressions;
 mod init_doctor;
 mod interop;
+mod output_edge;
 mod policies;
 mod reliability;
 mod tls;
