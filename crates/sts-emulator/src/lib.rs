@@ -4,7 +4,9 @@
 //! with a certificate you give it), so the AWS SDKs, botocore and the AWS CLI
 //! work against it through an endpoint URL. Unlike a permissive mock it enforces what AWS enforces: SigV4
 //! signatures, session tokens and expiry, IAM identity and trust policies,
-//! TOTP MFA with replay protection, duration limits and role chaining.
+//! TOTP MFA with replay protection, duration limits and role chaining. The
+//! same port serves the IAM subset a bastion user needs for itself (access
+//! keys, virtual MFA devices) and the console federation endpoint.
 //!
 //! ```no_run
 //! use sts_emulator::{Emulator, World};
@@ -20,6 +22,7 @@ pub mod world;
 mod clock;
 mod federation;
 mod http;
+mod iam;
 mod sigv4;
 mod sts;
 mod totp;

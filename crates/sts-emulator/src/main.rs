@@ -63,6 +63,13 @@ SEVERAL MFA DEVICES (up to 8 per user, as IAM allows):
     GetSessionToken and AssumeRole accept a code from the device named by
     SerialNumber, for the current 30 s step or an adjacent one, once per device.
 
+IAM (same port, SigV4 service iam, Version=2010-05-08):
+    CreateAccessKey, UpdateAccessKey, DeleteAccessKey, ListAccessKeys,
+    ListMFADevices, CreateVirtualMFADevice, EnableMFADevice; authorised by
+    the user's identity policies (deny by default; ${aws:username} and
+    aws:MultiFactorAuthPresent supported). A user's key may carry its IAM
+    CreateDate: access_key_created = \"2026-01-01T00:00:00Z\".
+
 CONSOLE FEDERATION (same port):
     GET /federation?Action=getSigninToken&Session=JSON[&SessionDuration=N]
     GET /federation?Action=login&Issuer=X&Destination=URL&SigninToken=T

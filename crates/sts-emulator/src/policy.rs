@@ -12,7 +12,10 @@
 //!   `Condition`;
 //! * condition operators `Bool`, `StringEquals`, `StringLike`,
 //!   `NumericLessThan` over the keys `aws:MultiFactorAuthPresent`,
-//!   `aws:MultiFactorAuthAge` and `sts:ExternalId`.
+//!   `aws:MultiFactorAuthAge` and `sts:ExternalId`;
+//! * the policy variable `${aws:username}` in `Resource` (2012-10-17
+//!   policies; literal text in 2008-10-17 ones, as in IAM). A statement whose
+//!   variable has no value for the caller (a role session) does not match.
 //!
 //! Evaluation follows the IAM rules: an explicit `Deny` beats any `Allow`,
 //! and without a matching `Allow` the request is implicitly denied.
@@ -79,6 +82,9 @@ pub struct ConditionContext {
     pub mfa_age_secs: Option<u64>,
     /// `sts:ExternalId`
     pub external_id: Option<String>,
+    /// `aws:username`, the value of `${aws:username}`: present for IAM users
+    /// (and their GetSessionToken sessions), absent for role sessions.
+    pub username: Option<String>,
 }
 
 /// One authorization request to evaluate a policy against.
@@ -130,6 +136,8 @@ struct Statement {
     actions: Vec<String>,
     /// Resource patterns; empty for trust policies, which have no `Resource`.
     resources: Vec<String>,
+    /// Whether `${aws:username}` in resources is a variable (2012-10-17).
+    variables: bool,
     /// Principal patterns; empty for identity policies, which have no `Principal`.
     principals: Vec<PrincipalPattern>,
     /// All must hold (AND).
@@ -322,10 +330,14 @@ impl Statement {
             return false;
         }
         let target_matches = match kind {
-            PolicyKind::Identity => self
-                .resources
-                .iter()
-                .any(|r| wildcard_match(r, request.resource)),
+            PolicyKind::Identity => self.resources.iter().any(|r| {
+                if self.variables && r.contains("${") {
+                    substitute(r, request.context)
+                        .is_some_and(|r| wildcard_match(&r, request.resource))
+                } else {
+                    wildcard_match(r, request.resource)
+                }
+            }),
             PolicyKind::Trust => self.principals.iter().any(|p| p.matches(request.principal)),
         };
         target_matches && self.conditions.iter().all(|c| c.holds(request.context))
@@ -523,6 +535,7 @@ fn parse_statement(
         effect,
         actions,
         resources,
+        variables: version == VERSION_2012,
         principals,
         conditions,
     })
@@ -586,7 +599,7 @@ fn parse_resource(
     resource: &str,
     version: &str,
 ) -> Result<String, PolicyError> {
-    check_no_policy_variable(ctx, "Resource", resource, version)?;
+    check_resource_variables(ctx, resource, version)?;
     // arn:partition:service:region:account:resource has at least five colons.
     let looks_like_arn = resource.starts_with("arn:") && resource.matches(':').count() >= 5;
     if resource != "*" && !looks_like_arn {
@@ -597,8 +610,58 @@ fn parse_resource(
     Ok(resource.to_owned())
 }
 
-/// Policy variables like `${aws:username}` are substituted by IAM in
-/// 2012-10-17 policies; this evaluator does not implement them, and matching
+/// The one supported policy variable.
+const USERNAME_VARIABLE: &str = "${aws:username}";
+
+/// `pattern` with every `${aws:username}` replaced; `None` when the caller
+/// has no user name (IAM then finds no match).
+fn substitute(pattern: &str, context: &ConditionContext) -> Option<String> {
+    let username = context.username.as_deref()?;
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}')? + start + 1;
+        // Variable names are case-insensitive; only this one is accepted at parse.
+        if !rest[start..end].eq_ignore_ascii_case(USERNAME_VARIABLE) {
+            return None;
+        }
+        out.push_str(username);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A Resource may use `${aws:username}` (2012-10-17); any other variable
+/// would be matched wrongly, so it is refused.
+fn check_resource_variables(
+    ctx: &StatementContext,
+    resource: &str,
+    version: &str,
+) -> Result<(), PolicyError> {
+    if version != VERSION_2012 {
+        return Ok(());
+    }
+    let mut rest = resource;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start..].find('}') else {
+            return Err(ctx.error(format!(
+                "Resource {resource:?} has an unterminated policy variable"
+            )));
+        };
+        let variable = &rest[start..start + len + 1];
+        if !variable.eq_ignore_ascii_case(USERNAME_VARIABLE) {
+            return Err(ctx.error(format!(
+                "Resource {resource:?} uses the policy variable {variable}, which is not supported (supported: {USERNAME_VARIABLE})"
+            )));
+        }
+        rest = &rest[start + len + 1..];
+    }
+    Ok(())
+}
+
+/// Policy variables in condition values are not implemented, and matching
 /// them literally would be silently wrong, so they are refused.
 fn check_no_policy_variable(
     ctx: &StatementContext,
@@ -921,6 +984,7 @@ mod tests {
             mfa_present: present,
             mfa_age_secs: age,
             external_id: external_id.map(str::to_owned),
+            username: None,
         }
     }
 
@@ -1323,25 +1387,79 @@ mod tests {
     }
 
     #[test]
-    fn policy_variables_refused_in_2012_but_literal_in_2008() {
-        let stmt = r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::111111111111:user/${aws:username}"}"#;
-        let msg = identity_err(&format!(r#"{{"Version":"2012-10-17","Statement":{stmt}}}"#));
-        assert_one_line_containing(&msg, &["policy variable"]);
-        let p = identity(&format!(r#"{{"Version":"2008-10-17","Statement":{stmt}}}"#));
-        let literal = "arn:aws:iam::111111111111:user/${aws:username}";
+    fn username_variable_in_2012_but_literal_in_2008() {
+        let stmt =
+            r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::*:user/${aws:username}"}"#;
+        let p = identity(&format!(r#"{{"Version":"2012-10-17","Statement":{stmt}}}"#));
+        let alice_ctx = ConditionContext {
+            username: Some("alice".into()),
+            ..mfa(None, None, None)
+        };
+        let own = "arn:aws:iam::111111111111:user/alice";
+        let other = "arn:aws:iam::111111111111:user/bob";
         assert_eq!(
-            eval_id(&p, "iam:GetUser", literal, &mfa(None, None, None)),
+            eval_id(&p, "iam:ListAccessKeys", own, &alice_ctx),
+            Decision::Allow
+        );
+        assert_eq!(
+            eval_id(&p, "iam:ListAccessKeys", other, &alice_ctx),
+            Decision::ImplicitDeny
+        );
+        // No user name (a role session): the statement matches nothing.
+        assert_eq!(
+            eval_id(&p, "iam:ListAccessKeys", own, &mfa(None, None, None)),
+            Decision::ImplicitDeny
+        );
+        let literal = "arn:aws:iam::*:user/${aws:username}";
+        assert_eq!(
+            eval_id(&p, "iam:ListAccessKeys", literal, &alice_ctx),
+            Decision::ImplicitDeny
+        );
+        // Case-insensitive variable name, with a wildcard after it.
+        let p = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::*:mfa/${AWS:UserName}*"}}"#,
+        );
+        assert_eq!(
+            eval_id(
+                &p,
+                "iam:CreateVirtualMFADevice",
+                "arn:aws:iam::111111111111:mfa/alice-ci",
+                &alice_ctx
+            ),
             Decision::Allow
         );
         assert_eq!(
             eval_id(
                 &p,
-                "iam:GetUser",
-                "arn:aws:iam::111111111111:user/alice",
-                &mfa(None, None, None)
+                "iam:CreateVirtualMFADevice",
+                "arn:aws:iam::111111111111:mfa/bob",
+                &alice_ctx
             ),
             Decision::ImplicitDeny
         );
+        // In 2008-10-17 policies it is literal text.
+        let p = identity(&format!(r#"{{"Version":"2008-10-17","Statement":{stmt}}}"#));
+        assert_eq!(
+            eval_id(&p, "iam:GetUser", literal, &alice_ctx),
+            Decision::Allow
+        );
+        assert_eq!(
+            eval_id(&p, "iam:GetUser", own, &alice_ctx),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn other_policy_variables_are_refused() {
+        for resource in [
+            "arn:aws:iam::*:user/${aws:userid}",
+            "arn:aws:iam::*:user/${aws:username",
+        ] {
+            let msg = identity_err(&format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"{resource}"}}}}"#
+            ));
+            assert_one_line_containing(&msg, &["Resource", "policy variable"]);
+        }
         let msg = identity_err(&with_condition(
             r#"{"StringEquals":{"sts:ExternalId":"${aws:username}"}}"#,
         ));

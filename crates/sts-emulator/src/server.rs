@@ -225,8 +225,8 @@ impl Emulator {
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Result<Emulator, StartError> {
         world.validate()?;
-        let state =
-            State::new(world).map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
+        let state = State::new(world, Utc::now())
+            .map_err(|e| StartError::World(WorldError::Parse(e.message)))?;
         // Bind here, so that a taken port is an error of start itself.
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
@@ -365,6 +365,21 @@ impl Emulator {
 
     pub fn signing_region(&self) -> SigningRegion {
         lock(&self.shared.state).signing_region.clone()
+    }
+
+    /// How long an access key made by IAM `CreateAccessKey` stays unknown
+    /// (InvalidClientTokenId, as a key IAM has not propagated yet) to STS and
+    /// IAM, in emulator time: the key works once the emulator clock reaches
+    /// its CreateDate plus this delay ([`Emulator::advance`] skips it).
+    /// Default: none. Applies to keys created afterwards.
+    pub fn set_key_propagation_delay(&self, delay: Duration) {
+        let secs = i64::try_from(delay.as_secs()).unwrap_or(i64::MAX);
+        lock(&self.shared.state).key_propagation = chrono::Duration::seconds(secs);
+    }
+
+    pub fn key_propagation_delay(&self) -> Duration {
+        let secs = lock(&self.shared.state).key_propagation.num_seconds();
+        Duration::from_secs(u64::try_from(secs).unwrap_or(0))
     }
 
     /// Print one line per request to stderr (used by the binary).

@@ -30,8 +30,10 @@ pub enum SigningRegion {
 
 impl SigningRegion {
     /// The region a request for `service` must be signed for, if any. IAM is
-    /// a global service that AWS signs for us-east-1, so under any check it
-    /// expects us-east-1 unless the Host names another partition's endpoint.
+    /// a global service: under either check it follows the Host alone
+    /// (`iam.amazonaws.com` is signed for us-east-1, as AWS signs IAM); sent
+    /// to an address through an endpoint override, clients sign IAM for
+    /// their own region, which is then accepted.
     pub(crate) fn expected(&self, req: &Request, service: &str) -> Option<String> {
         let from_host = || {
             req.header("host")
@@ -39,9 +41,7 @@ impl SigningRegion {
         };
         match self {
             SigningRegion::Any => None,
-            SigningRegion::Fixed(_) | SigningRegion::FromHost if service == "iam" => {
-                Some(from_host().unwrap_or_else(|| "us-east-1".to_string()))
-            }
+            SigningRegion::Fixed(_) | SigningRegion::FromHost if service == "iam" => from_host(),
             SigningRegion::Fixed(r) => Some(r.clone()),
             SigningRegion::FromHost => from_host(),
         }
@@ -100,15 +100,15 @@ impl StsError {
         }
     }
 
-    fn access_denied(message: impl Into<String>) -> StsError {
+    pub(crate) fn access_denied(message: impl Into<String>) -> StsError {
         StsError::new(403, "AccessDenied", message)
     }
 
-    fn validation(message: impl Into<String>) -> StsError {
+    pub(crate) fn validation(message: impl Into<String>) -> StsError {
         StsError::new(400, "ValidationError", message)
     }
 
-    fn invalid_token() -> StsError {
+    pub(crate) fn invalid_token() -> StsError {
         StsError::new(
             403,
             "InvalidClientTokenId",
@@ -196,20 +196,51 @@ pub(crate) struct Session {
     mfa_auth_time: Option<DateTime<Utc>>,
 }
 
+/// A long-term access key.
+#[derive(Debug)]
+pub(crate) struct AccessKey {
+    /// Index into `world.users`.
+    pub(crate) user: usize,
+    pub(crate) id: String,
+    pub(crate) secret: String,
+    pub(crate) active: bool,
+    pub(crate) created: DateTime<Utc>,
+    /// Requests signed with it are refused (InvalidClientTokenId) before
+    /// this time: IAM's eventual consistency.
+    pub(crate) usable_from: DateTime<Utc>,
+}
+
+/// A TOTP MFA device, assigned to a user or (a new virtual one) not yet.
+#[derive(Debug)]
+pub(crate) struct Device {
+    pub(crate) account: String,
+    pub(crate) serial: String,
+    pub(crate) seed: String,
+    /// Index into `world.users` once enabled for a user.
+    pub(crate) user: Option<usize>,
+    pub(crate) enabled: Option<DateTime<Utc>>,
+}
+
 /// The authenticated caller of one request.
 #[derive(Debug)]
-struct Caller {
-    identity: Identity,
+pub(crate) struct Caller {
+    pub(crate) identity: Identity,
     /// Temporary (session) credentials rather than a long-term access key.
-    temporary: bool,
-    mfa_auth_time: Option<DateTime<Utc>>,
+    pub(crate) temporary: bool,
+    pub(crate) mfa_auth_time: Option<DateTime<Utc>>,
 }
 
 /// Everything that changes while the emulator runs, plus the parsed world.
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) world: World,
-    identity_policies: Vec<Vec<Policy>>,
+    pub(crate) identity_policies: Vec<Vec<Policy>>,
+    /// Every long-term access key: the world's, then those CreateAccessKey made.
+    pub(crate) keys: Vec<AccessKey>,
+    /// Every MFA device: the world's (assigned), then virtual ones IAM made.
+    pub(crate) devices: Vec<Device>,
+    /// How long a key made by CreateAccessKey is unknown to STS (and IAM).
+    pub(crate) key_propagation: Duration,
     trust_policies: Vec<Policy>,
     pub(crate) sessions: HashMap<String, Session>,
     /// Console sign-in tokens and console sessions (see `federation.rs`).
@@ -220,27 +251,27 @@ pub(crate) struct State {
 }
 
 /// A regular expression as AWS prints it, and the character test it stands for.
-type Pattern = (&'static str, fn(char) -> bool);
+pub(crate) type Pattern = (&'static str, fn(char) -> bool);
 
 /// Collects constraint violations into AWS's "N validation errors detected" message.
 #[derive(Default)]
-struct Validation(Vec<String>);
+pub(crate) struct Validation(Vec<String>);
 
 impl Validation {
-    fn fail(&mut self, value: Option<&str>, member: &str, constraint: &str) {
+    pub(crate) fn fail(&mut self, value: Option<&str>, member: &str, constraint: &str) {
         let value = value.map_or_else(|| "null".to_string(), |v| format!("'{v}'"));
         self.0.push(format!(
             "Value {value} at '{member}' failed to satisfy constraint: Member must {constraint}"
         ));
     }
 
-    fn required(&mut self, value: Option<&str>, member: &str) {
+    pub(crate) fn required(&mut self, value: Option<&str>, member: &str) {
         if value.is_none() {
             self.fail(None, member, "not be null");
         }
     }
 
-    fn string(
+    pub(crate) fn string(
         &mut self,
         value: Option<&str>,
         member: &str,
@@ -319,7 +350,7 @@ impl Validation {
         );
     }
 
-    fn finish(self) -> Result<(), StsError> {
+    pub(crate) fn finish(self) -> Result<(), StsError> {
         match self.0.len() {
             0 => Ok(()),
             1 => Err(StsError::validation(format!(
@@ -334,7 +365,7 @@ impl Validation {
     }
 }
 
-fn is_word(c: char) -> bool {
+pub(crate) fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
@@ -345,12 +376,12 @@ pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> String {
         .collect()
 }
 
-const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+pub(crate) const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub(crate) const BASE64: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Stable, AWS-looking unique ids (AIDA…, AROA…) derived from the ARN.
-fn stable_id(prefix: &str, seed: &str) -> String {
+pub(crate) fn stable_id(prefix: &str, seed: &str) -> String {
     let digest = Sha256::digest(seed.as_bytes());
     let tail: String = digest
         .iter()
@@ -381,7 +412,7 @@ pub(crate) fn iso8601(t: DateTime<Utc>) -> String {
 
 impl State {
     /// The world must already be validated; policies are parsed once here.
-    pub(crate) fn new(world: World) -> Result<State, policy::PolicyError> {
+    pub(crate) fn new(world: World, now: DateTime<Utc>) -> Result<State, policy::PolicyError> {
         let identity_policies = world
             .users
             .iter()
@@ -397,9 +428,47 @@ impl State {
             .iter()
             .map(|r| Policy::parse(&r.trust_policy, PolicyKind::Trust))
             .collect::<Result<Vec<_>, _>>()?;
+        let keys = world
+            .users
+            .iter()
+            .enumerate()
+            .map(|(user, u)| {
+                let created = u
+                    .access_key_created
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map_or(now, |t| t.with_timezone(&Utc));
+                AccessKey {
+                    user,
+                    id: u.access_key_id.clone(),
+                    secret: u.secret_access_key.clone(),
+                    active: true,
+                    created,
+                    // The world's keys work whatever the clock says.
+                    usable_from: DateTime::<Utc>::MIN_UTC,
+                }
+            })
+            .collect();
+        let devices = world
+            .users
+            .iter()
+            .enumerate()
+            .flat_map(|(user, u)| {
+                u.devices().map(move |d| Device {
+                    account: u.account.clone(),
+                    serial: d.serial.clone(),
+                    seed: d.seed.clone(),
+                    user: Some(user),
+                    enabled: Some(now),
+                })
+            })
+            .collect();
         Ok(State {
             world,
             identity_policies,
+            keys,
+            devices,
+            key_propagation: Duration::zero(),
             trust_policies,
             sessions: HashMap::new(),
             federation: Default::default(),
@@ -415,26 +484,41 @@ impl State {
         }
     }
 
-    /// Authenticate, authorise and run one request.
+    /// Authenticate, authorise and run one request (STS or IAM: the Action decides).
     pub(crate) fn handle(
         &mut self,
         req: &Request,
         now: DateTime<Utc>,
         request_id: &str,
     ) -> Outcome {
-        match self.dispatch(req, now) {
-            Ok((action, inner)) => {
-                Outcome::xml(200, xml::success(action, &inner, request_id), None)
-            }
-            Err(e) => Outcome::error(&e, request_id),
+        let params = Params::from_request(req);
+        let action = params.get("Action").unwrap_or("").to_string();
+        let iam = crate::iam::is_iam_action(&action);
+        let ns = if iam { xml::IAM_NS } else { xml::STS_NS };
+        match self.dispatch(req, &params, &action, iam, now) {
+            Ok(Some(inner)) => Outcome::xml(
+                200,
+                xml::success_in(ns, &action, Some(&inner), request_id),
+                None,
+            ),
+            Ok(None) => Outcome::xml(200, xml::success_in(ns, &action, None, request_id), None),
+            Err(e) => Outcome::xml(
+                e.status,
+                xml::error_in(ns, e.status < 500, e.code, &e.message, request_id),
+                Some(e.code.to_string()),
+            ),
         }
     }
 
+    /// The result element's inner XML, or `None` for actions without one.
     fn dispatch(
         &mut self,
         req: &Request,
+        params: &Params,
+        action: &str,
+        iam: bool,
         now: DateTime<Utc>,
-    ) -> Result<(&'static str, String), StsError> {
+    ) -> Result<Option<String>, StsError> {
         if req.method != "POST" && req.method != "GET" {
             return Err(StsError::new(
                 405,
@@ -442,10 +526,19 @@ impl State {
                 format!("The HTTP method {} is not allowed", req.method),
             ));
         }
-        let params = Params::from_request(req);
-        let caller = self.authenticate(req, now)?;
-        let action = params.get("Action").unwrap_or("");
+        let service = if iam { "iam" } else { "sts" };
+        let caller = self.authenticate(req, now, service)?;
         let version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
+        if iam {
+            if version != crate::iam::API_VERSION {
+                return Err(StsError::new(
+                    400,
+                    "InvalidAction",
+                    format!("Could not find operation {action} for version {version}"),
+                ));
+            }
+            return self.iam(&caller, action, params, now);
+        }
         let known = matches!(
             action,
             "GetSessionToken" | "AssumeRole" | "GetCallerIdentity"
@@ -458,51 +551,50 @@ impl State {
             ));
         }
         match action {
-            "GetSessionToken" => Ok((
-                "GetSessionToken",
-                self.get_session_token(&caller, &params, now)?,
-            )),
-            "AssumeRole" => Ok(("AssumeRole", self.assume_role(&caller, &params, now)?)),
-            _ => Ok(("GetCallerIdentity", self.get_caller_identity(&caller))),
+            "GetSessionToken" => self.get_session_token(&caller, params, now).map(Some),
+            "AssumeRole" => self.assume_role(&caller, params, now).map(Some),
+            _ => Ok(Some(self.get_caller_identity(&caller))),
         }
     }
 
-    fn authenticate(&self, req: &Request, now: DateTime<Utc>) -> Result<Caller, StsError> {
+    fn authenticate(
+        &self,
+        req: &Request,
+        now: DateTime<Utc>,
+        service: &str,
+    ) -> Result<Caller, StsError> {
         let auth = sigv4::parse_authorization(req)?;
         let (amz_date, signed_at) = sigv4::request_time(req)?;
         let token = req.header("x-amz-security-token");
-        let (secret, caller, session) = if let Some(i) = self
-            .world
-            .users
-            .iter()
-            .position(|u| u.access_key_id == auth.access_key_id)
-        {
-            // A long-term key never carries a session token.
-            if token.is_some() {
+        let (secret, caller, session) =
+            if let Some(key) = self.keys.iter().find(|k| k.id == auth.access_key_id) {
+                // A long-term key never carries a session token; an inactive key
+                // and one IAM has not propagated yet are unknown to STS.
+                if token.is_some() || !key.active || now < key.usable_from {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: Identity::User(key.user),
+                    temporary: false,
+                    mfa_auth_time: None,
+                };
+                (key.secret.as_str(), caller, None)
+            } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
+                if !token.is_some_and(|t| ct_eq(t, &s.token)) {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: s.identity.clone(),
+                    temporary: true,
+                    mfa_auth_time: s.mfa_auth_time,
+                };
+                (s.secret.as_str(), caller, Some(s))
+            } else {
                 return Err(StsError::invalid_token());
-            }
-            let caller = Caller {
-                identity: Identity::User(i),
-                temporary: false,
-                mfa_auth_time: None,
             };
-            (self.world.users[i].secret_access_key.as_str(), caller, None)
-        } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
-            if !token.is_some_and(|t| ct_eq(t, &s.token)) {
-                return Err(StsError::invalid_token());
-            }
-            let caller = Caller {
-                identity: s.identity.clone(),
-                temporary: true,
-                mfa_auth_time: s.mfa_auth_time,
-            };
-            (s.secret.as_str(), caller, Some(s))
-        } else {
-            return Err(StsError::invalid_token());
-        };
         sigv4::check_skew(signed_at, now)?;
-        let region = self.signing_region.expected(req, "sts");
-        sigv4::verify(req, &auth, &amz_date, secret, region.as_deref())?;
+        let region = self.signing_region.expected(req, service);
+        sigv4::verify(req, &auth, &amz_date, secret, region.as_deref(), service)?;
         if let Some(s) = session {
             if s.revoked || now >= s.expiration {
                 return Err(StsError::new(
@@ -515,7 +607,7 @@ impl State {
         Ok(caller)
     }
 
-    fn caller_principal(&self, identity: &Identity) -> Principal {
+    pub(crate) fn caller_principal(&self, identity: &Identity) -> Principal {
         match identity {
             Identity::User(i) => {
                 let u = &self.world.users[*i];
@@ -550,9 +642,10 @@ impl State {
             return Err(denied());
         };
         let bad_serial = || StsError::access_denied(MFA_BAD_SERIAL);
-        let device = self.world.users[i]
-            .devices()
-            .find(|d| d.serial == serial)
+        let device = self
+            .devices
+            .iter()
+            .find(|d| d.user == Some(i) && d.serial == serial)
             .ok_or_else(bad_serial)?;
         let at = u64::try_from(now.timestamp()).map_err(|_| denied())?;
         let used = self.used_steps.get(serial);
@@ -726,6 +819,7 @@ impl State {
             mfa_age_secs: mfa_auth_time
                 .map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
             external_id: external_id.map(str::to_string),
+            username: None,
         };
         let request = |principal| policy::Request {
             action: "sts:AssumeRole",

@@ -32,6 +32,10 @@ pub struct User {
     pub name: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The key's CreateDate for IAM ListAccessKeys (RFC 3339, e.g.
+    /// `2026-01-01T00:00:00Z`); default: when the emulator started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_created: Option<String>,
     /// The user's first (or only) virtual MFA device: `[users.mfa]`.
     #[serde(default)]
     pub mfa: Option<MfaDevice>,
@@ -96,6 +100,7 @@ impl User {
             name: name.into(),
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
+            access_key_created: None,
             mfa: None,
             mfa_devices: Vec::new(),
             policies: Vec::new(),
@@ -124,6 +129,12 @@ impl User {
     /// Every MFA device of the user: `mfa` first, then `mfa_devices`.
     pub fn devices(&self) -> impl Iterator<Item = &MfaDevice> {
         self.mfa.iter().chain(self.mfa_devices.iter())
+    }
+
+    /// The access key's CreateDate (RFC 3339) as IAM reports it.
+    pub fn with_access_key_created(mut self, rfc3339: impl Into<String>) -> User {
+        self.access_key_created = Some(rfc3339.into());
+        self
     }
 
     pub fn with_policy(mut self, policy_json: impl Into<String>) -> User {
@@ -340,6 +351,13 @@ impl World {
                 return Err(err(
                     "secret_access_key must be at least 16 ASCII characters".into(),
                 ));
+            }
+            if let Some(t) = &u.access_key_created {
+                if chrono::DateTime::parse_from_rfc3339(t).is_err() {
+                    return Err(err(format!(
+                        "access_key_created {t:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z"
+                    )));
+                }
             }
             if !keys.insert(u.access_key_id.as_str()) {
                 return Err(WorldError::DuplicateAccessKey(u.access_key_id.clone()));

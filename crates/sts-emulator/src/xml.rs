@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// IAM's Query API namespace (version 2010-05-08).
+pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const NS: &str = STS_NS;
 
 /// Escape text for element content. Quotes stay literal, as in AWS's own
 /// responses ("Value 'x' at 'tokenCode' ...").
@@ -19,14 +22,35 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// `<Action>Response` wrapping `<Action>Result` (whose inner XML is given, already escaped)
-/// and the response metadata.
-pub(crate) fn success(action: &str, result_inner: &str, request_id: &str) -> String {
+/// `<Action>Response` (namespace `ns`) wrapping `<Action>Result` (whose
+/// inner XML is given, already escaped) and the response metadata; `None`:
+/// an action without a result
+/// element (IAM's UpdateAccessKey, DeleteAccessKey, EnableMFADevice).
+pub(crate) fn success_in(
+    ns: &str,
+    action: &str,
+    result_inner: Option<&str>,
+    request_id: &str,
+) -> String {
+    let result = result_inner
+        .map(|inner| format!("<{action}Result>{inner}</{action}Result>"))
+        .unwrap_or_default();
     format!(
-        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result_inner}</{action}Result>\
+        "<{action}Response xmlns=\"{ns}\">{result}\
          <ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
         escape(request_id)
     )
+}
+
+/// [`error`] in namespace `ns`.
+pub(crate) fn error_in(
+    ns: &str,
+    sender: bool,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> String {
+    error(sender, code, message, request_id).replacen(NS, ns, 1)
 }
 
 /// `<ErrorResponse>`; `sender` is false for server-side faults (Type Receiver).

@@ -180,7 +180,7 @@ except Exception as e:
 // The workspace's ban on reading the environment directly is about mfacli's
 // core (src/env.rs); this test harness reads its own two variables.
 #[allow(clippy::disallowed_methods)]
-fn python_with_botocore() -> Option<String> {
+pub(crate) fn python_with_botocore() -> Option<String> {
     let venv_python = std::env::var("MFACLI_TEST_VENV")
         .ok()
         .map(|v| format!("{v}/bin/python"));

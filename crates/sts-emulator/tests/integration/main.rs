@@ -6,6 +6,7 @@ mod binary;
 mod faults;
 mod federation;
 mod get_session_token;
+mod iam;
 mod tls;
 mod util;
 mod world;

@@ -135,6 +135,8 @@ pub struct RawRequest<'a> {
     pub region: &'a str,
     /// The Host header (default `127.0.0.1:PORT`).
     pub host: Option<&'a str>,
+    /// SigV4 service (default `sts`).
+    pub service: &'a str,
 }
 
 impl<'a> RawRequest<'a> {
@@ -149,6 +151,7 @@ impl<'a> RawRequest<'a> {
             signed_at,
             region: "eu-central-1",
             host: None,
+            service: "sts",
         }
     }
 
@@ -179,7 +182,7 @@ impl<'a> RawRequest<'a> {
             signed.join(";"),
             sha256_hex(self.body.as_bytes())
         );
-        let scope = format!("{date}/{}/sts/aws4_request", self.region);
+        let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
         let string_to_sign = format!(
             "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
             sha256_hex(canonical.as_bytes())
@@ -189,8 +192,12 @@ impl<'a> RawRequest<'a> {
             .and_hms_opt(0, 0, 0)
             .unwrap()
             .and_utc();
-        let key =
-            aws_sigv4::sign::v4::generate_signing_key(self.secret, day.into(), self.region, "sts");
+        let key = aws_sigv4::sign::v4::generate_signing_key(
+            self.secret,
+            day.into(),
+            self.region,
+            self.service,
+        );
         let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
         let target = if self.query.is_empty() {
             "/".to_string()
@@ -368,4 +375,32 @@ pub fn get(port: u16, path_and_query: &str) -> RawResponse {
 /// Query-string encoding of one value.
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Credentials for a raw request: key id, secret, session token.
+pub type Creds<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// An IAM Query API call (`Version=2010-05-08` added), signed as AWS signs
+/// IAM: service `iam`, region us-east-1.
+pub fn iam(emu: &Emulator, creds: Creds<'_>, action_and_params: &str) -> RawResponse {
+    let body = format!("Action={action_and_params}&Version=2010-05-08");
+    let mut r = RawRequest::post(&body, creds.0, creds.1, emu.now());
+    r.token = creds.2;
+    r.service = "iam";
+    r.region = "us-east-1";
+    send_raw(emu.port(), &r.build(emu.port()))
+}
+
+/// Every `<tag>` value in `body`, in order.
+pub fn xml_tags(body: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start + open.len()..];
+        let Some(end) = after.find(&close) else { break };
+        out.push(after[..end].to_string());
+        rest = &after[end + close.len()..];
+    }
+    out
 }

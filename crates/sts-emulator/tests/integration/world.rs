@@ -254,3 +254,17 @@ seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
         .validate()
         .unwrap();
 }
+
+#[test]
+fn access_key_created_must_be_rfc3339() {
+    let e = World::new()
+        .with_user(user().with_access_key_created("yesterday"))
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("user u: access_key_created"), "{e}");
+    World::new()
+        .with_user(user().with_access_key_created("2026-01-02T03:04:05Z"))
+        .validate()
+        .unwrap();
+}
