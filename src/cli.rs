@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Shell;
-use crate::types::{SessionDuration, TokenCode};
+use crate::types::{AccountId, ExternalId, InvalidValue, Partition, SessionDuration, TokenCode};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -94,7 +94,20 @@ fn parse_token_code(s: &str) -> Result<TokenCode, String> {
 }
 
 fn parse_duration(s: &str) -> Result<SessionDuration, String> {
-    s.parse().map_err(|e: crate::types::InvalidValue| e.0)
+    parse_value(s)
+}
+
+/// Any validated value from `types.rs`: clap reports its error with the
+/// flag's name and exits 2.
+fn parse_value<T: std::str::FromStr<Err = InvalidValue>>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|e: InvalidValue| e.0)
+}
+
+/// An MFA age for a trust policy: 1 s to 36 h, the longest MFA session.
+fn parse_mfa_age(s: &str) -> Result<SessionDuration, String> {
+    parse_value::<SessionDuration>(s)?
+        .check(1, SessionDuration::SESSION_MAX)
+        .map_err(|e| e.0)
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,17 +303,17 @@ pub enum PolicyCommand {
     )]
     Trust {
         /// The bastion account's 12-digit id
-        #[arg(long, value_name = "ACCOUNT")]
-        bastion_account: String,
+        #[arg(long, value_name = "ACCOUNT", value_parser = parse_value::<AccountId>)]
+        bastion_account: AccountId,
         /// Require this sts:ExternalId
-        #[arg(long, value_name = "ID")]
-        external_id: Option<String>,
-        /// Refuse MFA sessions older than this (aws:MultiFactorAuthAge)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        #[arg(long, value_name = "ID", value_parser = parse_value::<ExternalId>)]
+        external_id: Option<ExternalId>,
+        /// Refuse MFA sessions older than this (aws:MultiFactorAuthAge), at most 36h
+        #[arg(long, value_name = "DURATION", value_parser = parse_mfa_age)]
         max_session: Option<SessionDuration>,
-        /// Partition of the ARNs
-        #[arg(long, default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"])]
-        partition: String,
+        /// Partition of the ARNs: aws, aws-cn or aws-us-gov
+        #[arg(long, default_value = "aws", value_parser = parse_value::<Partition>)]
+        partition: Partition,
     },
     /// CloudFormation templates (YAML) for the bastion group or a target role
     #[command(after_help = "Example:\n  mfacli policy cloudformation target > target-role.yaml")]
@@ -346,5 +359,57 @@ impl From<ShellArg> for Shell {
             ShellArg::Fish => Shell::Fish,
             ShellArg::Powershell => Shell::Powershell,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn trust(extra: &[&str]) -> Result<Cli, clap::Error> {
+        let mut args = vec!["mfacli", "policy", "trust", "--bastion-account"];
+        args.extend(extra);
+        Cli::try_parse_from(args)
+    }
+
+    /// Bad policy inputs are usage errors (exit 2) that name the flag; the
+    /// rules themselves are the types' (`types.rs`), written once.
+    #[test]
+    fn bad_policy_inputs_are_usage_errors_naming_the_flag() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["12"], "--bastion-account"),
+            (&["12345678901"], "--bastion-account"),
+            (&["1234567890123"], "--bastion-account"),
+            (&["12345678901a"], "--bastion-account"),
+            (&[" 123456789012"], "--bastion-account"),
+            (&["１２３４５６７８９０１２"], "--bastion-account"),
+            (&["111111111111", "--external-id", "a"], "--external-id"),
+            (&["111111111111", "--external-id", "ab cd"], "--external-id"),
+            (
+                &["111111111111", "--external-id", "ab${x}"],
+                "--external-id",
+            ),
+            (&["111111111111", "--max-session", "0s"], "--max-session"),
+            (&["111111111111", "--max-session", "40h"], "--max-session"),
+            (&["111111111111", "--partition", "aws-iso"], "--partition"),
+            (&["111111111111", "--partition", "AWS"], "--partition"),
+        ];
+        for (args, flag) in cases {
+            let e = trust(args).expect_err(&format!("{args:?} must be refused"));
+            assert_eq!(e.kind(), ErrorKind::ValueValidation, "{args:?}");
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(flag), "{args:?}: {e}");
+        }
+        let long = "a".repeat(1224);
+        assert!(trust(&[
+            "000000000000",
+            "--external-id",
+            &long,
+            "--max-session",
+            "36h"
+        ])
+        .is_ok());
+        assert!(trust(&["000000000000", "--external-id", &format!("{long}a")]).is_err());
     }
 }

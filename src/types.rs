@@ -52,12 +52,28 @@ impl Partition {
         }
     }
 
+    /// Every partition, in the order help texts list them.
+    pub const ALL: [Partition; 3] = [Self::Aws, Self::AwsCn, Self::AwsUsGov];
+
     /// The regional STS endpoint for this partition.
     pub fn sts_endpoint(self, region: &str) -> String {
         match self {
             Self::AwsCn => format!("https://sts.{region}.amazonaws.com.cn"),
             _ => format!("https://sts.{region}.amazonaws.com"),
         }
+    }
+}
+
+impl FromStr for Partition {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

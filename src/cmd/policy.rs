@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use crate::cli::{PolicyCommand, Template};
-use crate::error::UserError;
 use crate::policy;
 
 pub(crate) fn run(p: PolicyCommand) -> Result<u8> {
@@ -19,11 +18,10 @@ pub(crate) fn run(p: PolicyCommand) -> Result<u8> {
         } => {
             let v = policy::trust_policy(
                 &bastion_account,
-                external_id.as_deref(),
-                max_session.map(|d| u64::from(d.secs())),
-                &partition,
-            )
-            .map_err(|e| UserError::new(e.to_string()))?;
+                external_id.as_ref(),
+                max_session,
+                partition,
+            );
             policy::to_pretty_json(&v)
         }
         PolicyCommand::Cloudformation {

@@ -21,89 +21,16 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::types::{AccountId, ExternalId, Partition, SessionDuration};
+
 /// IAM policy language version used by every document.
 pub const POLICY_VERSION: &str = "2012-10-17";
-
-/// Partitions accepted by [`trust_policy`].
-pub const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
-
-/// Longest `aws:MultiFactorAuthAge` we accept: 36 hours, the longest session
-/// `sts:GetSessionToken` can issue.
-pub const MAX_MFA_AGE_SECS: u64 = 129_600;
-
-/// Length limits of an `sts:ExternalId`.
-pub const EXTERNAL_ID_MIN_LEN: usize = 2;
-pub const EXTERNAL_ID_MAX_LEN: usize = 1224;
 
 const MFA_PRESENT_KEY: &str = "aws:MultiFactorAuthPresent";
 const MFA_AGE_KEY: &str = "aws:MultiFactorAuthAge";
 const EXTERNAL_ID_KEY: &str = "sts:ExternalId";
 const OWN_USER_ARN: &str = "arn:aws:iam::*:user/${aws:username}";
 const OWN_MFA_ARN: &str = "arn:aws:iam::*:mfa/${aws:username}";
-
-/// Invalid input to one of the policy generators.  Every message starts with
-/// the command-line flag that carried the bad value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyInputError {
-    #[error("--bastion-account: '{0}' is not a 12-digit AWS account id")]
-    AccountId(String),
-    #[error(
-        "--external-id: must be {EXTERNAL_ID_MIN_LEN} to {EXTERNAL_ID_MAX_LEN} characters long (got {0})"
-    )]
-    ExternalIdLength(usize),
-    #[error(
-        "--external-id: character {0:?} is not allowed (use letters, digits and any of _+=,.@:/-)"
-    )]
-    ExternalIdChar(char),
-    #[error(
-        "--max-session: {0} seconds is out of range for aws:MultiFactorAuthAge (must be 1 to {MAX_MFA_AGE_SECS}, i.e. at most 36h)"
-    )]
-    MaxMfaAge(u64),
-    #[error("--partition: '{0}' is not an AWS partition (expected aws, aws-cn or aws-us-gov)")]
-    Partition(String),
-}
-
-/// Checks that `value` is a 12-digit AWS account id (errors name `--bastion-account`).
-pub fn validate_account_id(value: &str) -> Result<&str, PolicyInputError> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(value)
-    } else {
-        Err(PolicyInputError::AccountId(value.to_owned()))
-    }
-}
-
-/// Checks an `sts:ExternalId`: 2..=1224 characters of `[\w+=,.@:/-]`.
-pub fn validate_external_id(value: &str) -> Result<&str, PolicyInputError> {
-    let len = value.chars().count();
-    if !(EXTERNAL_ID_MIN_LEN..=EXTERNAL_ID_MAX_LEN).contains(&len) {
-        return Err(PolicyInputError::ExternalIdLength(len));
-    }
-    match value
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c)))
-    {
-        Some(c) => Err(PolicyInputError::ExternalIdChar(c)),
-        None => Ok(value),
-    }
-}
-
-/// Checks a maximum MFA age in seconds (1..=129600; errors name `--max-session`).
-pub fn validate_max_mfa_age(secs: u64) -> Result<u64, PolicyInputError> {
-    if (1..=MAX_MFA_AGE_SECS).contains(&secs) {
-        Ok(secs)
-    } else {
-        Err(PolicyInputError::MaxMfaAge(secs))
-    }
-}
-
-/// Checks that `value` is one of [`PARTITIONS`].
-pub fn validate_partition(value: &str) -> Result<&str, PolicyInputError> {
-    if PARTITIONS.contains(&value) {
-        Ok(value)
-    } else {
-        Err(PolicyInputError::Partition(value.to_owned()))
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Typed policy documents
@@ -267,55 +194,52 @@ pub fn bastion_policy(self_manage_mfa: bool) -> Value {
         .expect("policy documents always serialize")
 }
 
-/// Typed form of [`trust_policy`].
+/// Typed form of [`trust_policy`]. Its inputs are validated values
+/// (`types.rs`), so it cannot fail.
 pub fn trust_policy_document(
-    bastion_account: &str,
-    external_id: Option<&str>,
-    max_mfa_age_secs: Option<u64>,
-    partition: &str,
-) -> Result<PolicyDocument, PolicyInputError> {
-    let account = validate_account_id(bastion_account)?;
-    let partition = validate_partition(partition)?;
+    bastion_account: &AccountId,
+    external_id: Option<&ExternalId>,
+    max_mfa_age: Option<SessionDuration>,
+    partition: Partition,
+) -> PolicyDocument {
     let mut condition = Condition::mfa_present();
-    if let Some(secs) = max_mfa_age_secs {
-        let secs = validate_max_mfa_age(secs)?;
+    if let Some(age) = max_mfa_age {
         condition
             .numeric_less_than
-            .insert(MFA_AGE_KEY, secs.to_string());
+            .insert(MFA_AGE_KEY, age.secs().to_string());
     }
     if let Some(id) = external_id {
-        let id = validate_external_id(id)?;
         condition
             .string_equals
-            .insert(EXTERNAL_ID_KEY, id.to_owned());
+            .insert(EXTERNAL_ID_KEY, id.as_str().to_owned());
     }
-    Ok(PolicyDocument {
+    PolicyDocument {
         version: POLICY_VERSION,
         statement: vec![Statement {
             sid: "TrustBastionWithMfa",
             effect: "Allow",
             principal: Some(Principal {
-                aws: format!("arn:{partition}:iam::{account}:root"),
+                aws: format!("arn:{partition}:iam::{bastion_account}:root"),
             }),
             action: OneOrMany::One("sts:AssumeRole".to_owned()),
             resource: None,
             condition: Some(condition),
         }],
-    })
+    }
 }
 
 /// Trust (assume-role) policy for a target-account role: trusts the bastion
 /// account's root principal, only for MFA-authenticated sessions, optionally
-/// requiring a recent MFA (`aws:MultiFactorAuthAge < max_mfa_age_secs`) and an
+/// requiring a recent MFA (`aws:MultiFactorAuthAge < max_mfa_age`) and an
 /// external id.
 pub fn trust_policy(
-    bastion_account: &str,
-    external_id: Option<&str>,
-    max_mfa_age_secs: Option<u64>,
-    partition: &str,
-) -> Result<Value, PolicyInputError> {
-    let doc = trust_policy_document(bastion_account, external_id, max_mfa_age_secs, partition)?;
-    Ok(serde_json::to_value(doc).expect("policy documents always serialize"))
+    bastion_account: &AccountId,
+    external_id: Option<&ExternalId>,
+    max_mfa_age: Option<SessionDuration>,
+    partition: Partition,
+) -> Value {
+    let doc = trust_policy_document(bastion_account, external_id, max_mfa_age, partition);
+    serde_json::to_value(doc).expect("policy documents always serialize")
 }
 
 // ---------------------------------------------------------------------------
@@ -640,11 +564,16 @@ mod tests {
             assert!(pretty.ends_with("}\n") && !pretty.ends_with("\n\n"));
             assert!(pretty.contains("\n  \"Statement\": [\n    {\n      \"Sid\""));
         }
-        let doc = trust_policy_document(ACCOUNT, Some("ext-id"), Some(3600), "aws").unwrap();
+        let doc =
+            trust_policy_document(&account(), Some(&ext("ext-id")), age(3600), Partition::Aws);
         let mut expected = serde_json::to_string_pretty(&doc).unwrap();
         expected.push('\n');
-        let pretty =
-            to_pretty_json(&trust_policy(ACCOUNT, Some("ext-id"), Some(3600), "aws").unwrap());
+        let pretty = to_pretty_json(&trust_policy(
+            &account(),
+            Some(&ext("ext-id")),
+            age(3600),
+            Partition::Aws,
+        ));
         assert_eq!(pretty, expected);
         let (p, a, c) = (
             pretty.find("\"Principal\"").unwrap(),
@@ -754,9 +683,21 @@ mod tests {
         assert_eq!(by_sid(&v, "AssumeRoleWithMfa")["Condition"], mfa_cond());
     }
 
+    fn account() -> AccountId {
+        ACCOUNT.parse().unwrap()
+    }
+
+    fn ext(s: &str) -> ExternalId {
+        s.parse().unwrap()
+    }
+
+    fn age(secs: u32) -> Option<SessionDuration> {
+        Some(SessionDuration::from_secs(secs))
+    }
+
     #[test]
     fn trust_policy_basic() {
-        let v = trust_policy(ACCOUNT, None, None, "aws").unwrap();
+        let v = trust_policy(&account(), None, None, Partition::Aws);
         assert_eq!(
             v,
             json!({"Version":"2012-10-17","Statement":[{
@@ -767,15 +708,25 @@ mod tests {
         );
         assert_safe(&v);
         assert_eq!(
-            serde_json::to_string(&trust_policy_document(ACCOUNT, None, None, "aws").unwrap())
-                .unwrap(),
+            serde_json::to_string(&trust_policy_document(
+                &account(),
+                None,
+                None,
+                Partition::Aws
+            ))
+            .unwrap(),
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"TrustBastionWithMfa","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#
         );
     }
 
     #[test]
     fn trust_policy_with_external_id_and_age() {
-        let v = trust_policy(ACCOUNT, Some("a1_+=,.@:/-Z"), Some(43200), "aws").unwrap();
+        let v = trust_policy(
+            &account(),
+            Some(&ext("a1_+=,.@:/-Z")),
+            age(43200),
+            Partition::Aws,
+        );
         assert_safe(&v);
         assert_eq!(
             statements(&v)[0]["Condition"],
@@ -785,92 +736,33 @@ mod tests {
                 "StringEquals":{"sts:ExternalId":"a1_+=,.@:/-Z"}
             })
         );
-        let only_age = trust_policy(ACCOUNT, None, Some(1), "aws").unwrap();
+        let only_age = trust_policy(&account(), None, age(1), Partition::Aws);
         assert_eq!(
             statements(&only_age)[0]["Condition"],
             json!({"Bool":{"aws:MultiFactorAuthPresent":"true"},
                    "NumericLessThan":{"aws:MultiFactorAuthAge":"1"}})
         );
-        let only_ext = trust_policy(ACCOUNT, Some("xy"), None, "aws").unwrap();
+        let only_ext = trust_policy(&account(), Some(&ext("xy")), None, Partition::Aws);
         assert_eq!(
             statements(&only_ext)[0]["Condition"],
             json!({"Bool":{"aws:MultiFactorAuthPresent":"true"},
                    "StringEquals":{"sts:ExternalId":"xy"}})
         );
-        // Boundaries.
-        let long = "a".repeat(1224);
-        assert!(trust_policy(ACCOUNT, Some(&long), Some(129_600), "aws").is_ok());
     }
 
     #[test]
     fn trust_policy_partitions() {
-        for p in ["aws", "aws-cn", "aws-us-gov"] {
-            let v = trust_policy(ACCOUNT, None, None, p).unwrap();
+        for p in Partition::ALL {
+            let v = trust_policy(&account(), None, None, p);
             assert_eq!(
                 statements(&v)[0]["Principal"]["AWS"],
                 format!("arn:{p}:iam::{ACCOUNT}:root")
             );
         }
-        let err = trust_policy(ACCOUNT, None, None, "aws-iso").unwrap_err();
-        assert_eq!(err, PolicyInputError::Partition("aws-iso".into()));
-        assert!(err.to_string().starts_with("--partition: 'aws-iso'"));
-        assert!(trust_policy(ACCOUNT, None, None, "AWS").is_err());
-        assert!(trust_policy(ACCOUNT, None, None, "").is_err());
     }
 
-    #[test]
-    fn trust_policy_rejects_bad_account_ids() {
-        let err = trust_policy("12", None, None, "aws").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--bastion-account: '12' is not a 12-digit AWS account id"
-        );
-        for bad in [
-            "",
-            "12345678901",
-            "1234567890123",
-            "12345678901a",
-            " 123456789012",
-            "123456789012\n",
-            "１２３４５６７８９０１２",
-            "-12345678901",
-        ] {
-            let err = trust_policy(bad, None, None, "aws").unwrap_err();
-            assert!(matches!(err, PolicyInputError::AccountId(_)), "{bad:?}");
-            assert!(err.to_string().starts_with("--bastion-account: "));
-        }
-        assert_eq!(validate_account_id("000000000000"), Ok("000000000000"));
-    }
-
-    #[test]
-    fn trust_policy_rejects_bad_external_ids() {
-        for (bad, expected) in [
-            ("", PolicyInputError::ExternalIdLength(0)),
-            ("a", PolicyInputError::ExternalIdLength(1)),
-            ("ab cd", PolicyInputError::ExternalIdChar(' ')),
-            ("ab\"cd", PolicyInputError::ExternalIdChar('"')),
-            ("abé", PolicyInputError::ExternalIdChar('é')),
-            ("ab*", PolicyInputError::ExternalIdChar('*')),
-            ("ab${x}", PolicyInputError::ExternalIdChar('$')),
-        ] {
-            let err = trust_policy(ACCOUNT, Some(bad), None, "aws").unwrap_err();
-            assert_eq!(err, expected, "{bad:?}");
-            assert!(err.to_string().starts_with("--external-id: "), "{err}");
-        }
-        let too_long = "a".repeat(1225);
-        let err = trust_policy(ACCOUNT, Some(&too_long), None, "aws").unwrap_err();
-        assert_eq!(err, PolicyInputError::ExternalIdLength(1225));
-        assert!(err.to_string().contains("(got 1225)"));
-    }
-
-    #[test]
-    fn trust_policy_rejects_bad_mfa_age() {
-        for bad in [0, 129_601, u64::MAX] {
-            let err = trust_policy(ACCOUNT, None, Some(bad), "aws").unwrap_err();
-            assert_eq!(err, PolicyInputError::MaxMfaAge(bad));
-            assert!(err.to_string().starts_with("--max-session: "), "{err}");
-        }
-    }
+    // What the inputs may be is decided once, by the types (`types.rs`);
+    // `cli.rs` tests that bad values are usage errors naming the flag.
 
     // --- CloudFormation -------------------------------------------------
 
@@ -993,10 +885,10 @@ mod tests {
             trust["Statement"][0]["Principal"]["AWS"],
             json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${BastionAccountId}:root"})
         );
-        for partition in PARTITIONS {
+        for partition in Partition::ALL {
             trust["Statement"][0]["Principal"]["AWS"] =
                 json!(format!("arn:{partition}:iam::{ACCOUNT}:root"));
-            assert_eq!(trust, trust_policy(ACCOUNT, None, None, partition).unwrap());
+            assert_eq!(trust, trust_policy(&account(), None, None, partition));
         }
         assert_safe(&trust);
 
@@ -1004,11 +896,5 @@ mod tests {
             t["Outputs"]["RoleArn"]["Value"],
             json!({"Fn::GetAtt": ["BastionAccessRole", "Arn"]})
         );
-    }
-
-    #[test]
-    fn errors_are_std_errors_usable_with_anyhow() {
-        let e: anyhow::Error = trust_policy("x", None, None, "aws").unwrap_err().into();
-        assert!(e.to_string().contains("--bastion-account"));
     }
 }
