@@ -162,46 +162,8 @@ pub fn short_key(id: &str) -> String {
 /// Runs every check. Never fails: a failed step is an error line.
 pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
     let mut r = Report::default();
-
-    // The mfacli config.
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
-    let config = match Config::load(overrides.config.as_deref(), &env) {
-        Ok(c) => {
-            if c.path.is_some() {
-                r.ok(
-                    "config",
-                    format!(
-                        "{} parses ({} target{})",
-                        config_path.display(),
-                        c.targets.len(),
-                        plural(c.targets.len())
-                    ),
-                );
-            } else {
-                r.ok(
-                    "config",
-                    format!(
-                        "no file at {} (targets can still come from the AWS config)",
-                        config_path.display()
-                    ),
-                );
-            }
-            for w in &c.warnings {
-                r.warn(
-                    "config",
-                    w.clone(),
-                    "remove the key or fix its spelling; see the config reference in the README",
-                );
-            }
-            c
-        }
-        Err(e) => {
-            r.user_error("config", &e);
-            Config::default()
-        }
-    };
-
-    // The AWS files.
+    let config = check_config(&mut r, &config_path, overrides.config.as_deref(), &env);
     let aws = match AwsFiles::load(&env) {
         Ok(a) => a,
         Err(e) => {
@@ -215,8 +177,6 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         overrides,
         env,
     };
-
-    // Targets, planned once.
     let names: Vec<String> = if wanted.is_empty() {
         sources
             .target_names()
@@ -228,56 +188,7 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
     };
     let plans: Vec<(String, Result<Plan, UserError>)> =
         names.iter().map(|n| (n.clone(), sources.plan(n))).collect();
-
-    // The bastion profiles in use, first the one a plain command would use.
-    let mut profiles: Vec<String> = Vec::new();
-    for (_, p) in &plans {
-        if let Ok(p) = p {
-            if !profiles.contains(&p.bastion_profile) {
-                profiles.push(p.bastion_profile.clone());
-            }
-        }
-    }
-    if profiles.is_empty() {
-        profiles.push(sources.bastion_profile(None));
-    }
-
-    let mut keys: BTreeMap<String, LongTermKeys> = BTreeMap::new();
-    let mut files_with_keys: Vec<&Path> = Vec::new();
-    for profile in &profiles {
-        match sources.aws.long_term_keys(profile) {
-            Ok(k) => {
-                let file = if sources.aws.has_credentials_section(profile) {
-                    sources.aws.credentials_path.as_path()
-                } else {
-                    sources.aws.config_path.as_path()
-                };
-                r.ok(
-                    "bastion keys",
-                    format!(
-                        "profile '{profile}' in {} (access key {})",
-                        file.display(),
-                        short_key(&k.access_key_id)
-                    ),
-                );
-                if !files_with_keys.contains(&file) {
-                    files_with_keys.push(file);
-                }
-                keys.insert(profile.clone(), k);
-            }
-            Err(e) => r.user_error("bastion keys", &e),
-        }
-    }
-
-    // File modes: the credentials file always, and any other file with keys.
-    let creds_path = sources.aws.credentials_path.as_path();
-    if !files_with_keys.contains(&creds_path) {
-        files_with_keys.insert(0, creds_path);
-    }
-    for file in &files_with_keys {
-        check_mode(&mut r, file);
-    }
-
+    let keys = check_keys(&mut r, &sources, &plans);
     for (profile, k) in &keys {
         check_key_age(
             &mut r,
@@ -286,52 +197,10 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
             &k.access_key_id,
         );
     }
-
-    // One GetCallerIdentity per bastion profile with keys.
-    for (profile, k) in &keys {
-        let endpoint = plans
-            .iter()
-            .filter_map(|(_, p)| p.as_ref().ok())
-            .find(|p| &p.bastion_profile == profile)
-            .map(|p| Ok(p.endpoint.clone()))
-            .unwrap_or_else(|| {
-                let partition = sources
-                    .config
-                    .bastion
-                    .mfa_serial
-                    .as_ref()
-                    .and_then(|s| s.partition())
-                    .unwrap_or(Partition::Aws);
-                sources.endpoint(partition, Some(profile))
-            });
-        match endpoint {
-            Ok(endpoint) => check_sts(&mut r, &endpoint, profile, k),
-            Err(e) => r.user_error("sts", &e),
-        }
-    }
-
-    // Cached MFA sessions.
+    check_sts_per_profile(&mut r, &sources, &plans, &keys);
     let cache = sources.cache();
     let now = Utc::now();
-    let mut seen: Vec<(String, String, String)> = Vec::new();
-    for (_, p) in &plans {
-        let Ok(p) = p else { continue };
-        let Some(k) = keys.get(&p.bastion_profile) else {
-            continue;
-        };
-        let id = (
-            k.access_key_id.clone(),
-            p.mfa_serial.to_string(),
-            p.endpoint.url.clone(),
-        );
-        if seen.contains(&id) {
-            continue;
-        }
-        seen.push(id);
-        check_session(&mut r, &cache, p, k, now);
-    }
-
-    // Each target.
+    check_sessions(&mut r, &cache, &plans, &keys, now);
     if plans.is_empty() {
         r.warn(
             "targets",
@@ -351,6 +220,146 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         }
     }
     r
+}
+
+/// The mfacli config: parses, and its warnings. A broken config is an
+/// error line and an empty config, so the other checks still run.
+fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> Config {
+    match Config::load(flag, env) {
+        Ok(c) => {
+            let what = if c.path.is_some() {
+                format!(
+                    "{} parses ({} target{})",
+                    path.display(),
+                    c.targets.len(),
+                    plural(c.targets.len())
+                )
+            } else {
+                format!(
+                    "no file at {} (targets can still come from the AWS config)",
+                    path.display()
+                )
+            };
+            r.ok("config", what);
+            for w in &c.warnings {
+                r.warn(
+                    "config",
+                    w.clone(),
+                    "remove the key or fix its spelling; see the config reference in the README",
+                );
+            }
+            c
+        }
+        Err(e) => {
+            r.user_error("config", &e);
+            Config::default()
+        }
+    }
+}
+
+/// The long-term keys of every bastion profile in use (first the one a
+/// plain command would use), and the modes of the files that hold them.
+fn check_keys(
+    r: &mut Report,
+    sources: &Sources,
+    plans: &[(String, Result<Plan, UserError>)],
+) -> BTreeMap<String, LongTermKeys> {
+    let mut profiles: Vec<String> = Vec::new();
+    for p in plans.iter().filter_map(|(_, p)| p.as_ref().ok()) {
+        if !profiles.contains(&p.bastion_profile) {
+            profiles.push(p.bastion_profile.clone());
+        }
+    }
+    if profiles.is_empty() {
+        profiles.push(sources.bastion_profile(None));
+    }
+    let mut keys = BTreeMap::new();
+    let creds_path = sources.aws.credentials_path.as_path();
+    let mut files_with_keys: Vec<&Path> = vec![creds_path];
+    for profile in &profiles {
+        match sources.aws.long_term_keys(profile) {
+            Ok(k) => {
+                let file = if sources.aws.has_credentials_section(profile) {
+                    creds_path
+                } else {
+                    sources.aws.config_path.as_path()
+                };
+                r.ok(
+                    "bastion keys",
+                    format!(
+                        "profile '{profile}' in {} (access key {})",
+                        file.display(),
+                        short_key(&k.access_key_id)
+                    ),
+                );
+                if !files_with_keys.contains(&file) {
+                    files_with_keys.push(file);
+                }
+                keys.insert(profile.clone(), k);
+            }
+            Err(e) => r.user_error("bastion keys", &e),
+        }
+    }
+    // The credentials file always, and any other file with keys.
+    for file in &files_with_keys {
+        check_mode(r, file);
+    }
+    keys
+}
+
+/// One GetCallerIdentity per bastion profile with keys.
+fn check_sts_per_profile(
+    r: &mut Report,
+    sources: &Sources,
+    plans: &[(String, Result<Plan, UserError>)],
+    keys: &BTreeMap<String, LongTermKeys>,
+) {
+    for (profile, k) in keys {
+        let endpoint = plans
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .find(|p| &p.bastion_profile == profile)
+            .map(|p| Ok(p.endpoint.clone()))
+            .unwrap_or_else(|| {
+                let partition = sources
+                    .config
+                    .bastion
+                    .mfa_serial
+                    .as_ref()
+                    .and_then(|s| s.partition())
+                    .unwrap_or(Partition::Aws);
+                sources.endpoint(partition, Some(profile))
+            });
+        match endpoint {
+            Ok(endpoint) => check_sts(r, &endpoint, profile, k),
+            Err(e) => r.user_error("sts", &e),
+        }
+    }
+}
+
+/// Cached MFA sessions, once per key, device and endpoint.
+fn check_sessions(
+    r: &mut Report,
+    cache: &Cache,
+    plans: &[(String, Result<Plan, UserError>)],
+    keys: &BTreeMap<String, LongTermKeys>,
+    now: DateTime<Utc>,
+) {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for p in plans.iter().filter_map(|(_, p)| p.as_ref().ok()) {
+        let Some(k) = keys.get(&p.bastion_profile) else {
+            continue;
+        };
+        let id = (
+            k.access_key_id.clone(),
+            p.mfa_serial.to_string(),
+            p.endpoint.url.clone(),
+        );
+        if !seen.contains(&id) {
+            seen.push(id);
+            check_session(r, cache, p, k, now);
+        }
+    }
 }
 
 fn check_mode(r: &mut Report, file: &Path) {

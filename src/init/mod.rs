@@ -388,6 +388,68 @@ pub fn wizard(
     profiles: &Profiles,
     given: Given,
 ) -> Result<Answers, UserError> {
+    describe_profiles(p, profiles)?;
+    let default_profile = given
+        .bastion_profile
+        .clone()
+        .or_else(|| profiles.suggested_bastion().map(str::to_owned));
+    let bastion_profile = p.ask(
+        "Bastion profile (the one with your IAM user's long-term keys)",
+        default_profile.as_deref(),
+        parse_profile_name,
+    )?;
+    if !profiles.with_keys.contains(&bastion_profile) {
+        p.say(&format!(
+            "  note: '{bastion_profile}' has no long-term keys yet; add them with `aws configure --profile {bastion_profile}`"
+        ))?;
+    }
+    let mfa_serial = ask_mfa_serial(p, profiles, &given, &bastion_profile)?;
+    let session_name = if mfa_serial.device_name().is_none() {
+        let d = given.session_name.as_ref().map(ToString::to_string);
+        Some(p.ask(
+            "Role session name (your user name; shows in CloudTrail)",
+            d.as_deref(),
+            |s| s.parse::<SessionName>(),
+        )?)
+    } else {
+        None
+    };
+    let d = given
+        .session_duration
+        .unwrap_or(DEFAULT_SESSION_DURATION)
+        .to_string();
+    let session_duration = p.ask(
+        "MFA session duration, 15m to 36h (one code per session)",
+        Some(&d),
+        |s| {
+            s.parse::<SessionDuration>()
+                .and_then(check_session_duration)
+        },
+    )?;
+    let default_region = given
+        .region
+        .clone()
+        .or_else(|| profiles.regions.get(&bastion_profile).cloned());
+    let region_label = if default_region.is_some() {
+        "Region (- for none)"
+    } else {
+        "Region (empty for none)"
+    };
+    let region = p.ask_optional(region_label, default_region.as_deref(), parse_region)?;
+    let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
+    let targets = ask_targets(p, given.targets, partition)?;
+    Ok(Answers {
+        bastion_profile,
+        mfa_serial,
+        session_duration,
+        session_name,
+        region,
+        targets,
+    })
+}
+
+/// What the AWS files hold, so the questions make sense.
+fn describe_profiles(p: &mut Prompter<'_>, profiles: &Profiles) -> Result<(), UserError> {
     if profiles.names.is_empty() {
         p.say(&format!(
             "No profiles found in the AWS files ({}).",
@@ -415,26 +477,21 @@ pub fn wizard(
             profiles.role_profiles.join(", ")
         ))?;
     }
+    Ok(())
+}
 
-    let default_profile = given
-        .bastion_profile
-        .clone()
-        .or_else(|| profiles.suggested_bastion().map(str::to_owned));
-    let bastion_profile = p.ask(
-        "Bastion profile (the one with your IAM user's long-term keys)",
-        default_profile.as_deref(),
-        parse_profile_name,
-    )?;
-    if !profiles.with_keys.contains(&bastion_profile) {
-        p.say(&format!(
-            "  note: '{bastion_profile}' has no long-term keys yet; add them with `aws configure --profile {bastion_profile}`"
-        ))?;
-    }
-
+/// The MFA device: the flag or the profile's `mfa_serial` as the default,
+/// else built from an account id and a user name.
+fn ask_mfa_serial(
+    p: &mut Prompter<'_>,
+    profiles: &Profiles,
+    given: &Given,
+    bastion_profile: &str,
+) -> Result<MfaSerial, UserError> {
     let mut default_serial = given
         .mfa_serial
         .clone()
-        .or_else(|| profiles.mfa_serial_of(&bastion_profile));
+        .or_else(|| profiles.mfa_serial_of(bastion_profile));
     if default_serial.is_none() {
         p.say("The MFA device ARN is arn:aws:iam::ACCOUNT:mfa/USER (IAM console: your user, Security credentials).")?;
         // An account id leads to the ARN; a whole ARN pasted here is taken as is.
@@ -466,48 +523,19 @@ pub fn wizard(
         }
     }
     let default_serial_text = default_serial.as_ref().map(ToString::to_string);
-    let mfa_serial = p.ask(
+    p.ask(
         "MFA device ARN (or hardware token serial)",
         default_serial_text.as_deref(),
         |s| s.parse::<MfaSerial>(),
-    )?;
-    let session_name = if mfa_serial.device_name().is_none() {
-        let d = given.session_name.as_ref().map(ToString::to_string);
-        Some(p.ask(
-            "Role session name (your user name; shows in CloudTrail)",
-            d.as_deref(),
-            |s| s.parse::<SessionName>(),
-        )?)
-    } else {
-        None
-    };
+    )
+}
 
-    let d = given
-        .session_duration
-        .unwrap_or(DEFAULT_SESSION_DURATION)
-        .to_string();
-    let session_duration = p.ask(
-        "MFA session duration, 15m to 36h (one code per session)",
-        Some(&d),
-        |s| {
-            s.parse::<SessionDuration>()
-                .and_then(check_session_duration)
-        },
-    )?;
-
-    let default_region = given
-        .region
-        .clone()
-        .or_else(|| profiles.regions.get(&bastion_profile).cloned());
-    let region_label = if default_region.is_some() {
-        "Region (- for none)"
-    } else {
-        "Region (empty for none)"
-    };
-    let region = p.ask_optional(region_label, default_region.as_deref(), parse_region)?;
-
-    let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
-    let mut targets = given.targets;
+/// Targets from flags, then more until an empty name.
+fn ask_targets(
+    p: &mut Prompter<'_>,
+    mut targets: Vec<TargetSpec>,
+    partition: Partition,
+) -> Result<Vec<TargetSpec>, UserError> {
     if targets.is_empty() {
         p.say("Target accounts: the roles to assume. An empty name finishes.")?;
     } else {
@@ -532,34 +560,36 @@ pub fn wizard(
             p.say(&format!("  '{name}' is already defined"))?;
             continue;
         }
-        let account = p.ask(&format!("  account id for '{name}'"), None, |s| {
-            s.parse::<AccountId>()
-        })?;
-        let role = p.ask("  role name", Some(DEFAULT_ROLE), |s| {
-            role_name_ok(partition, &account, s).map(|_| s.to_owned())
-        })?;
-        let d = DEFAULT_TARGET_DURATION.to_string();
-        let duration = p.ask("  duration, 15m to 12h", Some(&d), |s| {
-            s.parse::<SessionDuration>().and_then(check_target_duration)
-        })?;
-        if duration.secs() > SessionDuration::CHAINED_MAX {
-            p.say("  note: over 1h, every fetch needs its own MFA code (AWS caps roles assumed from an MFA session at 1h)")?;
-        }
-        targets.push(TargetSpec {
-            name,
-            account,
-            role,
-            partition: None,
-            duration,
-        });
+        targets.push(ask_target(p, name, partition)?);
     }
-    Ok(Answers {
-        bastion_profile,
-        mfa_serial,
-        session_duration,
-        session_name,
-        region,
-        targets,
+    Ok(targets)
+}
+
+/// One target's account, role and duration.
+fn ask_target(
+    p: &mut Prompter<'_>,
+    name: TargetName,
+    partition: Partition,
+) -> Result<TargetSpec, UserError> {
+    let account = p.ask(&format!("  account id for '{name}'"), None, |s| {
+        s.parse::<AccountId>()
+    })?;
+    let role = p.ask("  role name", Some(DEFAULT_ROLE), |s| {
+        role_name_ok(partition, &account, s).map(|_| s.to_owned())
+    })?;
+    let d = DEFAULT_TARGET_DURATION.to_string();
+    let duration = p.ask("  duration, 15m to 12h", Some(&d), |s| {
+        s.parse::<SessionDuration>().and_then(check_target_duration)
+    })?;
+    if duration.secs() > SessionDuration::CHAINED_MAX {
+        p.say("  note: over 1h, every fetch needs its own MFA code (AWS caps roles assumed from an MFA session at 1h)")?;
+    }
+    Ok(TargetSpec {
+        name,
+        account,
+        role,
+        partition: None,
+        duration,
     })
 }
 
