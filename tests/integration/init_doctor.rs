@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use sts_emulator::{Emulator, World};
 
-const ALICE_KEY: &str = "AKIAALICE0EXAMPLE001";
-const ALICE_SECRET: &str = "aliceSECRETkey0000000000000000EXAMPLE001";
-const ALICE_SERIAL: &str = "arn:aws:iam::111111111111:mfa/alice";
-const ALICE_SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+use sts_emulator::demo::{ALICE_KEY, ALICE_SECRET, ALICE_SEED, ALICE_SERIAL};
 
 struct Setup {
     home: tempfile::TempDir,

@@ -268,7 +268,7 @@ fn emulator_setup() -> Setup {
         mfa_serial: mfa.serial.clone(),
         prod_role: EMU_PROD_ROLE,
         staging_role: EMU_STAGING_ROLE,
-        code_var: ("MFACLI_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+        code_var: ("MFACLI_TOTP_SECRET", sts_emulator::demo::ALICE_SEED),
     }
 }
 

@@ -6,10 +6,8 @@ use std::process::Command;
 
 use sts_emulator::{Emulator, World};
 
-pub const ALICE_KEY: &str = "AKIAALICE0EXAMPLE001";
-pub const ALICE_SECRET: &str = "aliceSECRETkey0000000000000000EXAMPLE001";
-pub const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-pub const SERIAL: &str = "arn:aws:iam::111111111111:mfa/alice";
+// The demo identity is declared once, by the emulator.
+pub use sts_emulator::demo::{ALICE_KEY, ALICE_SECRET, ALICE_SEED as SEED, ALICE_SERIAL as SERIAL};
 pub const PROD_ROLE_SESSION: &str = "arn:aws:sts::222222222222:assumed-role/PowerUser/alice";
 
 pub const CONFIG: &str = r#"
