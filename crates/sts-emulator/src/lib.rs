@@ -18,6 +18,7 @@ pub mod server;
 pub mod world;
 
 mod clock;
+mod federation;
 mod http;
 mod sigv4;
 mod sts;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::federation;
 use crate::http::{self, ReadError, Request, Response};
 use crate::sigv4;
 use crate::sts::{self, Outcome, Params, State, StsError};
@@ -386,6 +387,12 @@ fn take_faults(shared: &Shared) -> Vec<Fault> {
 
 /// Answer one request; `None` means drop the connection without answering.
 fn handle_request(shared: &Shared, req: &Request) -> Option<Response> {
+    // Console sign-in (/federation, /console): see federation.rs.
+    if let Some((resp, rec)) = federation::handle(&mut lock(&shared.state), req, shared.clock.now())
+    {
+        lock(&shared.log).push(rec);
+        return Some(resp);
+    }
     let faults = take_faults(shared);
     let latency: Duration = faults
         .iter()

@@ -132,6 +132,8 @@ struct Session {
     identity: Identity,
     /// When MFA was used to obtain this session (or its ancestor), if it was.
     mfa_auth_time: Option<DateTime<Utc>>,
+    /// AssumeRole made with session credentials (role chaining).
+    chained: bool,
 }
 
 /// The authenticated caller of one request.
@@ -152,6 +154,8 @@ pub(crate) struct State {
     sessions: HashMap<String, Session>,
     /// TOTP steps already consumed, per device serial (codes are single-use).
     used_steps: HashMap<String, HashSet<u64>>,
+    /// Sign-in tokens and console sessions of the federation endpoint.
+    pub(crate) federation: crate::federation::Federation,
 }
 
 /// A regular expression as AWS prints it, and the character test it stands for.
@@ -337,6 +341,34 @@ impl State {
             trust_policies,
             sessions: HashMap::new(),
             used_steps: HashMap::new(),
+            federation: Default::default(),
+        })
+    }
+
+    /// Credentials this emulator issued, for the federation endpoint:
+    /// `None` unless the key id, secret and token all match.
+    pub(crate) fn issued_session(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        token: &str,
+    ) -> Option<crate::federation::Issued> {
+        let s = self.sessions.get(access_key_id)?;
+        if !(ct_eq(secret, &s.secret) && ct_eq(token, &s.token)) {
+            return None;
+        }
+        let role = match &s.identity {
+            Identity::AssumedRole { role, .. } => Some(*role),
+            Identity::User(_) => None,
+        };
+        let principal = self.caller_principal(&s.identity);
+        Some(crate::federation::Issued {
+            arn: principal.arn,
+            account: principal.account,
+            expiration: s.expiration,
+            revoked: s.revoked,
+            assumed_role: role.is_some(),
+            chained: s.chained,
         })
     }
 
@@ -510,6 +542,7 @@ impl State {
         now: DateTime<Utc>,
         duration: u32,
         mfa_auth_time: Option<DateTime<Utc>>,
+        chained: bool,
     ) -> String {
         let access_key_id = format!("ASIA{}", random_string(16, UPPER_DIGITS));
         let secret = random_string(40, BASE64);
@@ -535,6 +568,7 @@ impl State {
                 revoked: false,
                 identity,
                 mfa_auth_time,
+                chained,
             },
         );
         xml
@@ -589,7 +623,7 @@ impl State {
         };
         let mfa_auth_time = mfa.is_some().then_some(now);
         self.consume_mfa(mfa);
-        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time))
+        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time, false))
     }
 
     fn assume_role(
@@ -720,6 +754,7 @@ impl State {
             now,
             duration,
             mfa_auth_time,
+            caller.temporary,
         );
         Ok(format!(
             "{credentials}<AssumedRoleUser>{}</AssumedRoleUser>",
