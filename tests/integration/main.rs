@@ -8,6 +8,7 @@
 mod util;
 
 mod clock;
+mod console;
 mod flow;
 mod fuzz_regressions;
 mod init_doctor;
