@@ -546,3 +546,36 @@ fn headless_chromium_signs_in_and_a_second_use_fails() {
     assert!(!dom.contains(ROLE_PREFIX), "{dom}");
     assert!(dom.contains("invalid sign-in token"), "{dom}");
 }
+
+#[test]
+fn https_federation_endpoint_honours_aws_ca_bundle() {
+    let h = Home::new();
+    let Some((_proxy, endpoint, ca)) = crate::tls::tls_proxy(&h) else {
+        return;
+    };
+    let fed = format!("{endpoint}/federation");
+    // A private CA the system does not trust: refused, with the fix.
+    let out = h
+        .mfacli()
+        .args(["console", "prod", "--print", "--federation-url", &fed])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot reach the AWS federation endpoint {fed}")),
+        "{err}"
+    );
+    assert!(signin_records(&h).is_empty(), "nothing got through");
+    // With AWS_CA_BUNDLE, as for STS: the exchange works over TLS.
+    let out = h
+        .mfacli()
+        .env("AWS_CA_BUNDLE", &ca)
+        .args(["console", "prod", "--print", "--federation-url", &fed])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("{fed}?Action=login&")));
+    assert_eq!(signin_records(&h).len(), 1);
+    assert_eq!(h.counts(), (1, 1), "the refused attempt cost no extra code");
+}

@@ -15,4 +15,4 @@ mod init_doctor;
 mod interop;
 mod policies;
 mod reliability;
-mod tls;
+pub(crate) mod tls;
