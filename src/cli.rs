@@ -130,6 +130,12 @@ pub enum Command {
     )]
     Exec(ExecArgs),
 
+    /// Open the AWS web console as the target role (same MFA session, no password)
+    #[command(
+        after_help = "Examples:\n  mfacli console prod                       # opens $BROWSER / xdg-open / open\n  mfacli console prod --destination s3 --region eu-central-1\n  mfacli console prod --print               # the sign-in URL on stdout (a secret for 15 min)\n  mfacli console prod --duration 8h         # longer console session: costs one MFA code\nWithout --duration the console session lasts as long as the role credentials (at most 1h\nthrough the MFA session). --region here picks the landing page only."
+    )]
+    Console(ConsoleArgs),
+
     /// Print credentials as JSON for the AWS CLI/SDK `credential_process` setting
     #[command(
         name = "credential-process",
@@ -235,6 +241,24 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
+    pub target: String,
+    /// Print the sign-in URL to stdout instead of opening a browser (it is a secret for 15 minutes)
+    #[arg(long)]
+    pub print: bool,
+    /// Landing page: a service (s3, ec2, iam, …) or a full console URL [default: the console home in the target's region]
+    #[arg(long, value_name = "URL-OR-SERVICE")]
+    pub destination: Option<String>,
+    /// Console session length, 15m to 12h (at most the role's maximum): a direct AssumeRole with the long-term keys that costs one MFA code
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<SessionDuration>,
+    /// Federation endpoint [default: $MFACLI_FEDERATION_URL, else https://signin.aws.amazon.com/federation or the partition's]
+    #[arg(long, value_name = "URL")]
+    pub federation_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

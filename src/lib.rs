@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 mod cmd;
 pub mod config;
+pub mod console;
 pub mod doctor;
 pub mod env;
 pub mod error;

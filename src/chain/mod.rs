@@ -302,18 +302,7 @@ impl<'a> Provider<'a> {
                 "'{}' asks for {} (> 1h, the limit through an MFA session): calling AssumeRole with the long-term keys and an MFA code",
                 t.name, t.duration
             ));
-            let log = *self.log;
-            return self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
-                log.verbose(&format!(
-                    "calling STS AssumeRole {} (direct, with MFA)",
-                    t.role_arn
-                ));
-                let with_mfa = AssumeRoleRequest {
-                    mfa: Some((&plan.mfa_serial, code)),
-                    ..request
-                };
-                sts.assume_role(Signer::LongTerm(keys), &with_mfa)
-            });
+            return self.assume_direct(plan, keys);
         }
         let mut session = self.mfa_session(plan, keys, false)?;
         for attempt in 0..2 {
@@ -338,6 +327,35 @@ impl<'a> Provider<'a> {
             }
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// AssumeRole with the long-term keys and an MFA code of its own, not
+    /// through the MFA session: the credentials are not role-chained, so
+    /// they may last up to the role's maximum (12 h) and may carry a
+    /// console `SessionDuration`. Costs one MFA code.
+    /// AssumeRole with the long-term keys and an MFA code of its own (no
+    /// MFA session): the only way to a role session over 1 h.
+    pub fn assume_direct(
+        &mut self,
+        plan: &Plan,
+        keys: &LongTermKeys,
+    ) -> Result<(TemporaryCredentials, Option<String>), UserError> {
+        let t = &plan.target;
+        let log = *self.log;
+        self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
+            log.verbose(&format!(
+                "calling STS AssumeRole {} (direct, with MFA)",
+                t.role_arn
+            ));
+            let request = AssumeRoleRequest {
+                role: &t.role_arn,
+                session_name: &t.session_name,
+                duration: t.duration,
+                external_id: t.external_id.as_ref(),
+                mfa: Some((&plan.mfa_serial, code)),
+            };
+            sts.assume_role(Signer::LongTerm(keys), &request)
+        })
     }
 
     /// A cached MFA session, or a new one from GetSessionToken.
@@ -459,12 +477,53 @@ pub fn for_target_with(
     connect: &dyn Connect,
 ) -> Result<(Plan, RoleCredentials), UserError> {
     let plan = sources.plan(target)?;
-    let o = &sources.overrides;
     let floor = min_margin_secs.min(i64::from(plan.target.duration.secs()) / 2);
+    let creds = with_provider(sources, log, (clock, connect), floor, |provider| {
+        provider.role_credentials(&plan, &sources.aws)
+    })?;
+    Ok((plan, creds))
+}
+
+/// Role credentials for a target straight from the long-term keys and one
+/// MFA code, lasting `duration` (AssumeRole without the MFA session, as for
+/// targets over 1 h). Neither read from nor written to the cache, so the
+/// result is always fresh and never mistaken for role-chained credentials.
+pub fn direct_for_target(
+    sources: &Sources,
+    log: &Log,
+    target: &str,
+    duration: SessionDuration,
+) -> Result<(Plan, RoleCredentials), UserError> {
+    let mut plan = sources.plan(target)?;
+    plan.target.duration = duration;
+    let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
+    let world: (&dyn Clock, &dyn Connect) = (&SystemClock, &SdkConnect);
+    let (credentials, assumed_role_arn) = with_provider(sources, log, world, 0, |provider| {
+        provider.assume_direct(&plan, &keys)
+    })?;
+    Ok((
+        plan,
+        RoleCredentials {
+            credentials,
+            assumed_role_arn,
+            from_cache: false,
+        },
+    ))
+}
+
+/// Runs `f` with a provider set up from the sources and overrides.
+fn with_provider<T>(
+    sources: &Sources,
+    log: &Log,
+    world: (&dyn Clock, &dyn Connect),
+    margin_floor_secs: i64,
+    f: impl FnOnce(&mut Provider<'_>) -> Result<T, UserError>,
+) -> Result<T, UserError> {
+    let o = &sources.overrides;
     let options = Options {
         no_cache: o.no_cache,
         refresh: o.refresh,
-        refresh_margin_secs: sources.refresh_margin_secs().max(floor),
+        refresh_margin_secs: sources.refresh_margin_secs().max(margin_floor_secs),
         lock_timeout: sources.lock_timeout(),
     };
     let codes = CodeSources {
@@ -475,9 +534,8 @@ pub fn for_target_with(
         non_interactive: o.non_interactive,
     };
     let cache = sources.cache();
-    let mut provider = Provider::new(&cache, clock, log, &options, &codes, connect);
-    let creds = provider.role_credentials(&plan, &sources.aws)?;
-    Ok((plan, creds))
+    let mut provider = Provider::new(&cache, world.0, log, &options, &codes, world.1);
+    f(&mut provider)
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {

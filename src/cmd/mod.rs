@@ -5,6 +5,7 @@
 mod assume;
 mod clear;
 mod completions;
+mod console;
 mod credential_process;
 mod doctor;
 mod env;
@@ -67,7 +68,12 @@ impl Ctx {
     /// The config files, for the commands that need credentials. Warnings
     /// about them are shown once, here.
     pub(crate) fn sources(&self) -> Result<Sources> {
-        let sources = Sources::load(self.overrides(), self.env.clone())?;
+        self.sources_with(self.overrides())
+    }
+
+    /// Like [`Ctx::sources`], with overrides the command adjusted.
+    pub(crate) fn sources_with(&self, overrides: Overrides) -> Result<Sources> {
+        let sources = Sources::load(overrides, self.env.clone())?;
         for w in sources.config.warnings.iter().chain(&sources.aws.warnings) {
             self.log.warn(w);
         }
@@ -94,6 +100,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::Assume(a) => assume::run(&ctx, a),
         Command::Env(e) => env::run(&ctx, e),
         Command::Exec(e) => exec::run(&ctx, e),
+        Command::Console(c) => console::run(&ctx, c),
         Command::CredentialProcess(t) => credential_process::run(&ctx, t),
         Command::List(j) => list::run(&ctx, j),
         Command::Clear(c) => clear::run(&ctx, c),

@@ -8,6 +8,7 @@
 mod util;
 
 mod clock;
+mod console;
 mod flow;
 mod fuzz_regressions;
 mod init_doctor;
@@ -15,4 +16,4 @@ mod interop;
 mod output_edge;
 mod policies;
 mod reliability;
-mod tls;
+pub(crate) mod tls;

@@ -44,7 +44,7 @@ while True:
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 "#;
 
-struct Proxy(Child);
+pub(crate) struct Proxy(Child);
 
 impl Drop for Proxy {
     fn drop(&mut self) {
@@ -53,12 +53,13 @@ impl Drop for Proxy {
     }
 }
 
-#[test]
-fn private_ca_needs_aws_ca_bundle() {
+/// A TLS terminator in front of the emulator, with a certificate for
+/// "localhost" from a private CA: (the proxy, `https://localhost:PORT`, the
+/// CA's PEM file). None (skip) without openssl or python3.
+pub(crate) fn tls_proxy(h: &Home) -> Option<(Proxy, String, std::path::PathBuf)> {
     if !have("openssl") || !have("python3") {
-        return;
+        return None;
     }
-    let h = Home::new();
     // A private CA and a server certificate it signed for "localhost".
     let (ca, cert, key) = (
         h.path().join("ca.pem"),
@@ -90,8 +91,19 @@ openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut port)
         .unwrap();
-    let _proxy = Proxy(child);
-    let endpoint = format!("https://localhost:{}", port.trim());
+    Some((
+        Proxy(child),
+        format!("https://localhost:{}", port.trim()),
+        ca,
+    ))
+}
+
+#[test]
+fn private_ca_needs_aws_ca_bundle() {
+    let h = Home::new();
+    let Some((_proxy, endpoint, ca)) = tls_proxy(&h) else {
+        return;
+    };
 
     let out = h
         .mfacli()

@@ -1,0 +1,641 @@
+//! AWS console sign-in through the federation endpoint: the URLs (pure
+//! functions, tested for every partition and destination form), the one
+//! HTTPS GET that exchanges role credentials for a sign-in token, and the
+//! browser launch. The sign-in token and the login URL are secrets for 15
+//! minutes: nothing here logs them or puts them in an error.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::env::Env;
+use crate::error::UserError;
+use crate::secret::{Secret, TemporaryCredentials};
+use crate::types::{InvalidValue, Partition, SessionDuration};
+
+/// The `Issuer` mfacli puts in login URLs.
+pub const ISSUER: &str = "mfacli";
+/// Where a custom federation endpoint can be set.
+pub const FEDERATION_URL_ENV: &str = "MFACLI_FEDERATION_URL";
+/// `SessionDuration` limits of the federation endpoint (15 min to 12 h).
+pub const SESSION_DURATION_MIN: u32 = 900;
+pub const SESSION_DURATION_MAX: u32 = 43_200;
+/// Largest federation response read (the token is ~1 KiB).
+const MAX_RESPONSE: usize = 64 * 1024;
+
+/// The sign-in host of a partition.
+pub fn signin_host(p: Partition) -> &'static str {
+    match p {
+        Partition::Aws => "signin.aws.amazon.com",
+        Partition::AwsCn => "signin.amazonaws.cn",
+        Partition::AwsUsGov => "signin.amazonaws-us-gov.com",
+    }
+}
+
+/// The console host of a partition.
+pub fn console_host(p: Partition) -> &'static str {
+    match p {
+        Partition::Aws => "console.aws.amazon.com",
+        Partition::AwsCn => "console.amazonaws.cn",
+        Partition::AwsUsGov => "console.amazonaws-us-gov.com",
+    }
+}
+
+/// `https://signin.aws.amazon.com/federation` and its partition twins.
+pub fn default_federation_url(p: Partition) -> String {
+    format!("https://{}/federation", signin_host(p))
+}
+
+/// The federation endpoint: `--federation-url` > `$MFACLI_FEDERATION_URL` >
+/// the partition's.
+pub fn federation_url(
+    flag: Option<&str>,
+    env: &Env,
+    partition: Partition,
+) -> Result<String, UserError> {
+    let (url, source) = match flag {
+        Some(u) => (u.to_owned(), "--federation-url"),
+        None => match env.text(FEDERATION_URL_ENV)? {
+            Some(u) => (u.to_owned(), FEDERATION_URL_ENV),
+            None => return Ok(default_federation_url(partition)),
+        },
+    };
+    let url = url.trim().to_owned();
+    if !is_http_url(&url) || url.contains('?') || url.contains('#') {
+        return Err(UserError::new(format!(
+            "{source}: '{url}' is not an http(s) URL without a query"
+        ))
+        .hint(format!(
+            "e.g. {} (the login and getSigninToken parameters are added by mfacli)",
+            default_federation_url(partition)
+        )));
+    }
+    Ok(url)
+}
+
+fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or("");
+        !host.is_empty() && !r.contains(char::is_whitespace)
+    })
+}
+
+/// Where the console opens: its home page, a service's page, or a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Home,
+    Service(String),
+    Url(String),
+}
+
+impl FromStr for Destination {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let s = s.trim();
+        if s.contains("://") {
+            return if is_http_url(s) {
+                Ok(Self::Url(s.to_owned()))
+            } else {
+                Err(InvalidValue(format!("'{s}' is not an http(s) console URL")))
+            };
+        }
+        let service = s.to_ascii_lowercase();
+        let ok = !service.is_empty()
+            && service.len() <= 64
+            && service
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !service.starts_with('-');
+        if ok {
+            Ok(Self::Service(service))
+        } else {
+            Err(InvalidValue(format!(
+                "'{s}' is neither a console service (s3, ec2, iam, cloudwatch, …) nor a console URL (https://…)"
+            )))
+        }
+    }
+}
+
+/// The console URL to land on. `region` picks the region of the home page
+/// or a service page; a full URL is used as given.
+pub fn destination_url(p: Partition, dest: &Destination, region: Option<&str>) -> String {
+    let host = console_host(p);
+    let query = region
+        .map(|r| {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            q.append_pair("region", r);
+            format!("?{}", q.finish())
+        })
+        .unwrap_or_default();
+    match dest {
+        Destination::Home => format!("https://{host}/console/home{query}"),
+        Destination::Service(s) => format!("https://{host}/{s}/home{query}"),
+        Destination::Url(u) => u.clone(),
+    }
+}
+
+/// The `Session` parameter: the credentials as JSON (a secret).
+pub fn session_json(creds: &TemporaryCredentials) -> Secret {
+    Secret::new(
+        serde_json::json!({
+            "sessionId": creds.access_key_id,
+            "sessionKey": creds.secret_access_key.expose(),
+            "sessionToken": creds.session_token.expose(),
+        })
+        .to_string(),
+    )
+}
+
+/// `…/federation?Action=getSigninToken[&SessionDuration=N]&Session=…` (a secret).
+pub fn signin_token_url(
+    federation_url: &str,
+    session: &Secret,
+    duration: Option<SessionDuration>,
+) -> Secret {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("Action", "getSigninToken");
+    if let Some(d) = duration {
+        q.append_pair("SessionDuration", &d.secs().to_string());
+    }
+    q.append_pair("Session", session.expose());
+    Secret::new(format!("{federation_url}?{}", q.finish()))
+}
+
+/// `…/federation?Action=login&Issuer=…&Destination=…&SigninToken=…` (a secret).
+pub fn login_url(federation_url: &str, destination: &str, token: &Secret) -> Secret {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("Action", "login");
+    q.append_pair("Issuer", ISSUER);
+    q.append_pair("Destination", destination);
+    q.append_pair("SigninToken", token.expose());
+    Secret::new(format!("{federation_url}?{}", q.finish()))
+}
+
+/// How to reach the federation endpoint.
+#[derive(Debug, Clone)]
+pub struct FederationEndpoint {
+    pub url: String,
+    /// Bound on the whole exchange (connect, TLS, response).
+    pub timeout: Duration,
+    /// `$AWS_CA_BUNDLE`: extra roots, as for STS.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Why no sign-in token came back. Never holds the URL's query or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FederationError {
+    /// Connection, DNS or TLS failure: nothing was exchanged.
+    Unreachable(String),
+    Timeout,
+    /// The endpoint answered with this HTTP status.
+    Refused {
+        status: u16,
+        message: String,
+    },
+    /// 200 but no `SigninToken`.
+    BadResponse(String),
+    Setup(String),
+}
+
+/// Exchanges role credentials for a sign-in token (one GET).
+pub fn get_signin_token(
+    endpoint: &FederationEndpoint,
+    creds: &TemporaryCredentials,
+    duration: Option<SessionDuration>,
+) -> Result<Secret, FederationError> {
+    let url = signin_token_url(&endpoint.url, &session_json(creds), duration);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FederationError::Setup(e.to_string()))?;
+    let result = rt.block_on(async {
+        tokio::time::timeout(endpoint.timeout, fetch(endpoint, &url))
+            .await
+            .unwrap_or(Err(FederationError::Timeout))
+    });
+    // A DNS lookup stuck in a blocking thread must not delay the exit.
+    rt.shutdown_background();
+    let (status, body) = result?;
+    if status != 200 {
+        return Err(FederationError::Refused {
+            status,
+            message: page_message(&body),
+        });
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| FederationError::BadResponse("the answer is not JSON".into()))?;
+    match v.get("SigninToken").and_then(|t| t.as_str()) {
+        Some(t) if !t.is_empty() => Ok(Secret::new(t)),
+        _ => Err(FederationError::BadResponse(
+            "the answer has no SigninToken".into(),
+        )),
+    }
+}
+
+async fn fetch(
+    endpoint: &FederationEndpoint,
+    url: &Secret,
+) -> Result<(u16, Vec<u8>), FederationError> {
+    use http_body_util::{BodyExt, Empty, Limited};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let tls = tls_config(endpoint)?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Empty<bytes::Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let req = http::Request::get(url.expose())
+        .header("accept", "application/json")
+        .header("user-agent", concat!("mfacli/", env!("CARGO_PKG_VERSION")))
+        .body(Empty::new())
+        // The builder's error could quote the URL: say nothing of it.
+        .map_err(|_| FederationError::Setup("the federation URL is not a valid URI".into()))?;
+    let resp = client
+        .request(req)
+        .await
+        .map_err(|e| FederationError::Unreachable(error_chain(&e)))?;
+    let status = resp.status().as_u16();
+    let body = Limited::new(resp.into_body(), MAX_RESPONSE)
+        .collect()
+        .await
+        .map_err(|_| FederationError::BadResponse("the answer could not be read".into()))?
+        .to_bytes()
+        .to_vec();
+    Ok((status, body))
+}
+
+/// The system's roots plus `$AWS_CA_BUNDLE`, with the ring provider that
+/// the STS client uses too. Plain http (tests, private setups) needs none.
+fn tls_config(endpoint: &FederationEndpoint) -> Result<rustls::ClientConfig, FederationError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    let mut roots = rustls::RootCertStore::empty();
+    if endpoint.url.starts_with("https://") {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &endpoint.ca_bundle {
+            let pem = crate::aws_files::read_text_file(path, "AWS_CA_BUNDLE file")
+                .map_err(|e| FederationError::Setup(e.message))?
+                .map(|f| f.text)
+                .ok_or_else(|| {
+                    FederationError::Setup(format!(
+                        "AWS_CA_BUNDLE names {}, which does not exist",
+                        path.display()
+                    ))
+                })?;
+            let mut added = 0;
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()).flatten() {
+                if roots.add(cert).is_ok() {
+                    added += 1;
+                }
+            }
+            if added == 0 {
+                return Err(FederationError::Setup(format!(
+                    "AWS_CA_BUNDLE file {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| FederationError::Setup(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The message of an HTML or text error page, on one short line: the
+/// `<title>` if there is one, else the start of the text.
+fn page_message(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let title = text
+        .find("<title>")
+        .and_then(|s| {
+            let rest = &text[s + 7..];
+            rest.find("</title>").map(|e| rest[..e].to_owned())
+        })
+        .unwrap_or_else(|| text.chars().take(120).collect());
+    let one_line: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(160).collect()
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// What a person sees when the exchange fails: one line, and the fix.
+pub fn federation_user_error(
+    e: &FederationError,
+    endpoint: &str,
+    target: &str,
+    role: &str,
+    with_duration: bool,
+) -> UserError {
+    match e {
+        FederationError::Unreachable(detail) => UserError::new(format!(
+            "cannot reach the AWS federation endpoint {endpoint}: {detail}"
+        ))
+        .hint(format!(
+            "check the network or proxy (HTTPS to it must be allowed), or set --federation-url / {FEDERATION_URL_ENV}"
+        )),
+        FederationError::Timeout => UserError::new(format!(
+            "the AWS federation endpoint {endpoint} did not answer in time"
+        ))
+        .hint(format!(
+            "check the network, raise --timeout, or set --federation-url / {FEDERATION_URL_ENV}"
+        )),
+        FederationError::Refused { status: 400, message } if with_duration => UserError::new(format!(
+            "the AWS federation endpoint refused a {}-long console session for {role} ({message})",
+            "--duration"
+        ))
+        .hint(format!(
+            "the credentials may have been revoked or the duration is outside 15m-12h; retry, or drop --duration for a session as long as the role credentials (`mfacli console {target}`)"
+        )),
+        FederationError::Refused { status: 400, message } => UserError::new(format!(
+            "the AWS federation endpoint refused the credentials of {role} ({message}): they expired, were revoked or are not from AssumeRole"
+        ))
+        .hint(format!("run `mfacli clear {target}` and then `mfacli console {target}` again")),
+        FederationError::Refused { status, message } if *status == 401 || *status == 403 => {
+            UserError::new(format!(
+                "{role} may not sign in to the AWS console (federation endpoint: HTTP {status} {message})"
+            ))
+            .hint(format!(
+                "an administrator must allow console sign-in for this role (an SCP or permissions boundary denies it); the CLI still works: `mfacli exec {target} -- aws …`"
+            ))
+        }
+        FederationError::Refused { status, message } => UserError::new(format!(
+            "the AWS federation endpoint {endpoint} answered HTTP {status} ({message})"
+        ))
+        .hint("retry in a moment; if it persists, check --federation-url / MFACLI_FEDERATION_URL"),
+        FederationError::BadResponse(detail) => UserError::new(format!(
+            "unexpected answer from the AWS federation endpoint {endpoint}: {detail}"
+        ))
+        .hint(format!(
+            "is {endpoint} really a federation endpoint? check --federation-url / {FEDERATION_URL_ENV}"
+        )),
+        FederationError::Setup(detail) => UserError::new(format!(
+            "cannot set up the connection to the federation endpoint: {detail}"
+        ))
+        .hint("check AWS_CA_BUNDLE and the federation URL"),
+    }
+}
+
+/// The program that opens a URL, and the arguments before the URL:
+/// `$BROWSER` (the first of a `:`-separated list, run directly, no shell),
+/// else the platform's opener.
+pub fn browser_command(env: &Env) -> (String, Vec<String>) {
+    if let Some(b) = env
+        .lossy("BROWSER")
+        .and_then(|b| b.split(':').map(str::trim).find(|s| !s.is_empty()))
+    {
+        return (b.to_owned(), Vec::new());
+    }
+    if cfg!(target_os = "macos") {
+        ("open".into(), Vec::new())
+    } else if cfg!(windows) {
+        // `start`'s first quoted argument is the window title.
+        (
+            "cmd".into(),
+            vec!["/c".into(), "start".into(), "\"\"".into()],
+        )
+    } else {
+        ("xdg-open".into(), Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn creds() -> TemporaryCredentials {
+        TemporaryCredentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Secret::new("sec/ret+key"),
+            session_token: Secret::new("tok=en&x"),
+            expiration: Utc::now(),
+        }
+    }
+
+    fn query(url: &str) -> Vec<(String, String)> {
+        let q = url.split_once('?').unwrap().1;
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn hosts_per_partition() {
+        assert_eq!(
+            default_federation_url(Partition::Aws),
+            "https://signin.aws.amazon.com/federation"
+        );
+        assert_eq!(
+            default_federation_url(Partition::AwsCn),
+            "https://signin.amazonaws.cn/federation"
+        );
+        assert_eq!(
+            default_federation_url(Partition::AwsUsGov),
+            "https://signin.amazonaws-us-gov.com/federation"
+        );
+    }
+
+    #[test]
+    fn session_json_round_trips() {
+        let j = session_json(&creds());
+        let v: serde_json::Value = serde_json::from_str(j.expose()).unwrap();
+        assert_eq!(v["sessionId"], "ASIAEXAMPLE");
+        assert_eq!(v["sessionKey"], "sec/ret+key");
+        assert_eq!(v["sessionToken"], "tok=en&x");
+        let url = signin_token_url(
+            "https://signin.aws.amazon.com/federation",
+            &j,
+            Some(SessionDuration::from_secs(28_800)),
+        );
+        let q = query(url.expose());
+        assert_eq!(q[0], ("Action".into(), "getSigninToken".into()));
+        assert_eq!(q[1], ("SessionDuration".into(), "28800".into()));
+        assert_eq!(q[2].1, j.expose());
+        let url = signin_token_url("http://127.0.0.1:1/federation", &j, None);
+        assert!(!url.expose().contains("SessionDuration"));
+    }
+
+    #[test]
+    fn federation_url_precedence_and_validation() {
+        let env = Env::from_pairs([(FEDERATION_URL_ENV, "http://127.0.0.1:9/federation")]);
+        assert_eq!(
+            federation_url(None, &env, Partition::Aws).unwrap(),
+            "http://127.0.0.1:9/federation"
+        );
+        assert_eq!(
+            federation_url(Some("https://x.example/federation"), &env, Partition::Aws).unwrap(),
+            "https://x.example/federation"
+        );
+        assert_eq!(
+            federation_url(None, &Env::default(), Partition::AwsCn).unwrap(),
+            "https://signin.amazonaws.cn/federation"
+        );
+        let e = federation_url(Some("ftp://x"), &env, Partition::Aws).unwrap_err();
+        assert!(e.message.starts_with("--federation-url:"), "{e}");
+        assert!(federation_url(Some("https://x/f?Action=login"), &env, Partition::Aws).is_err());
+    }
+
+    #[test]
+    fn destinations() {
+        assert_eq!(
+            "s3".parse::<Destination>().unwrap(),
+            Destination::Service("s3".into())
+        );
+        assert_eq!(
+            "EC2".parse::<Destination>().unwrap(),
+            Destination::Service("ec2".into())
+        );
+        assert!(matches!(
+            "https://console.aws.amazon.com/iam/home#/roles".parse::<Destination>(),
+            Ok(Destination::Url(_))
+        ));
+        assert!("s3 bucket".parse::<Destination>().is_err());
+        assert!("ftp://x".parse::<Destination>().is_err());
+        assert!("".parse::<Destination>().is_err());
+    }
+
+    #[test]
+    fn login_urls_for_every_partition_and_destination_form() {
+        let token = Secret::new("TOKEN+/=abc");
+        let cases = [
+            (
+                Partition::Aws,
+                Destination::Home,
+                None,
+                "https://console.aws.amazon.com/console/home",
+            ),
+            (
+                Partition::Aws,
+                Destination::Home,
+                Some("eu-west-1"),
+                "https://console.aws.amazon.com/console/home?region=eu-west-1",
+            ),
+            (
+                Partition::Aws,
+                Destination::Service("s3".into()),
+                Some("eu-central-1"),
+                "https://console.aws.amazon.com/s3/home?region=eu-central-1",
+            ),
+            (
+                Partition::Aws,
+                Destination::Service("ec2".into()),
+                None,
+                "https://console.aws.amazon.com/ec2/home",
+            ),
+            (
+                Partition::AwsCn,
+                Destination::Home,
+                Some("cn-north-1"),
+                "https://console.amazonaws.cn/console/home?region=cn-north-1",
+            ),
+            (
+                Partition::AwsCn,
+                Destination::Service("ec2".into()),
+                None,
+                "https://console.amazonaws.cn/ec2/home",
+            ),
+            (
+                Partition::AwsUsGov,
+                Destination::Home,
+                None,
+                "https://console.amazonaws-us-gov.com/console/home",
+            ),
+            (
+                Partition::AwsUsGov,
+                Destination::Service("s3".into()),
+                Some("us-gov-west-1"),
+                "https://console.amazonaws-us-gov.com/s3/home?region=us-gov-west-1",
+            ),
+            (
+                Partition::Aws,
+                Destination::Url("https://console.aws.amazon.com/iam/home?x=1&y=2#/roles".into()),
+                Some("eu-west-1"),
+                "https://console.aws.amazon.com/iam/home?x=1&y=2#/roles",
+            ),
+        ];
+        for (p, dest, region, expected) in cases {
+            let d = destination_url(p, &dest, region);
+            assert_eq!(d, expected);
+            let fed = default_federation_url(p);
+            let url = login_url(&fed, &d, &token);
+            let u = url.expose();
+            assert!(
+                u.starts_with(&format!(
+                    "https://{}/federation?Action=login&",
+                    signin_host(p)
+                )),
+                "{u}"
+            );
+            // One '?', no raw '#', spaces or '&' inside values: the URL is one unit.
+            assert_eq!(u.matches('?').count(), 1, "{u}");
+            assert!(!u.contains('#') && !u.contains(' '), "{u}");
+            let q = query(u);
+            let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(names, ["Action", "Issuer", "Destination", "SigninToken"]);
+            assert_eq!(q[1].1, "mfacli");
+            assert_eq!(q[2].1, expected);
+            assert_eq!(q[3].1, "TOKEN+/=abc");
+        }
+    }
+
+    #[test]
+    fn page_messages_are_one_short_line() {
+        let body = b"<html><head><title>HTTP Status 400 - Invalid credentials parameter</title></head><body>x</body></html>";
+        assert_eq!(
+            page_message(body),
+            "HTTP Status 400 - Invalid credentials parameter"
+        );
+        assert_eq!(page_message(b"plain\n  text"), "plain text");
+    }
+
+    #[test]
+    fn browser_from_env_first_of_list() {
+        let env = Env::from_pairs([("BROWSER", "/opt/my browser/bin:firefox")]);
+        assert_eq!(
+            browser_command(&env),
+            ("/opt/my browser/bin".into(), vec![])
+        );
+        let (prog, _) = browser_command(&Env::default());
+        assert!(["xdg-open", "open", "cmd"].contains(&prog.as_str()));
+    }
+
+    #[test]
+    fn errors_never_quote_a_token() {
+        let e = federation_user_error(
+            &FederationError::Refused {
+                status: 400,
+                message: "HTTP Status 400 - Invalid credentials parameter".into(),
+            },
+            "https://signin.aws.amazon.com/federation",
+            "prod",
+            "arn:aws:iam::222222222222:role/PowerUser",
+            false,
+        );
+        let text = e.to_string();
+        assert!(text.contains("mfacli clear prod"), "{text}");
+        assert_eq!(text.lines().count(), 2, "one line and its hint: {text}");
+    }
+}
