@@ -130,6 +130,12 @@ impl Config {
     pub fn load(flag: Option<&Path>, env: &Env) -> Result<Self, UserError> {
         let (path, explicit) = config_path(flag, env);
         match read_text_file(&path, "mfacli config")? {
+            Some(file) if file.writable_by_others() => Err(UserError::new(format!(
+                "refusing mfacli config {}: its mode is {:04o}, so other users could change it (and make mfacli run their mfa_command)",
+                path.display(),
+                file.mode
+            ))
+            .hint(format!("run `chmod go-w {}`", path.display()))),
             Some(file) => Self::parse(&file.text, &path),
             None if explicit => Err(UserError::new(format!(
                 "mfacli config {} does not exist",

@@ -17,6 +17,7 @@ pub mod config;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod fsread;
 pub mod init;
 pub mod io;
 pub mod log;

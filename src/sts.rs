@@ -451,7 +451,7 @@ fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
                 path.display()
             )));
         }
-        store = store.with_pem_certificate(pem.into_bytes());
+        store = store.with_pem_certificate(pem.as_bytes().to_vec());
     }
     tls::TlsContext::builder()
         .with_trust_store(store)

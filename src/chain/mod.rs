@@ -447,7 +447,7 @@ pub fn for_target(
         bastion: sources.bastion(),
         non_interactive: o.non_interactive,
     };
-    let cache = sources.cache();
+    let cache = sources.cache().with_log(*log);
     let clock = SystemClock;
     let mut provider = Provider::new(&cache, &clock, log, &options, &codes);
     let creds = provider.role_credentials(&plan, &sources.aws)?;

@@ -8,7 +8,7 @@ use crate::cli::ClearArgs;
 
 pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
     let sources = ctx.sources()?;
-    let cache = sources.cache();
+    let cache = sources.cache().with_log(ctx.log);
     let names = match (&args.target, args.all) {
         (_, true) => {
             let mut n = cache.entries("role-");

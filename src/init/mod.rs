@@ -618,7 +618,8 @@ pub fn render(a: &Answers) -> String {
 /// Writes the file 0600, creating its directory.
 pub fn write_config(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::fsread::create_private_dirs(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     crate::cache::write_atomic(path, text.as_bytes(), 0o600, true)
         .with_context(|| format!("writing {}", path.display()))?;

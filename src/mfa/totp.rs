@@ -129,15 +129,21 @@ pub fn find_seed(
 
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
-    let file =
-        crate::aws_files::read_text_file(path, "[bastion] totp_secret_file")?.ok_or_else(|| {
-            UserError::new(format!(
-                "[bastion] totp_secret_file {} does not exist",
-                path.display()
-            ))
-            .hint("fix the path, or remove totp_secret_file")
-        })?;
-    let text = Zeroizing::new(file.text);
+    let file = crate::aws_files::read_text_file_limited(
+        path,
+        "[bastion] totp_secret_file",
+        crate::fsread::SEED_LIMIT,
+    )?
+    .ok_or_else(|| {
+        UserError::new(format!(
+            "[bastion] totp_secret_file {} does not exist",
+            path.display()
+        ))
+        .hint("fix the path, or remove totp_secret_file")
+    })?;
+    // The mode comes from the fstat of the descriptor the seed was read
+    // from: one open, no window between check and read.
+    let text = file.text;
     if file.mode & 0o077 != 0 {
         return Err(UserError::new(format!(
             "refusing TOTP seed file {}: its mode is {:04o}, so other users can read the seed",
