@@ -27,6 +27,7 @@ pub mod plan;
 pub mod policy;
 pub mod secret;
 pub mod sts;
+pub mod sts_validate;
 pub mod types;
 
 use std::process::ExitCode;

@@ -13,7 +13,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use chrono::{DateTime, Utc};
 
-use crate::secret::{LongTermKeys, Secret, TemporaryCredentials};
+use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName, TokenCode};
 
 /// Where and how to reach STS.
@@ -375,14 +375,7 @@ impl StsClient {
             kind: StsErrorKind::Other("the response had no credentials".into()),
             skew_secs: None,
         })?;
-        let expiration =
-            DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).unwrap_or_else(Utc::now);
-        Ok(TemporaryCredentials {
-            access_key_id: c.access_key_id,
-            secret_access_key: Secret::new(c.secret_access_key),
-            session_token: Secret::new(c.session_token),
-            expiration,
-        })
+        crate::sts_validate::to_credentials(action, &self.endpoint.url, c)
     }
 }
 

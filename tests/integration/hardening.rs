@@ -1,0 +1,261 @@
+//! Hardening (issue 12): rogue STS answers, region validation, insecure
+//! endpoints, cache trust, replay records, directory modes, special files,
+//! core dumps and mfa_command limits.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// What a rogue STS answers with: one set of credentials per action.
+#[derive(Clone)]
+struct Creds {
+    id: String,
+    secret: String,
+    token: String,
+    expiration: String,
+}
+
+fn good() -> Creds {
+    Creds {
+        id: "ASIAROGUE00000000001".into(),
+        secret: "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY00".into(),
+        token: "IQoJb3JpZ2luX2VjEGOODTOKEN0000000000000000000000000000".into(),
+        expiration: "2099-01-01T00:00:00Z".into(),
+    }
+}
+
+/// A tiny HTTP server on 127.0.0.1:0 that answers GetSessionToken and
+/// AssumeRole with crafted XML. Stopped on drop.
+struct RogueSts {
+    url: String,
+    stop: Arc<AtomicBool>,
+    hits: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn xml_response(action: &str, c: &Creds) -> String {
+    let extra = if action == "AssumeRole" {
+        "<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/PowerUser/alice</Arn><AssumedRoleId>AROAEXAMPLE:alice</AssumedRoleId></AssumedRoleUser>"
+    } else {
+        ""
+    };
+    format!(
+        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{action}Result><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials>{extra}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>",
+        c.id, c.secret, c.token, c.expiration
+    )
+}
+
+fn handle(mut s: TcpStream, session: &Creds, role: &Creds) {
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Headers, then Content-Length bytes of body.
+    let body_start = loop {
+        let Ok(n) = s.read(&mut chunk) else { return };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..body_start]).to_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < body_start + len {
+        let Ok(n) = s.read(&mut chunk) else { return };
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[body_start..]);
+    let (action, c) = if body.contains("Action=AssumeRole") {
+        ("AssumeRole", role)
+    } else {
+        ("GetSessionToken", session)
+    };
+    let xml = xml_response(action, c);
+    let _ = write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+        xml.len()
+    );
+}
+
+impl RogueSts {
+    fn start(session: Creds, role: Creds) -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (st, h) = (Arc::clone(&stop), Arc::clone(&hits));
+        let thread = std::thread::spawn(move || {
+            while !st.load(Ordering::SeqCst) {
+                match l.accept() {
+                    Ok((s, _)) => {
+                        s.set_nonblocking(false).ok();
+                        h.fetch_add(1, Ordering::SeqCst);
+                        handle(s, &session, &role);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            url,
+            stop,
+            hits,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RogueSts {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn cache_entries(h: &Home) -> Vec<String> {
+    std::fs::read_dir(h.cache_dir())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .filter(|n| n.starts_with("session-") || n.starts_with("role-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn rogue_sts_values_are_refused_before_anything_is_cached_or_printed() {
+    let injected =
+        "IQoJb3JpZ2luX2VjE\n[default]\ncredential_process = sh -c 'touch /tmp/mfacli-pwned'\n";
+    let cases: Vec<(&str, Creds, Creds)> = vec![
+        (
+            "session token with a [default] credential_process section",
+            Creds {
+                token: injected.into(),
+                ..good()
+            },
+            good(),
+        ),
+        (
+            "role secret with a unicode quote",
+            good(),
+            Creds {
+                secret: "wJalrXUtnFEMI’; New-Item pwned; ’EXAMPLEKEY".into(),
+                ..good()
+            },
+        ),
+        (
+            "role key id with a shell quote",
+            good(),
+            Creds {
+                id: "ASIA'$(touch pwned)'".into(),
+                ..good()
+            },
+        ),
+        (
+            "role token with CRLF",
+            good(),
+            Creds {
+                token: "IQoJb3JpZ2luX2VjE\r\nregion = evil".into(),
+                ..good()
+            },
+        ),
+        (
+            "bad expiration",
+            good(),
+            Creds {
+                expiration: "not-a-date".into(),
+                ..good()
+            },
+        ),
+    ];
+    for (what, session, role) in cases {
+        let h = Home::new();
+        let rogue = RogueSts::start(session, role);
+        let creds_path = h.path().join(".aws/credentials");
+        let before = std::fs::read(&creds_path).unwrap();
+        for args in [
+            vec!["assume", "prod", "--write-profile", "prod-temp"],
+            vec!["env", "prod", "--shell", "powershell"],
+            vec!["credential-process", "prod"],
+        ] {
+            let out = h
+                .mfacli()
+                .env("AWS_ENDPOINT_URL_STS", &rogue.url)
+                .env_remove("MFACLI_TOTP_SECRET")
+                .env("MFACLI_TOKEN_CODE", "123456")
+                .args(&args)
+                .output()
+                .unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{what} {args:?}: {err}");
+            assert!(
+                out.stdout.is_empty(),
+                "{what} {args:?}: printed {}",
+                stdout(&out)
+            );
+            if what != "bad expiration" {
+                assert!(
+                    err.contains(&format!("malformed response from STS at {}", rogue.url)),
+                    "{what} {args:?}: {err}"
+                );
+            }
+            assert!(
+                !err.contains("pwned") && !err.contains("EXAMPLEKEY"),
+                "{err}"
+            );
+            // A well-formed MFA session may be cached; the malformed
+            // values never are.
+            let bad_prefix = if what.starts_with("session") {
+                ""
+            } else {
+                "role-"
+            };
+            let cached = cache_entries(&h);
+            assert!(
+                !cached.iter().any(|n| n.starts_with(bad_prefix)),
+                "{what}: {cached:?}"
+            );
+            assert_eq!(std::fs::read(&creds_path).unwrap(), before, "{what}");
+        }
+        assert!(
+            rogue.hits.load(Ordering::SeqCst) >= 3,
+            "{what}: the rogue STS was asked"
+        );
+    }
+    // And the same server with well-formed values works (the test server is
+    // a faithful enough STS).
+    let h = Home::new();
+    let rogue = RogueSts::start(good(), good());
+    let out = h
+        .mfacli()
+        .env("AWS_ENDPOINT_URL_STS", &rogue.url)
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFACLI_TOKEN_CODE", "123456")
+        .args(["credential-process", "prod"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ASIAROGUE00000000001"));
+}
