@@ -183,7 +183,7 @@ impl Config {
             profile: b.profile.clone(),
             mfa_serial,
             session_duration,
-            region: b.region.clone(),
+            region: region(&b.region, || at("bastion", "region"))?,
             totp_secret_env: b.totp_secret_env.clone(),
             totp_secret_file: b.totp_secret_file.as_deref().map(PathBuf::from),
             mfa_command: b.mfa_command.clone(),
@@ -228,7 +228,7 @@ impl Config {
                     duration,
                     session_name,
                     external_id,
-                    region: t.region.clone(),
+                    region: region(&t.region, || at(&section, "region"))?,
                 },
             );
         }
@@ -254,6 +254,14 @@ fn field<T: FromStr<Err = InvalidValue>>(
         .map(str::parse)
         .transpose()
         .map_err(|e| UserError::new(format!("{}: {e}", place())))
+}
+
+/// A region, checked by the one rule ([`crate::types::Region`]).
+fn region(value: &Option<String>, place: impl Fn() -> String) -> Result<Option<String>, UserError> {
+    value
+        .as_deref()
+        .map(|r| crate::types::Region::parse_from(r, &place()).map(|r| r.as_str().to_owned()))
+        .transpose()
 }
 
 /// Checks an optional duration against an STS call's limits.
@@ -381,6 +389,8 @@ role = "PowerUser"
             ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nsession_name = \"a b\"", "session_name"),
             ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nexternal_id = \"x\"", "external_id"),
             ("[targets.p]\nrole = \"R\"", "needs either role_arn"),
+            ("[bastion]\nregion = \"eu-west-1\\n[default]\"", "[bastion] region"),
+            ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nregion = \"evil.example:8443/\"", "[targets.p] region"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");

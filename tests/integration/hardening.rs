@@ -259,3 +259,126 @@ fn rogue_sts_values_are_refused_before_anything_is_cached_or_printed() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ASIAROGUE00000000001"));
 }
+
+#[test]
+fn bad_regions_are_refused_by_source_before_a_code_is_spent() {
+    let h = Home::new();
+    let replay_records = |h: &Home| {
+        std::fs::read_dir(h.cache_dir())
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| {
+                        e.file_name().to_string_lossy().starts_with("totp-")
+                            && e.file_name().to_string_lossy().ends_with(".json")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = h.mfacli();
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.args(args).output().unwrap()
+    };
+    for (envs, args, needle) in [
+        (
+            vec![("AWS_REGION", "evil.example:8443/")],
+            vec!["env", "prod"],
+            "$AWS_REGION",
+        ),
+        (
+            vec![("AWS_DEFAULT_REGION", "eu west 1")],
+            vec!["env", "prod"],
+            "$AWS_DEFAULT_REGION",
+        ),
+        (
+            vec![],
+            vec!["--region", "eu-west-1\n[default]", "env", "prod"],
+            "--region",
+        ),
+    ] {
+        let out = run(&envs, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("not an AWS region name"),
+            "{err}"
+        );
+        assert!(err.contains("hint:") && err.contains("eu-west-1"), "{err}");
+        assert_eq!(h.counts(), (0, 0));
+        assert_eq!(replay_records(&h), 0, "no TOTP step spent");
+    }
+    // Config and target regions name the key.
+    h.write_config(&CONFIG.replace(
+        "region = \"eu-west-1\"",
+        "region = \"eu-west-1\\n[default]\\ncredential_process = sh\"",
+    ));
+    let out = run(&[], &["env", "prod"]);
+    assert!(
+        stderr(&out).contains("[bastion] region"),
+        "{}",
+        stderr(&out)
+    );
+    h.write_config(&CONFIG.replace("region = \"eu-central-1\"", "region = \"Eu-Central\""));
+    let out = run(&[], &["env", "prod"]);
+    assert!(
+        stderr(&out).contains("[targets.prod] region"),
+        "{}",
+        stderr(&out)
+    );
+    // A profile's region in ~/.aws/config.
+    h.write_config(&CONFIG.replace("region = \"eu-west-1\"\n", ""));
+    std::fs::write(
+        h.path().join(".aws/config"),
+        "[profile bastion]\nregion = us-east-1/x\n",
+    )
+    .unwrap();
+    let out = run(&[], &["env", "prod"]);
+    assert!(
+        stderr(&out).contains("[profile bastion] region"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.counts(), (0, 0));
+    assert_eq!(replay_records(&h), 0);
+}
+
+#[test]
+fn plain_http_to_another_host_needs_an_explicit_opt_in() {
+    let h = Home::new();
+    // 192.0.2.1 (TEST-NET-1) never answers: the refusal must come first.
+    let out = h
+        .mfacli()
+        .env("AWS_ENDPOINT_URL_STS", "http://192.0.2.1:8080")
+        .args(["env", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AWS_ENDPOINT_URL_STS")
+            && err.contains("plain http")
+            && err.contains("MFACLI_ALLOW_INSECURE_ENDPOINT=1"),
+        "{err}"
+    );
+    // Opted in: a warning, then the (unreachable) host is tried.
+    let out = h
+        .mfacli()
+        .env("AWS_ENDPOINT_URL_STS", "http://192.0.2.1:8080")
+        .env("MFACLI_ALLOW_INSECURE_ENDPOINT", "1")
+        .args(["--timeout", "1s", "env", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: MFACLI_ALLOW_INSECURE_ENDPOINT=1"),
+        "{err}"
+    );
+    assert!(!err.contains("plain http to a host that is not"), "{err}");
+    // Loopback stays allowed without a word (the emulator is on 127.0.0.1).
+    let out = h.mfacli().args(["env", "prod"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("plain http"));
+}
