@@ -99,6 +99,11 @@ impl Cache {
         &self.dir
     }
 
+    /// The logger for warnings about the cache and its records.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }

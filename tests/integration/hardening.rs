@@ -382,3 +382,55 @@ fn plain_http_to_another_host_needs_an_explicit_opt_in() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("plain http"));
 }
+
+fn replay_file(h: &Home) -> std::path::PathBuf {
+    h.cache_dir()
+        .join(format!("totp-{}.json", mfacli::cache::key_hash(&[SERIAL])))
+}
+
+fn write_private(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::set_permissions(p.parent().unwrap(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(p, text).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn a_replay_record_from_the_future_is_ignored_and_clear_keeps_it_unless_asked() {
+    let h = Home::new();
+    let step = h.emu.now().timestamp() / 30;
+    write_private(
+        &replay_file(&h),
+        &format!("{{\"serial\":\"{SERIAL}\",\"last_step\":{}}}", step + 2880),
+    );
+    let start = Instant::now();
+    let out = h.mfacli().args(["env", "prod"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr(&out).contains("ignoring the TOTP replay record"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.counts(), (1, 1));
+    // clear --all keeps the replay record (it stops a code being sent twice)…
+    h.mfacli().args(["clear", "--all"]).assert().success();
+    assert!(replay_file(&h).exists());
+    assert!(!std::fs::read_dir(h.cache_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("session-") && n.ends_with(".json")
+        }));
+    // …and --totp-state removes it too.
+    h.mfacli()
+        .args(["clear", "--all", "--totp-state"])
+        .assert()
+        .success();
+    assert!(!replay_file(&h).exists());
+}
