@@ -131,7 +131,7 @@ impl Config {
         let (path, explicit) = config_path(flag, env);
         match read_text_file(&path, "mfacli config")? {
             Some(file) if file.writable_by_others() => Err(UserError::new(format!(
-                "refusing mfacli config {}: its mode is {:04o}, so other users could change it (and make mfacli run their mfa_command)",
+                "refusing mfacli config {}: it has mode {:04o}, so other users could change it (and make mfacli run their mfa_command)",
                 path.display(),
                 file.mode
             ))

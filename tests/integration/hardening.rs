@@ -434,3 +434,300 @@ fn a_replay_record_from_the_future_is_ignored_and_clear_keeps_it_unless_asked() 
         .success();
     assert!(!replay_file(&h).exists());
 }
+
+/// Runs `sh -c 'umask 000; exec mfacli ARGS'` in the fixture's environment.
+fn under_umask_000(h: &Home, envs: &[(&str, &Path)], args: &[&str]) -> std::process::Output {
+    let mut c = h.command("sh");
+    c.arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_mfacli"))
+        .args(args);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let mut c = assert_cmd::Command::from_std(c);
+    c.timeout(Duration::from_secs(60));
+    c.output().unwrap()
+}
+
+#[test]
+fn directories_mfacli_creates_are_0700_under_umask_000() {
+    let h = Home::new();
+    std::fs::remove_dir_all(h.path().join(".config")).unwrap();
+    let out = under_umask_000(
+        &h,
+        &[],
+        &[
+            "init",
+            "--non-interactive",
+            "--bastion-profile",
+            "bastion",
+            "--mfa-serial",
+            SERIAL,
+            "--region",
+            "eu-west-1",
+            "--target",
+            "prod=222222222222:PowerUser",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&h.path().join(".config")), 0o700);
+    assert_eq!(mode(&h.path().join(".config/mfacli")), 0o700);
+    assert_eq!(mode(&h.path().join(".config/mfacli/config.toml")), 0o600);
+    // --write-profile into a credentials file whose directory does not
+    // exist yet (the keys come from the AWS config file here), and the
+    // cache directory, both made under umask 000.
+    let keys = h.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    write_private(
+        &keys.join("config"),
+        &format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
+    );
+    let new_creds = h.path().join("new-aws/credentials");
+    let out = under_umask_000(
+        &h,
+        &[
+            ("AWS_CONFIG_FILE", &keys.join("config")),
+            ("AWS_SHARED_CREDENTIALS_FILE", &new_creds),
+        ],
+        &["assume", "prod", "--write-profile", "prod-temp"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&h.path().join("new-aws")), 0o700);
+    assert_eq!(mode(&new_creds), 0o600);
+    assert_eq!(mode(&h.path().join(".cache")), 0o700);
+    assert_eq!(mode(&h.cache_dir()), 0o700);
+}
+
+#[test]
+fn a_config_others_can_write_is_refused_with_the_chmod_fix() {
+    let h = Home::new();
+    let cfg = h.path().join(".config/mfacli/config.toml");
+    for m in [0o620, 0o602, 0o666] {
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(m)).unwrap();
+        let out = h.mfacli().args(["env", "prod"]).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("mode {m:04o}"))
+                && err.contains(&format!("chmod go-w {}", cfg.display())),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(h.counts(), (0, 0));
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    h.mfacli().args(["env", "prod"]).assert().success();
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn special_files_give_a_clear_error_never_a_hang() {
+    let h = Home::new();
+    let fifo = h.path().join("fifo");
+    mkfifo(&fifo);
+    let run = |c: &mut assert_cmd::Command| {
+        let start = Instant::now();
+        let out = c.timeout(Duration::from_secs(20)).output().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            start.elapsed()
+        );
+        out
+    };
+    // Config: /dev/zero (would grow without bound) and a FIFO (would hang).
+    for (path, kind) in [
+        (Path::new("/dev/zero"), "a character device"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        let out = run(h.mfacli().env("MFACLI_CONFIG", path).args(["env", "prod"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("cannot read mfacli config {}", path.display()))
+                && err.contains(kind),
+            "{err}"
+        );
+    }
+    // Seed file.
+    h.write_config(&CONFIG.replace(
+        "region = \"eu-west-1\"",
+        &format!(
+            "region = \"eu-west-1\"\ntotp_secret_file = \"{}\"",
+            fifo.display()
+        ),
+    ));
+    let out = run(h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "prod"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("totp_secret_file") && err.contains("a FIFO"),
+        "{err}"
+    );
+    // An oversized seed file.
+    let big = h.path().join("big-seed");
+    write_private(&big, &"A".repeat(5000));
+    h.write_config(&CONFIG.replace(
+        "region = \"eu-west-1\"",
+        &format!(
+            "region = \"eu-west-1\"\ntotp_secret_file = \"{}\"",
+            big.display()
+        ),
+    ));
+    let out = run(h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["env", "prod"]));
+    assert!(stderr(&out).contains("4 KiB"), "{}", stderr(&out));
+    // AWS credentials file as a FIFO.
+    h.write_config(CONFIG);
+    let out = run(h
+        .mfacli()
+        .env("AWS_SHARED_CREDENTIALS_FILE", &fifo)
+        .args(["env", "prod"]));
+    assert!(stderr(&out).contains("a FIFO"), "{}", stderr(&out));
+    // A cache entry that is a FIFO: ignored with a warning, then fetched.
+    h.mfacli().args(["env", "prod"]).assert().success();
+    let role = std::fs::read_dir(h.cache_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("role-prod-") && n.ends_with(".json")
+        })
+        .unwrap();
+    std::fs::remove_file(&role).unwrap();
+    mkfifo(&role);
+    let out = run(h.mfacli().args(["env", "prod"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ignoring cache file") && stderr(&out).contains("FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.counts(), (1, 2));
+}
+
+#[test]
+fn a_planted_cache_entry_is_never_a_cache_hit() {
+    let h = Home::new();
+    let first = h
+        .mfacli()
+        .args(["credential-process", "prod"])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let role = std::fs::read_dir(h.cache_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("role-prod-") && n.ends_with(".json")
+        })
+        .unwrap();
+    // The attacker's credentials, in an entry mfacli did not write: mode
+    // 0644 (and, when the tests run as root, owned by another user).
+    let text = std::fs::read_to_string(&role).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let real = v["credentials"]["access_key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let planted = text.replace(&real, "ASIAATTACKER00000001");
+    std::fs::remove_file(&role).unwrap();
+    std::fs::write(&role, planted).unwrap();
+    std::fs::set_permissions(&role, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = || {
+        h.mfacli()
+            .args(["-v", "credential-process", "prod"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("ATTACKER"), "{}", stdout(&out));
+    assert!(
+        !stderr(&out).contains("cache hit: credentials"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("ignoring cache file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(h.counts(), (1, 2));
+    // Owned by someone else (only possible as root): ignored too.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let text = std::fs::read_to_string(&role).unwrap();
+        std::fs::remove_file(&role).unwrap();
+        std::fs::write(&role, text.replace("ASIA", "ASIB")).unwrap();
+        std::fs::set_permissions(&role, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&role, Some(4242), Some(4242)).unwrap();
+        let out = run();
+        assert!(
+            stderr(&out).contains("owned by uid 4242"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stdout(&out).contains("ASIB"));
+        assert_eq!(h.counts(), (1, 3));
+    }
+}
+
+#[test]
+fn a_shared_cache_dir_is_never_trusted_and_never_chmod_advised() {
+    let h = Home::new();
+    let shared = h.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = h
+        .mfacli()
+        .env("MFACLI_CACHE_DIR", &shared)
+        .args(["env", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("mode 1777"), "{err}");
+    assert!(!err.contains("chmod"), "{err}");
+    assert!(err.contains("private directory"), "{err}");
+    assert!(out.stdout.is_empty() || out.status.success());
+}
+
+#[test]
+fn non_utf8_variables_are_errors_naming_the_variable() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(&[0x66, 0xff, 0xfe]);
+    let h = Home::new();
+    for var in [
+        "AWS_ENDPOINT_URL_STS",
+        "MFACLI_TOTP_SECRET",
+        "MFACLI_TOKEN_CODE",
+    ] {
+        let mut c = h.mfacli();
+        if var == "MFACLI_TOKEN_CODE" {
+            c.env_remove("MFACLI_TOTP_SECRET");
+        }
+        let out = c.env(var, bad).args(["env", "prod"]).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{var}: {err}");
+        assert!(
+            err.contains(&format!("{var} is not valid UTF-8")),
+            "{var}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(h.emu.count("GetSessionToken"), 0);
+}
