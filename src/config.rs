@@ -30,6 +30,7 @@ const BASTION_KEYS: &[&str] = &[
     "totp_secret_env",
     "totp_secret_file",
     "mfa_command",
+    "mfa_command_timeout",
 ];
 const TARGET_KEYS: &[&str] = &[
     "role_arn",
@@ -61,6 +62,7 @@ struct RawBastion {
     totp_secret_env: Option<String>,
     totp_secret_file: Option<String>,
     mfa_command: Option<String>,
+    mfa_command_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +86,9 @@ pub struct BastionConfig {
     pub totp_secret_env: Option<String>,
     pub totp_secret_file: Option<PathBuf>,
     pub mfa_command: Option<String>,
+    /// How long `mfa_command` may run before its process group is killed
+    /// (default 60 s).
+    pub mfa_command_timeout: Option<SessionDuration>,
 }
 
 /// A `[targets.NAME]` table, validated.
@@ -187,6 +192,9 @@ impl Config {
             totp_secret_env: b.totp_secret_env.clone(),
             totp_secret_file: b.totp_secret_file.as_deref().map(PathBuf::from),
             mfa_command: b.mfa_command.clone(),
+            mfa_command_timeout: field(&b.mfa_command_timeout, || {
+                at("bastion", "mfa_command_timeout")
+            })?,
         };
 
         let mut targets = BTreeMap::new();

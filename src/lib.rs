@@ -37,6 +37,8 @@ use std::process::ExitCode;
 /// 2 usage (clap), or the code a command chose.
 pub fn main() -> ExitCode {
     use clap::Parser;
+    // First, before any secret is in memory.
+    disable_core_dumps();
     let cli = cli::Cli::parse();
     let env = env::Env::capture();
     let log = log::Log::new(log::Level::Normal, &env);
@@ -56,5 +58,22 @@ fn report(log: &log::Log, err: &anyhow::Error) {
         log.error(&u.to_string());
     } else {
         log.error(&format!("{err:#}"));
+    }
+}
+
+/// No core file, and no ptrace by other processes of the same user: this
+/// process holds long-term keys, a TOTP seed and sessions (as ssh-agent
+/// does). `RLIMIT_CORE` 0 is inherited by `exec`'s command.
+fn disable_core_dumps() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls with valid arguments; failures only
+    // leave the defaults in place.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }

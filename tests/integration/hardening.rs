@@ -731,3 +731,159 @@ fn non_utf8_variables_are_errors_naming_the_variable() {
     }
     assert_eq!(h.emu.count("GetSessionToken"), 0);
 }
+
+fn with_mfa_command(h: &Home, cmd: &str, timeout: Option<&str>) {
+    let mut extra = format!("mfa_command = '{cmd}'\n");
+    if let Some(t) = timeout {
+        extra.push_str(&format!("mfa_command_timeout = \"{t}\"\n"));
+    }
+    h.write_config(&CONFIG.replace(
+        "region = \"eu-west-1\"\n",
+        &format!("region = \"eu-west-1\"\n{extra}"),
+    ));
+}
+
+#[test]
+fn mfa_command_is_bounded_in_time_and_output_and_never_echoed() {
+    let h = Home::new();
+    let pidfile = h.path().join("sleep.pid");
+    // The group is killed, not just sh: the backgrounded sleep goes too.
+    with_mfa_command(
+        &h,
+        &format!(
+            "sleep 600 & echo $! > {}; wait # SEEDMARKER",
+            pidfile.display()
+        ),
+        Some("1s"),
+    );
+    let start = Instant::now();
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["-v", "env", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.contains("did not finish within 1s"), "{err}");
+    assert!(
+        !err.contains("SEEDMARKER") && !err.contains("sleep"),
+        "{err}"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // Gone, or a zombie waiting for its new parent to reap it.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = state
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    assert!(
+        matches!(state, None | Some("Z")),
+        "sleep {pid} still runs: {state:?}"
+    );
+    // The device lock is free: the next run gets on at once.
+    let start = Instant::now();
+    h.mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFACLI_TOKEN_CODE", h.code(0))
+        .args(["--lock-timeout", "2s", "env", "prod"])
+        .assert()
+        .success();
+    assert!(start.elapsed() < Duration::from_secs(10));
+
+    // Endless output: stopped at the cap, promptly, without growing.
+    with_mfa_command(&h, "yes 123456 # SEEDMARKER", None);
+    let start = Instant::now();
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["-v", "--no-cache", "env", "staging"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.contains("printed more than 4096 bytes"), "{err}");
+    assert!(!err.contains("SEEDMARKER") && !err.contains("yes"), "{err}");
+
+    // A failing command: its text is not in the error either.
+    with_mfa_command(&h, "echo SEEDMARKER >/dev/null; exit 3", None);
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["-v", "--no-cache", "env", "audit"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("mfa_command failed") && !err.contains("SEEDMARKER"),
+        "{err}"
+    );
+}
+
+#[test]
+fn core_dumps_are_disabled_and_a_closed_stderr_does_not_abort() {
+    let h = Home::new();
+    // The mfa_command runs as mfacli's child: it reads mfacli's limits and
+    // sees /proc/PID owned by root once mfacli is not dumpable.
+    let report = h.path().join("report");
+    with_mfa_command(
+        &h,
+        &format!(
+            "grep \"Max core file size\" /proc/$PPID/limits > {r}; stat -c %u /proc/$PPID/status >> {r}; echo {code}",
+            r = report.display(),
+            code = "000000"
+        ),
+        None,
+    );
+    let mut c = h.command("sh");
+    c.env_remove("MFACLI_TOTP_SECRET")
+        .arg("-c")
+        .arg("ulimit -c unlimited; exec \"$0\" env prod")
+        .arg(env!("CARGO_BIN_EXE_mfacli"));
+    let mut c = assert_cmd::Command::from_std(c);
+    let _ = c.timeout(Duration::from_secs(60)).output().unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut lines = text.lines();
+    let core = lines.next().unwrap();
+    assert!(
+        core.split_whitespace().nth(4) == Some("0") && core.split_whitespace().nth(5) == Some("0"),
+        "{core}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("0"),
+        "/proc/PID owned by root: not dumpable"
+    );
+    // -v with stderr into a pipe that closes after one line.
+    h.write_config(CONFIG);
+    let mut c = h.command("bash");
+    c.arg("-c")
+        .arg("ulimit -c unlimited; \"$0\" -v env prod --refresh 2>&1 | head -1 >/dev/null; echo \"${PIPESTATUS[0]}\"")
+        .arg(env!("CARGO_BIN_EXE_mfacli"));
+    let mut c = assert_cmd::Command::from_std(c);
+    let out = c.timeout(Duration::from_secs(60)).output().unwrap();
+    let status = stdout(&out);
+    assert!(
+        status.trim() == "0" || status.trim() == "1",
+        "exit {status}: {}",
+        stderr(&out)
+    );
+    assert!(!h.path().join("core").exists());
+}
