@@ -105,6 +105,60 @@ pub fn to_credentials(
     })
 }
 
+/// The invariants the fuzz target (`fuzz/fuzz_targets/sts_response.rs`)
+/// and its regression replay (`tests/integration/fuzz_regressions.rs`)
+/// assert, shared so both check exactly the same thing. `data` is split on
+/// NUL into key id, secret, token and the expiration's seconds. Panics on a
+/// violated invariant.
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.split('\0');
+    let id = parts.next().unwrap_or("");
+    let secret = parts.next().unwrap_or("");
+    let token = parts.next().unwrap_or("");
+    let secs: i64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    match check(id, secret, token, secs, 0) {
+        Ok(t) => {
+            assert_eq!(t.timestamp(), secs);
+            assert!((MIN_LEN..=MAX_KEY_ID_LEN).contains(&id.len()));
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+            for (v, max) in [(secret, MAX_SECRET_LEN), (token, MAX_TOKEN_LEN)] {
+                assert!((MIN_LEN..=max).contains(&v.len()));
+                assert!(v
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
+            }
+            // What passed is safe in every place mfacli puts it: no line
+            // break, control character, quote or space.
+            for v in [id, secret, token] {
+                assert!(!v.chars().any(|c| c.is_control()
+                    || c.is_whitespace()
+                    || "'\"`$\\;[]".contains(c)
+                    || crate::output::POWERSHELL_SINGLE_QUOTES.contains(&c)));
+            }
+        }
+        Err(why) => {
+            // The reason names the field, never its value.
+            assert!([
+                "AccessKeyId",
+                "SecretAccessKey",
+                "SessionToken",
+                "Expiration"
+            ]
+            .iter()
+            .any(|f| why.starts_with(f)));
+            for v in [id, secret, token] {
+                if v.len() >= 8 {
+                    assert!(!why.contains(v), "the reason quotes a value");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
