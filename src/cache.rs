@@ -4,8 +4,8 @@
 //! Fetches are serialised across processes with per-entry file locks.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,29 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Env;
 use crate::error::UserError;
+use crate::log::Log;
 
 /// Cache files are tiny; anything bigger is not ours.
-const MAX_ENTRY_BYTES: u64 = 64 * 1024;
+const MAX_ENTRY_BYTES: u64 = crate::fsread::CACHE_LIMIT;
+
+/// Why a cache directory cannot be trusted for reads: not ours, or others
+/// can create and rename files in it. `None` if it can.
+fn untrusted_dir_reason(m: &fs::Metadata) -> Option<String> {
+    let mode = m.permissions().mode() & 0o7777;
+    let me = crate::fsread::euid();
+    if m.uid() != me {
+        Some(format!(
+            "it is owned by uid {}, not by you (uid {me})",
+            m.uid()
+        ))
+    } else if mode & 0o022 != 0 {
+        Some(format!(
+            "it has mode {mode:04o}, so other users can put files in it"
+        ))
+    } else {
+        None
+    }
+}
 
 /// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
 pub fn default_dir(env: &Env) -> PathBuf {
@@ -51,49 +71,125 @@ pub fn parse_entry<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     serde_json::from_slice(bytes).ok()
 }
 
+/// The cache directory and the logger its warnings go to.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    log: Log,
+    /// The directory check, made once per process before the first read.
+    dir_trusted: std::sync::Arc<std::sync::OnceLock<bool>>,
 }
 
 impl Cache {
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+        Self {
+            dir,
+            log: Log::default(),
+            dir_trusted: Default::default(),
+        }
+    }
+
+    /// Warnings (a planted file, an untrusted directory) go to `log`.
+    pub fn with_log(mut self, log: Log) -> Self {
+        self.log = log;
+        self
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The logger for warnings about the cache and its records.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
-    /// Reads an entry; anything unreadable or unparsable is a miss.
-    pub fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let mut f = File::open(self.path(name)).ok()?;
-        let mut buf = Vec::new();
-        Read::by_ref(&mut f)
-            .take(MAX_ENTRY_BYTES + 1)
-            .read_to_end(&mut buf)
-            .ok()?;
-        parse_entry(&buf)
+    /// Whether entries in the directory can be trusted: it is ours and
+    /// nobody else can add, replace or rename files in it. Checked once,
+    /// before any read or listing; a missing directory holds nothing.
+    fn trusted(&self) -> bool {
+        if let Some(t) = self.dir_trusted.get() {
+            return *t;
+        }
+        // Not there (yet): nothing to read; check again once it exists.
+        let Ok(meta) = fs::metadata(&self.dir) else {
+            return false;
+        };
+        *self.dir_trusted.get_or_init(|| match untrusted_dir_reason(&meta) {
+            None => true,
+            Some(why) => {
+                self.log.warn(&format!(
+                    "not reading the cache in {}: {why}; set MFACLI_CACHE_DIR to a private directory of your own",
+                    self.dir.display()
+                ));
+                false
+            }
+        })
     }
 
-    /// Creates the directory 0700. An existing directory that others can
-    /// enter is refused, not chmod-ed: MFACLI_CACHE_DIR may point at a
-    /// shared directory (even /tmp), which is not ours to change.
+    /// Reads an entry; anything unreadable or unparsable is a miss. The
+    /// entry is opened without following symlinks and checked on the open
+    /// descriptor: a regular file, owned by this user, mode 0600. Anything
+    /// else was not written by mfacli and is ignored with a warning.
+    pub fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        if !self.trusted() {
+            return None;
+        }
+        let path = self.path(name);
+        let opts = crate::fsread::ReadOpts {
+            limit: MAX_ENTRY_BYTES,
+            no_follow: true,
+        };
+        let f = match crate::fsread::read(&path, opts) {
+            Ok(f) => f?,
+            Err(e) => {
+                self.log
+                    .warn(&format!("ignoring cache file {}: {e}", path.display()));
+                return None;
+            }
+        };
+        let me = crate::fsread::euid();
+        if f.uid != me || f.mode & 0o077 != 0 {
+            self.log.warn(&format!(
+                "ignoring cache file {}: owned by uid {} with mode {:04o}, not written by mfacli for uid {me} (0600)",
+                path.display(),
+                f.uid,
+                f.mode
+            ));
+            return None;
+        }
+        parse_entry(&f.bytes)
+    }
+
+    /// Creates the directory 0700 (whatever the umask). An existing
+    /// directory that others can enter is refused, not chmod-ed:
+    /// MFACLI_CACHE_DIR may point at a shared directory (even /tmp), which
+    /// is not ours to change.
     pub fn ensure_dir(&self) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
-        let mode = fs::metadata(&self.dir)?.permissions().mode() & 0o777;
+        crate::fsread::create_private_dirs(&self.dir)?;
+        let meta = fs::metadata(&self.dir)?;
+        let mode = meta.permissions().mode() & 0o7777;
+        let shared = meta.uid() != crate::fsread::euid() || mode & 0o1000 != 0;
+        if shared {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the cache directory {} is a shared directory (owner uid {}, mode {mode:04o}) and cannot hold credentials; set MFACLI_CACHE_DIR to a private directory of your own (e.g. ~/.cache/mfacli, which mfacli creates 0700)",
+                    self.dir.display(),
+                    meta.uid()
+                ),
+            ));
+        }
         if mode & 0o077 != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
-                    "the cache directory has mode {mode:04o}, so other users could read credentials; run `chmod 700 {}` or set MFACLI_CACHE_DIR",
+                    "the cache directory {} has mode {mode:04o}, so other users could read credentials; run `chmod 700 {}` or set MFACLI_CACHE_DIR",
+                    self.dir.display(),
                     self.dir.display()
                 ),
             ));
@@ -118,6 +214,9 @@ impl Cache {
 
     /// Names of entries (not locks or temp files) starting with `prefix`.
     pub fn entries(&self, prefix: &str) -> Vec<String> {
+        if !self.trusted() {
+            return Vec::new();
+        }
         let Ok(rd) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -148,15 +247,29 @@ impl Cache {
         if self.ensure_dir().is_err() {
             return Ok(None);
         }
+        // No symlink followed, and the open descriptor must be our own
+        // regular file: a lock swapped for a link must not make mfacli
+        // create or lock a file elsewhere.
         let Ok(file) = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
         else {
             return Ok(None);
         };
+        match file.metadata() {
+            Ok(m) if m.file_type().is_file() && m.uid() == crate::fsread::euid() => {}
+            _ => {
+                self.log.warn(&format!(
+                    "ignoring lock file {}: not a regular file of this user",
+                    path.display()
+                ));
+                return Ok(None);
+            }
+        }
         let start = Instant::now();
         let mut announced = false;
         loop {
@@ -245,6 +358,80 @@ mod tests {
         fs::write(c.path("a.json"), b"{not json").unwrap();
         assert!(c.read::<serde_json::Value>("a.json").is_none());
         assert_eq!(c.entries(""), vec!["a.json".to_string()]);
+    }
+
+    #[test]
+    fn planted_entries_are_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        c.write("a.json", &serde_json::json!({"x": 1})).unwrap();
+        // A file with group/other bits was not written by mfacli.
+        fs::set_permissions(c.path("a.json"), fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(c.read::<serde_json::Value>("a.json").is_none());
+        // A symlink at an entry is not followed.
+        let elsewhere = d.path().join("elsewhere.json");
+        fs::write(&elsewhere, br#"{"x": 2}"#).unwrap();
+        fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, c.path("b.json")).unwrap();
+        assert!(c.read::<serde_json::Value>("b.json").is_none());
+        // A FIFO neither hangs nor counts.
+        let fifo = std::ffi::CString::new(c.path("f.json").to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(c.read::<serde_json::Value>("f.json").is_none());
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_never_read_or_listed() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("shared");
+        let c = Cache::new(dir.clone());
+        c.write("a.json", &serde_json::json!({"x": 1})).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let fresh = Cache::new(dir.clone());
+        assert!(fresh.read::<serde_json::Value>("a.json").is_none());
+        assert!(fresh.entries("").is_empty());
+        assert!(fresh
+            .lock("k", Duration::from_millis(50), || {})
+            .unwrap()
+            .is_none());
+        assert!(
+            !dir.join("k.lock").exists(),
+            "no lock file in a shared directory"
+        );
+    }
+
+    #[test]
+    fn shared_sticky_dir_error_states_real_mode_and_no_chmod() {
+        let c = Cache::new(PathBuf::from("/tmp"));
+        let e = c.ensure_dir().unwrap_err().to_string();
+        assert!(e.contains("1777"), "{e}");
+        assert!(!e.contains("chmod"), "{e}");
+        assert!(e.contains("private directory"), "{e}");
+        let d = tempfile::tempdir().unwrap();
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let own = Cache::new(d.path().to_owned())
+            .ensure_dir()
+            .unwrap_err()
+            .to_string();
+        assert!(own.contains("0755") && own.contains("chmod 700"), "{own}");
+    }
+
+    #[test]
+    fn lock_refuses_a_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("cache"));
+        c.ensure_dir().unwrap();
+        let target = d.path().join("victim");
+        std::os::unix::fs::symlink(&target, c.path("k.lock")).unwrap();
+        assert!(c
+            .lock("k", Duration::from_millis(50), || {})
+            .unwrap()
+            .is_none());
+        assert!(
+            !target.exists(),
+            "the lock must not create a file through a link"
+        );
     }
 
     #[test]

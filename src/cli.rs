@@ -148,7 +148,9 @@ pub enum Command {
     List(JsonArg),
 
     /// Delete cached credentials for a target, or everything with --all
-    #[command(after_help = "Examples:\n  mfacli clear prod\n  mfacli clear --all")]
+    #[command(
+        after_help = "Examples:\n  mfacli clear prod\n  mfacli clear --all\n  mfacli clear --all --totp-state"
+    )]
     Clear(ClearArgs),
 
     /// Show who the target's credentials are (STS GetCallerIdentity)
@@ -264,11 +266,14 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct ClearArgs {
     /// Target whose cached credentials to delete
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(required_unless_present_any = ["all", "totp_state"], conflicts_with_all = ["all", "totp_state"])]
     pub target: Option<String>,
-    /// Delete all cached credentials and MFA sessions
+    /// Delete all cached credentials and MFA sessions (TOTP replay records are kept)
     #[arg(long)]
     pub all: bool,
+    /// Also delete the TOTP replay records (which step's code was last sent to STS)
+    #[arg(long)]
+    pub totp_state: bool,
 }
 
 #[derive(Debug, Args)]

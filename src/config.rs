@@ -30,6 +30,7 @@ const BASTION_KEYS: &[&str] = &[
     "totp_secret_env",
     "totp_secret_file",
     "mfa_command",
+    "mfa_command_timeout",
 ];
 const TARGET_KEYS: &[&str] = &[
     "role_arn",
@@ -61,6 +62,7 @@ struct RawBastion {
     totp_secret_env: Option<String>,
     totp_secret_file: Option<String>,
     mfa_command: Option<String>,
+    mfa_command_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +86,9 @@ pub struct BastionConfig {
     pub totp_secret_env: Option<String>,
     pub totp_secret_file: Option<PathBuf>,
     pub mfa_command: Option<String>,
+    /// How long `mfa_command` may run before its process group is killed
+    /// (default 60 s).
+    pub mfa_command_timeout: Option<SessionDuration>,
 }
 
 /// A `[targets.NAME]` table, validated.
@@ -130,6 +135,12 @@ impl Config {
     pub fn load(flag: Option<&Path>, env: &Env) -> Result<Self, UserError> {
         let (path, explicit) = config_path(flag, env);
         match read_text_file(&path, "mfacli config")? {
+            Some(file) if file.writable_by_others() => Err(UserError::new(format!(
+                "refusing mfacli config {}: it has mode {:04o}, so other users could change it (and make mfacli run their mfa_command)",
+                path.display(),
+                file.mode
+            ))
+            .hint(format!("run `chmod go-w {}`", path.display()))),
             Some(file) => Self::parse(&file.text, &path),
             None if explicit => Err(UserError::new(format!(
                 "mfacli config {} does not exist",
@@ -177,10 +188,13 @@ impl Config {
             profile: b.profile.clone(),
             mfa_serial,
             session_duration,
-            region: b.region.clone(),
+            region: region(&b.region, || at("bastion", "region"))?,
             totp_secret_env: b.totp_secret_env.clone(),
             totp_secret_file: b.totp_secret_file.as_deref().map(PathBuf::from),
             mfa_command: b.mfa_command.clone(),
+            mfa_command_timeout: field(&b.mfa_command_timeout, || {
+                at("bastion", "mfa_command_timeout")
+            })?,
         };
 
         let mut targets = BTreeMap::new();
@@ -222,7 +236,7 @@ impl Config {
                     duration,
                     session_name,
                     external_id,
-                    region: t.region.clone(),
+                    region: region(&t.region, || at(&section, "region"))?,
                 },
             );
         }
@@ -248,6 +262,14 @@ fn field<T: FromStr<Err = InvalidValue>>(
         .map(str::parse)
         .transpose()
         .map_err(|e| UserError::new(format!("{}: {e}", place())))
+}
+
+/// A region, checked by the one rule ([`crate::types::Region`]).
+fn region(value: &Option<String>, place: impl Fn() -> String) -> Result<Option<String>, UserError> {
+    value
+        .as_deref()
+        .map(|r| crate::types::Region::parse_from(r, &place()).map(|r| r.as_str().to_owned()))
+        .transpose()
 }
 
 /// Checks an optional duration against an STS call's limits.
@@ -375,6 +397,8 @@ role = "PowerUser"
             ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nsession_name = \"a b\"", "session_name"),
             ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nexternal_id = \"x\"", "external_id"),
             ("[targets.p]\nrole = \"R\"", "needs either role_arn"),
+            ("[bastion]\nregion = \"eu-west-1\\n[default]\"", "[bastion] region"),
+            ("[targets.p]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\nregion = \"evil.example:8443/\"", "[targets.p] region"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");

@@ -18,6 +18,7 @@ pub mod console;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod fsread;
 pub mod init;
 pub mod io;
 pub mod log;
@@ -27,6 +28,7 @@ pub mod plan;
 pub mod policy;
 pub mod secret;
 pub mod sts;
+pub mod sts_validate;
 pub mod types;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ use std::process::ExitCode;
 /// 2 usage (clap), or the code a command chose.
 pub fn main() -> ExitCode {
     use clap::Parser;
+    // First, before any secret is in memory.
+    disable_core_dumps();
     let cli = cli::Cli::parse();
     let env = env::Env::capture();
     let log = log::Log::new(log::Level::Normal, &env);
@@ -55,5 +59,22 @@ fn report(log: &log::Log, err: &anyhow::Error) {
         log.error(&u.to_string());
     } else {
         log.error(&format!("{err:#}"));
+    }
+}
+
+/// No core file, and no ptrace by other processes of the same user: this
+/// process holds long-term keys, a TOTP seed and sessions (as ssh-agent
+/// does). `RLIMIT_CORE` 0 is inherited by `exec`'s command.
+fn disable_core_dumps() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls with valid arguments; failures only
+    // leave the defaults in place.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }

@@ -11,7 +11,8 @@ use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
 use crate::sts::Endpoint;
 use crate::types::{
-    ExternalId, MfaSerial, Partition, RoleArn, SessionDuration, SessionName, TargetName, TokenCode,
+    ExternalId, MfaSerial, Partition, Region, RoleArn, SessionDuration, SessionName, TargetName,
+    TokenCode,
 };
 
 /// Settings that apply to every command, from flags and environment.
@@ -84,14 +85,43 @@ pub const DEFAULT_SESSION: SessionDuration = SessionDuration::from_secs(43_200);
 
 impl Sources {
     pub fn load(overrides: Overrides, env: Env) -> Result<Self, UserError> {
+        if let Some(r) = &overrides.region {
+            Region::parse_from(r, "--region")?;
+        }
         let config = Config::load(overrides.config.as_deref(), &env)?;
         let aws = AwsFiles::load(&env)?;
-        Ok(Self {
+        let mut sources = Self {
             config,
             aws,
             overrides,
             env,
-        })
+        };
+        if let Some(w) = sources.insecure_warning()? {
+            sources.config.warnings.push(w);
+        }
+        Ok(sources)
+    }
+
+    /// `$MFACLI_ALLOW_INSECURE_ENDPOINT=1`: plain http to another host.
+    fn insecure_allowed(&self) -> Result<bool, UserError> {
+        Ok(self.env.text(INSECURE_ENV)? == Some("1"))
+    }
+
+    /// A warning when plain http to another host is allowed and in use.
+    fn insecure_warning(&self) -> Result<Option<String>, UserError> {
+        let url = match &self.overrides.endpoint_url {
+            Some(u) => Some(u.as_str()),
+            None => match self.env.text("AWS_ENDPOINT_URL_STS")? {
+                Some(u) => Some(u),
+                None => self.env.text("AWS_ENDPOINT_URL")?,
+            },
+        };
+        Ok(url
+            .filter(|u| u.starts_with("http://") && !is_loopback_url(u))
+            .filter(|_| self.insecure_allowed().unwrap_or(false))
+            .map(|u| {
+                format!("{INSECURE_ENV}=1: talking to STS at {u} over plain http; the MFA code and session can be read on the way")
+            }))
     }
 
     pub fn bastion(&self) -> &BastionConfig {
@@ -242,7 +272,10 @@ impl Sources {
                 duration,
                 session_name,
                 external_id,
-                region: p.get("region").map(str::to_owned),
+                region: p
+                    .get("region")
+                    .map(|r| Region::parse_from(r, &at("region")).map(|r| r.to_string()))
+                    .transpose()?,
             };
             return self.finish(target, bastion_profile, mfa_serial);
         }
@@ -330,20 +363,48 @@ impl Sources {
 
     /// STS region: --region > $AWS_REGION > $AWS_DEFAULT_REGION > [bastion]
     /// region > the bastion profile's region > the partition's default.
-    pub fn sts_region(&self, partition: Partition, bastion_profile: Option<&str>) -> String {
-        self.overrides
-            .region
-            .clone()
-            .or_else(|| self.env.lossy("AWS_REGION").map(str::to_owned))
-            .or_else(|| self.env.lossy("AWS_DEFAULT_REGION").map(str::to_owned))
-            .or_else(|| self.config.bastion.region.clone())
-            .or_else(|| {
-                bastion_profile
-                    .and_then(|p| self.aws.profile(p))
-                    .and_then(|p| p.get("region"))
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| partition.default_region().to_owned())
+    /// Whichever source wins is checked by [`Region`]'s rule, and the
+    /// error names it, before any MFA code is spent.
+    pub fn sts_region(
+        &self,
+        partition: Partition,
+        bastion_profile: Option<&str>,
+    ) -> Result<String, UserError> {
+        let from_env = |var: &'static str| -> Result<Option<(String, String)>, UserError> {
+            Ok(self
+                .env
+                .text(var)?
+                .map(|v| (v.to_owned(), format!("${var}"))))
+        };
+        let chosen = match self.overrides.region.clone() {
+            Some(r) => Some((r, "--region".to_owned())),
+            None => match from_env("AWS_REGION")? {
+                Some(r) => Some(r),
+                None => from_env("AWS_DEFAULT_REGION")?,
+            },
+        }
+        .or_else(|| {
+            self.config
+                .bastion
+                .region
+                .clone()
+                .map(|r| (r, "[bastion] region".to_owned()))
+        })
+        .or_else(|| {
+            let name = bastion_profile?;
+            let r = self.aws.profile(name)?.get("region")?;
+            Some((
+                r.to_owned(),
+                format!(
+                    "{}: [profile {name}] region",
+                    self.aws.config_path.display()
+                ),
+            ))
+        });
+        match chosen {
+            Some((r, source)) => Ok(Region::parse_from(&r, &source)?.to_string()),
+            None => Ok(partition.default_region().to_owned()),
+        }
     }
 
     /// --endpoint-url > $AWS_ENDPOINT_URL_STS > $AWS_ENDPOINT_URL > regional.
@@ -352,7 +413,7 @@ impl Sources {
         partition: Partition,
         bastion_profile: Option<&str>,
     ) -> Result<Endpoint, UserError> {
-        let region = self.sts_region(partition, bastion_profile);
+        let region = self.sts_region(partition, bastion_profile)?;
         let (url, source) = if let Some(u) = &self.overrides.endpoint_url {
             (u.clone(), "--endpoint-url")
         } else if let Some(u) = self.env.text("AWS_ENDPOINT_URL_STS")? {
@@ -374,6 +435,12 @@ impl Sources {
                     .hint("e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com"),
             );
         }
+        if url.starts_with("http://") && !is_loopback_url(&url) && !self.insecure_allowed()? {
+            return Err(UserError::new(format!(
+                "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see your MFA code and the MFA session"
+            ))
+            .hint(format!("use https://, or set {INSECURE_ENV}=1 if you really mean it (e.g. a test STS on another host)")));
+        }
         let timeout = self
             .overrides
             .timeout
@@ -386,6 +453,26 @@ impl Sources {
             ca_bundle: self.env.path("AWS_CA_BUNDLE"),
         })
     }
+}
+
+/// The opt-in for plain http to an STS endpoint that is not loopback.
+pub const INSECURE_ENV: &str = "MFACLI_ALLOW_INSECURE_ENDPOINT";
+
+/// Whether an http(s) URL's host is this machine: `localhost`,
+/// 127.0.0.0/8 or `::1`.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The IAM user name from `arn:…:mfa/NAME`, which is AWS's convention.
@@ -463,9 +550,12 @@ mod tests {
     #[test]
     fn sts_region_and_endpoint_precedence() {
         let (_d, s) = sources(CONFIG, &[], Overrides::default());
-        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "ap-south-1");
-        assert_eq!(s.sts_region(Partition::Aws, None), "us-east-1");
-        assert_eq!(s.sts_region(Partition::AwsCn, None), "cn-north-1");
+        assert_eq!(
+            s.sts_region(Partition::Aws, Some("bastion")).unwrap(),
+            "ap-south-1"
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None).unwrap(), "us-east-1");
+        assert_eq!(s.sts_region(Partition::AwsCn, None).unwrap(), "cn-north-1");
         let (_d, s) = sources(
             CONFIG,
             &[
@@ -474,7 +564,10 @@ mod tests {
             ],
             Overrides::default(),
         );
-        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "eu-west-2");
+        assert_eq!(
+            s.sts_region(Partition::Aws, Some("bastion")).unwrap(),
+            "eu-west-2"
+        );
         let e = s.endpoint(Partition::Aws, None).unwrap();
         assert_eq!(e.url, "https://sts.eu-west-2.amazonaws.com");
         let (_d, s) = sources(
@@ -522,5 +615,29 @@ mod tests {
         assert_eq!(p.target.session_name.as_str(), "bob");
         let e = s.plan("rol").unwrap_err();
         assert!(e.message.contains("did you mean 'role'"), "{e}");
+    }
+
+    #[test]
+    fn loopback_urls() {
+        for yes in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3/",
+            "http://localhost:99",
+            "http://LOCALHOST",
+            "http://[::1]:4566/",
+            "http://user@127.0.0.1:1",
+        ] {
+            assert!(is_loopback_url(yes), "{yes}");
+        }
+        for no in [
+            "http://10.0.0.1:8080",
+            "http://sts.example.com",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example/",
+            "http://[::2]:1",
+            "http://evil.example/@127.0.0.1",
+        ] {
+            assert!(!is_loopback_url(no), "{no}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use chrono::{DateTime, Utc};
 
-use crate::secret::{LongTermKeys, Secret, TemporaryCredentials};
+use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName, TokenCode};
 
 /// Where and how to reach STS.
@@ -450,14 +450,7 @@ impl StsClient {
             kind: StsErrorKind::Other("the response had no credentials".into()),
             skew_secs: None,
         })?;
-        let expiration =
-            DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).unwrap_or_else(Utc::now);
-        Ok(TemporaryCredentials {
-            access_key_id: c.access_key_id,
-            secret_access_key: Secret::new(c.secret_access_key),
-            session_token: Secret::new(c.session_token),
-            expiration,
-        })
+        crate::sts_validate::to_credentials(action, &self.endpoint.url, c)
     }
 }
 
@@ -526,7 +519,7 @@ fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
                 path.display()
             )));
         }
-        store = store.with_pem_certificate(pem.into_bytes());
+        store = store.with_pem_certificate(pem.as_bytes().to_vec());
     }
     tls::TlsContext::builder()
         .with_trust_store(store)

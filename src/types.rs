@@ -77,6 +77,60 @@ impl fmt::Display for Partition {
     }
 }
 
+/// An AWS region name, checked by the one rule every source goes through
+/// (config `region`, a target's or profile's `region`, `--region`,
+/// `$AWS_REGION` / `$AWS_DEFAULT_REGION`): `^[a-z]{2}(-[a-z]+)+-[0-9]+$`,
+/// at most 32 characters (`eu-west-1`, `us-gov-west-1`, `cn-north-1`).
+/// A region ends up in an URL (the STS host name), in shell exports and in
+/// `~/.aws/credentials`, so nothing else may pass: no `:`, `/`, spaces or
+/// line breaks. Checked before any MFA code is spent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Region(String);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks `s`; the error names `source` (a flag, key or variable).
+    pub fn parse_from(s: &str, source: &str) -> Result<Self, crate::error::UserError> {
+        s.parse().map_err(|e: InvalidValue| {
+            crate::error::UserError::new(format!("{source}: {e}"))
+                .hint(format!("set {source} to a region name such as eu-west-1 (lower case letters, dashes, a number)"))
+        })
+    }
+}
+
+impl FromStr for Region {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let parts: Vec<&str> = s.split('-').collect();
+        let ok = s.len() <= 32
+            && parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts
+                .last()
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            invalid(format!(
+                "'{}' is not an AWS region name (e.g. eu-west-1)",
+                s.escape_debug()
+            ))
+        }
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A 12-digit AWS account id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AccountId(String);
@@ -506,6 +560,34 @@ impl fmt::Display for TargetName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-2",
+            "us-isob-east-1",
+        ] {
+            assert_eq!(ok.parse::<Region>().unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "eu",
+            "eu-west",
+            "EU-WEST-1",
+            "eu west 1",
+            "eu-west-1\n[default]",
+            "evil.example:8443/",
+            "e-west-1",
+            "eu--1",
+            "eu-west-1a",
+            "eu-west-1-",
+        ] {
+            assert!(bad.parse::<Region>().is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn role_arn_parses_and_exposes_parts() {

@@ -11,18 +11,21 @@ use aws_runtime::env_config::file::{
     EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
 };
 use aws_types::os_shim_internal::{Env as SdkEnv, Fs};
+use zeroize::Zeroizing;
 
 use crate::env::Env;
 use crate::error::UserError;
 use crate::secret::{LongTermKeys, Secret};
 
 /// Files larger than this are refused rather than read whole.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::fsread::TEXT_LIMIT;
 
-/// A small text file and its permission bits (read with the same stat).
+/// A small text file and its permission bits and owner (from the `fstat`
+/// of the descriptor it was read from). The text is wiped on drop.
 pub struct TextFile {
-    pub text: String,
+    pub text: Zeroizing<String>,
     pub mode: u32,
+    pub uid: u32,
 }
 
 impl TextFile {
@@ -30,46 +33,63 @@ impl TextFile {
     pub fn readable_by_others(&self) -> bool {
         self.mode & 0o077 != 0
     }
+
+    /// Group or other users may change it.
+    pub fn writable_by_others(&self) -> bool {
+        self.mode & 0o022 != 0
+    }
 }
 
-/// Reads a small text file with a clear error for each way it can be wrong.
-/// `Ok(None)` if it does not exist.
+/// Reads a text file of at most 10 MiB (see [`read_text_file_limited`]).
 pub fn read_text_file(path: &Path, what: &str) -> Result<Option<TextFile>, UserError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    read_text_file_limited(path, what, MAX_FILE_BYTES)
+}
+
+/// Reads a small text file through [`crate::fsread::read`] (one open, one
+/// fstat, a regular file, at most `limit` bytes; never hangs on a FIFO),
+/// with a clear error for each way it can be wrong. Symlinks are followed:
+/// these are the user's own files. `Ok(None)` if it does not exist.
+pub fn read_text_file_limited(
+    path: &Path,
+    what: &str,
+    limit: u64,
+) -> Result<Option<TextFile>, UserError> {
+    use crate::fsread::{read, ReadError, ReadOpts};
+    let file = match read(
+        path,
+        ReadOpts {
+            limit,
+            no_follow: false,
+        },
+    ) {
+        Ok(None) => return Ok(None),
+        Ok(Some(f)) => f,
         Err(e) => {
+            let hint = match &e {
+                ReadError::NotRegular(_) => "point to a regular file",
+                ReadError::TooLarge { .. } => "is this the right file?",
+                _ => "check the file's permissions",
+            };
             return Err(
-                UserError::new(format!("cannot read {what} {}: {e}", path.display()))
-                    .hint("check the file's permissions"),
+                UserError::new(format!("cannot read {what} {}: {e}", path.display())).hint(hint),
+            );
+        }
+    };
+    let crate::fsread::FileBytes { bytes, mode, uid } = file;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => Zeroizing::new(t.to_owned()),
+        Err(_) => {
+            return Err(
+                UserError::new(format!("{what} {} is not UTF-8 text", path.display()))
+                    .hint("the file looks binary or corrupted; restore it from a backup"),
             )
         }
     };
-    if meta.is_dir() {
-        return Err(UserError::new(format!(
-            "{what} {} is a directory, not a file",
-            path.display()
-        ))
-        .hint("point to the file itself, or remove the directory"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(UserError::new(format!(
-            "{what} {} is {} bytes; mfacli refuses files over 10 MiB",
-            path.display(),
-            meta.len()
-        ))
-        .hint("is this the right file?"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        UserError::new(format!("cannot read {what} {}: {e}", path.display()))
-            .hint("check the file's permissions")
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        UserError::new(format!("{what} {} is not UTF-8 text", path.display()))
-            .hint("the file looks binary or corrupted; restore it from a backup")
-    })?;
-    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
-    Ok(Some(TextFile { text, mode }))
+    Ok(Some(TextFile {
+        text,
+        mode: mode & 0o777,
+        uid,
+    }))
 }
 
 /// Polls a future that never waits on I/O (the profile loader is only
@@ -127,13 +147,14 @@ impl AwsFiles {
                 credentials_path.display()
             ));
         }
-        let credentials = credentials_file.map(|f| f.text).unwrap_or_default();
+        // The credentials text holds the long-term keys: wiped on drop.
+        let credentials: Zeroizing<String> = credentials_file.map(|f| f.text).unwrap_or_default();
         let config = read_text_file(&config_path, "AWS config file")?
             .map(|f| f.text)
             .unwrap_or_default();
         let files = ProfileFiles::builder()
-            .with_contents(ProfileFileKind::Credentials, credentials.clone())
-            .with_contents(ProfileFileKind::Config, config.clone())
+            .with_contents(ProfileFileKind::Credentials, credentials.to_string())
+            .with_contents(ProfileFileKind::Config, config.to_string())
             .build();
         let env = SdkEnv::from_slice(&[]);
         let fs = Fs::from_slice(&[]);

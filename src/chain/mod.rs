@@ -533,7 +533,7 @@ fn with_provider<T>(
         bastion: sources.bastion(),
         non_interactive: o.non_interactive,
     };
-    let cache = sources.cache();
+    let cache = sources.cache().with_log(*log);
     let mut provider = Provider::new(&cache, world.0, log, &options, &codes, world.1);
     f(&mut provider)
 }

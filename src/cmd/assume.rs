@@ -113,7 +113,8 @@ fn write_profile(
     let region = sources.export_region(plan);
     let new = output::upsert_profile(&text, section, &creds.credentials, region.as_deref(), force)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::fsread::create_private_dirs(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     crate::cache::write_atomic(path, new.as_bytes(), 0o600, true)
         .with_context(|| format!("writing {}", path.display()))?;

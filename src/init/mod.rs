@@ -164,19 +164,10 @@ pub fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> {
     })
 }
 
+/// A region for `init`: the one rule, [`crate::types::Region`].
 pub fn parse_region(s: &str) -> Result<String, InvalidValue> {
-    let ok = (4..=32).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.contains('-')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(InvalidValue(format!(
-            "'{s}' is not an AWS region name (e.g. eu-west-1)"
-        )))
-    }
+    s.parse::<crate::types::Region>()
+        .map(|r| r.as_str().to_owned())
 }
 
 pub fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
@@ -648,7 +639,8 @@ pub fn render(a: &Answers) -> String {
 /// Writes the file 0600, creating its directory.
 pub fn write_config(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::fsread::create_private_dirs(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     crate::cache::write_atomic(path, text.as_bytes(), 0o600, true)
         .with_context(|| format!("writing {}", path.display()))?;

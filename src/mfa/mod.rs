@@ -5,6 +5,7 @@ pub mod totp;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::clock::Clock;
@@ -73,7 +74,14 @@ impl CodeSources<'_> {
             });
         }
         if let Some(cmd) = &self.bastion.mfa_command {
-            return run_mfa_command(cmd).map(|code| Code {
+            let timeout = self
+                .bastion
+                .mfa_command_timeout
+                .map_or(MFA_COMMAND_TIMEOUT, |d| {
+                    Duration::from_secs(d.secs().into())
+                });
+            log.verbose("running [bastion] mfa_command for the MFA code");
+            return run_mfa_command(cmd, timeout).map(|code| Code {
                 code,
                 source: "[bastion] mfa_command".into(),
                 from_totp: false,
@@ -114,22 +122,82 @@ impl CodeSources<'_> {
     }
 }
 
-fn run_mfa_command(cmd: &str) -> Result<TokenCode, UserError> {
-    let out = Command::new("sh")
+/// How long `mfa_command` may run by default.
+pub const MFA_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most `mfa_command` may print: a code is 6 digits.
+pub const MFA_COMMAND_MAX_OUTPUT: usize = 4096;
+
+/// Runs `mfa_command` with `sh -c` in its own process group, stdin from
+/// /dev/null, stdout read up to [`MFA_COMMAND_MAX_OUTPUT`] bytes, killed
+/// (the whole group) after `timeout` or once it prints too much. The
+/// command text never appears in a message: it may hold a seed.
+fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let what = "[bastion] mfa_command";
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| UserError::new(format!("[bastion] mfa_command could not be started: {e}")))?;
-    if !out.status.success() {
-        return Err(UserError::new(format!(
-            "[bastion] mfa_command `{cmd}` failed ({})",
-            out.status
-        ))
-        .hint("run it by hand to see why (is the hardware key plugged in?)"));
+        .process_group(0)
+        .spawn()
+        .map_err(|e| UserError::new(format!("{what} could not be started: {e}")))?;
+    let pgid = child.id() as libc::pid_t;
+    let kill_group = |child: &mut std::process::Child| {
+        // SAFETY: signals the process group we created; no memory involved.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = child.wait();
+    };
+    let mut stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let r = Read::by_ref(&mut stdout)
+            .take(MFA_COMMAND_MAX_OUTPUT as u64 + 1)
+            .read_to_end(&mut buf);
+        let _ = tx.send(r.map(|_| buf));
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let mut output: Option<Vec<u8>> = None;
+    let status = loop {
+        if output.is_none() {
+            if let Ok(r) = rx.try_recv() {
+                let buf = r.unwrap_or_default();
+                if buf.len() > MFA_COMMAND_MAX_OUTPUT {
+                    kill_group(&mut child);
+                    return Err(UserError::new(format!(
+                        "{what} printed more than {MFA_COMMAND_MAX_OUTPUT} bytes; stopped it"
+                    ))
+                    .hint("the command must print the 6-digit code (its last output line must end with it)"));
+                }
+                output = Some(buf);
+            }
+        }
+        if output.is_some() {
+            if let Some(status) = child.try_wait().ok().flatten() {
+                break status;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            kill_group(&mut child);
+            return Err(UserError::new(format!(
+                "{what} did not finish within {}s; stopped it",
+                timeout.as_secs()
+            ))
+            .hint("run it by hand to see why (is the hardware key plugged in and touched?), or raise [bastion] mfa_command_timeout"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    if !status.success() {
+        return Err(UserError::new(format!("{what} failed ({status})"))
+            .hint("run it by hand to see why (is the hardware key plugged in?)"));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = output.unwrap_or_default();
+    let text = String::from_utf8_lossy(&out);
     let last = text
         .lines()
         .rev()
@@ -138,10 +206,8 @@ fn run_mfa_command(cmd: &str) -> Result<TokenCode, UserError> {
     // ykman prints just the code; some tools print "name  123456".
     let candidate = last.split_whitespace().last().unwrap_or("");
     candidate.parse().map_err(|_| {
-        UserError::new(format!(
-            "[bastion] mfa_command `{cmd}` did not print a 6-digit code"
-        ))
-        .hint("the command's last output line must end with the code")
+        UserError::new(format!("{what} did not print a 6-digit code"))
+            .hint("the command's last output line must end with the code")
     })
 }
 

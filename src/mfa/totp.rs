@@ -129,15 +129,21 @@ pub fn find_seed(
 
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
-    let file =
-        crate::aws_files::read_text_file(path, "[bastion] totp_secret_file")?.ok_or_else(|| {
-            UserError::new(format!(
-                "[bastion] totp_secret_file {} does not exist",
-                path.display()
-            ))
-            .hint("fix the path, or remove totp_secret_file")
-        })?;
-    let text = Zeroizing::new(file.text);
+    let file = crate::aws_files::read_text_file_limited(
+        path,
+        "[bastion] totp_secret_file",
+        crate::fsread::SEED_LIMIT,
+    )?
+    .ok_or_else(|| {
+        UserError::new(format!(
+            "[bastion] totp_secret_file {} does not exist",
+            path.display()
+        ))
+        .hint("fix the path, or remove totp_secret_file")
+    })?;
+    // The mode comes from the fstat of the descriptor the seed was read
+    // from: one open, no window between check and read.
+    let text = file.text;
     if file.mode & 0o077 != 0 {
         return Err(UserError::new(format!(
             "refusing TOTP seed file {}: its mode is {:04o}, so other users can read the seed",
@@ -218,7 +224,21 @@ impl<'a> ReplayGuard<'a> {
     ) -> Result<TokenCode, UserError> {
         let now = clock.now().timestamp().max(0) as u64;
         let mut step = step_of(now);
-        if let Some(last) = self.last_step() {
+        let last = self.last_step().filter(|&last| {
+            // A record more than a step ahead of the clock came from a clock
+            // that ran ahead (or was planted): honouring it would make every
+            // run wait and send a code STS rejects, forever.
+            let sane = last <= step + 1;
+            if !sane {
+                self.cache.log().warn(&format!(
+                    "ignoring the TOTP replay record {}: its step is {} s ahead of this machine's clock",
+                    self.state_path().display(),
+                    (last - step) * STEP_SECS
+                ));
+            }
+            sane
+        });
+        if let Some(last) = last {
             if step <= last {
                 let next_start = (last + 1) * STEP_SECS;
                 let wait = next_start.saturating_sub(now).max(1);
@@ -288,6 +308,32 @@ mod tests {
             err.contains("$MFACLI_TOTP_SECRET") && !err.contains("not base32 at all"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn replay_record_far_ahead_of_the_clock_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let now = 1_800_000_010;
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(now, 0).unwrap());
+        let guard = ReplayGuard::new(&cache, &serial);
+        // A day ahead.
+        guard.restore(Some(step_of(now as u64) + 2880));
+        let mut waits = Vec::new();
+        let code = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert!(waits.is_empty(), "no wait for a record from the future");
+        assert_eq!(
+            code,
+            seed.code_at(now as u64),
+            "this step's code, not a future one"
+        );
+        assert_eq!(guard.last_step(), Some(step_of(now as u64)));
+        // One step ahead is still honoured (a neighbour's clock a little fast).
+        guard.restore(Some(step_of(now as u64) + 1));
+        guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(waits.len(), 1);
     }
 
     #[test]

@@ -75,8 +75,23 @@ fn fish_quote(v: &str) -> String {
     format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
+/// PowerShell treats five characters as a single quote: ASCII `'` and the
+/// typographic U+2018, U+2019, U+201A, U+201B. Inside a single-quoted
+/// string each of them is escaped by doubling it, so every one is doubled.
+pub const POWERSHELL_SINGLE_QUOTES: [char; 5] =
+    ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
 fn powershell_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "''"))
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('\'');
+    for c in v.chars() {
+        if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
 /// Shell code that sets the variables, for `eval`/`source`/`Invoke-Expression`.
@@ -146,6 +161,24 @@ pub fn upsert_profile(
     region: Option<&str>,
     force: bool,
 ) -> Result<String, UserError> {
+    // A line break (or any control character) in a value would start a new
+    // line of the INI file: a new key or a whole `[default]` section with
+    // `credential_process`. STS values are validated on arrival; this is the
+    // last line of defence for everything that reaches the file.
+    let values = [
+        ("the section name", section),
+        ("aws_access_key_id", creds.access_key_id.as_str()),
+        ("aws_secret_access_key", creds.secret_access_key.expose()),
+        ("aws_session_token", creds.session_token.expose()),
+        ("region", region.unwrap_or("")),
+    ];
+    if let Some((what, _)) = values.iter().find(|(_, v)| v.chars().any(char::is_control)) {
+        return Err(UserError::new(format!(
+            "refusing to write [{}]: {what} contains a line break or control character",
+            section.escape_debug()
+        ))
+        .hint("nothing was written; check the STS endpoint and the region setting"));
+    }
     let mut body = vec![
         PROFILE_MARKER.to_owned(),
         format!("aws_access_key_id = {}", creds.access_key_id),
@@ -270,6 +303,41 @@ mod tests {
         assert!(
             !forced.contains("x = 1") && forced.contains("[default]\naws_access_key_id = AKIA")
         );
+    }
+
+    #[test]
+    fn powershell_doubles_every_single_quote_character() {
+        for q in POWERSHELL_SINGLE_QUOTES {
+            let payload = format!("ASIA{q}; New-Item -Path pwned; {q}");
+            let quoted = powershell_quote(&payload);
+            // Inside the quotes every quote character comes in pairs, so
+            // none of them ends the string.
+            let inner = &quoted[1..quoted.len() - 1];
+            let mut chars = inner.chars().peekable();
+            while let Some(c) = chars.next() {
+                if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+                    assert_eq!(chars.next(), Some(c), "{quoted}");
+                }
+            }
+            assert_eq!(
+                quoted,
+                format!("'ASIA{q}{q}; New-Item -Path pwned; {q}{q}'")
+            );
+        }
+    }
+
+    #[test]
+    fn upsert_refuses_line_breaks_and_control_characters() {
+        let mut c = creds();
+        c.session_token = Secret::new("tok\n[default]\ncredential_process = sh -c 'id'");
+        let err = upsert_profile("", "prod", &c, None, false).unwrap_err();
+        assert!(err.message.contains("aws_session_token"), "{err}");
+        assert!(!err.to_string().contains("credential_process"), "{err}");
+        let err =
+            upsert_profile("", "prod", &creds(), Some("eu-west-1\r\n[x]"), false).unwrap_err();
+        assert!(err.message.contains("region"), "{err}");
+        let err = upsert_profile("", "pr\u{7}od", &creds(), None, false).unwrap_err();
+        assert!(err.message.contains("section name"), "{err}");
     }
 
     #[test]

@@ -899,7 +899,11 @@ fn mfa_command_supplies_the_code() {
         .assert()
         .code(1);
     let err = stderr(out.get_output());
-    assert!(err.contains("mfa_command `exit 3` failed"), "{err}");
+    // The command is never echoed (it may hold a seed): issue 12, item 15.
+    assert!(
+        err.contains("mfa_command failed (exit status: 3)") && !err.contains("exit 3"),
+        "{err}"
+    );
     h.write_config(&CONFIG.replace(
         "[bastion]",
         "[bastion]\nmfa_command = \"echo no code here\"",

@@ -19,7 +19,13 @@ use mfacli::types::{
     TokenCode,
 };
 
-const TARGETS: &[&str] = &["config_parser", "cache_reader", "parsers", "aws_files"];
+const TARGETS: &[&str] = &[
+    "config_parser",
+    "cache_reader",
+    "parsers",
+    "aws_files",
+    "sts_response",
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -222,4 +228,11 @@ fn aws_files_inputs() {
             }
         }
     });
+}
+
+/// The same check function as `fuzz/fuzz_targets/sts_response.rs`.
+#[test]
+fn sts_response_inputs() {
+    assert!(inputs("sts_response").len() >= 4, "seeds are present");
+    replay("sts_response", mfacli::sts_validate::fuzz_check);
 }

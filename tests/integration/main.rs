@@ -11,6 +11,7 @@ mod clock;
 mod console;
 mod flow;
 mod fuzz_regressions;
+mod hardening;
 mod init_doctor;
 mod interop;
 mod output_edge;

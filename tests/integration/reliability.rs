@@ -37,7 +37,9 @@ fn assert_clean_error(o: &std::process::Output) {
 #[test]
 fn unreachable_sts_fails_fast_with_a_clear_error() {
     let h = Home::new();
-    for endpoint in ["http://127.0.0.1:1", "http://no-such-host.invalid"] {
+    // https: plain http to a host that is not loopback is refused before
+    // any lookup (MFACLI_ALLOW_INSECURE_ENDPOINT).
+    for endpoint in ["http://127.0.0.1:1", "https://no-such-host.invalid"] {
         let start = Instant::now();
         // A fixed code: a burnt TOTP step would make the next run wait.
         let out = h
