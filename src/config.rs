@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "refresh_margin",
     "timeout",
     "lock_timeout",
+    "exec_server",
     "bastion",
     "targets",
 ];
@@ -39,6 +40,7 @@ const TARGET_KEYS: &[&str] = &[
     "session_name",
     "external_id",
     "region",
+    "exec_server",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +48,7 @@ struct RawConfig {
     refresh_margin: Option<String>,
     timeout: Option<String>,
     lock_timeout: Option<String>,
+    exec_server: Option<bool>,
     #[serde(default)]
     bastion: RawBastion,
     #[serde(default)]
@@ -72,6 +75,7 @@ struct RawTarget {
     session_name: Option<String>,
     external_id: Option<String>,
     region: Option<String>,
+    exec_server: Option<bool>,
 }
 
 /// The `[bastion]` table, validated.
@@ -94,6 +98,8 @@ pub struct TargetConfig {
     pub session_name: Option<SessionName>,
     pub external_id: Option<ExternalId>,
     pub region: Option<String>,
+    /// `exec` serves credentials from a local server for this target.
+    pub exec_server: Option<bool>,
 }
 
 /// The whole config file, validated. `Default` is "no file".
@@ -103,6 +109,8 @@ pub struct Config {
     pub refresh_margin: Option<SessionDuration>,
     pub timeout: Option<SessionDuration>,
     pub lock_timeout: Option<SessionDuration>,
+    /// `exec` serves credentials from a local server by default.
+    pub exec_server: Option<bool>,
     pub bastion: BastionConfig,
     pub targets: BTreeMap<TargetName, TargetConfig>,
     /// Unknown keys, as warnings to print (with a did-you-mean).
@@ -223,6 +231,7 @@ impl Config {
                     session_name,
                     external_id,
                     region: t.region.clone(),
+                    exec_server: t.exec_server,
                 },
             );
         }
@@ -231,6 +240,7 @@ impl Config {
             refresh_margin,
             timeout,
             lock_timeout,
+            exec_server: raw.exec_server,
             bastion,
             targets,
             warnings,
