@@ -287,7 +287,11 @@ impl Shared {
         let mut st = slot.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = self.clock.now();
-            if let Some(c) = st.creds.as_ref().filter(|c| c.is_fresh(now, route.margin_secs)) {
+            if let Some(c) = st
+                .creds
+                .as_ref()
+                .filter(|c| c.is_fresh(now, route.margin_secs))
+            {
                 return Ok(c.clone());
             }
             if st.renewing {
@@ -301,8 +305,10 @@ impl Shared {
             }
             st.renewing = true;
             drop(st);
-            self.log
-                .verbose(&format!("server: renewing credentials for '{}'", route.target));
+            self.log.verbose(&format!(
+                "server: renewing credentials for '{}'",
+                route.target
+            ));
             // The renewal runs unlocked, so other routes are served; a
             // panic in it must not leave waiters waiting forever.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -104,3 +104,41 @@ pub fn exit_code(status: ExitStatus) -> u8 {
         _ => 1,
     }
 }
+
+/// Runs `f` (startup work that may prompt for an MFA code) on a helper
+/// thread while this thread watches for SIGINT/SIGTERM/SIGHUP, which
+/// [`block`] holds back: one of them ends the process by that signal, as
+/// it would have without the blocking.
+pub fn interruptible<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let stop = set_of(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
+    std::thread::scope(|s| {
+        let h = s.spawn(f);
+        loop {
+            if h.is_finished() {
+                return h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            }
+            let timeout = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
+            };
+            // SAFETY: valid set and timeout; no siginfo wanted.
+            let sig = unsafe { libc::sigtimedwait(&stop, std::ptr::null_mut(), &timeout) };
+            if sig > 0 {
+                die_by(sig);
+            }
+        }
+    })
+}
+
+/// Ends the process by `sig` with its default action.
+fn die_by(sig: i32) -> ! {
+    // SAFETY: restoring the default action and unblocking delivers the
+    // signal to this thread, which then terminates the process.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let set = set_of(&[sig]);
+        libc::raise(sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+    std::process::exit(128 + sig)
+}

@@ -127,15 +127,24 @@ fn bad_requests_get_a_status_and_nothing_else() {
     let t = token(&server);
     assert!(t.len() >= 32 && t.chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(get(&server, "/creds/prod", None), (403, String::new()));
-    assert_eq!(get(&server, "/creds/prod", Some("nope")), (403, String::new()));
+    assert_eq!(
+        get(&server, "/creds/prod", Some("nope")),
+        (403, String::new())
+    );
     let almost = format!("{}0", &t[..t.len() - 1]);
     assert_eq!(get(&server, "/creds/prod", Some(&almost)).0, 403);
     assert_eq!(get(&server, "/creds/other", Some(&t)), (404, String::new()));
     assert_eq!(get(&server, "/", Some(&t)).0, 404);
-    assert_eq!(stub.calls.load(Ordering::SeqCst), 0, "no fetch for bad requests");
+    assert_eq!(
+        stub.calls.load(Ordering::SeqCst),
+        0,
+        "no fetch for bad requests"
+    );
     // A huge request head is refused with 431, and the server goes on.
     let mut s = TcpStream::connect(server.addr()).unwrap();
-    let _ = s.write_all(format!("GET /creds/prod HTTP/1.1\r\nX: {}\r\n", "a".repeat(100_000)).as_bytes());
+    let _ = s.write_all(
+        format!("GET /creds/prod HTTP/1.1\r\nX: {}\r\n", "a".repeat(100_000)).as_bytes(),
+    );
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 431"));
@@ -152,7 +161,11 @@ fn a_slow_client_does_not_delay_another() {
     for _ in 0..20 {
         assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
     }
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     drop(slow);
 }
 
@@ -165,7 +178,10 @@ fn failed_renewal_is_an_error_json_and_the_server_goes_on() {
     assert_eq!(status, 503);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["Code"], "CredentialsUnavailable");
-    assert!(v["Message"].as_str().unwrap().contains("set a TOTP seed"), "{v}");
+    assert!(
+        v["Message"].as_str().unwrap().contains("set a TOTP seed"),
+        "{v}"
+    );
     // Within the back-off the error is repeated without a new attempt.
     assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 503);
     assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
@@ -186,5 +202,8 @@ fn tokens_compare_in_full() {
     assert!(constant_time_eq(b"abc", b"abc"));
     assert!(!constant_time_eq(b"abc", b"abd"));
     assert!(!constant_time_eq(b"abc", b"ab"));
-    assert_ne!(random_token().unwrap().expose(), random_token().unwrap().expose());
+    assert_ne!(
+        random_token().unwrap().expose(),
+        random_token().unwrap().expose()
+    );
 }
