@@ -10,6 +10,7 @@ mod util;
 mod clock;
 mod flow;
 mod fuzz_regressions;
+mod hook;
 mod init_doctor;
 mod interop;
 mod policies;
