@@ -357,6 +357,24 @@ role = "PowerUser"
     }
 
     #[test]
+    fn exec_server_at_the_top_and_per_target() {
+        let c = parse(&format!("exec_server = true\n{SAMPLE}")).unwrap();
+        assert_eq!(c.exec_server, Some(true));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let c = parse(&SAMPLE.replace(
+            "[targets.staging]",
+            "[targets.staging]\nexec_server = false",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.targets[&"staging".parse().unwrap()].exec_server,
+            Some(false)
+        );
+        assert_eq!(c.exec_server, None);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
     fn syntax_errors_have_line_and_column() {
         let err = parse("[bastion]\nprofile = \n").unwrap_err().to_string();
         assert!(err.starts_with("/cfg.toml:2:"), "{err}");

@@ -130,7 +130,7 @@ fn run_with_server(ctx: &Ctx, e: ExecArgs, sources: Sources) -> Result<u8> {
     }
     let target = plan.target.name.to_string();
     signals::block().context("blocking signals")?;
-    let server = start(ctx, sources, &[target.clone()], 0)?;
+    let server = start(ctx, sources, std::slice::from_ref(&target), 0)?;
     let (url, token) = server.client_env(&target).expect("route just added");
     cmd.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.expose());

@@ -26,7 +26,14 @@ const FAKED_PYTHON: [&str; 5] = [
     "client.py",
 ];
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+/// libfaketime's preload library (`/usr/lib/<triplet>/faketime/`).
+fn libfaketime() -> Option<PathBuf> {
+    std::fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.is_file())
+}
 
 /// The venv's bin directory (python with boto3, aws v1), or a skip.
 fn venv_bin() -> Option<PathBuf> {
@@ -99,10 +106,13 @@ impl Setup {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("TZ", "UTC");
         if faked {
-            c.env("LD_PRELOAD", LIBFAKETIME)
-                .env("FAKETIME_TIMESTAMP_FILE", &self.faketime_file)
-                .env("FAKETIME_NO_CACHE", "1")
-                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+            c.env(
+                "LD_PRELOAD",
+                libfaketime().expect("have_faketime() checked"),
+            )
+            .env("FAKETIME_TIMESTAMP_FILE", &self.faketime_file)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
         }
         c
     }
@@ -117,7 +127,7 @@ impl Setup {
 }
 
 fn have_faketime() -> bool {
-    have("faketime") && Path::new(LIBFAKETIME).is_file()
+    have("faketime") && libfaketime().is_some()
 }
 
 /// Kills the child on drop, so a failing test leaves nothing running.
