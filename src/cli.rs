@@ -135,6 +135,23 @@ pub enum Command {
         after_help = "Examples:\n  mfacli console prod                       # opens $BROWSER / xdg-open / open\n  mfacli console prod --destination s3 --region eu-central-1\n  mfacli console prod --print               # the sign-in URL on stdout (a secret for 15 min)\n  mfacli console prod --duration 8h         # longer console session: costs one MFA code\nWithout --duration the console session lasts as long as the role credentials (at most 1h\nthrough the MFA session). --region here picks the landing page only."
     )]
     Console(ConsoleArgs),
+    /// Serve renewing credentials to other programs (IDEs, docker) from a local server
+    #[command(
+        after_help = "Examples:\n  mfacli serve prod                 # prints the two exports a client needs\n  mfacli serve prod staging --port 9911\n  docker run --network host -e AWS_CONTAINER_CREDENTIALS_FULL_URI \\\n    -e AWS_CONTAINER_AUTHORIZATION_TOKEN amazon/aws-cli sts get-caller-identity\nStops on SIGINT/SIGTERM."
+    )]
+    Serve(ServeArgs),
+
+    /// Print a shell hook that renews `mfacli env` credentials before each prompt
+    #[command(
+        after_help = "Examples:\n  eval \"$(mfacli hook bash)\"      # in ~/.bashrc\n  eval \"$(mfacli hook zsh)\"       # in ~/.zshrc\n  mfacli hook fish | source        # in ~/.config/fish/config.fish"
+    )]
+    Hook(HookArgs),
+
+    /// Print a short prompt segment for the active target, e.g. `prod 42m`
+    #[command(
+        after_help = "Example:\n  PS1='$(mfacli prompt) '\"$PS1\"\nReads only MFACLI_TARGET and AWS_CREDENTIAL_EXPIRATION; prints nothing when no target is active."
+    )]
+    Prompt,
 
     /// Print credentials as JSON for the AWS CLI/SDK `credential_process` setting
     #[command(
@@ -240,6 +257,13 @@ pub struct EnvArgs {
 pub struct ExecArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     pub target: String,
+    /// Serve renewing credentials to the command from a local server (container-credentials
+    /// contract) instead of static ones [default: `exec_server` in the config]
+    #[arg(long, conflicts_with = "no_server")]
+    pub server: bool,
+    /// Hand the command static credentials even if the config sets `exec_server`
+    #[arg(long)]
+    pub no_server: bool,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -261,6 +285,33 @@ pub struct ConsoleArgs {
     /// Federation endpoint [default: $MFACLI_FEDERATION_URL, else https://signin.aws.amazon.com/federation or the partition's]
     #[arg(long, value_name = "URL")]
     pub federation_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Targets to serve, one route each [default: every target]
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Port on 127.0.0.1 [default: a free one]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Shell syntax of the printed exports [default: from $SHELL]
+    #[arg(long, value_enum)]
+    pub shell: Option<ShellArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The shell to hook
+    #[arg(value_enum)]
+    pub shell: HookShell,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HookShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

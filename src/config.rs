@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "refresh_margin",
     "timeout",
     "lock_timeout",
+    "exec_server",
     "bastion",
     "targets",
 ];
@@ -40,6 +41,7 @@ const TARGET_KEYS: &[&str] = &[
     "session_name",
     "external_id",
     "region",
+    "exec_server",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +49,7 @@ struct RawConfig {
     refresh_margin: Option<String>,
     timeout: Option<String>,
     lock_timeout: Option<String>,
+    exec_server: Option<bool>,
     #[serde(default)]
     bastion: RawBastion,
     #[serde(default)]
@@ -74,6 +77,7 @@ struct RawTarget {
     session_name: Option<String>,
     external_id: Option<String>,
     region: Option<String>,
+    exec_server: Option<bool>,
 }
 
 /// The `[bastion]` table, validated.
@@ -99,6 +103,8 @@ pub struct TargetConfig {
     pub session_name: Option<SessionName>,
     pub external_id: Option<ExternalId>,
     pub region: Option<String>,
+    /// `exec` serves credentials from a local server for this target.
+    pub exec_server: Option<bool>,
 }
 
 /// The whole config file, validated. `Default` is "no file".
@@ -108,6 +114,8 @@ pub struct Config {
     pub refresh_margin: Option<SessionDuration>,
     pub timeout: Option<SessionDuration>,
     pub lock_timeout: Option<SessionDuration>,
+    /// `exec` serves credentials from a local server by default.
+    pub exec_server: Option<bool>,
     pub bastion: BastionConfig,
     pub targets: BTreeMap<TargetName, TargetConfig>,
     /// Unknown keys, as warnings to print (with a did-you-mean).
@@ -237,6 +245,7 @@ impl Config {
                     session_name,
                     external_id,
                     region: region(&t.region, || at(&section, "region"))?,
+                    exec_server: t.exec_server,
                 },
             );
         }
@@ -245,6 +254,7 @@ impl Config {
             refresh_margin,
             timeout,
             lock_timeout,
+            exec_server: raw.exec_server,
             bastion,
             targets,
             warnings,
@@ -366,6 +376,24 @@ role = "PowerUser"
             "arn:aws:iam::333333333333:role/PowerUser"
         );
         assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn exec_server_at_the_top_and_per_target() {
+        let c = parse(&format!("exec_server = true\n{SAMPLE}")).unwrap();
+        assert_eq!(c.exec_server, Some(true));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let c = parse(&SAMPLE.replace(
+            "[targets.staging]",
+            "[targets.staging]\nexec_server = false",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.targets[&"staging".parse().unwrap()].exec_server,
+            Some(false)
+        );
+        assert_eq!(c.exec_server, None);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]

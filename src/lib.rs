@@ -27,6 +27,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod secret;
+pub mod server;
 pub mod sts;
 pub mod sts_validate;
 pub mod types;

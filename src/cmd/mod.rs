@@ -10,10 +10,13 @@ mod credential_process;
 mod doctor;
 mod env;
 mod exec;
+mod hook;
 mod init;
 mod list;
 mod man;
 mod policy;
+mod prompt;
+mod serve;
 mod totp;
 mod whoami;
 
@@ -101,6 +104,9 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::Env(e) => env::run(&ctx, e),
         Command::Exec(e) => exec::run(&ctx, e),
         Command::Console(c) => console::run(&ctx, c),
+        Command::Serve(s) => serve::run(&ctx, s),
+        Command::Hook(h) => hook::run(&ctx, h),
+        Command::Prompt => prompt::run(&ctx),
         Command::CredentialProcess(t) => credential_process::run(&ctx, t),
         Command::List(j) => list::run(&ctx, j),
         Command::Clear(c) => clear::run(&ctx, c),
@@ -125,7 +131,9 @@ pub(crate) fn print_exports(
     shell: Shell,
 ) -> Result<()> {
     let region = sources.export_region(plan);
-    let vars = output::env_vars(&creds.credentials, region.as_deref());
+    let mut vars = output::env_vars(&creds.credentials, region.as_deref());
+    // For `mfacli hook` (which target to renew) and `mfacli prompt`.
+    vars.push(("MFACLI_TARGET", plan.target.name.to_string()));
     crate::io::stdout(&output::render_exports(shell, &vars))?;
     Ok(())
 }

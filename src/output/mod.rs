@@ -96,6 +96,11 @@ fn powershell_quote(v: &str) -> String {
 
 /// Shell code that sets the variables, for `eval`/`source`/`Invoke-Expression`.
 pub fn render_exports(shell: Shell, vars: &[(&str, String)]) -> String {
+    render_exports_unset(shell, vars, UNSET_VARS)
+}
+
+/// Like [`render_exports`], unsetting `unset` afterwards.
+pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str]) -> String {
     let mut out = String::new();
     for (k, v) in vars {
         let _ = match shell {
@@ -104,7 +109,7 @@ pub fn render_exports(shell: Shell, vars: &[(&str, String)]) -> String {
             Shell::Powershell => writeln!(out, "$Env:{k} = {}", powershell_quote(v)),
         };
     }
-    for k in UNSET_VARS {
+    for k in unset {
         let _ = match shell {
             Shell::Bash | Shell::Zsh => writeln!(out, "unset {k}"),
             Shell::Fish => writeln!(out, "set -e {k}"),

@@ -108,6 +108,8 @@ fn env_output_is_exact_and_evaluates_in_each_shell() {
         ("AWS_CREDENTIAL_EXPIRATION", exp),
         ("AWS_REGION", "eu-central-1"),
         ("AWS_DEFAULT_REGION", "eu-central-1"),
+        // For `mfacli hook` and `mfacli prompt`.
+        ("MFACLI_TARGET", "prod"),
     ];
     let expected = |set: &dyn Fn(&str, &str) -> String, unset: &dyn Fn(&str) -> String| {
         let mut s: String = vars.iter().map(|(k, v)| set(k, v)).collect();

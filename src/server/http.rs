@@ -1,0 +1,149 @@
+//! The little HTTP/1.1 the container-credentials contract needs: one GET per
+//! connection, a bounded request head, `Connection: close` responses.
+//! Anything else is answered with a status and no body, or dropped.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+/// The largest request head accepted. SDKs send about 200 bytes.
+pub const MAX_HEAD: usize = 8 * 1024;
+/// How long a client may take to send its whole request head.
+pub const READ_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a write may block on a client that does not read.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A parsed request head: only what the server looks at.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+}
+
+/// Why no request could be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// Over [`MAX_HEAD`] bytes without the end of the head: answer 431.
+    TooLarge,
+    /// Not HTTP: answer 400.
+    Malformed,
+    /// Closed, timed out or failed: just drop the connection.
+    Gone,
+}
+
+/// Reads one request head within [`READ_DEADLINE`] (in total, so a client
+/// trickling one byte at a time cannot hold the connection longer).
+pub fn read_request(stream: &mut std::net::TcpStream) -> Result<Request, ReadError> {
+    let deadline = Instant::now() + READ_DEADLINE;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = find_head_end(&buf) {
+            return parse_head(&buf[..end]);
+        }
+        if buf.len() >= MAX_HEAD {
+            return Err(ReadError::TooLarge);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ReadError::Gone);
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|_| ReadError::Gone)?;
+        let want = chunk.len().min(MAX_HEAD - buf.len());
+        match stream.read(&mut chunk[..want]) {
+            Ok(0) | Err(_) => return Err(ReadError::Gone),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n")
+}
+
+/// Parses the request line and headers (header names case-insensitive).
+pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
+    let text = std::str::from_utf8(head).map_err(|_| ReadError::Malformed)?;
+    let mut lines = text.split("\r\n");
+    let line = lines.next().ok_or(ReadError::Malformed)?;
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReadError::Malformed);
+    };
+    if !version.starts_with("HTTP/1.") || method.is_empty() || !target.starts_with('/') {
+        return Err(ReadError::Malformed);
+    }
+    let mut authorization = None;
+    for h in lines {
+        let (name, value) = h.split_once(':').ok_or(ReadError::Malformed)?;
+        if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.trim().to_owned());
+        }
+    }
+    let path = target.split('?').next().unwrap_or(target).to_owned();
+    Ok(Request {
+        method: method.to_owned(),
+        path,
+        authorization,
+    })
+}
+
+/// Writes a whole response and closes. Errors (a client that went away)
+/// are the client's problem, never the server's.
+pub fn respond(stream: &mut std::net::TcpStream, status: u16, body: Option<&str>) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let body = body.unwrap_or("");
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\nConnection: close\r\n");
+    if !body.is_empty() {
+        out.push_str("Content-Type: application/json\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let _ = stream.write_all(out.as_bytes());
+    let _ = stream.flush();
+    // Zero the response buffer: it held the secret key and token.
+    zeroize::Zeroize::zeroize(&mut out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_sdk_request() {
+        let r = parse_head(
+            b"GET /creds/prod?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization:  tok \r\nAccept: application/json",
+        )
+        .unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/creds/prod");
+        assert_eq!(r.authorization.as_deref(), Some("tok"));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for head in [
+            &b"hello"[..],
+            b"GET /x",
+            b"GET x HTTP/1.1",
+            b"GET /x HTTP/1.1\r\nno colon",
+            b"GET /x SPDY/3",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(parse_head(head), Err(ReadError::Malformed), "{head:?}");
+        }
+    }
+}

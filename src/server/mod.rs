@@ -1,0 +1,416 @@
+//! A local container-credentials server (the `AWS_CONTAINER_CREDENTIALS_FULL_URI`
+//! contract every AWS SDK and both AWS CLIs read), for `exec --server` and
+//! `serve`: credentials that outlive the one-hour cap on role chaining.
+//!
+//! Design, and why:
+//! - **A thread per connection** over `std::net`, not an async runtime. The
+//!   load is a handful of requests per hour per client; a thread costs
+//!   ~10 µs to start and a few KiB of resident stack, and keeps the whole
+//!   server in ~300 lines without a second runtime beside the SDK's. A slow
+//!   or hostile client only ever holds its own thread: the request head is
+//!   bounded ([`http::MAX_HEAD`]) and must arrive within
+//!   [`http::READ_DEADLINE`] in total, writes time out, a client closing
+//!   mid-response only fails its own write. At most [`MAX_CONNECTIONS`]
+//!   connections are served at once; more are closed at once.
+//! - **Renewal on demand, single-flight.** Credentials are served from
+//!   memory while they have more than the refresh margin left (at least the
+//!   SDKs' 15 minutes, see [`crate::chain::for_target`]). The first request
+//!   inside the margin renews them through the credential chain (a fresh
+//!   AssumeRole with the cached MFA session; a new MFA code only when that
+//!   session has ended); requests arriving meanwhile wait on a condition
+//!   variable for that one renewal. No timer: while idle the process sleeps
+//!   in `accept(2)` and wakes for nothing. The SDKs ask again before their
+//!   copy expires, so renewal on demand is always ahead of expiry.
+//! - **Failures are the SDK's to show**: a renewal that fails (no code
+//!   source can answer) is a non-200 JSON `{"Code","Message"}`, which
+//!   botocore and the Rust SDK print, and a line on stderr saying what to do.
+//!   Credentials that are still valid are served meanwhile.
+
+pub mod http;
+pub mod signals;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+use crate::error::UserError;
+use crate::log::Log;
+use crate::output::rfc3339;
+use crate::plan::Sources;
+use crate::secret::{Secret, TemporaryCredentials};
+
+/// Connections served at once; more are closed without an answer.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A failed renewal is not retried for this long (each attempt may run
+/// `mfa_command` or prompt); requests meanwhile get the same error.
+pub const ERROR_BACKOFF: Duration = Duration::from_secs(5);
+/// Credentials this close to expiry are no longer served, even while a
+/// renewal fails.
+const LAST_RESORT_SECS: i64 = 60;
+
+/// Something that produces role credentials for a target: the credential
+/// chain in mfacli, a stub in tests.
+pub trait Fetcher: Send + Sync {
+    /// Fresh credentials for `target` (more than its margin left).
+    fn fetch(&self, target: &str) -> Result<TemporaryCredentials, UserError>;
+}
+
+/// A clock the server threads can share.
+pub type SharedClock = Arc<dyn Clock + Send + Sync>;
+
+/// One route: a target, its path, its token and its refresh margin.
+pub struct Route {
+    pub target: String,
+    pub path: String,
+    pub token: Secret,
+    pub margin_secs: i64,
+    slot: Slot,
+}
+
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    creds: Option<TemporaryCredentials>,
+    renewing: bool,
+    last_error: Option<(Instant, UserError)>,
+}
+
+struct Shared {
+    routes: BTreeMap<String, Route>,
+    fetcher: Arc<dyn Fetcher>,
+    clock: SharedClock,
+    log: Log,
+    active: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::stop`].
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A fresh random token: 256 bits from the kernel, as hex.
+pub fn random_token() -> std::io::Result<Secret> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    zeroize::Zeroize::zeroize(&mut bytes);
+    Ok(Secret::new(hex))
+}
+
+/// Compares without an early exit, so timing says nothing about how much
+/// of a guessed token was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a route is for, before the server starts.
+pub struct RouteSpec {
+    pub target: String,
+    pub margin_secs: i64,
+}
+
+impl Server {
+    /// Starts serving `routes` on `listener` (bind it to 127.0.0.1).
+    pub fn start(
+        listener: TcpListener,
+        routes: Vec<RouteSpec>,
+        fetcher: Arc<dyn Fetcher>,
+        clock: SharedClock,
+        log: Log,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let mut map = BTreeMap::new();
+        for r in routes {
+            let path = format!("/creds/{}", r.target);
+            map.insert(
+                path.clone(),
+                Route {
+                    target: r.target,
+                    path,
+                    token: random_token()?,
+                    margin_secs: r.margin_secs,
+                    slot: Slot::default(),
+                },
+            );
+        }
+        let shared = Arc::new(Shared {
+            routes: map,
+            fetcher,
+            clock,
+            log,
+            active: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&shared);
+        let accept = std::thread::Builder::new()
+            .name("mfacli-accept".into())
+            .spawn(move || accept_loop(listener, s))?;
+        Ok(Self {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL and token a client of `target` needs.
+    pub fn client_env(&self, target: &str) -> Option<(String, &Secret)> {
+        self.shared
+            .routes
+            .values()
+            .find(|r| r.target == target)
+            .map(|r| (format!("http://{}{}", self.addr, r.path), &r.token))
+    }
+
+    /// Every route, in path order.
+    pub fn targets(&self) -> Vec<String> {
+        self.shared
+            .routes
+            .values()
+            .map(|r| r.target.clone())
+            .collect()
+    }
+
+    /// Fetches `target`'s credentials now (at startup, so a prompt comes
+    /// before the child runs), as a request would.
+    pub fn prefetch(&self, target: &str) -> Result<(), UserError> {
+        let route = self
+            .shared
+            .routes
+            .values()
+            .find(|r| r.target == target)
+            .ok_or_else(|| UserError::new(format!("no route for '{target}'")))?;
+        self.shared.credentials(route).map(|_| ())
+    }
+
+    /// Stops accepting and waits for the accept thread. Connections being
+    /// served finish on their own.
+    pub fn stop(mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        // Wake the blocking accept.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) => {
+                if shared.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                // EMFILE and friends: back off instead of spinning.
+                shared.log.verbose(&format!("server: accept failed: {e}"));
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if shared.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            drop(stream);
+            continue;
+        }
+        let s = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("mfacli-conn".into())
+            .spawn(move || {
+                s.handle(stream);
+                s.active.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Shared {
+    fn handle(&self, mut stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let req = match http::read_request(&mut stream) {
+            Ok(r) => r,
+            Err(http::ReadError::TooLarge) => return http::respond(&mut stream, 431, None),
+            Err(http::ReadError::Malformed) => return http::respond(&mut stream, 400, None),
+            Err(http::ReadError::Gone) => return,
+        };
+        let Some(route) = self.routes.get(&req.path) else {
+            return http::respond(&mut stream, 404, None);
+        };
+        let authorized = req
+            .authorization
+            .as_deref()
+            .is_some_and(|a| constant_time_eq(a.as_bytes(), route.token.expose().as_bytes()));
+        if !authorized {
+            return http::respond(&mut stream, 403, None);
+        }
+        if req.method != "GET" {
+            return http::respond(&mut stream, 405, None);
+        }
+        match self.credentials(route) {
+            Ok(c) => {
+                let mut body = container_json(&c);
+                http::respond(&mut stream, 200, Some(&body));
+                zeroize::Zeroize::zeroize(&mut body);
+            }
+            Err(e) => http::respond(&mut stream, 503, Some(&error_json(&e))),
+        }
+    }
+
+    /// The route's credentials from memory, or after one renewal shared by
+    /// every request that arrives while it runs.
+    fn credentials(&self, route: &Route) -> Result<TemporaryCredentials, UserError> {
+        let slot = &route.slot;
+        let mut st = slot.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let now = self.clock.now();
+            if let Some(c) = st
+                .creds
+                .as_ref()
+                .filter(|c| c.is_fresh(now, route.margin_secs))
+            {
+                return Ok(c.clone());
+            }
+            if st.renewing {
+                st = slot.done.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            if let Some((at, e)) = &st.last_error {
+                if at.elapsed() < ERROR_BACKOFF {
+                    return self.fallback(&st, e.clone());
+                }
+            }
+            st.renewing = true;
+            drop(st);
+            self.log.verbose(&format!(
+                "server: renewing credentials for '{}'",
+                route.target
+            ));
+            // The renewal runs unlocked, so other routes are served; a
+            // panic in it must not leave waiters waiting forever.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.fetcher.fetch(&route.target)
+            }))
+            .unwrap_or_else(|_| Err(UserError::new("renewing the credentials failed")));
+            st = slot.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.renewing = false;
+            slot.done.notify_all();
+            return match result {
+                Ok(c) => {
+                    st.creds = Some(c.clone());
+                    st.last_error = None;
+                    Ok(c)
+                }
+                Err(e) => {
+                    self.log.error(&format!(
+                        "cannot renew the credentials for '{}': {e}\n  the server keeps running; the next request tries again",
+                        route.target
+                    ));
+                    st.last_error = Some((Instant::now(), e.clone()));
+                    self.fallback(&st, e)
+                }
+            };
+        }
+    }
+
+    /// While renewal fails, credentials that are still valid are better
+    /// than an error.
+    fn fallback(&self, st: &SlotState, e: UserError) -> Result<TemporaryCredentials, UserError> {
+        match st
+            .creds
+            .as_ref()
+            .filter(|c| c.is_fresh(self.clock.now(), LAST_RESORT_SECS))
+        {
+            Some(c) => Ok(c.clone()),
+            None => Err(e),
+        }
+    }
+}
+
+/// The container-credentials response body.
+pub fn container_json(c: &TemporaryCredentials) -> String {
+    serde_json::json!({
+        "AccessKeyId": c.access_key_id,
+        "SecretAccessKey": c.secret_access_key.expose(),
+        "Token": c.session_token.expose(),
+        "Expiration": rfc3339(c.expiration),
+    })
+    .to_string()
+}
+
+/// The error body SDKs show: botocore prints the body of a non-200, the
+/// Rust SDK the `Message` of a `Code` other than `Success`.
+pub fn error_json(e: &UserError) -> String {
+    let mut message = format!("mfacli cannot renew the credentials: {}", e.message);
+    if let Some(h) = &e.hint {
+        message.push_str(&format!(" (hint: {h})"));
+    }
+    serde_json::json!({ "Code": "CredentialsUnavailable", "Message": message }).to_string()
+}
+
+/// The real fetcher: the credential chain, with a margin of at least the
+/// SDKs' 15 minutes. A code given once (`--token-code`,
+/// `$MFACLI_TOKEN_CODE`) is used for the first fetch only: a later MFA
+/// session needs a new code, from the seed, `mfa_command` or the prompt.
+pub struct ChainFetcher {
+    sources: Mutex<Sources>,
+    log: Log,
+}
+
+/// The SDKs refresh container credentials 15 minutes before they expire.
+pub const SDK_MARGIN_SECS: i64 = 15 * 60;
+
+impl ChainFetcher {
+    pub fn new(sources: Sources, log: Log) -> Self {
+        Self {
+            sources: Mutex::new(sources),
+            log,
+        }
+    }
+
+    /// The refresh margin the chain will use for `target`.
+    pub fn margin_secs(&self, target: &str) -> Result<i64, UserError> {
+        let s = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = s.plan(target)?;
+        let floor = SDK_MARGIN_SECS.min(i64::from(plan.target.duration.secs()) / 2);
+        Ok(s.refresh_margin_secs().max(floor))
+    }
+}
+
+impl Fetcher for ChainFetcher {
+    fn fetch(&self, target: &str) -> Result<TemporaryCredentials, UserError> {
+        let mut s = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let r = crate::chain::for_target(&s, &self.log, target, SDK_MARGIN_SECS);
+        // One-time codes are spent (or about to be stale) after this.
+        s.overrides.token_code = None;
+        s.env.set(crate::mfa::TOKEN_CODE_ENV, "");
+        s.overrides.refresh = false;
+        r.map(|(_, c)| c.credentials)
+    }
+}
+
+#[cfg(test)]
+mod tests;

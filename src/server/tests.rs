@@ -1,0 +1,209 @@
+//! The server core in process: a stub fetcher and a manual clock.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::clock::ManualClock;
+
+struct Stub {
+    calls: AtomicUsize,
+    delay: Duration,
+    clock: Arc<ManualClock>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl Fetcher for Stub {
+    fn fetch(&self, _target: &str) -> Result<TemporaryCredentials, UserError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(UserError::new("no code source").hint("set a TOTP seed"));
+        }
+        Ok(TemporaryCredentials {
+            access_key_id: format!("ASIA{n}"),
+            secret_access_key: Secret::new("s"),
+            session_token: Secret::new("t"),
+            expiration: self.clock.now() + chrono::Duration::hours(1),
+        })
+    }
+}
+
+fn setup(delay: Duration) -> (Server, Arc<Stub>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap(),
+    ));
+    let stub = Arc::new(Stub {
+        calls: AtomicUsize::new(0),
+        delay,
+        clock: Arc::clone(&clock),
+        fail: false.into(),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = Server::start(
+        listener,
+        vec![RouteSpec {
+            target: "prod".into(),
+            margin_secs: 900,
+        }],
+        stub.clone(),
+        clock.clone(),
+        Log {
+            level: crate::log::Level::Quiet,
+            color: false,
+        },
+    )
+    .unwrap();
+    (server, stub, clock)
+}
+
+fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+fn token(server: &Server) -> String {
+    server.client_env("prod").unwrap().1.expose().to_owned()
+}
+
+#[test]
+fn serves_from_memory_and_renews_inside_the_margin() {
+    let (server, stub, clock) = setup(Duration::ZERO);
+    let t = token(&server);
+    let (status, body) = get(&server, "/creds/prod", Some(&t));
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["AccessKeyId"], "ASIA0");
+    assert_eq!(v["Expiration"], "2026-11-28T09:00:00Z");
+    assert_eq!(v.as_object().unwrap().len(), 4);
+    clock.advance(chrono::Duration::minutes(44));
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1, "45 min left: memory");
+    clock.advance(chrono::Duration::minutes(2));
+    let (_, body) = get(&server, "/creds/prod", Some(&t));
+    assert!(body.contains("ASIA1"), "{body}");
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 2);
+    server.stop();
+}
+
+#[test]
+fn concurrent_requests_share_one_renewal() {
+    let (server, stub, _) = setup(Duration::from_millis(300));
+    let t = token(&server);
+    let server = Arc::new(server);
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (s, t) = (Arc::clone(&server), t.clone());
+            std::thread::spawn(move || get(&s, "/creds/prod", Some(&t)))
+        })
+        .collect();
+    for h in handles {
+        let (status, body) = h.join().unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("ASIA0"), "{body}");
+    }
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn bad_requests_get_a_status_and_nothing_else() {
+    let (server, stub, _) = setup(Duration::ZERO);
+    let t = token(&server);
+    assert!(t.len() >= 32 && t.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(get(&server, "/creds/prod", None), (403, String::new()));
+    assert_eq!(
+        get(&server, "/creds/prod", Some("nope")),
+        (403, String::new())
+    );
+    let almost = format!("{}0", &t[..t.len() - 1]);
+    assert_eq!(get(&server, "/creds/prod", Some(&almost)).0, 403);
+    assert_eq!(get(&server, "/creds/other", Some(&t)), (404, String::new()));
+    assert_eq!(get(&server, "/", Some(&t)).0, 404);
+    assert_eq!(
+        stub.calls.load(Ordering::SeqCst),
+        0,
+        "no fetch for bad requests"
+    );
+    // A huge request head is refused with 431, and the server goes on.
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    let _ = s.write_all(
+        format!("GET /creds/prod HTTP/1.1\r\nX: {}\r\n", "a".repeat(100_000)).as_bytes(),
+    );
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 431"));
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
+}
+
+#[test]
+fn a_slow_client_does_not_delay_another() {
+    let (server, _, _) = setup(Duration::ZERO);
+    let t = token(&server);
+    let mut slow = TcpStream::connect(server.addr()).unwrap();
+    slow.write_all(b"GET /creds/prod HTTP/1.1\r\n").unwrap();
+    let start = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(slow);
+}
+
+#[test]
+fn failed_renewal_is_an_error_json_and_the_server_goes_on() {
+    let (server, stub, clock) = setup(Duration::ZERO);
+    let t = token(&server);
+    stub.fail.store(true, Ordering::SeqCst);
+    let (status, body) = get(&server, "/creds/prod", Some(&t));
+    assert_eq!(status, 503);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Code"], "CredentialsUnavailable");
+    assert!(
+        v["Message"].as_str().unwrap().contains("set a TOTP seed"),
+        "{v}"
+    );
+    // Within the back-off the error is repeated without a new attempt.
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 503);
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
+    stub.fail.store(false, Ordering::SeqCst);
+    std::thread::sleep(ERROR_BACKOFF + Duration::from_millis(100));
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
+    // Credentials still valid are served while renewal fails.
+    clock.advance(chrono::Duration::minutes(50));
+    stub.fail.store(true, Ordering::SeqCst);
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 200);
+    clock.advance(chrono::Duration::minutes(10));
+    std::thread::sleep(ERROR_BACKOFF + Duration::from_millis(100));
+    assert_eq!(get(&server, "/creds/prod", Some(&t)).0, 503);
+}
+
+#[test]
+fn tokens_compare_in_full() {
+    assert!(constant_time_eq(b"abc", b"abc"));
+    assert!(!constant_time_eq(b"abc", b"abd"));
+    assert!(!constant_time_eq(b"abc", b"ab"));
+    assert_ne!(
+        random_token().unwrap().expose(),
+        random_token().unwrap().expose()
+    );
+}
