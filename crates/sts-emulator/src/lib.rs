@@ -19,10 +19,12 @@ pub mod world;
 
 mod clock;
 mod http;
+mod iam;
 mod sigv4;
 mod sts;
 mod totp;
 mod xml;
 
+pub use iam::AccessKeyInfo;
 pub use server::{Emulator, Fault, RequestRecord, StartError};
 pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

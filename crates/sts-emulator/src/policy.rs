@@ -12,7 +12,8 @@
 //!   `Condition`;
 //! * condition operators `Bool`, `StringEquals`, `StringLike`,
 //!   `NumericLessThan` over the keys `aws:MultiFactorAuthPresent`,
-//!   `aws:MultiFactorAuthAge` and `sts:ExternalId`.
+//!   `aws:MultiFactorAuthAge` and `sts:ExternalId`;
+//! * the policy variable `${aws:username}` in `Resource` (2012-10-17 only).
 //!
 //! Evaluation follows the IAM rules: an explicit `Deny` beats any `Allow`,
 //! and without a matching `Allow` the request is implicitly denied.
@@ -130,6 +131,9 @@ struct Statement {
     actions: Vec<String>,
     /// Resource patterns; empty for trust policies, which have no `Resource`.
     resources: Vec<String>,
+    /// A 2012-10-17 policy: `${aws:username}` in a Resource is a policy
+    /// variable (in 2008-10-17 policies it is literal text).
+    variables: bool,
     /// Principal patterns; empty for identity policies, which have no `Principal`.
     principals: Vec<PrincipalPattern>,
     /// All must hold (AND).
@@ -325,7 +329,7 @@ impl Statement {
             PolicyKind::Identity => self
                 .resources
                 .iter()
-                .any(|r| wildcard_match(r, request.resource)),
+                .any(|r| resource_matches(r, self.variables, request)),
             PolicyKind::Trust => self.principals.iter().any(|p| p.matches(request.principal)),
         };
         target_matches && self.conditions.iter().all(|c| c.holds(request.context))
@@ -523,6 +527,7 @@ fn parse_statement(
         effect,
         actions,
         resources,
+        variables: version == VERSION_2012,
         principals,
         conditions,
     })
@@ -586,7 +591,13 @@ fn parse_resource(
     resource: &str,
     version: &str,
 ) -> Result<String, PolicyError> {
-    check_no_policy_variable(ctx, "Resource", resource, version)?;
+    // `${aws:username}` is the one policy variable supported (in Resource only).
+    check_no_policy_variable(
+        ctx,
+        "Resource",
+        &resource.replace(USERNAME_VARIABLE, ""),
+        version,
+    )?;
     // arn:partition:service:region:account:resource has at least five colons.
     let looks_like_arn = resource.starts_with("arn:") && resource.matches(':').count() >= 5;
     if resource != "*" && !looks_like_arn {
@@ -597,7 +608,32 @@ fn parse_resource(
     Ok(resource.to_owned())
 }
 
-/// Policy variables like `${aws:username}` are substituted by IAM in
+const USERNAME_VARIABLE: &str = "${aws:username}";
+
+/// `aws:username`: the friendly name of an IAM user principal; absent for
+/// any other principal (an assumed role, an account root).
+fn principal_username(principal: &Principal) -> Option<&str> {
+    let resource = principal.arn.splitn(6, ':').nth(5)?;
+    let path_and_name = resource.strip_prefix("user/")?;
+    path_and_name.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// Resource matching with `${aws:username}` substituted (2012-10-17
+/// policies). When the request context has no aws:username the statement
+/// does not apply, as in IAM.
+fn resource_matches(pattern: &str, variables: bool, request: &Request) -> bool {
+    if variables && pattern.contains(USERNAME_VARIABLE) {
+        return match principal_username(request.principal) {
+            Some(name) => {
+                wildcard_match(&pattern.replace(USERNAME_VARIABLE, name), request.resource)
+            }
+            None => false,
+        };
+    }
+    wildcard_match(pattern, request.resource)
+}
+
+/// Policy variables other than `${aws:username}` are substituted by IAM in
 /// 2012-10-17 policies; this evaluator does not implement them, and matching
 /// them literally would be silently wrong, so they are refused.
 fn check_no_policy_variable(
@@ -1323,10 +1359,56 @@ mod tests {
     }
 
     #[test]
+    fn username_variable_substituted_in_2012() {
+        let stmt = r#"{"Effect":"Allow","Action":"iam:*","Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:mfa/${aws:username}*"]}"#;
+        let p = identity(&format!(r#"{{"Version":"2012-10-17","Statement":{stmt}}}"#));
+        let ctx = mfa(None, None, None);
+        let alice = Principal {
+            account: "111111111111".into(),
+            arn: "arn:aws:iam::111111111111:user/alice".into(),
+        };
+        let role = Principal {
+            account: "111111111111".into(),
+            arn: "arn:aws:sts::111111111111:assumed-role/R/alice".into(),
+        };
+        let eval = |principal: &Principal, resource: &str| {
+            p.evaluate(&Request {
+                action: "iam:CreateAccessKey",
+                resource,
+                principal,
+                context: &ctx,
+            })
+        };
+        let own = "arn:aws:iam::111111111111:user/alice";
+        assert_eq!(eval(&alice, own), Decision::Allow);
+        assert_eq!(
+            eval(&alice, "arn:aws:iam::111111111111:mfa/alice-phone2"),
+            Decision::Allow
+        );
+        assert_eq!(
+            eval(&alice, "arn:aws:iam::111111111111:user/bob"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            eval(&alice, "arn:aws:iam::111111111111:mfa/bob"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            eval(&alice, "arn:aws:iam::111111111111:user/${aws:username}"),
+            Decision::ImplicitDeny
+        );
+        // No aws:username for an assumed role: the statement does not apply.
+        assert_eq!(eval(&role, own), Decision::ImplicitDeny);
+    }
+
+    #[test]
     fn policy_variables_refused_in_2012_but_literal_in_2008() {
-        let stmt = r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::111111111111:user/${aws:username}"}"#;
-        let msg = identity_err(&format!(r#"{{"Version":"2012-10-17","Statement":{stmt}}}"#));
+        let refused = r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::111111111111:user/${aws:userid}"}"#;
+        let msg = identity_err(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{refused}}}"#
+        ));
         assert_one_line_containing(&msg, &["policy variable"]);
+        let stmt = r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::111111111111:user/${aws:username}"}"#;
         let p = identity(&format!(r#"{{"Version":"2008-10-17","Statement":{stmt}}}"#));
         let literal = "arn:aws:iam::111111111111:user/${aws:username}";
         assert_eq!(

@@ -223,6 +223,11 @@ impl Emulator {
         self.shared.clock.offset_secs()
     }
 
+    /// The emulated state, for the IAM controls in src/iam.rs.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
+    }
+
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.shared.log).clone()

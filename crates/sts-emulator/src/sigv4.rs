@@ -15,7 +15,6 @@ use crate::http::Request;
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Requests signed further than this from the emulator's clock are refused, like AWS.
 pub(crate) const MAX_SKEW_SECS: i64 = 15 * 60;
-const SERVICE: &str = "sts";
 
 /// RFC 3986 unreserved characters stay as they are; everything else is encoded.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -246,15 +245,16 @@ pub(crate) fn verify(
     auth: &Authorization,
     amz_date: &str,
     secret: &str,
+    service: &str,
 ) -> Result<(), SigError> {
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(SigError::Mismatch(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
     }
-    if auth.service != SERVICE {
+    if auth.service != service {
         return Err(SigError::Mismatch(format!(
-            "Credential should be scoped to correct service: '{SERVICE}'. "
+            "Credential should be scoped to correct service: '{service}'. "
         )));
     }
     if auth.terminator != "aws4_request" {

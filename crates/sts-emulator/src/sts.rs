@@ -73,7 +73,7 @@ impl StsError {
         StsError::new(400, "ValidationError", message)
     }
 
-    fn invalid_token() -> StsError {
+    pub(crate) fn invalid_token() -> StsError {
         StsError::new(
             403,
             "InvalidClientTokenId",
@@ -116,7 +116,7 @@ impl Outcome {
 
 /// Who a set of credentials belongs to.
 #[derive(Debug, Clone)]
-enum Identity {
+pub(crate) enum Identity {
     /// Index into `world.users`.
     User(usize),
     /// Index into `world.roles`, plus the role session name.
@@ -136,18 +136,20 @@ struct Session {
 
 /// The authenticated caller of one request.
 #[derive(Debug)]
-struct Caller {
-    identity: Identity,
+pub(crate) struct Caller {
+    pub(crate) identity: Identity,
     /// Temporary (session) credentials rather than a long-term access key.
-    temporary: bool,
-    mfa_auth_time: Option<DateTime<Utc>>,
+    pub(crate) temporary: bool,
+    pub(crate) mfa_auth_time: Option<DateTime<Utc>>,
 }
 
 /// Everything that changes while the emulator runs, plus the parsed world.
 #[derive(Debug)]
 pub(crate) struct State {
-    world: World,
-    identity_policies: Vec<Vec<Policy>>,
+    pub(crate) world: World,
+    pub(crate) identity_policies: Vec<Vec<Policy>>,
+    /// Access keys, their status and age; virtual MFA devices (src/iam.rs).
+    pub(crate) iam: crate::iam::Iam,
     trust_policies: Vec<Policy>,
     sessions: HashMap<String, Session>,
     /// TOTP steps already consumed, per device serial (codes are single-use).
@@ -332,6 +334,7 @@ impl State {
             .map(|r| Policy::parse(&r.trust_policy, PolicyKind::Trust))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(State {
+            iam: crate::iam::Iam::new(&world),
             world,
             identity_policies,
             trust_policies,
@@ -354,6 +357,9 @@ impl State {
         now: DateTime<Utc>,
         request_id: &str,
     ) -> Outcome {
+        if let Some(outcome) = crate::iam::handle(self, req, now, request_id) {
+            return outcome;
+        }
         match self.dispatch(req, now) {
             Ok((action, inner)) => Outcome {
                 status: 200,
@@ -377,7 +383,7 @@ impl State {
             ));
         }
         let params = Params::from_request(req);
-        let caller = self.authenticate(req, now)?;
+        let caller = self.authenticate(req, now, "sts")?;
         let action = params.get("Action").unwrap_or("");
         let version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
         let known = matches!(
@@ -401,41 +407,42 @@ impl State {
         }
     }
 
-    fn authenticate(&self, req: &Request, now: DateTime<Utc>) -> Result<Caller, StsError> {
+    pub(crate) fn authenticate(
+        &self,
+        req: &Request,
+        now: DateTime<Utc>,
+        service: &str,
+    ) -> Result<Caller, StsError> {
         let auth = sigv4::parse_authorization(req)?;
         let (amz_date, signed_at) = sigv4::request_time(req)?;
         let token = req.header("x-amz-security-token");
-        let (secret, caller, session) = if let Some(i) = self
-            .world
-            .users
-            .iter()
-            .position(|u| u.access_key_id == auth.access_key_id)
-        {
-            // A long-term key never carries a session token.
-            if token.is_some() {
+        let (secret, caller, session) =
+            if let Some((i, secret)) = self.iam.long_term_key(&auth.access_key_id, now)? {
+                // A long-term key never carries a session token.
+                if token.is_some() {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: Identity::User(i),
+                    temporary: false,
+                    mfa_auth_time: None,
+                };
+                (secret, caller, None)
+            } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
+                if !token.is_some_and(|t| ct_eq(t, &s.token)) {
+                    return Err(StsError::invalid_token());
+                }
+                let caller = Caller {
+                    identity: s.identity.clone(),
+                    temporary: true,
+                    mfa_auth_time: s.mfa_auth_time,
+                };
+                (s.secret.as_str(), caller, Some(s))
+            } else {
                 return Err(StsError::invalid_token());
-            }
-            let caller = Caller {
-                identity: Identity::User(i),
-                temporary: false,
-                mfa_auth_time: None,
             };
-            (self.world.users[i].secret_access_key.as_str(), caller, None)
-        } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
-            if !token.is_some_and(|t| ct_eq(t, &s.token)) {
-                return Err(StsError::invalid_token());
-            }
-            let caller = Caller {
-                identity: s.identity.clone(),
-                temporary: true,
-                mfa_auth_time: s.mfa_auth_time,
-            };
-            (s.secret.as_str(), caller, Some(s))
-        } else {
-            return Err(StsError::invalid_token());
-        };
         sigv4::check_skew(signed_at, now)?;
-        sigv4::verify(req, &auth, &amz_date, secret)?;
+        sigv4::verify(req, &auth, &amz_date, secret, service)?;
         if let Some(s) = session {
             if s.revoked || now >= s.expiration {
                 return Err(StsError::new(
@@ -448,7 +455,7 @@ impl State {
         Ok(caller)
     }
 
-    fn caller_principal(&self, identity: &Identity) -> Principal {
+    pub(crate) fn caller_principal(&self, identity: &Identity) -> Principal {
         match identity {
             Identity::User(i) => {
                 let u = &self.world.users[*i];
