@@ -14,7 +14,7 @@ use crate::error::UserError;
 use crate::log::Log;
 use crate::mfa::totp::ReplayGuard;
 use crate::mfa::CodeSources;
-use crate::plan::{Plan, Sources};
+use crate::plan::{Plan, SessionPlan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{Endpoint, Signer, StsClient, StsError};
 use crate::types::{MfaSerial, SessionDuration, TokenCode};
@@ -285,7 +285,8 @@ impl<'a> Provider<'a> {
                 )
             });
         }
-        let mut session = self.mfa_session(plan, keys, false)?;
+        let session_plan = plan.session();
+        let mut session = self.mfa_session(&session_plan, keys, false)?;
         for attempt in 0..2 {
             self.log.verbose(&format!(
                 "calling STS AssumeRole {} with the MFA session",
@@ -308,7 +309,7 @@ impl<'a> Provider<'a> {
                         &plan.mfa_serial,
                         &plan.endpoint.url,
                     ));
-                    session = self.mfa_session(plan, keys, true)?;
+                    session = self.mfa_session(&session_plan, keys, true)?;
                 }
                 other => return other.map_err(sts_user_error),
             }
@@ -319,10 +320,20 @@ impl<'a> Provider<'a> {
     /// A cached MFA session, or a new one from GetSessionToken.
     pub fn mfa_session(
         &mut self,
-        plan: &Plan,
+        plan: &SessionPlan,
         keys: &LongTermKeys,
         force: bool,
     ) -> Result<TemporaryCredentials, UserError> {
+        self.mfa_session_sourced(plan, keys, force).map(|(c, _)| c)
+    }
+
+    /// [`Provider::mfa_session`], saying whether it came from the cache.
+    fn mfa_session_sourced(
+        &mut self,
+        plan: &SessionPlan,
+        keys: &LongTermKeys,
+        force: bool,
+    ) -> Result<(TemporaryCredentials, bool), UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = plan.endpoint.clone();
         let file = session_file(&keys.access_key_id, serial, &endpoint.url);
@@ -337,7 +348,7 @@ impl<'a> Provider<'a> {
                     "cache hit: MFA session for {serial} ({} min left)",
                     e.credentials.seconds_left(self.clock.now()) / 60
                 ));
-                return Ok(e.credentials);
+                return Ok((e.credentials, true));
             }
             self.log
                 .verbose(&format!("cache miss: no MFA session for {serial}"));
@@ -351,7 +362,7 @@ impl<'a> Provider<'a> {
         if use_cache {
             if let Some(e) = fresh(self) {
                 self.log.verbose("cache hit after waiting: MFA session");
-                return Ok(e.credentials);
+                return Ok((e.credentials, true));
             }
         }
         let duration = plan.session_duration;
@@ -372,7 +383,23 @@ impl<'a> Provider<'a> {
         if !self.options.no_cache {
             self.store(&file, &entry);
         }
-        Ok(creds)
+        Ok((creds, false))
+    }
+
+    /// The bastion account's own credentials: the MFA session itself.
+    pub fn bastion_credentials(
+        &mut self,
+        plan: &SessionPlan,
+        aws: &AwsFiles,
+    ) -> Result<RoleCredentials, UserError> {
+        let keys = aws.long_term_keys(&plan.bastion_profile)?;
+        let (credentials, from_cache) =
+            self.mfa_session_sourced(plan, &keys, self.options.refresh)?;
+        Ok(RoleCredentials {
+            credentials,
+            assumed_role_arn: None,
+            from_cache,
+        })
     }
 
     /// Makes an STS call that needs an MFA code, holding the device's lock
@@ -432,8 +459,38 @@ pub fn for_target(
     min_margin_secs: i64,
 ) -> Result<(Plan, RoleCredentials), UserError> {
     let plan = sources.plan(target)?;
+    let creds = with_provider(sources, log, min_margin_secs, plan.target.duration, |p| {
+        p.role_credentials(&plan, &sources.aws)
+    })?;
+    Ok((plan, creds))
+}
+
+/// The bastion account as a target (`--bastion`): the MFA session's own
+/// credentials (GetSessionToken with MFA, no AssumeRole), from the same
+/// cache, locks and code sources as [`for_target`].
+pub fn for_bastion(
+    sources: &Sources,
+    log: &Log,
+    min_margin_secs: i64,
+) -> Result<(SessionPlan, RoleCredentials), UserError> {
+    let plan = sources.bastion_plan()?;
+    let creds = with_provider(sources, log, min_margin_secs, plan.session_duration, |p| {
+        p.bastion_credentials(&plan, &sources.aws)
+    })?;
+    Ok((plan, creds))
+}
+
+/// Runs `f` with a provider set up from the sources; the refresh margin is
+/// raised to `min_margin_secs`, at most half of `duration`.
+fn with_provider<T>(
+    sources: &Sources,
+    log: &Log,
+    min_margin_secs: i64,
+    duration: SessionDuration,
+    f: impl FnOnce(&mut Provider<'_>) -> Result<T, UserError>,
+) -> Result<T, UserError> {
     let o = &sources.overrides;
-    let floor = min_margin_secs.min(i64::from(plan.target.duration.secs()) / 2);
+    let floor = min_margin_secs.min(i64::from(duration.secs()) / 2);
     let options = Options {
         no_cache: o.no_cache,
         refresh: o.refresh,
@@ -450,8 +507,7 @@ pub fn for_target(
     let cache = sources.cache();
     let clock = SystemClock;
     let mut provider = Provider::new(&cache, &clock, log, &options, &codes);
-    let creds = provider.role_credentials(&plan, &sources.aws)?;
-    Ok((plan, creds))
+    f(&mut provider)
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {

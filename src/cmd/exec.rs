@@ -1,4 +1,4 @@
-//! `mfacli exec TARGET -- COMMAND…`: runs a command with the credentials.
+//! `mfacli exec TARGET|--bastion -- COMMAND…`: runs a command with the credentials.
 
 use std::os::unix::process::CommandExt;
 
@@ -10,8 +10,8 @@ use crate::output;
 
 pub(crate) fn run(ctx: &Ctx, e: ExecArgs) -> Result<u8> {
     let sources = ctx.sources()?;
-    let (plan, creds) = super::credentials(ctx, &sources, &e.target)?;
-    let region = sources.export_region(&plan);
+    let issued = super::issue(ctx, &sources, e.target.as_deref(), 0)?;
+    let (creds, region) = (&issued.creds, &issued.region);
     let Some((program, args)) = e.command.split_first() else {
         anyhow::bail!("exec: no command given");
     };
@@ -38,9 +38,9 @@ pub(crate) fn run(ctx: &Ctx, e: ExecArgs) -> Result<u8> {
         cmd.env(k, v);
     }
     ctx.log.verbose(&format!(
-        "running {} with the credentials for '{}'",
+        "running {} with the credentials for {}",
         program.to_string_lossy(),
-        plan.target.name
+        issued.label
     ));
     // exec(2) replaces mfacli: the command's exit status and signals are
     // its own. It returns only on failure.

@@ -12,7 +12,9 @@ mod exec;
 mod init;
 mod list;
 mod man;
+mod mfa;
 mod policy;
+mod rotate;
 mod totp;
 mod whoami;
 
@@ -98,6 +100,8 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::List(j) => list::run(&ctx, j),
         Command::Clear(c) => clear::run(&ctx, c),
         Command::Whoami(w) => whoami::run(&ctx, w),
+        Command::Rotate(r) => rotate::run(&ctx, r),
+        Command::Mfa(m) => mfa::run(&ctx, m),
     }
 }
 
@@ -110,6 +114,43 @@ pub(crate) fn credentials(
     Ok(chain::for_target(sources, &ctx.log, target, 0)?)
 }
 
+/// Credentials handed out by `env`, `exec` and `credential-process`: a
+/// target's role credentials, or with `--bastion` the MFA session's own.
+pub(crate) struct Issued {
+    pub(crate) creds: RoleCredentials,
+    /// The region to export.
+    pub(crate) region: Option<String>,
+    /// "'prod'" or "the bastion account", for messages.
+    pub(crate) label: String,
+}
+
+/// `target` is `None` for `--bastion` (clap makes them exclusive).
+pub(crate) fn issue(
+    ctx: &Ctx,
+    sources: &Sources,
+    target: Option<&str>,
+    min_margin_secs: i64,
+) -> Result<Issued> {
+    match target {
+        Some(t) => {
+            let (plan, creds) = chain::for_target(sources, &ctx.log, t, min_margin_secs)?;
+            Ok(Issued {
+                creds,
+                region: sources.export_region(&plan),
+                label: format!("'{}'", plan.target.name),
+            })
+        }
+        None => {
+            let (plan, creds) = chain::for_bastion(sources, &ctx.log, min_margin_secs)?;
+            Ok(Issued {
+                creds,
+                region: sources.bastion_export_region(&plan),
+                label: "the bastion account".to_owned(),
+            })
+        }
+    }
+}
+
 /// Prints the exports of `creds` for `shell`.
 pub(crate) fn print_exports(
     sources: &Sources,
@@ -118,7 +159,16 @@ pub(crate) fn print_exports(
     shell: Shell,
 ) -> Result<()> {
     let region = sources.export_region(plan);
-    let vars = output::env_vars(&creds.credentials, region.as_deref());
+    print_exports_for(&creds.credentials, region.as_deref(), shell)
+}
+
+/// Prints exports of `creds` with `region`.
+pub(crate) fn print_exports_for(
+    creds: &crate::secret::TemporaryCredentials,
+    region: Option<&str>,
+    shell: Shell,
+) -> Result<()> {
+    let vars = output::env_vars(creds, region);
     crate::io::stdout(&output::render_exports(shell, &vars))?;
     Ok(())
 }
