@@ -146,10 +146,10 @@ pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated,
     log.verbose("calling IAM ListAccessKeys");
     let keys = ss.iam.list_access_keys()?;
     if keys.len() >= 2 {
-        let other = keys
-            .iter()
-            .find(|k| k.access_key_id != old_id)
-            .map_or_else(|| keys[1].access_key_id.clone(), |k| k.access_key_id.clone());
+        let other = keys.iter().find(|k| k.access_key_id != old_id).map_or_else(
+            || keys[1].access_key_id.clone(),
+            |k| k.access_key_id.clone(),
+        );
         return Err(UserError::new(format!(
             "nothing changed: the IAM user has two access keys already, {}; IAM allows two, so a new one cannot be created",
             describe_keys(&keys, &old_id)
@@ -189,10 +189,7 @@ pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated,
                 delete_hint(&new_id)
             ),
         };
-        UserError::new(format!(
-            "{why}; {undo}; {}",
-            iam_state(&ss, &old_id)
-        ))
+        UserError::new(format!("{why}; {undo}; {}", iam_state(&ss, &old_id)))
     };
 
     rewrite::write_long_term_keys(&path, &profile, &new).map_err(|e| {
@@ -295,7 +292,12 @@ fn wait_until_accepted(plan: &SessionPlan, keys: &LongTermKeys, log: &Log) -> Re
 
 /// Moves the cached MFA session (and role credentials keyed by the access
 /// key) from the old key id to the new one: the session stays valid.
-fn move_cache(sources: &Sources, plan: &SessionPlan, old: &LongTermKeys, new: &LongTermKeys) -> usize {
+fn move_cache(
+    sources: &Sources,
+    plan: &SessionPlan,
+    old: &LongTermKeys,
+    new: &LongTermKeys,
+) -> usize {
     let cache: Cache = sources.cache();
     let mut moved = 0;
     let url = &plan.endpoint.url;
@@ -341,7 +343,10 @@ pub fn add_virtual(
     // Two consecutive steps: the previous one and the current one.
     let step = crate::mfa::totp::STEP_SECS;
     let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
-    log.verbose(&format!("calling IAM EnableMFADevice {} for {user}", device.serial));
+    log.verbose(&format!(
+        "calling IAM EnableMFADevice {} for {user}",
+        device.serial
+    ));
     ss.iam
         .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
         .map_err(|e| {
@@ -369,7 +374,10 @@ pub fn cached_key_created(
     let Some(ss) = SelfService::open_cached(sources, log)? else {
         return Ok(None);
     };
-    let id = sources.aws.long_term_keys(&ss.plan.bastion_profile)?.access_key_id;
+    let id = sources
+        .aws
+        .long_term_keys(&ss.plan.bastion_profile)?
+        .access_key_id;
     let keys = ss.iam.list_access_keys()?;
     Ok(Some(
         keys.into_iter()

@@ -86,7 +86,9 @@ impl std::fmt::Display for IamError {
                 "IAM {} failed: cannot reach {}: {d}",
                 self.action, self.endpoint
             ),
-            StsErrorKind::Other(d) => write!(f, "IAM {} failed ({}): {d}", self.action, self.endpoint),
+            StsErrorKind::Other(d) => {
+                write!(f, "IAM {} failed ({}): {d}", self.action, self.endpoint)
+            }
         }
     }
 }
@@ -192,7 +194,10 @@ impl IamClient {
     fn err<E>(
         &self,
         action: &'static str,
-        e: aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+        e: aws_sdk_iam::error::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
     ) -> IamError
     where
         E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -261,7 +266,12 @@ impl IamClient {
 
     pub fn delete_access_key(&self, id: &str) -> Result<(), IamError> {
         self.base
-            .block_on(self.client(false).delete_access_key().access_key_id(id).send())
+            .block_on(
+                self.client(false)
+                    .delete_access_key()
+                    .access_key_id(id)
+                    .send(),
+            )
             .map_err(|e| self.err("DeleteAccessKey", e))?;
         Ok(())
     }

@@ -682,13 +682,21 @@ mod tests {
             ],
             json!(user),
         );
-        expect("ListOwnMfaDevicesWithMfa", &["iam:ListMFADevices"], json!(user));
+        expect(
+            "ListOwnMfaDevicesWithMfa",
+            &["iam:ListMFADevices"],
+            json!(user),
+        );
         expect(
             "CreateOwnVirtualMfaDeviceWithMfa",
             &["iam:CreateVirtualMFADevice"],
             json!(mfa),
         );
-        expect("EnableOwnMfaDeviceWithMfa", &["iam:EnableMFADevice"], json!(user));
+        expect(
+            "EnableOwnMfaDeviceWithMfa",
+            &["iam:EnableMFADevice"],
+            json!(user),
+        );
 
         // Every IAM statement is scoped to the caller's own user / MFA
         // devices and needs MFA.

@@ -14,4 +14,5 @@ mod init_doctor;
 mod interop;
 mod policies;
 mod reliability;
+mod self_service;
 mod tls;
