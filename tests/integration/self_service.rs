@@ -84,6 +84,24 @@ fn assert_file_key_works(h: &Home) {
     assert_eq!(h.emu.count("GetSessionToken"), before + 1);
 }
 
+/// STS's answer to GetCallerIdentity with alice's original key.
+fn old_key_at_sts(h: &Home) -> Option<String> {
+    let sts = mfacli::sts::StsClient::new(mfacli::sts::Endpoint {
+        url: h.emu.endpoint_url(),
+        region: "us-east-1".into(),
+        timeout: Duration::from_secs(5),
+        ca_bundle: None,
+    })
+    .unwrap();
+    let keys = mfacli::secret::LongTermKeys {
+        access_key_id: ALICE_KEY.into(),
+        secret_access_key: mfacli::secret::Secret::new(ALICE_SECRET),
+    };
+    sts.get_caller_identity(mfacli::sts::Signer::LongTerm(&keys))
+        .err()
+        .map(|e| e.code().unwrap_or("other").to_owned())
+}
+
 #[test]
 fn bastion_flag_hands_out_the_mfa_session_itself() {
     let h = home();
@@ -220,6 +238,7 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     assert_eq!(h.emu.count("CreateAccessKey"), 1);
     assert_eq!(h.emu.count("DeleteAccessKey"), 1);
     assert_file_key_works(&h);
+    assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
 
 #[test]
@@ -234,6 +253,7 @@ fn rotate_deactivate_keeps_the_old_key_inactive() {
     assert_eq!(key_in_file(&h), keys[1].0);
     assert_eq!(h.emu.count("DeleteAccessKey"), 0);
     assert_file_key_works(&h);
+    assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
 
 #[test]
@@ -271,6 +291,7 @@ fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
     assert_eq!(file_text(&h), before);
     assert_eq!(keys_of(&h), [(ALICE_KEY.to_owned(), "Active".to_owned())]);
     assert_file_key_works(&h);
+    assert_eq!(old_key_at_sts(&h), None, "the old key still works");
 }
 
 #[test]

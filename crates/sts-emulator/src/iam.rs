@@ -91,7 +91,8 @@ impl Iam {
                     secret: u.secret_access_key.clone(),
                     active: true,
                     created: started,
-                    usable_from: started,
+                    // The world's keys work at any emulator time (the clock may be moved back).
+                    usable_from: DateTime::<Utc>::MIN_UTC,
                 })
                 .collect(),
             delay: chrono::Duration::zero(),
@@ -616,7 +617,7 @@ impl Emulator {
             secret: random_string(40, BASE64),
             active: true,
             created: now,
-            usable_from: now,
+            usable_from: DateTime::<Utc>::MIN_UTC,
         };
         let out = (key.id.clone(), key.secret.clone());
         state.iam.keys.push(key);
