@@ -142,6 +142,16 @@ pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated,
     let path = sources.aws.credentials_path.clone();
     let old = sources.aws.long_term_keys(&profile)?;
     let old_id = old.access_key_id.clone();
+    if !sources.aws.has_credentials_section(&profile) {
+        return Err(UserError::new(format!(
+            "nothing changed: the keys of profile '{profile}' are not in {}, the file `rotate` writes",
+            path.display()
+        ))
+        .hint(format!(
+            "move aws_access_key_id and aws_secret_access_key of '{profile}' into [{profile}] of {}",
+            path.display()
+        )));
+    }
 
     log.verbose("calling IAM ListAccessKeys");
     let keys = ss.iam.list_access_keys()?;

@@ -596,3 +596,79 @@ fn doctor_reports_the_real_key_age_without_spending_a_code() {
         "{report}"
     );
 }
+
+#[test]
+fn doctor_without_the_self_manage_policy_says_why_the_age_is_unknown() {
+    let h = home_with(|w| *w = World::demo());
+    assert!(run(&h, &["credential-process", "--bastion"])
+        .status
+        .success());
+    let o = run(&h, &["doctor"]);
+    let report = stdout(&o);
+    let line = report.lines().find(|l| l.contains("key age")).unwrap();
+    assert!(
+        line.trim_start().starts_with("ok") && line.contains("does not allow iam:ListAccessKeys"),
+        "{report}"
+    );
+    assert_eq!(h.emu.count_all("ListAccessKeys"), 1);
+    assert_eq!(h.emu.count("ListAccessKeys"), 0);
+}
+
+#[test]
+fn iam_endpoint_follows_the_sdk_variables() {
+    let h = home();
+    assert!(run(&h, &["credential-process", "--bastion"])
+        .status
+        .success());
+    // AWS_ENDPOINT_URL_IAM wins over AWS_ENDPOINT_URL.
+    let o = h
+        .mfacli()
+        .args(["-v", "mfa", "list"])
+        .env("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("using IAM at http://127.0.0.1:9 (signing region us-east-1)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("AWS_ENDPOINT_URL_IAM"),
+        "{}",
+        stderr(&o)
+    );
+    // AWS_ENDPOINT_URL alone reaches IAM.
+    let o = h
+        .mfacli()
+        .args(["mfa", "list"])
+        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(SERIAL));
+    // Neither: the partition's global endpoint, from the MFA serial's partition.
+    let o = h.mfacli().args(["-v", "mfa", "list"]).output().unwrap();
+    assert!(
+        stderr(&o).contains("using IAM at https://iam.amazonaws.com (signing region us-east-1)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rotate_refuses_keys_outside_the_credentials_file() {
+    let h = home();
+    std::fs::write(credentials_file(&h), "").unwrap();
+    std::fs::write(
+        h.path().join(".aws/config"),
+        format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
+    )
+    .unwrap();
+    let o = run(&h, &["rotate"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing changed"), "{}", stderr(&o));
+    assert_eq!(h.emu.count_all("CreateAccessKey"), 0);
+    assert_eq!(keys_of(&h).len(), 1);
+}
