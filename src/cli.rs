@@ -186,6 +186,16 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// Rotate the bastion user's access key (with the MFA session)
+    #[command(
+        after_help = "Examples:\n  mfacli rotate\n  mfacli rotate --deactivate\nCreates a new key, writes it into the bastion profile (backup: <file>.mfacli-bak), waits\nuntil STS accepts it, then deletes the old key (--deactivate: only deactivates it).\nThe cached MFA session moves to the new key and stays valid."
+    )]
+    Rotate(RotateArgs),
+
+    /// The bastion user's MFA devices: add a virtual device, list devices
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+
     /// Print the current TOTP code from the configured seed and the seconds left
     #[command(
         after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later."
@@ -213,7 +223,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TargetArg {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    pub target: Option<String>,
+    /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
+    #[arg(long)]
+    pub bastion: bool,
 }
 
 #[derive(Debug, Args)]
@@ -247,7 +261,11 @@ pub struct AssumeArgs {
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    pub target: Option<String>,
+    /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
+    #[arg(long)]
+    pub bastion: bool,
     /// Shell syntax [default: from $SHELL]
     #[arg(long, value_enum)]
     pub shell: Option<ShellArg>,
@@ -256,7 +274,11 @@ pub struct EnvArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    pub target: Option<String>,
+    /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
+    #[arg(long)]
+    pub bastion: bool,
     /// Serve renewing credentials to the command from a local server (container-credentials
     /// contract) instead of static ones [default: `exec_server` in the config]
     #[arg(long, conflicts_with = "no_server")]
@@ -368,12 +390,43 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Only deactivate the old key instead of deleting it
+    #[arg(long)]
+    pub deactivate: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Create and enable a virtual MFA device for the bastion user
+    #[command(
+        name = "add-virtual",
+        after_help = "Examples:\n  mfacli mfa add-virtual alice-ci --seed-file ~/alice-ci.seed\n  mfacli mfa add-virtual alice-phone2\nThe device's serial is arn:aws:iam::ACCOUNT:mfa/NAME. Without --seed-file the base32\nseed is printed once on stdout: store it (authenticator app, CI secret) right away."
+    )]
+    AddVirtual {
+        /// Device name; start it with your user name (the self-manage policy allows NAME*)
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Write the seed to this new file (mode 0600) instead of printing it
+        #[arg(long, value_name = "PATH")]
+        seed_file: Option<PathBuf>,
+    },
+    /// List the bastion user's MFA devices
+    #[command(after_help = "Examples:\n  mfacli mfa list\n  mfacli mfa list --json")]
+    List {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// The bastion group's identity policy: GetSessionToken, and AssumeRole only with MFA
     #[command(after_help = "Example:\n  mfacli policy bastion > bastion-policy.json")]
     Bastion {
-        /// Also let users enrol their own MFA device and rotate their own keys
+        /// Also let users rotate their own keys and add their own MFA devices (with MFA)
         #[arg(long)]
         self_manage_mfa: bool,
     },

@@ -8,6 +8,7 @@
 //! only [`io`] writes to stdout and stderr.
 
 pub mod aws_files;
+pub mod bastion;
 pub mod cache;
 pub mod chain;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod fsread;
+pub mod iam;
 pub mod init;
 pub mod io;
 pub mod log;

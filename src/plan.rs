@@ -70,6 +70,27 @@ pub struct Plan {
     pub endpoint: Endpoint,
 }
 
+/// The bastion account itself: what starts (or reuses) the MFA session.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    pub bastion_profile: String,
+    pub mfa_serial: MfaSerial,
+    pub session_duration: SessionDuration,
+    pub endpoint: Endpoint,
+}
+
+impl Plan {
+    /// The MFA session this target's role credentials come from.
+    pub fn session(&self) -> SessionPlan {
+        SessionPlan {
+            bastion_profile: self.bastion_profile.clone(),
+            mfa_serial: self.mfa_serial.clone(),
+            session_duration: self.session_duration,
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
 /// Loaded configuration sources.
 pub struct Sources {
     pub config: Config,
@@ -358,6 +379,75 @@ impl Sources {
             mfa_serial,
             session_duration,
             endpoint,
+        })
+    }
+
+    /// The bastion account as a target (`--bastion`): the bastion profile
+    /// and MFA device as a target would use them, and no role.
+    pub fn bastion_plan(&self) -> Result<SessionPlan, UserError> {
+        let bastion_profile = self.bastion_profile(None);
+        let mfa_serial = self.mfa_serial(None, &bastion_profile, "the bastion account")?;
+        let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
+        let endpoint = self.endpoint(partition, Some(&bastion_profile))?;
+        Ok(SessionPlan {
+            bastion_profile,
+            mfa_serial,
+            session_duration: self
+                .config
+                .bastion
+                .session_duration
+                .unwrap_or(DEFAULT_SESSION),
+            endpoint,
+        })
+    }
+
+    /// The region to export for the bastion account: --region > [bastion] region.
+    pub fn bastion_export_region(&self, plan: &SessionPlan) -> Option<String> {
+        self.overrides
+            .region
+            .clone()
+            .or_else(|| self.bastion().region.clone())
+            .or_else(|| {
+                self.aws
+                    .profile(&plan.bastion_profile)
+                    .and_then(|p| p.get("region"))
+                    .map(str::to_owned)
+            })
+    }
+
+    /// IAM, as the SDKs find it: $AWS_ENDPOINT_URL_IAM > $AWS_ENDPOINT_URL >
+    /// the partition's global endpoint; signed for the partition's IAM region.
+    pub fn iam_endpoint(&self, partition: Partition) -> Result<Endpoint, UserError> {
+        let (default_url, region) = crate::iam::partition_endpoint(partition);
+        let (url, source) = if let Some(u) = self.env.text("AWS_ENDPOINT_URL_IAM")? {
+            (u.to_owned(), "AWS_ENDPOINT_URL_IAM")
+        } else if let Some(u) = self.env.text("AWS_ENDPOINT_URL")? {
+            (u.to_owned(), "AWS_ENDPOINT_URL")
+        } else {
+            (default_url.to_owned(), "partition")
+        };
+        let url = url.trim_end_matches('/').to_owned();
+        let valid = (url.starts_with("https://") || url.starts_with("http://"))
+            && url
+                .split("://")
+                .nth(1)
+                .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+        if !valid {
+            return Err(
+                UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
+                    .hint("e.g. AWS_ENDPOINT_URL_IAM=https://iam.amazonaws.com"),
+            );
+        }
+        let timeout = self
+            .overrides
+            .timeout
+            .or(self.config.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        Ok(Endpoint {
+            url,
+            region: region.to_owned(),
+            timeout: Duration::from_secs(timeout.secs().into()),
+            ca_bundle: self.env.path("AWS_CA_BUNDLE"),
         })
     }
 

@@ -258,7 +258,7 @@ impl StsClient {
         })
     }
 
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt
             .as_ref()
             .expect("runtime lives until drop")
@@ -267,6 +267,11 @@ impl StsClient {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The HTTP client (for the IAM client in src/iam.rs).
+    pub(crate) fn http_client(&self) -> SharedHttpClient {
+        self.http.clone()
     }
 
     fn client(&self, signer: Signer<'_>) -> aws_sdk_sts::Client {
@@ -310,7 +315,7 @@ impl StsClient {
         aws_sdk_sts::Client::from_conf(config)
     }
 
-    fn map_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    pub(crate) fn map_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         action: &'static str,
         err: SdkError<E, HttpResponse>,
@@ -573,7 +578,7 @@ fn resolve_host(endpoint: &Endpoint) -> Result<(), StsError> {
 }
 
 /// An error and its sources on one line (the SDK nests the useful part).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {

@@ -14,7 +14,7 @@ use crate::error::UserError;
 use crate::log::Log;
 use crate::mfa::totp::ReplayGuard;
 use crate::mfa::CodeSources;
-use crate::plan::{Plan, Sources};
+use crate::plan::{Plan, SessionPlan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{AssumeRoleRequest, Connect, Endpoint, SdkConnect, Signer, Sts, StsError};
 use crate::types::{MfaSerial, SessionDuration, TokenCode};
@@ -304,7 +304,8 @@ impl<'a> Provider<'a> {
             ));
             return self.assume_direct(plan, keys);
         }
-        let mut session = self.mfa_session(plan, keys, false)?;
+        let session_plan = plan.session();
+        let mut session = self.mfa_session(&session_plan, keys, false)?;
         for attempt in 0..2 {
             self.log.verbose(&format!(
                 "calling STS AssumeRole {} with the MFA session",
@@ -321,7 +322,7 @@ impl<'a> Provider<'a> {
                         &plan.mfa_serial,
                         &plan.endpoint.url,
                     ));
-                    session = self.mfa_session(plan, keys, true)?;
+                    session = self.mfa_session(&session_plan, keys, true)?;
                 }
                 other => return other.map_err(sts_user_error),
             }
@@ -361,16 +362,26 @@ impl<'a> Provider<'a> {
     /// A cached MFA session, or a new one from GetSessionToken.
     pub fn mfa_session(
         &mut self,
-        plan: &Plan,
+        plan: &SessionPlan,
         keys: &LongTermKeys,
         force: bool,
     ) -> Result<TemporaryCredentials, UserError> {
+        self.mfa_session_sourced(plan, keys, force).map(|(c, _)| c)
+    }
+
+    /// [`Provider::mfa_session`], saying whether it came from the cache.
+    fn mfa_session_sourced(
+        &mut self,
+        plan: &SessionPlan,
+        keys: &LongTermKeys,
+        force: bool,
+    ) -> Result<(TemporaryCredentials, bool), UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = &plan.endpoint;
         let file = session_file(&keys.access_key_id, serial, &endpoint.url);
         let use_cache = !self.options.no_cache && !force;
         let what = format!("MFA session for {serial}");
-        let (creds, _) = self.cached(
+        let (creds, from_cache) = self.cached(
             &file,
             &what,
             use_cache,
@@ -398,7 +409,23 @@ impl<'a> Provider<'a> {
                 Ok((creds, entry))
             },
         )?;
-        Ok(creds)
+        Ok((creds, from_cache))
+    }
+
+    /// The bastion account's own credentials: the MFA session itself.
+    pub fn bastion_credentials(
+        &mut self,
+        plan: &SessionPlan,
+        aws: &AwsFiles,
+    ) -> Result<RoleCredentials, UserError> {
+        let keys = aws.long_term_keys(&plan.bastion_profile)?;
+        let (credentials, from_cache) =
+            self.mfa_session_sourced(plan, &keys, self.options.refresh)?;
+        Ok(RoleCredentials {
+            credentials,
+            assumed_role_arn: None,
+            from_cache,
+        })
     }
 
     /// Makes an STS call that needs an MFA code, holding the device's lock
@@ -509,6 +536,23 @@ pub fn direct_for_target(
             from_cache: false,
         },
     ))
+}
+
+/// The bastion account as a target (`--bastion`): the MFA session's own
+/// credentials (GetSessionToken with MFA, no AssumeRole), from the same
+/// cache, locks and code sources as [`for_target`].
+pub fn for_bastion(
+    sources: &Sources,
+    log: &Log,
+    min_margin_secs: i64,
+) -> Result<(SessionPlan, RoleCredentials), UserError> {
+    let plan = sources.bastion_plan()?;
+    let floor = min_margin_secs.min(i64::from(plan.session_duration.secs()) / 2);
+    let world: (&dyn Clock, &dyn Connect) = (&SystemClock, &SdkConnect);
+    let creds = with_provider(sources, log, world, floor, |p| {
+        p.bastion_credentials(&plan, &sources.aws)
+    })?;
+    Ok((plan, creds))
 }
 
 /// Runs `f` with a provider set up from the sources and overrides.

@@ -1,9 +1,8 @@
-//! `mfacli credential-process TARGET`: JSON for `credential_process`.
+//! `mfacli credential-process TARGET|--bastion`: JSON for `credential_process`.
 
 use anyhow::Result;
 
 use super::Ctx;
-use crate::chain;
 use crate::cli::TargetArg;
 use crate::output;
 
@@ -15,7 +14,7 @@ const SDK_REFRESH_SECS: i64 = 15 * 60;
 
 pub(crate) fn run(ctx: &Ctx, args: TargetArg) -> Result<u8> {
     let sources = ctx.sources()?;
-    let (_, creds) = chain::for_target(&sources, &ctx.log, &args.target, SDK_REFRESH_SECS)?;
-    crate::io::stdout(&output::credential_process_json(&creds.credentials))?;
+    let issued = super::issue(ctx, &sources, args.target.as_deref(), SDK_REFRESH_SECS)?;
+    crate::io::stdout(&output::credential_process_json(&issued.creds.credentials))?;
     Ok(0)
 }

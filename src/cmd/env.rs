@@ -1,4 +1,4 @@
-//! `mfacli env TARGET`: shell code that exports the credentials, for eval.
+//! `mfacli env TARGET|--bastion`: shell code that exports the credentials, for eval.
 
 use anyhow::Result;
 
@@ -7,7 +7,12 @@ use crate::cli::EnvArgs;
 
 pub(crate) fn run(ctx: &Ctx, args: EnvArgs) -> Result<u8> {
     let sources = ctx.sources()?;
-    let (plan, creds) = super::credentials(ctx, &sources, &args.target)?;
-    super::print_exports(&sources, &plan, &creds, ctx.shell(args.shell))?;
+    let issued = super::issue(ctx, &sources, args.target.as_deref(), 0)?;
+    super::print_exports_for(
+        &issued.creds.credentials,
+        issued.region.as_deref(),
+        issued.target.as_deref(),
+        ctx.shell(args.shell),
+    )?;
     Ok(0)
 }

@@ -1,7 +1,7 @@
-//! `mfacli exec TARGET -- COMMAND…`: runs a command with the credentials:
-//! static ones (mfacli replaces itself with the command), or with
-//! `--server` / `exec_server = true` a local credentials server that keeps
-//! renewing them while mfacli stays the parent.
+//! `mfacli exec TARGET|--bastion -- COMMAND…`: runs a command with the
+//! credentials: static ones (mfacli replaces itself with the command), or
+//! with `--server` / `exec_server = true` a local credentials server that
+//! keeps renewing them while mfacli stays the parent.
 
 use std::os::unix::process::CommandExt;
 use std::sync::Arc;
@@ -32,19 +32,29 @@ pub(crate) fn run(ctx: &Ctx, e: ExecArgs) -> Result<u8> {
     // Signals are blocked before any thread exists (server mode), so that
     // every thread inherits the mask and only `sigwaitinfo` takes them.
     let sources = ctx.sources()?;
-    let plan = sources.plan(&e.target)?;
-    let configured = sources
-        .config
-        .targets
-        .get(&plan.target.name)
-        .and_then(|t| t.exec_server)
-        .or(sources.config.exec_server)
-        .unwrap_or(false);
-    if e.server || (configured && !e.no_server) {
-        return run_with_server(ctx, e, sources);
+    if let Some(target) = e.target.as_deref() {
+        let plan = sources.plan(target)?;
+        let configured = sources
+            .config
+            .targets
+            .get(&plan.target.name)
+            .and_then(|t| t.exec_server)
+            .or(sources.config.exec_server)
+            .unwrap_or(false);
+        if e.server || (configured && !e.no_server) {
+            return run_with_server(ctx, e, sources);
+        }
+    } else if e.server {
+        return Err(crate::error::UserError::new(
+            "--server serves a target's role credentials; it does not work with --bastion",
+        )
+        .hint(
+            "run `mfacli exec --bastion -- COMMAND` without --server (the MFA session lasts hours)",
+        )
+        .into());
     }
-    let (plan, creds) = super::credentials(ctx, &sources, &e.target)?;
-    let region = sources.export_region(&plan);
+    let issued = super::issue(ctx, &sources, e.target.as_deref(), 0)?;
+    let (creds, region) = (&issued.creds, &issued.region);
     let Some((program, args)) = e.command.split_first() else {
         anyhow::bail!("exec: no command given");
     };
@@ -53,9 +63,9 @@ pub(crate) fn run(ctx: &Ctx, e: ExecArgs) -> Result<u8> {
         cmd.env(k, v);
     }
     ctx.log.verbose(&format!(
-        "running {} with the credentials for '{}'",
+        "running {} with the credentials for {}",
         program.to_string_lossy(),
-        plan.target.name
+        issued.label
     ));
     // exec(2) replaces mfacli: the command's exit status and signals are
     // its own. It returns only on failure.
@@ -107,7 +117,10 @@ fn run_with_server(ctx: &Ctx, e: ExecArgs, sources: Sources) -> Result<u8> {
     let Some((program, args)) = e.command.split_first() else {
         anyhow::bail!("exec: no command given");
     };
-    let plan = sources.plan(&e.target)?;
+    let Some(target) = e.target.as_deref() else {
+        anyhow::bail!("exec --server: no target given");
+    };
+    let plan = sources.plan(target)?;
     let region = sources.export_region(&plan);
     let mut cmd = child_command(ctx, &sources, program, args);
     for k in SERVER_UNSET {

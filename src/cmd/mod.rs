@@ -14,8 +14,10 @@ mod hook;
 mod init;
 mod list;
 mod man;
+mod mfa;
 mod policy;
 mod prompt;
+mod rotate;
 mod serve;
 mod totp;
 mod whoami;
@@ -111,6 +113,8 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::List(j) => list::run(&ctx, j),
         Command::Clear(c) => clear::run(&ctx, c),
         Command::Whoami(w) => whoami::run(&ctx, w),
+        Command::Rotate(r) => rotate::run(&ctx, r),
+        Command::Mfa(m) => mfa::run(&ctx, m),
     }
 }
 
@@ -123,6 +127,47 @@ pub(crate) fn credentials(
     Ok(chain::for_target(sources, &ctx.log, target, 0)?)
 }
 
+/// Credentials handed out by `env`, `exec` and `credential-process`: a
+/// target's role credentials, or with `--bastion` the MFA session's own.
+pub(crate) struct Issued {
+    pub(crate) creds: RoleCredentials,
+    /// The region to export.
+    pub(crate) region: Option<String>,
+    /// "'prod'" or "the bastion account", for messages.
+    pub(crate) label: String,
+    /// The target's name; `None` for the bastion account.
+    pub(crate) target: Option<String>,
+}
+
+/// `target` is `None` for `--bastion` (clap makes them exclusive).
+pub(crate) fn issue(
+    ctx: &Ctx,
+    sources: &Sources,
+    target: Option<&str>,
+    min_margin_secs: i64,
+) -> Result<Issued> {
+    match target {
+        Some(t) => {
+            let (plan, creds) = chain::for_target(sources, &ctx.log, t, min_margin_secs)?;
+            Ok(Issued {
+                creds,
+                region: sources.export_region(&plan),
+                label: format!("'{}'", plan.target.name),
+                target: Some(plan.target.name.to_string()),
+            })
+        }
+        None => {
+            let (plan, creds) = chain::for_bastion(sources, &ctx.log, min_margin_secs)?;
+            Ok(Issued {
+                creds,
+                region: sources.bastion_export_region(&plan),
+                label: "the bastion account".to_owned(),
+                target: None,
+            })
+        }
+    }
+}
+
 /// Prints the exports of `creds` for `shell`.
 pub(crate) fn print_exports(
     sources: &Sources,
@@ -131,9 +176,27 @@ pub(crate) fn print_exports(
     shell: Shell,
 ) -> Result<()> {
     let region = sources.export_region(plan);
-    let mut vars = output::env_vars(&creds.credentials, region.as_deref());
-    // For `mfacli hook` (which target to renew) and `mfacli prompt`.
-    vars.push(("MFACLI_TARGET", plan.target.name.to_string()));
+    print_exports_for(
+        &creds.credentials,
+        region.as_deref(),
+        Some(plan.target.name.as_str()),
+        shell,
+    )
+}
+
+/// Prints exports of `creds` with `region`; `target` also goes out as
+/// `MFACLI_TARGET`, for `mfacli hook` (which target to renew) and
+/// `mfacli prompt`.
+pub(crate) fn print_exports_for(
+    creds: &crate::secret::TemporaryCredentials,
+    region: Option<&str>,
+    target: Option<&str>,
+    shell: Shell,
+) -> Result<()> {
+    let mut vars = output::env_vars(creds, region);
+    if let Some(t) = target {
+        vars.push(("MFACLI_TARGET", t.to_owned()));
+    }
     crate::io::stdout(&output::render_exports(shell, &vars))?;
     Ok(())
 }

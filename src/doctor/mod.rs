@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::aws_files::AwsFiles;
@@ -190,12 +190,7 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         names.iter().map(|n| (n.clone(), sources.plan(n))).collect();
     let keys = check_keys(&mut r, &sources, &plans);
     for (profile, k) in &keys {
-        check_key_age(
-            &mut r,
-            &sources.aws.credentials_path,
-            profile,
-            &k.access_key_id,
-        );
+        check_key_age(&mut r, &sources, profile, &k.access_key_id);
     }
     check_sts_per_profile(&mut r, &sources, &plans, &keys);
     let cache = sources.cache();
@@ -391,64 +386,63 @@ fn check_mode(r: &mut Report, file: &Path) {
     }
 }
 
-/// A `# created YYYY-MM-DD` comment inside `[profile]` of the credentials file.
-pub fn created_comment(text: &str, profile: &str) -> Option<NaiveDate> {
-    let mut inside = false;
-    for line in text.lines() {
-        let l = line.trim();
-        if let Some(section) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
-            let name = section.trim();
-            inside =
-                name == profile || name.strip_prefix("profile ").map(str::trim) == Some(profile);
-            continue;
-        }
-        if !inside {
-            continue;
-        }
-        let Some(comment) = l.strip_prefix('#').or_else(|| l.strip_prefix(';')) else {
-            continue;
-        };
-        let lower = comment.to_ascii_lowercase();
-        let Some(at) = lower.find("created") else {
-            continue;
-        };
-        let rest = comment[at + "created".len()..].trim_start_matches([':', '=', ' ', '\t']);
-        if let Some(d) = rest
-            .get(..10)
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        {
-            return Some(d);
-        }
-    }
-    None
-}
-
-fn check_key_age(r: &mut Report, credentials: &Path, profile: &str, access_key_id: &str) {
+/// The key's real age from iam:ListAccessKeys, signed with the cached MFA
+/// session only: doctor never asks for a code.
+fn check_key_age(r: &mut Report, sources: &Sources, profile: &str, access_key_id: &str) {
     let check = "key age";
-    let text = std::fs::read_to_string(credentials).unwrap_or_default();
-    match created_comment(&text, profile) {
-        None => r.ok(
+    let key = short_key(access_key_id);
+    let own_profile = sources
+        .bastion_plan()
+        .is_ok_and(|p| p.bastion_profile == profile);
+    if !own_profile {
+        r.ok(
+            check,
+            format!("not checked for {key}: [{profile}] is not the bastion profile of `--bastion`"),
+        );
+        return;
+    }
+    let log = crate::log::Log::new(crate::log::Level::Quiet, &sources.env);
+    match crate::bastion::cached_key_created(sources, &log) {
+        Ok(None) => r.ok(
             check,
             format!(
-                "not checked for {}: needs iam:ListAccessKeys, which mfacli does not call (a `# created YYYY-MM-DD` comment in [{profile}] lets doctor check it)",
-                short_key(access_key_id)
+                "not checked for {key}: no MFA session is cached, and doctor never asks for a code (run `mfacli env --bastion > /dev/null`, then doctor again)"
             ),
         ),
-        Some(created) => {
-            let days = (Utc::now().date_naive() - created).num_days();
-            let detail = format!("{} is {days} days old (created {created}, from the comment in [{profile}])", short_key(access_key_id));
+        Ok(Some(None)) => r.warn(
+            check,
+            format!("{key} is not among the IAM user's access keys (iam:ListAccessKeys)"),
+            format!("check that [{profile}] and mfa_serial belong to the same IAM user"),
+        ),
+        Ok(Some(Some(created))) => {
+            let days = (Utc::now() - created).num_days();
+            let detail = format!(
+                "{key} is {days} days old (created {}, from iam:ListAccessKeys)",
+                created.format("%Y-%m-%d")
+            );
             if days > KEY_MAX_AGE_DAYS {
                 r.warn(
                     check,
                     detail,
-                    format!(
-                        "rotate it: `aws iam create-access-key`, put the new key in [{profile}], then delete the old one (older than {KEY_MAX_AGE_DAYS} days)"
-                    ),
+                    format!("rotate it: `mfacli rotate` (older than {KEY_MAX_AGE_DAYS} days)"),
                 );
             } else {
                 r.ok(check, detail);
             }
         }
+        Err(e) if e.message.contains("AccessDenied") => r.ok(
+            check,
+            format!(
+                "not checked for {key}: the bastion policy does not allow iam:ListAccessKeys (`mfacli policy bastion --self-manage-mfa` does)"
+            ),
+        ),
+        Err(e) => r.warn(
+            check,
+            format!("could not read the age of {key}: {}", e.message),
+            e.hint.unwrap_or_else(|| {
+                "attach the policy from `mfacli policy bastion --self-manage-mfa`".into()
+            }),
+        ),
     }
 }
 
@@ -602,21 +596,6 @@ fn check_target(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn created_comment_is_found_only_in_its_section() {
-        let text = "[other]\n# created 2020-01-01\n[bastion]\naws_access_key_id = A\n# Created: 2024-03-05 by me\n";
-        assert_eq!(
-            created_comment(text, "bastion"),
-            NaiveDate::from_ymd_opt(2024, 3, 5)
-        );
-        assert_eq!(
-            created_comment(text, "other"),
-            NaiveDate::from_ymd_opt(2020, 1, 1)
-        );
-        assert_eq!(created_comment(text, "none"), None);
-        assert_eq!(created_comment("[b]\n# created soon\n", "b"), None);
-    }
 
     #[test]
     fn short_keys_and_rendering() {

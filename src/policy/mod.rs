@@ -30,7 +30,7 @@ const MFA_PRESENT_KEY: &str = "aws:MultiFactorAuthPresent";
 const MFA_AGE_KEY: &str = "aws:MultiFactorAuthAge";
 const EXTERNAL_ID_KEY: &str = "sts:ExternalId";
 const OWN_USER_ARN: &str = "arn:aws:iam::*:user/${aws:username}";
-const OWN_MFA_ARN: &str = "arn:aws:iam::*:mfa/${aws:username}";
+const OWN_MFA_ARN: &str = "arn:aws:iam::*:mfa/${aws:username}*";
 
 // ---------------------------------------------------------------------------
 // Typed policy documents
@@ -132,46 +132,36 @@ pub fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
         allow("GetSessionToken", &["sts:GetSessionToken"], &["*"], false),
     ];
     if self_manage_mfa {
+        // Exactly what `mfacli rotate`, `mfacli mfa add-virtual|list` and
+        // `mfacli doctor` call, on the caller's own user and devices, and
+        // only with an MFA session.
         statement.extend([
-            // Does not support resource-level permissions.
-            allow(
-                "ListVirtualMfaDevices",
-                &["iam:ListVirtualMFADevices"],
-                &["*"],
-                false,
-            ),
-            allow(
-                "ViewOwnUserAndMfaDevices",
-                &["iam:GetUser", "iam:ListMFADevices"],
-                &[OWN_USER_ARN],
-                false,
-            ),
-            // Without MFA: a user without a device must be able to enrol one.
-            allow(
-                "EnrolOwnMfaDevice",
-                &[
-                    "iam:CreateVirtualMFADevice",
-                    "iam:EnableMFADevice",
-                    "iam:ResyncMFADevice",
-                ],
-                &[OWN_USER_ARN, OWN_MFA_ARN],
-                false,
-            ),
-            allow(
-                "RemoveOwnMfaDeviceWithMfa",
-                &["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"],
-                &[OWN_USER_ARN, OWN_MFA_ARN],
-                true,
-            ),
             allow(
                 "ManageOwnAccessKeysWithMfa",
                 &[
-                    "iam:CreateAccessKey",
-                    "iam:DeleteAccessKey",
-                    "iam:UpdateAccessKey",
                     "iam:ListAccessKeys",
-                    "iam:GetAccessKeyLastUsed",
+                    "iam:CreateAccessKey",
+                    "iam:UpdateAccessKey",
+                    "iam:DeleteAccessKey",
                 ],
+                &[OWN_USER_ARN],
+                true,
+            ),
+            allow(
+                "ListOwnMfaDevicesWithMfa",
+                &["iam:ListMFADevices"],
+                &[OWN_USER_ARN],
+                true,
+            ),
+            allow(
+                "CreateOwnVirtualMfaDeviceWithMfa",
+                &["iam:CreateVirtualMFADevice"],
+                &[OWN_MFA_ARN],
+                true,
+            ),
+            allow(
+                "EnableOwnMfaDeviceWithMfa",
+                &["iam:EnableMFADevice"],
                 &[OWN_USER_ARN],
                 true,
             ),
@@ -186,9 +176,9 @@ pub fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
 /// Identity policy for the bastion account's users (attach to their group).
 ///
 /// Allows `sts:GetSessionToken`, and `sts:AssumeRole` only with MFA.  With
-/// `self_manage_mfa`, also lets each user enrol their own virtual MFA device
-/// (named after the user) and, with MFA, remove it and rotate their own access
-/// keys.
+/// `self_manage_mfa`, also exactly what `mfacli rotate`, `mfacli mfa
+/// add-virtual|list` and `mfacli doctor` call: each user's own access keys
+/// and virtual MFA devices (named `USER*`), only with an MFA session.
 pub fn bastion_policy(self_manage_mfa: bool) -> Value {
     serde_json::to_value(bastion_policy_document(self_manage_mfa))
         .expect("policy documents always serialize")
@@ -350,45 +340,37 @@ Resources:
             Resource: '*'
 "#;
 
-const BASTION_TEMPLATE_SELF_MANAGE: &str = r#"          - Sid: ListVirtualMfaDevices
+const BASTION_TEMPLATE_SELF_MANAGE: &str = r#"          - Sid: ManageOwnAccessKeysWithMfa
             Effect: Allow
             Action:
-              - 'iam:ListVirtualMFADevices'
-            Resource: '*'
-          - Sid: ViewOwnUserAndMfaDevices
-            Effect: Allow
-            Action:
-              - 'iam:GetUser'
-              - 'iam:ListMFADevices'
+              - 'iam:ListAccessKeys'
+              - 'iam:CreateAccessKey'
+              - 'iam:UpdateAccessKey'
+              - 'iam:DeleteAccessKey'
             Resource: 'arn:aws:iam::*:user/${aws:username}'
-          - Sid: EnrolOwnMfaDevice
-            Effect: Allow
-            Action:
-              - 'iam:CreateVirtualMFADevice'
-              - 'iam:EnableMFADevice'
-              - 'iam:ResyncMFADevice'
-            Resource:
-              - 'arn:aws:iam::*:user/${aws:username}'
-              - 'arn:aws:iam::*:mfa/${aws:username}'
-          - Sid: RemoveOwnMfaDeviceWithMfa
-            Effect: Allow
-            Action:
-              - 'iam:DeactivateMFADevice'
-              - 'iam:DeleteVirtualMFADevice'
-            Resource:
-              - 'arn:aws:iam::*:user/${aws:username}'
-              - 'arn:aws:iam::*:mfa/${aws:username}'
             Condition:
               Bool:
                 'aws:MultiFactorAuthPresent': 'true'
-          - Sid: ManageOwnAccessKeysWithMfa
+          - Sid: ListOwnMfaDevicesWithMfa
             Effect: Allow
             Action:
-              - 'iam:CreateAccessKey'
-              - 'iam:DeleteAccessKey'
-              - 'iam:UpdateAccessKey'
-              - 'iam:ListAccessKeys'
-              - 'iam:GetAccessKeyLastUsed'
+              - 'iam:ListMFADevices'
+            Resource: 'arn:aws:iam::*:user/${aws:username}'
+            Condition:
+              Bool:
+                'aws:MultiFactorAuthPresent': 'true'
+          - Sid: CreateOwnVirtualMfaDeviceWithMfa
+            Effect: Allow
+            Action:
+              - 'iam:CreateVirtualMFADevice'
+            Resource: 'arn:aws:iam::*:mfa/${aws:username}*'
+            Condition:
+              Bool:
+                'aws:MultiFactorAuthPresent': 'true'
+          - Sid: EnableOwnMfaDeviceWithMfa
+            Effect: Allow
+            Action:
+              - 'iam:EnableMFADevice'
             Resource: 'arn:aws:iam::*:user/${aws:username}'
             Condition:
               Bool:
@@ -601,11 +583,10 @@ mod tests {
             [
                 "AssumeRoleWithMfa",
                 "GetSessionToken",
-                "ListVirtualMfaDevices",
-                "ViewOwnUserAndMfaDevices",
-                "EnrolOwnMfaDevice",
-                "RemoveOwnMfaDeviceWithMfa",
                 "ManageOwnAccessKeysWithMfa",
+                "ListOwnMfaDevicesWithMfa",
+                "CreateOwnVirtualMfaDeviceWithMfa",
+                "EnableOwnMfaDeviceWithMfa",
             ]
         );
         // First two statements are unchanged.
@@ -613,70 +594,58 @@ mod tests {
 
         let user = OWN_USER_ARN;
         let mfa = OWN_MFA_ARN;
-        let expect = |sid: &str, actions: &[&str], resources: Value, with_mfa: bool| {
+        assert_eq!(mfa, "arn:aws:iam::*:mfa/${aws:username}*");
+        let expect = |sid: &str, actions: &[&str], resources: Value| {
             let st = by_sid(&v, sid);
             assert_eq!(strings(&st["Action"]), actions, "{sid}");
             assert_eq!(st["Resource"], resources, "{sid}");
-            if with_mfa {
-                assert_eq!(st["Condition"], mfa_cond(), "{sid}");
-            } else {
-                assert!(st.get("Condition").is_none(), "{sid}");
-            }
+            assert_eq!(st["Condition"], mfa_cond(), "{sid}");
         };
-        expect(
-            "ListVirtualMfaDevices",
-            &["iam:ListVirtualMFADevices"],
-            json!("*"),
-            false,
-        );
-        expect(
-            "ViewOwnUserAndMfaDevices",
-            &["iam:GetUser", "iam:ListMFADevices"],
-            json!(user),
-            false,
-        );
-        expect(
-            "EnrolOwnMfaDevice",
-            &[
-                "iam:CreateVirtualMFADevice",
-                "iam:EnableMFADevice",
-                "iam:ResyncMFADevice",
-            ],
-            json!([user, mfa]),
-            false,
-        );
-        expect(
-            "RemoveOwnMfaDeviceWithMfa",
-            &["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"],
-            json!([user, mfa]),
-            true,
-        );
         expect(
             "ManageOwnAccessKeysWithMfa",
             &[
-                "iam:CreateAccessKey",
-                "iam:DeleteAccessKey",
-                "iam:UpdateAccessKey",
                 "iam:ListAccessKeys",
-                "iam:GetAccessKeyLastUsed",
+                "iam:CreateAccessKey",
+                "iam:UpdateAccessKey",
+                "iam:DeleteAccessKey",
             ],
             json!(user),
-            true,
+        );
+        expect(
+            "ListOwnMfaDevicesWithMfa",
+            &["iam:ListMFADevices"],
+            json!(user),
+        );
+        expect(
+            "CreateOwnVirtualMfaDeviceWithMfa",
+            &["iam:CreateVirtualMFADevice"],
+            json!(mfa),
+        );
+        expect(
+            "EnableOwnMfaDeviceWithMfa",
+            &["iam:EnableMFADevice"],
+            json!(user),
         );
 
-        // Every IAM statement except ListVirtualMFADevices (no resource-level
-        // support) is scoped to the caller's own user / MFA device.
+        // Every IAM statement is scoped to the caller's own user / MFA
+        // devices and needs MFA.
         for st in statements(&v) {
             let actions = strings(&st["Action"]);
-            if actions.iter().any(|a| a.starts_with("iam:")) && st["Sid"] != "ListVirtualMfaDevices"
-            {
+            if actions.iter().any(|a| a.starts_with("iam:")) {
                 for r in strings(&st["Resource"]) {
                     assert!(r == user || r == mfa, "{r}");
                 }
+                assert_eq!(st["Condition"], mfa_cond());
             }
         }
         let actions = all_actions(&v);
-        for forbidden in ["iam:ChangePassword", "iam:GetLoginProfile", "iam:PassRole"] {
+        for forbidden in [
+            "iam:ChangePassword",
+            "iam:GetLoginProfile",
+            "iam:PassRole",
+            "iam:DeactivateMFADevice",
+            "iam:DeleteVirtualMFADevice",
+        ] {
             assert!(!actions.iter().any(|a| a == forbidden));
         }
         // sts:AssumeRole only with MFA in both variants.

@@ -575,23 +575,6 @@ fn doctor_warns_about_a_readable_credentials_file() {
 }
 
 #[test]
-fn doctor_reports_key_age_from_a_created_comment() {
-    let s = Setup::new();
-    s.healthy();
-    s.write(
-        &s.credentials(),
-        &format!("[bastion]\n# created 2001-01-01\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
-        0o600,
-    );
-    let o = run(s.cmd(), &["doctor"]);
-    assert!(
-        has(&o, "warn", "key age").contains("created 2001-01-01"),
-        "{}",
-        o.stdout
-    );
-}
-
-#[test]
 fn doctor_names_broken_targets() {
     // A bad role ARN in the mfacli config: the config itself is the error.
     let s = Setup::new();

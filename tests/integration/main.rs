@@ -18,5 +18,6 @@ mod interop;
 mod output_edge;
 mod policies;
 mod reliability;
+mod self_service;
 mod server;
 pub(crate) mod tls;

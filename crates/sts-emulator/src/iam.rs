@@ -103,6 +103,77 @@ fn name_pattern(c: char) -> bool {
     is_word(c) || "+=,.@-".contains(c)
 }
 
+/// One access key as [`crate::Emulator::access_keys`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyInfo {
+    pub access_key_id: String,
+    /// "Active" or "Inactive".
+    pub status: String,
+    pub created: DateTime<Utc>,
+}
+
+/// Test controls over the IAM state (see the `Emulator` methods that call them).
+impl State {
+    fn user_index(&self, user: &str) -> Option<usize> {
+        self.world.users.iter().position(|u| u.name == user)
+    }
+
+    pub(crate) fn access_key_infos(&self, user: &str) -> Vec<AccessKeyInfo> {
+        let Some(index) = self.user_index(user) else {
+            return Vec::new();
+        };
+        self.keys
+            .iter()
+            .filter(|k| k.user == index)
+            .map(|k| AccessKeyInfo {
+                access_key_id: k.id.clone(),
+                status: if k.active { "Active" } else { "Inactive" }.to_owned(),
+                created: k.created,
+            })
+            .collect()
+    }
+
+    /// Another key for `user`, usable at once (as an admin would make it).
+    pub(crate) fn add_access_key(
+        &mut self,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(String, String)> {
+        let index = self.user_index(user)?;
+        if self.keys.iter().filter(|k| k.user == index).count() >= MAX_ACCESS_KEYS {
+            return None;
+        }
+        let key = AccessKey {
+            user: index,
+            id: format!("AKIA{}", random_string(16, UPPER_DIGITS)),
+            secret: random_string(40, BASE64),
+            active: true,
+            created: whole_seconds(now),
+            usable_from: DateTime::<Utc>::MIN_UTC,
+        };
+        let out = (key.id.clone(), key.secret.clone());
+        self.keys.push(key);
+        Some(out)
+    }
+
+    pub(crate) fn set_access_key_created(&mut self, access_key_id: &str, when: DateTime<Utc>) {
+        if let Some(k) = self.keys.iter_mut().find(|k| k.id == access_key_id) {
+            k.created = whole_seconds(when);
+        }
+    }
+
+    pub(crate) fn enabled_mfa_serials(&self, user: &str) -> Vec<String> {
+        let Some(index) = self.user_index(user) else {
+            return Vec::new();
+        };
+        self.devices
+            .iter()
+            .filter(|d| d.user == Some(index) && d.enabled.is_some())
+            .map(|d| d.serial.clone())
+            .collect()
+    }
+}
+
 impl State {
     pub(crate) fn iam(
         &mut self,
@@ -118,6 +189,14 @@ impl State {
             && caller.mfa_auth_time.is_none()
         {
             return Err(StsError::invalid_token());
+        }
+        if let Some(n) = self.iam_faults.get_mut(action).filter(|n| **n > 0) {
+            *n -= 1;
+            return Err(StsError::new(
+                500,
+                "ServiceFailure",
+                "The request processing has failed because of an unknown error, exception or failure.",
+            ));
         }
         match action {
             "CreateAccessKey" => self.create_access_key(caller, p, now).map(Some),

@@ -28,6 +28,7 @@ mod sts;
 mod totp;
 mod xml;
 
+pub use iam::AccessKeyInfo;
 pub use server::{Emulator, Fault, RequestRecord, StartError};
 pub use sts::SigningRegion;
 pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

@@ -377,6 +377,35 @@ impl Emulator {
         lock(&self.shared.state).key_propagation = chrono::Duration::seconds(secs);
     }
 
+    /// The user's access keys, oldest first.
+    pub fn access_keys(&self, user: &str) -> Vec<crate::AccessKeyInfo> {
+        lock(&self.shared.state).access_key_infos(user)
+    }
+
+    /// Gives `user` another access key, usable at once (as an admin in the
+    /// console would); `(id, secret)`, or `None` at the quota of two.
+    pub fn add_access_key(&self, user: &str) -> Option<(String, String)> {
+        let now = self.now();
+        lock(&self.shared.state).add_access_key(user, now)
+    }
+
+    /// Pretends the key was created at `when` (for key-age checks).
+    pub fn set_access_key_created(&self, access_key_id: &str, when: DateTime<Utc>) {
+        lock(&self.shared.state).set_access_key_created(access_key_id, when);
+    }
+
+    /// Fails the next `times` requests with this IAM Action (HTTP 500 ServiceFailure).
+    pub fn fail_iam_action(&self, action: &str, times: usize) {
+        lock(&self.shared.state)
+            .iam_faults
+            .insert(action.to_owned(), times);
+    }
+
+    /// Serial numbers of the user's enabled MFA devices, in enabling order.
+    pub fn mfa_serials(&self, user: &str) -> Vec<String> {
+        lock(&self.shared.state).enabled_mfa_serials(user)
+    }
+
     pub fn key_propagation_delay(&self) -> Duration {
         let secs = lock(&self.shared.state).key_propagation.num_seconds();
         Duration::from_secs(u64::try_from(secs).unwrap_or(0))

@@ -241,6 +241,8 @@ pub(crate) struct State {
     pub(crate) devices: Vec<Device>,
     /// How long a key made by CreateAccessKey is unknown to STS (and IAM).
     pub(crate) key_propagation: Duration,
+    /// IAM Action -> requests still to fail with ServiceFailure (tests).
+    pub(crate) iam_faults: HashMap<String, usize>,
     trust_policies: Vec<Policy>,
     pub(crate) sessions: HashMap<String, Session>,
     /// Console sign-in tokens and console sessions (see `federation.rs`).
@@ -469,6 +471,7 @@ impl State {
             keys,
             devices,
             key_propagation: Duration::zero(),
+            iam_faults: HashMap::new(),
             trust_policies,
             sessions: HashMap::new(),
             federation: Default::default(),

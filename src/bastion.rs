@@ -1,0 +1,397 @@
+//! The bastion user looks after itself with its MFA session: key rotation,
+//! virtual MFA devices, and the key's real age. Everything here goes through
+//! [`crate::chain::for_bastion`] (same cache, locks and code sources as a
+//! target) and [`crate::iam::IamClient`].
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::aws_files::rewrite;
+use crate::cache::Cache;
+use crate::chain::{self, cached_session, session_file, RoleSlot, SessionEntry};
+use crate::error::UserError;
+use crate::iam::{AccessKeyInfo, IamClient, MfaDeviceInfo, NewVirtualDevice};
+use crate::log::Log;
+use crate::plan::{SessionPlan, Sources};
+use crate::secret::{LongTermKeys, TemporaryCredentials};
+use crate::sts::{Signer, StsClient};
+use crate::types::{MfaSerial, Partition};
+
+/// How long `rotate` waits for STS to accept the new key.
+pub const PROPAGATION_BUDGET: Duration = Duration::from_secs(30);
+
+/// The MFA session (from the cache, or a new one with a code) and an IAM
+/// client signed with it.
+pub struct SelfService {
+    pub plan: SessionPlan,
+    pub session: TemporaryCredentials,
+    pub iam: IamClient,
+}
+
+fn partition(serial: &MfaSerial) -> Partition {
+    serial.partition().unwrap_or(Partition::Aws)
+}
+
+impl SelfService {
+    pub fn open(sources: &Sources, log: &Log) -> Result<Self, UserError> {
+        let (plan, creds) = chain::for_bastion(sources, log, 0)?;
+        Self::with_session(sources, log, plan, creds.credentials)
+    }
+
+    fn with_session(
+        sources: &Sources,
+        log: &Log,
+        plan: SessionPlan,
+        session: TemporaryCredentials,
+    ) -> Result<Self, UserError> {
+        let endpoint = sources.iam_endpoint(partition(&plan.mfa_serial))?;
+        log.verbose(&format!(
+            "using IAM at {} (signing region {})",
+            endpoint.url, endpoint.region
+        ));
+        let iam = IamClient::new(endpoint, session.clone())?;
+        Ok(Self { plan, session, iam })
+    }
+
+    /// The cached MFA session only: never asks for a code (for `doctor`).
+    pub fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
+        let plan = sources.bastion_plan()?;
+        let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
+        let Some(entry) = cached_session(
+            &sources.cache(),
+            &keys,
+            &plan.mfa_serial,
+            &plan.endpoint.url,
+        )
+        .filter(|e| e.credentials.is_fresh(Utc::now(), 60)) else {
+            return Ok(None);
+        };
+        Self::with_session(sources, log, plan, entry.credentials).map(Some)
+    }
+
+    /// The IAM user name, from GetCallerIdentity with the session.
+    pub fn user_name(&self) -> Result<String, UserError> {
+        let sts = StsClient::new(self.plan.endpoint.clone()).map_err(chain::sts_user_error)?;
+        let id = sts
+            .get_caller_identity(Signer::Temporary(&self.session))
+            .map_err(chain::sts_user_error)?;
+        id.arn
+            .rsplit_once(":user/")
+            .map(|(_, p)| p.rsplit('/').next().unwrap_or(p).to_owned())
+            .ok_or_else(|| {
+                UserError::new(format!(
+                    "the bastion profile's keys belong to {}, not to an IAM user",
+                    id.arn
+                ))
+            })
+    }
+}
+
+/// What `rotate` did.
+pub struct Rotated {
+    pub old_key: String,
+    pub new_key: String,
+    pub deactivated_only: bool,
+    pub waited: Duration,
+    pub moved_cache_entries: usize,
+}
+
+/// `IAM now has: …` for messages.
+fn describe_keys(keys: &[AccessKeyInfo], in_file: &str) -> String {
+    if keys.is_empty() {
+        return "no access keys".into();
+    }
+    keys.iter()
+        .map(|k| {
+            format!(
+                "{} ({}{}{})",
+                k.access_key_id,
+                if k.active { "active" } else { "inactive" },
+                k.created
+                    .map(|c| format!(", created {}", c.format("%Y-%m-%d")))
+                    .unwrap_or_default(),
+                if k.access_key_id == in_file {
+                    ", in the credentials file"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The IAM state as one sentence, listed again after a failure (best effort).
+fn iam_state(ss: &SelfService, in_file: &str) -> String {
+    match ss.iam.list_access_keys() {
+        Ok(keys) => format!("IAM now has {}", describe_keys(&keys, in_file)),
+        Err(e) => format!("the IAM state could not be listed ({e})"),
+    }
+}
+
+fn delete_hint(id: &str) -> String {
+    format!("mfacli exec --bastion -- aws iam delete-access-key --access-key-id {id}")
+}
+
+/// Rotates the bastion profile's key. On any failure the credentials file
+/// holds a key that works and the error says what IAM holds.
+pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
+    let ss = SelfService::open(sources, log)?;
+    let profile = ss.plan.bastion_profile.clone();
+    let path = sources.aws.credentials_path.clone();
+    let old = sources.aws.long_term_keys(&profile)?;
+    let old_id = old.access_key_id.clone();
+    if !sources.aws.has_credentials_section(&profile) {
+        return Err(UserError::new(format!(
+            "nothing changed: the keys of profile '{profile}' are not in {}, the file `rotate` writes",
+            path.display()
+        ))
+        .hint(format!(
+            "move aws_access_key_id and aws_secret_access_key of '{profile}' into [{profile}] of {}",
+            path.display()
+        )));
+    }
+
+    log.verbose("calling IAM ListAccessKeys");
+    let keys = ss.iam.list_access_keys()?;
+    if keys.len() >= 2 {
+        let other = keys.iter().find(|k| k.access_key_id != old_id).map_or_else(
+            || keys[1].access_key_id.clone(),
+            |k| k.access_key_id.clone(),
+        );
+        return Err(UserError::new(format!(
+            "nothing changed: the IAM user has two access keys already, {}; IAM allows two, so a new one cannot be created",
+            describe_keys(&keys, &old_id)
+        ))
+        .hint(format!(
+            "delete the key that is not in [{profile}] of {}: `{}`, then run `mfacli rotate` again",
+            path.display(),
+            delete_hint(&other)
+        )));
+    }
+    if !keys.iter().any(|k| k.access_key_id == old_id) {
+        return Err(UserError::new(format!(
+            "nothing changed: the key in [{profile}] ({old_id}) is not one of this IAM user's keys ({})",
+            describe_keys(&keys, &old_id)
+        ))
+        .hint("check that the bastion profile and mfa_serial belong to the same IAM user"));
+    }
+
+    log.verbose("calling IAM CreateAccessKey");
+    let (new, _) = ss.iam.create_access_key().map_err(|e| {
+        let state = iam_state(&ss, &old_id);
+        UserError::new(format!(
+            "{e}; the credentials file is unchanged and still holds {old_id}, which works; {state}"
+        ))
+        .hint(e.hint().unwrap_or_else(|| {
+            "run `mfacli rotate` again; if a second key appeared, delete it first".into()
+        }))
+    })?;
+    let new_id = new.access_key_id.clone();
+
+    // Undo: delete the new key, which nothing holds any more.
+    let roll_back = |why: String| -> UserError {
+        let undo = match ss.iam.delete_access_key(&new_id) {
+            Ok(()) => format!("the new key {new_id} was deleted again"),
+            Err(e) => format!(
+                "deleting the new key {new_id} failed too ({e}); delete it: `{}`",
+                delete_hint(&new_id)
+            ),
+        };
+        UserError::new(format!("{why}; {undo}; {}", iam_state(&ss, &old_id)))
+    };
+
+    rewrite::write_long_term_keys(&path, &profile, &new).map_err(|e| {
+        roll_back(format!(
+            "the new key could not be written ({}); the credentials file still holds {old_id}, which works",
+            e.message
+        ))
+    })?;
+    log.notice(&format!(
+        "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
+        path.display(),
+        rewrite::backup_path(&path).display()
+    ));
+
+    let started = Instant::now();
+    if let Err(e) = wait_until_accepted(&ss.plan, &new, log) {
+        // Put the old key back: it still works, the new one does not yet.
+        let restored = rewrite::write_long_term_keys(&path, &profile, &old);
+        let file_state = match restored {
+            Ok(()) => format!("the credentials file holds the old key {old_id} again, which works"),
+            Err(re) => format!(
+                "restoring the old key in the file failed ({}); restore it from {}",
+                re.message,
+                rewrite::backup_path(&path).display()
+            ),
+        };
+        return Err(roll_back(format!(
+            "STS did not accept the new key {new_id} within {} s ({e}); {file_state}",
+            PROPAGATION_BUDGET.as_secs()
+        ))
+        .hint("IAM can be slow to propagate a new key: run `mfacli rotate` again in a minute"));
+    }
+    let waited = started.elapsed();
+
+    // From here on the file holds the new, working key.
+    let moved = move_cache(sources, &ss.plan, &old, &new);
+
+    let retire = if deactivate {
+        log.verbose(&format!("calling IAM UpdateAccessKey {old_id} Inactive"));
+        ss.iam.set_access_key_active(&old_id, false)
+    } else {
+        log.verbose(&format!("calling IAM DeleteAccessKey {old_id}"));
+        ss.iam.delete_access_key(&old_id)
+    };
+    if let Err(e) = retire {
+        let verb = if deactivate { "deactivated" } else { "deleted" };
+        return Err(UserError::new(format!(
+            "the new key {new_id} is in [{profile}] of {} and works, but the old key {old_id} could not be {verb}: {e}; {}",
+            path.display(),
+            iam_state(&ss, &new_id)
+        ))
+        .hint(format!(
+            "{}; then `{}`",
+            e.hint().unwrap_or_else(|| "retry later".into()),
+            if deactivate {
+                format!("mfacli exec --bastion -- aws iam update-access-key --access-key-id {old_id} --status Inactive")
+            } else {
+                delete_hint(&old_id)
+            }
+        )));
+    }
+    Ok(Rotated {
+        old_key: old_id,
+        new_key: new_id,
+        deactivated_only: deactivate,
+        waited,
+        moved_cache_entries: moved,
+    })
+}
+
+/// Polls GetCallerIdentity with the new key, with backoff, for up to
+/// [`PROPAGATION_BUDGET`].
+fn wait_until_accepted(plan: &SessionPlan, keys: &LongTermKeys, log: &Log) -> Result<(), String> {
+    let sts = StsClient::new(plan.endpoint.clone()).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    let mut said = false;
+    loop {
+        match sts.get_caller_identity(Signer::LongTerm(keys)) {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let left = PROPAGATION_BUDGET.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(e.to_string());
+                }
+                if !said {
+                    log.notice(&format!(
+                        "waiting for STS to accept the new key (IAM is eventually consistent; up to {} s)",
+                        PROPAGATION_BUDGET.as_secs()
+                    ));
+                    said = true;
+                }
+                log.verbose(&format!("STS refused the new key so far: {e}"));
+                std::thread::sleep(delay.min(left));
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+        }
+    }
+}
+
+/// Moves the cached MFA session (and role credentials keyed by the access
+/// key) from the old key id to the new one: the session stays valid.
+fn move_cache(
+    sources: &Sources,
+    plan: &SessionPlan,
+    old: &LongTermKeys,
+    new: &LongTermKeys,
+) -> usize {
+    let cache: Cache = sources.cache();
+    let mut moved = 0;
+    let url = &plan.endpoint.url;
+    if let Some(mut entry) = cached_session(&cache, old, &plan.mfa_serial, url) {
+        entry.access_key_id = new.access_key_id.clone();
+        let to = session_file(&new.access_key_id, &plan.mfa_serial, url);
+        if cache.write(&to, &entry as &SessionEntry).is_ok() {
+            let _ = cache.remove(&session_file(&old.access_key_id, &plan.mfa_serial, url));
+            moved += 1;
+        }
+    }
+    for (name, _) in sources.target_names() {
+        let Ok(target) = sources.plan(name.as_str()) else {
+            continue;
+        };
+        let from = RoleSlot::new(&target, &old.access_key_id);
+        let Some(mut entry) = from.read(&cache) else {
+            continue;
+        };
+        let to = RoleSlot::new(&target, &new.access_key_id);
+        entry.key = to.key.clone();
+        if cache.write(&to.file, &entry).is_ok() {
+            let _ = cache.remove(&from.file);
+            moved += 1;
+        }
+    }
+    moved
+}
+
+/// `mfacli mfa add-virtual NAME`: create and enable a virtual MFA device,
+/// enabling it with two consecutive codes from its new seed.
+pub fn add_virtual(
+    sources: &Sources,
+    log: &Log,
+    name: &str,
+) -> Result<NewVirtualDevice, UserError> {
+    let ss = SelfService::open(sources, log)?;
+    let user = ss.user_name()?;
+    log.verbose(&format!("calling IAM CreateVirtualMFADevice {name}"));
+    let device = ss.iam.create_virtual_mfa_device(name)?;
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+    let seed = crate::mfa::totp::Seed::decode(device.seed.expose(), "the new device's seed")?;
+    // Two consecutive steps: the previous one and the current one.
+    let step = crate::mfa::totp::STEP_SECS;
+    let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
+    log.verbose(&format!(
+        "calling IAM EnableMFADevice {} for {user}",
+        device.serial
+    ));
+    ss.iam
+        .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
+        .map_err(|e| {
+            UserError::from(e.clone()).hint(format!(
+                "{}; the device {} was created but not enabled",
+                e.hint().unwrap_or_default(),
+                device.serial
+            ))
+        })?;
+    Ok(device)
+}
+
+pub fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, UserError> {
+    let ss = SelfService::open(sources, log)?;
+    log.verbose("calling IAM ListMFADevices");
+    Ok(ss.iam.list_mfa_devices()?)
+}
+
+/// The creation date of the bastion profile's key from ListAccessKeys, with
+/// the cached MFA session only (`None` when no session is cached).
+pub fn cached_key_created(
+    sources: &Sources,
+    log: &Log,
+) -> Result<Option<Option<DateTime<Utc>>>, UserError> {
+    let Some(ss) = SelfService::open_cached(sources, log)? else {
+        return Ok(None);
+    };
+    let id = sources
+        .aws
+        .long_term_keys(&ss.plan.bastion_profile)?
+        .access_key_id;
+    let keys = ss.iam.list_access_keys()?;
+    Ok(Some(
+        keys.into_iter()
+            .find(|k| k.access_key_id == id)
+            .and_then(|k| k.created),
+    ))
+}
