@@ -76,6 +76,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<SessionDuration>,
 
+    /// How long to keep trying TOTP codes that STS rejects as already used (by another CI machine), e.g. 10m [default: 5m, or [bastion] mfa_deadline]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_mfa_deadline)]
+    pub mfa_deadline: Option<SessionDuration>,
+
     /// Say what mfacli is doing and why (cache hits, code sources, STS calls); never secrets
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -91,6 +95,15 @@ pub struct GlobalArgs {
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
     s.parse().map_err(|e: crate::types::InvalidValue| e.0)
+}
+
+fn parse_mfa_deadline(s: &str) -> Result<SessionDuration, String> {
+    parse_duration(s)?
+        .check(
+            crate::config::MFA_DEADLINE_MIN,
+            crate::config::MFA_DEADLINE_MAX,
+        )
+        .map_err(|e: crate::types::InvalidValue| e.0)
 }
 
 fn parse_duration(s: &str) -> Result<SessionDuration, String> {

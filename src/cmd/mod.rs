@@ -58,6 +58,7 @@ impl Ctx {
             totp_secret_env: g.totp_secret_env.clone(),
             timeout: g.timeout,
             lock_timeout: g.lock_timeout,
+            mfa_deadline: g.mfa_deadline,
             no_cache: g.no_cache,
             refresh: g.refresh,
             non_interactive: g.non_interactive,
