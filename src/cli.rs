@@ -120,7 +120,7 @@ pub enum Command {
 
     /// Print shell code that exports the target's credentials, for eval
     #[command(
-        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression"
+        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression\n  mfacli env prod --shell github             # GitHub Actions: appends to $GITHUB_ENV, masks the secrets"
     )]
     Env(EnvArgs),
 
@@ -157,7 +157,7 @@ pub enum Command {
 
     /// Check the setup: config, keys, file modes, clock, caches and targets
     #[command(
-        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nExit code 1 if any check is an error."
+        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nWith --check-mfa, also one GetSessionToken per configured TOTP device (spends a code each).\nExit code 1 if any check is an error."
     )]
     Doctor(DoctorArgs),
 
@@ -286,6 +286,9 @@ pub struct DoctorArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Also check that each TOTP seed's code is accepted by its device (one GetSessionToken per device; spends a code each)
+    #[arg(long)]
+    pub check_mfa: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -349,6 +352,8 @@ pub enum ShellArg {
     Fish,
     #[value(alias = "pwsh")]
     Powershell,
+    /// GitHub Actions: append KEY=value lines to $GITHUB_ENV, print ::add-mask:: lines
+    Github,
 }
 
 impl From<ShellArg> for Shell {
@@ -358,6 +363,7 @@ impl From<ShellArg> for Shell {
             ShellArg::Zsh => Shell::Zsh,
             ShellArg::Fish => Shell::Fish,
             ShellArg::Powershell => Shell::Powershell,
+            ShellArg::Github => Shell::Github,
         }
     }
 }

@@ -483,4 +483,57 @@ role = "PowerUser"
             assert!(err.contains(needle), "{text}: {err}");
         }
     }
+
+    #[test]
+    fn mfa_devices_and_deadline() {
+        let c = parse(
+            "[bastion]\nmfa_deadline = \"10m\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/ci-1\"\ntotp_secret_env = \"SEED_1\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/ci-2\"\ntotp_secret_file = \"~/.seed2\"\n",
+        )
+        .unwrap();
+        let b = &c.bastion;
+        assert_eq!(b.mfa_deadline.unwrap().secs(), 600);
+        assert_eq!(b.mfa_devices.len(), 2);
+        assert_eq!(b.mfa_devices[0].seed, SeedSource::Env("SEED_1".into()));
+        assert_eq!(b.mfa_devices[1].seed, SeedSource::File("~/.seed2".into()));
+        assert_eq!(
+            b.mfa_serial.as_ref().unwrap().as_str(),
+            "arn:aws:iam::111111111111:mfa/ci-1",
+            "the first device names the MFA identity when mfa_serial is absent"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn bad_mfa_devices_name_the_entry() {
+        let dev = |body: &str| format!("[[bastion.mfa_devices]]\n{body}\n");
+        let both = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_env = \"A\"\ntotp_secret_file = \"/f\"");
+        let none = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"");
+        let no_serial = dev("totp_secret_env = \"A\"");
+        let a = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_env = \"A\"");
+        let twice = format!("{a}{a}");
+        let nine: String = (1..=9)
+            .map(|i| {
+                dev(&format!(
+                    "serial = \"arn:aws:iam::111111111111:mfa/d{i}\"\ntotp_secret_env = \"S{i}\""
+                ))
+            })
+            .collect();
+        for (text, needle) in [
+            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env or totp_secret_file"),
+            (none.as_str(), "needs exactly one of"),
+            (no_serial.as_str(), "[[bastion.mfa_devices]] #1 has no serial"),
+            (twice.as_str(), "#2: arn:aws:iam::111111111111:mfa/a is listed twice"),
+            (nine.as_str(), "lists 9 MFA devices; IAM allows at most 8"),
+            ("[bastion]\nmfa_deadline = \"10s\"", "[bastion] mfa_deadline"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let c = parse(&dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_evn = \"A\"\ntotp_secret_env = \"A\"")).unwrap();
+        assert!(
+            c.warnings[0].contains("did you mean 'totp_secret_env'"),
+            "{:?}",
+            c.warnings
+        );
+    }
 }

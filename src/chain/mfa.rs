@@ -254,6 +254,9 @@ impl<'a> Provider<'a> {
                         if s > 0 { "ahead of" } else { "behind" }
                     ));
                     offset_secs = s;
+                    if let Some(sentence) = skew_sentence(s) {
+                        log.warn(&sentence);
+                    }
                 }
             }
             if self.clock.now() >= deadline {

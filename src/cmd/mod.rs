@@ -120,6 +120,38 @@ pub(crate) fn print_exports(
 ) -> Result<()> {
     let region = sources.export_region(plan);
     let vars = output::env_vars(&creds.credentials, region.as_deref());
+    if shell == Shell::Github {
+        return github_env(sources, &vars);
+    }
     crate::io::stdout(&output::render_exports(shell, &vars))?;
+    Ok(())
+}
+
+/// `--shell github`: masks on stdout first (so the values are hidden from
+/// every later log line), then the variables appended to `$GITHUB_ENV`.
+fn github_env(sources: &Sources, vars: &[(&str, String)]) -> Result<()> {
+    use std::io::Write as _;
+    let path = sources.env.path("GITHUB_ENV").ok_or_else(|| {
+        crate::error::UserError::new("--shell github needs $GITHUB_ENV, which is not set")
+            .hint("run it in a GitHub Actions step (the runner sets GITHUB_ENV), or use --shell bash with eval")
+    })?;
+    let lines = output::github_env_lines(vars)?;
+    crate::io::stdout(&output::github_masks(vars))?;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| {
+            crate::error::UserError::new(format!(
+                "cannot append to $GITHUB_ENV ({}): {e}",
+                path.display()
+            ))
+        })?;
+    file.write_all(lines.as_bytes()).map_err(|e| {
+        crate::error::UserError::new(format!(
+            "cannot append to $GITHUB_ENV ({}): {e}",
+            path.display()
+        ))
+    })?;
     Ok(())
 }
