@@ -7,7 +7,8 @@
 # These are the emulator's public demo values, not secrets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked --bin mfacli --bin sts-emulator
+cargo build --locked --bin mfacli
+cargo build --locked -p sts-emulator --bin sts-emulator
 echo "$PWD/target/debug" >> "$GITHUB_PATH"
 log=$(mktemp)
 nohup target/debug/sts-emulator --world bench/ci_world.toml > "$log" 2>/dev/null &
