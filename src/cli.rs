@@ -273,6 +273,9 @@ pub struct InitArgs {
     /// A target account (repeatable); DURATION defaults to 1h
     #[arg(long = "target", value_name = "NAME=ACCOUNT:ROLE[:DURATION]")]
     pub targets: Vec<String>,
+    /// Another TOTP device of the bastion user for parallel CI (repeatable): its serial and the name of the variable that will hold its seed
+    #[arg(long = "mfa-device", value_name = "SERIAL=ENV")]
+    pub mfa_devices: Vec<String>,
     /// Replace an existing config file without asking
     #[arg(long)]
     pub force: bool,

@@ -266,3 +266,72 @@ fn doctor_check_mfa_spends_one_code_per_device() {
     );
     assert!(text.contains("the seed is not this device's"), "{text}");
 }
+
+/// `init --mfa-device SERIAL=ENV` writes `[[bastion.mfa_devices]]` tables
+/// that the next run uses; a seed pasted in place of the name is refused
+/// and never echoed.
+#[test]
+fn init_writes_mfa_devices() {
+    let h = Home::with_world(World::demo_with_mfa_devices(2));
+    let out = h
+        .mfacli()
+        .args([
+            "init",
+            "--non-interactive",
+            "--force",
+            "--bastion-profile",
+            "bastion",
+            "--mfa-serial",
+            ALICE_SERIAL,
+            "--region",
+            "eu-west-1",
+            "--mfa-device",
+            &format!("{}=MFA_SEED_2", devices(2)[1].0),
+            "--target",
+            "prod=222222222222:PowerUser",
+        ])
+        .assert()
+        .success();
+    let _ = out;
+    let text = std::fs::read_to_string(h.path().join(".config/mfacli/config.toml")).unwrap();
+    assert!(
+        text.contains(&format!(
+            "[[bastion.mfa_devices]]\nserial = \"{}\"\ntotp_secret_env = \"MFA_SEED_2\"\n",
+            devices(2)[1].0
+        )),
+        "{text}"
+    );
+    // Only device 2 has a seed here: the run uses it.
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFA_SEED_2", devices(2)[1].1)
+        .args(["-v", "env", "prod"])
+        .assert()
+        .success();
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains(&format!("for {} (current step)", devices(2)[1].0)),
+        "{err}"
+    );
+    let out = h
+        .mfacli()
+        .args([
+            "init",
+            "--non-interactive",
+            "--force",
+            "--bastion-profile",
+            "bastion",
+            "--mfa-serial",
+            ALICE_SERIAL,
+            "--mfa-device",
+            &format!("{}={}", devices(2)[1].0, devices(2)[1].1),
+        ])
+        .assert()
+        .code(predicates::ord::ge(1));
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("--mfa-device") && !err.contains(devices(2)[1].1),
+        "{err}"
+    );
+}
