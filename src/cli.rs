@@ -76,6 +76,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<SessionDuration>,
 
+    /// How long to keep trying TOTP codes that STS rejects as already used (by another CI machine), e.g. 10m [default: 5m, or [bastion] mfa_deadline]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_mfa_deadline)]
+    pub mfa_deadline: Option<SessionDuration>,
+
     /// Say what mfacli is doing and why (cache hits, code sources, STS calls); never secrets
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -91,6 +95,15 @@ pub struct GlobalArgs {
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
     s.parse().map_err(|e: crate::types::InvalidValue| e.0)
+}
+
+fn parse_mfa_deadline(s: &str) -> Result<SessionDuration, String> {
+    parse_duration(s)?
+        .check(
+            crate::config::MFA_DEADLINE_MIN,
+            crate::config::MFA_DEADLINE_MAX,
+        )
+        .map_err(|e: crate::types::InvalidValue| e.0)
 }
 
 fn parse_duration(s: &str) -> Result<SessionDuration, String> {
@@ -120,7 +133,7 @@ pub enum Command {
 
     /// Print shell code that exports the target's credentials, for eval
     #[command(
-        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression"
+        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression\n  mfacli env prod --shell github             # GitHub Actions: appends to $GITHUB_ENV, masks the secrets"
     )]
     Env(EnvArgs),
 
@@ -182,7 +195,7 @@ pub enum Command {
 
     /// Check the setup: config, keys, file modes, clock, caches and targets
     #[command(
-        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nExit code 1 if any check is an error."
+        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nWith --check-mfa, also one GetSessionToken per configured TOTP device (spends a code each).\nExit code 1 if any check is an error."
     )]
     Doctor(DoctorArgs),
 
@@ -375,6 +388,9 @@ pub struct InitArgs {
     /// A target account (repeatable); DURATION defaults to 1h
     #[arg(long = "target", value_name = "NAME=ACCOUNT:ROLE[:DURATION]")]
     pub targets: Vec<String>,
+    /// Another TOTP device of the bastion user for parallel CI (repeatable): its serial and the name of the variable that will hold its seed
+    #[arg(long = "mfa-device", value_name = "SERIAL=ENV")]
+    pub mfa_devices: Vec<String>,
     /// Replace an existing config file without asking
     #[arg(long)]
     pub force: bool,
@@ -388,6 +404,9 @@ pub struct DoctorArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Also check that each TOTP seed's code is accepted by its device (one GetSessionToken per device; spends a code each)
+    #[arg(long)]
+    pub check_mfa: bool,
 }
 
 #[derive(Debug, Args)]
@@ -482,6 +501,8 @@ pub enum ShellArg {
     Fish,
     #[value(alias = "pwsh")]
     Powershell,
+    /// GitHub Actions: append KEY=value lines to $GITHUB_ENV, print ::add-mask:: lines
+    Github,
 }
 
 impl From<ShellArg> for Shell {
@@ -491,6 +512,7 @@ impl From<ShellArg> for Shell {
             ShellArg::Zsh => Shell::Zsh,
             ShellArg::Fish => Shell::Fish,
             ShellArg::Powershell => Shell::Powershell,
+            ShellArg::Github => Shell::Github,
         }
     }
 }

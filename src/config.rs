@@ -32,7 +32,17 @@ const BASTION_KEYS: &[&str] = &[
     "totp_secret_file",
     "mfa_command",
     "mfa_command_timeout",
+    "mfa_deadline",
+    "mfa_devices",
 ];
+const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
+/// IAM allows this many MFA devices per user.
+pub const MAX_MFA_DEVICES: usize = 8;
+/// `mfa_deadline` limits: at least one 30 s step, at most an hour.
+pub const MFA_DEADLINE_MIN: u32 = 30;
+pub const MFA_DEADLINE_MAX: u32 = 3600;
+/// Default `mfa_deadline`: 5 minutes.
+pub const MFA_DEADLINE_DEFAULT: u32 = 300;
 const TARGET_KEYS: &[&str] = &[
     "role_arn",
     "account",
@@ -66,6 +76,16 @@ struct RawBastion {
     totp_secret_file: Option<String>,
     mfa_command: Option<String>,
     mfa_command_timeout: Option<String>,
+    mfa_deadline: Option<String>,
+    #[serde(default)]
+    mfa_devices: Vec<RawDevice>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawDevice {
+    serial: Option<String>,
+    totp_secret_env: Option<String>,
+    totp_secret_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +113,28 @@ pub struct BastionConfig {
     /// How long `mfa_command` may run before its process group is killed
     /// (default 60 s).
     pub mfa_command_timeout: Option<SessionDuration>,
+    /// How long a non-interactive run keeps trying TOTP codes that STS
+    /// rejects (used by another machine) before giving up.
+    pub mfa_deadline: Option<SessionDuration>,
+    /// `[[bastion.mfa_devices]]`: more TOTP devices of the same IAM user,
+    /// each with its own seed, so parallel CI machines rarely collide.
+    pub mfa_devices: Vec<MfaDeviceConfig>,
+}
+
+/// Where a device's TOTP seed comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedSource {
+    /// The name of an environment variable holding the base32 seed.
+    Env(String),
+    /// A 0600 file holding the base32 seed.
+    File(PathBuf),
+}
+
+/// One `[[bastion.mfa_devices]]` entry, validated.
+#[derive(Debug, Clone)]
+pub struct MfaDeviceConfig {
+    pub serial: MfaSerial,
+    pub seed: SeedSource,
 }
 
 /// A `[targets.NAME]` table, validated.
@@ -192,6 +234,16 @@ impl Config {
             .as_ref()
             .and_then(MfaSerial::partition)
             .unwrap_or(Partition::Aws);
+        let mfa_deadline = within(
+            field(&b.mfa_deadline, || at("bastion", "mfa_deadline"))?,
+            MFA_DEADLINE_MIN,
+            MFA_DEADLINE_MAX,
+            || at("bastion", "mfa_deadline"),
+        )?;
+        let mfa_devices = parse_devices(&b.mfa_devices, mfa_serial.as_ref(), &file)?;
+        // With only [[bastion.mfa_devices]], the first device names the MFA
+        // identity (the session cache key and the default session name).
+        let mfa_serial = mfa_serial.or_else(|| mfa_devices.first().map(|d| d.serial.clone()));
         let bastion = BastionConfig {
             profile: b.profile.clone(),
             mfa_serial,
@@ -203,6 +255,8 @@ impl Config {
             mfa_command_timeout: field(&b.mfa_command_timeout, || {
                 at("bastion", "mfa_command_timeout")
             })?,
+            mfa_deadline,
+            mfa_devices,
         };
 
         let mut targets = BTreeMap::new();
@@ -260,6 +314,48 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// Validates `[[bastion.mfa_devices]]`: a serial and exactly one seed
+/// source each, no serial twice, at most IAM's 8 devices in all.
+fn parse_devices(
+    raw: &[RawDevice],
+    primary: Option<&MfaSerial>,
+    file: &str,
+) -> Result<Vec<MfaDeviceConfig>, UserError> {
+    let mut devices: Vec<MfaDeviceConfig> = Vec::new();
+    for (i, d) in raw.iter().enumerate() {
+        let place = format!("{file}: [[bastion.mfa_devices]] #{}", i + 1);
+        let serial: MfaSerial =
+            field(&d.serial, || format!("{place} serial"))?.ok_or_else(|| {
+                UserError::new(format!("{place} has no serial"))
+                    .hint("add serial = \"arn:aws:iam::ACCOUNT:mfa/NAME\" (the device's ARN)")
+            })?;
+        let seed = match (&d.totp_secret_env, &d.totp_secret_file) {
+            (Some(name), None) if !name.trim().is_empty() => SeedSource::Env(name.clone()),
+            (None, Some(path)) if !path.trim().is_empty() => SeedSource::File(PathBuf::from(path)),
+            _ => {
+                return Err(UserError::new(format!(
+                    "{place} ({serial}) needs exactly one of totp_secret_env or totp_secret_file"
+                ))
+                .hint("e.g. totp_secret_env = \"MFACLI_TOTP_SECRET_2\" (the name of a variable holding that device's base32 seed)"))
+            }
+        };
+        if devices.iter().any(|x| x.serial == serial) {
+            return Err(UserError::new(format!("{place}: {serial} is listed twice"))
+                .hint("each device has its own serial and seed; remove the duplicate"));
+        }
+        devices.push(MfaDeviceConfig { serial, seed });
+    }
+    let extra = usize::from(primary.is_some_and(|p| !devices.iter().any(|d| &d.serial == p)));
+    if devices.len() + extra > MAX_MFA_DEVICES {
+        return Err(UserError::new(format!(
+            "{file}: [bastion] lists {} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user",
+            devices.len() + extra
+        ))
+        .hint("remove devices from [[bastion.mfa_devices]]"));
+    }
+    Ok(devices)
 }
 
 /// Parses an optional value; the error names where it came from.
@@ -322,6 +418,13 @@ fn unknown_keys(table: &toml::Table, file: &str) -> Vec<String> {
     check(table, TOP_KEYS, "");
     if let Some(toml::Value::Table(b)) = table.get("bastion") {
         check(b, BASTION_KEYS, "bastion");
+        if let Some(toml::Value::Array(devices)) = b.get("mfa_devices") {
+            for d in devices {
+                if let toml::Value::Table(d) = d {
+                    check(d, DEVICE_KEYS, "[bastion.mfa_devices]");
+                }
+            }
+        }
     }
     if let Some(toml::Value::Table(ts)) = table.get("targets") {
         for (name, t) in ts {
@@ -431,5 +534,58 @@ role = "PowerUser"
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn mfa_devices_and_deadline() {
+        let c = parse(
+            "[bastion]\nmfa_deadline = \"10m\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/ci-1\"\ntotp_secret_env = \"SEED_1\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/ci-2\"\ntotp_secret_file = \"~/.seed2\"\n",
+        )
+        .unwrap();
+        let b = &c.bastion;
+        assert_eq!(b.mfa_deadline.unwrap().secs(), 600);
+        assert_eq!(b.mfa_devices.len(), 2);
+        assert_eq!(b.mfa_devices[0].seed, SeedSource::Env("SEED_1".into()));
+        assert_eq!(b.mfa_devices[1].seed, SeedSource::File("~/.seed2".into()));
+        assert_eq!(
+            b.mfa_serial.as_ref().unwrap().as_str(),
+            "arn:aws:iam::111111111111:mfa/ci-1",
+            "the first device names the MFA identity when mfa_serial is absent"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn bad_mfa_devices_name_the_entry() {
+        let dev = |body: &str| format!("[[bastion.mfa_devices]]\n{body}\n");
+        let both = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_env = \"A\"\ntotp_secret_file = \"/f\"");
+        let none = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"");
+        let no_serial = dev("totp_secret_env = \"A\"");
+        let a = dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_env = \"A\"");
+        let twice = format!("{a}{a}");
+        let nine: String = (1..=9)
+            .map(|i| {
+                dev(&format!(
+                    "serial = \"arn:aws:iam::111111111111:mfa/d{i}\"\ntotp_secret_env = \"S{i}\""
+                ))
+            })
+            .collect();
+        for (text, needle) in [
+            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env or totp_secret_file"),
+            (none.as_str(), "needs exactly one of"),
+            (no_serial.as_str(), "[[bastion.mfa_devices]] #1 has no serial"),
+            (twice.as_str(), "#2: arn:aws:iam::111111111111:mfa/a is listed twice"),
+            (nine.as_str(), "lists 9 MFA devices; IAM allows at most 8"),
+            ("[bastion]\nmfa_deadline = \"10s\"", "[bastion] mfa_deadline"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let c = parse(&dev("serial = \"arn:aws:iam::111111111111:mfa/a\"\ntotp_secret_evn = \"A\"\ntotp_secret_env = \"A\"")).unwrap();
+        assert!(
+            c.warnings[0].contains("did you mean 'totp_secret_env'"),
+            "{:?}",
+            c.warnings
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct Overrides {
     pub totp_secret_env: Option<String>,
     pub timeout: Option<SessionDuration>,
     pub lock_timeout: Option<SessionDuration>,
+    /// `--mfa-deadline`: how long to keep trying rejected TOTP codes.
+    pub mfa_deadline: Option<SessionDuration>,
     pub no_cache: bool,
     pub refresh: bool,
     pub non_interactive: bool,
@@ -169,6 +171,17 @@ impl Sources {
             .or(self.config.lock_timeout)
             .unwrap_or(DEFAULT_LOCK_TIMEOUT);
         Duration::from_secs(d.secs().into())
+    }
+
+    /// How long a TOTP run keeps trying codes STS rejects (another machine
+    /// used them): --mfa-deadline > [bastion] mfa_deadline > 5 minutes.
+    pub fn mfa_deadline(&self) -> Duration {
+        let d = self
+            .overrides
+            .mfa_deadline
+            .or(self.config.bastion.mfa_deadline)
+            .map_or(crate::config::MFA_DEADLINE_DEFAULT, |d| d.secs());
+        Duration::from_secs(d.into())
     }
 
     /// The region to export: --region > the target's region > [bastion] region.

@@ -77,11 +77,6 @@ impl StsError {
 
     /// What a person should do about it.
     pub fn hint(&self) -> Option<String> {
-        let skew = self
-            .skew_secs
-            .filter(|s| s.abs() > 300)
-            .map(|s| format!("this machine's clock is {}s {} STS's: fix the clock (e.g. enable NTP) — skew breaks both signatures and MFA codes. ", s.abs(), if s > 0 { "behind" } else { "ahead of" }))
-            .unwrap_or_default();
         let base = match &self.kind {
             StsErrorKind::Service { code, message } => match code.as_str() {
                 "InvalidClientTokenId" => "the access key is unknown to STS: it was deleted or deactivated, or the wrong profile is selected (check [bastion] profile / --profile)".to_owned(),
@@ -102,9 +97,31 @@ impl StsError {
             StsErrorKind::Unreachable(_) => format!("cannot connect to {}; check the network, the region, or --endpoint-url / AWS_ENDPOINT_URL_STS", self.endpoint),
             StsErrorKind::Other(_) => String::new(),
         };
-        let h = format!("{skew}{base}");
-        (!h.trim().is_empty()).then(|| h.trim().to_owned())
+        // One sentence each: the cause, then the clock if it is off.
+        let sentences: Vec<String> = [
+            (!base.is_empty()).then(|| format!("{base}.")),
+            self.skew_secs.and_then(skew_sentence),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!sentences.is_empty()).then(|| sentences.join(" "))
     }
+}
+
+/// Skew (server time minus local time) above which mfacli names the clock
+/// in errors: a TOTP step is 30 s, so more than that changes the code.
+pub const SKEW_NAMED_SECS: i64 = 30;
+
+/// The sentence naming a clock skew over [`SKEW_NAMED_SECS`], with the fix.
+pub fn skew_sentence(skew_secs: i64) -> Option<String> {
+    (skew_secs.abs() > SKEW_NAMED_SECS).then(|| {
+        format!(
+            "This machine's clock is {}s {} STS's clock (from its Date header); sync it with `timedatectl set-ntp true` or `sudo chronyc makestep`.",
+            skew_secs.abs(),
+            if skew_secs > 0 { "behind" } else { "ahead of" }
+        )
+    })
 }
 
 impl std::fmt::Display for StsError {

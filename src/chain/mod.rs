@@ -12,12 +12,11 @@ use crate::cache::{key_hash, Cache};
 use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
 use crate::log::Log;
-use crate::mfa::totp::ReplayGuard;
 use crate::mfa::CodeSources;
 use crate::plan::{Plan, SessionPlan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{AssumeRoleRequest, Connect, Endpoint, SdkConnect, Signer, Sts, StsError};
-use crate::types::{MfaSerial, SessionDuration, TokenCode};
+use crate::types::{MfaSerial, SessionDuration};
 
 const CACHE_VERSION: u32 = 1;
 
@@ -51,6 +50,11 @@ pub struct RoleCredentials {
 }
 
 /// Cache file names. The role key covers everything that changes the result.
+///
+/// The MFA session is keyed by the plan's serial (`[bastion] mfa_serial`, or
+/// the first `[[bastion.mfa_devices]]` entry), never by the device whose code
+/// produced it: a GetSessionToken session belongs to the IAM user, so with
+/// several devices one cached session still serves every run.
 pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> String {
     format!(
         "session-{}.json",
@@ -114,6 +118,10 @@ pub struct Options {
     pub refresh: bool,
     pub refresh_margin_secs: i64,
     pub lock_timeout: Duration,
+    /// How long TOTP codes STS rejects are retried (`--mfa-deadline`).
+    pub mfa_deadline: Duration,
+    /// A fixed jitter sequence (tests); `None`: a different one per run.
+    pub jitter_seed: Option<u64>,
 }
 
 pub fn cached_session(
@@ -343,7 +351,7 @@ impl<'a> Provider<'a> {
     ) -> Result<(TemporaryCredentials, Option<String>), UserError> {
         let t = &plan.target;
         let log = *self.log;
-        self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
+        self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, serial, code| {
             log.verbose(&format!(
                 "calling STS AssumeRole {} (direct, with MFA)",
                 t.role_arn
@@ -353,7 +361,7 @@ impl<'a> Provider<'a> {
                 session_name: &t.session_name,
                 duration: t.duration,
                 external_id: t.external_id.as_ref(),
-                mfa: Some((&plan.mfa_serial, code)),
+                mfa: Some((serial, code)),
             };
             sts.assume_role(Signer::LongTerm(keys), &request)
         })
@@ -393,11 +401,13 @@ impl<'a> Provider<'a> {
             |this| {
                 let duration = plan.session_duration;
                 let log = *this.log;
-                let creds = this.with_mfa_code(serial, endpoint, |sts, code| {
+                // The session is the IAM user's, whichever device gave the
+                // code: it is cached under the plan's serial (see session_file).
+                let creds = this.with_mfa_code(serial, endpoint, |sts, device, code| {
                     log.verbose(&format!(
-                        "calling STS GetSessionToken for {serial} ({duration})"
+                        "calling STS GetSessionToken for {device} ({duration})"
                     ));
-                    sts.get_session_token(keys, duration, Some((serial, code)))
+                    sts.get_session_token(keys, duration, Some((device, code)))
                 })?;
                 let entry = SessionEntry {
                     version: CACHE_VERSION,
@@ -426,52 +436,6 @@ impl<'a> Provider<'a> {
             assumed_role_arn: None,
             from_cache,
         })
-    }
-
-    /// Makes an STS call that needs an MFA code, holding the device's lock
-    /// so parallel processes never take the same TOTP step. A TOTP code
-    /// STS rejects (used elsewhere) is replaced by the next step's, once.
-    fn with_mfa_code<T>(
-        &mut self,
-        serial: &MfaSerial,
-        endpoint: &Endpoint,
-        call: impl Fn(&dyn Sts, &TokenCode) -> Result<T, StsError>,
-    ) -> Result<T, UserError> {
-        let guard = ReplayGuard::new(self.cache, serial);
-        let log = *self.log;
-        let _device_lock =
-            self.cache
-                .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                    log.verbose("waiting for another mfacli using this MFA device")
-                })?;
-        // Set up the client (and resolve the host) before taking a code, so
-        // a bad endpoint does not burn a TOTP step.
-        self.sts(endpoint)?;
-        let previous_step = guard.last_step();
-        let code = self
-            .codes
-            .obtain(serial, self.cache, self.clock, self.log)?;
-        self.log.verbose(&format!("MFA code from {}", code.source));
-        let sts = self.sts(endpoint)?;
-        let result = call(sts, &code.code);
-        if let Err(e) = &result {
-            if code.from_totp && e.never_sent() {
-                // The code never left this machine: it is still unused.
-                guard.restore(previous_step);
-            }
-        }
-        match result {
-            Err(e) if e.is_invalid_mfa_code() && code.from_totp => {
-                self.log
-                    .notice("STS rejected the TOTP code; retrying once with the next step's code");
-                let seed = self.codes.seed()?.expect("a TOTP code implies a seed");
-                let next = self
-                    .codes
-                    .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
-                call(self.sts(endpoint)?, &next).map_err(sts_user_error)
-            }
-            result => result.map_err(sts_user_error),
-        }
     }
 }
 
@@ -569,6 +533,8 @@ fn with_provider<T>(
         refresh: o.refresh,
         refresh_margin_secs: sources.refresh_margin_secs().max(margin_floor_secs),
         lock_timeout: sources.lock_timeout(),
+        mfa_deadline: sources.mfa_deadline(),
+        jitter_seed: None,
     };
     let codes = CodeSources {
         env: &sources.env,
@@ -590,6 +556,9 @@ pub fn sts_user_error(e: StsError) -> UserError {
         None => err,
     }
 }
+
+mod mfa;
+pub use mfa::Jitter;
 
 #[cfg(test)]
 mod tests;

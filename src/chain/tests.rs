@@ -2,6 +2,7 @@
 //! manual clock, a throwaway cache and AWS files. No network, no real time.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -11,8 +12,10 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::env::Env;
+use crate::mfa::totp::{ReplayGuard, Seed};
 use crate::plan::Overrides;
 use crate::secret::Secret;
+use crate::types::TokenCode;
 
 const KEY: &str = "AKIAALICE0EXAMPLE001";
 const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -26,6 +29,47 @@ struct Script {
     /// TOTP codes sent, in order.
     codes: Vec<String>,
     issued: u32,
+    /// When set, MFA codes are checked as AWS does (see [`TotpSts`]),
+    /// at this machine's clock plus `skew`.
+    totp: Option<(Rc<RefCell<TotpSts>>, Rc<ManualClock>, usize)>,
+    /// STS's clock minus this machine's, in seconds.
+    skew: i64,
+}
+
+/// The STS side of TOTP, shared by every "machine" of a test: each device's
+/// seed, the steps consumed (once per device, the adjacent steps accepted)
+/// and every code sent, by whom, and whether it was accepted.
+#[derive(Default)]
+struct TotpSts {
+    seeds: Vec<(String, String)>,
+    used: HashSet<(String, u64)>,
+    /// (machine, serial, code, accepted)
+    sent: Vec<(usize, String, String, bool)>,
+}
+
+impl TotpSts {
+    fn with_devices(devices: &[(&str, &str)]) -> Rc<RefCell<Self>> {
+        Rc::new(RefCell::new(Self {
+            seeds: devices
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            ..Self::default()
+        }))
+    }
+    fn rejected(&self) -> usize {
+        self.sent.iter().filter(|s| !s.3).count()
+    }
+    /// No machine ever sent the same code of the same device twice.
+    fn assert_no_machine_resent(&self) {
+        let mut seen = HashSet::new();
+        for (m, serial, code, _) in &self.sent {
+            assert!(
+                seen.insert((*m, serial.clone(), code.clone())),
+                "machine {m} sent a code of {serial} twice"
+            );
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -44,6 +88,55 @@ impl FakeSts {
     fn fail_next(&self, code: &'static str, message: &'static str) {
         self.0.borrow_mut().errors.push((code, message));
     }
+    /// Checks a code as AWS does when a [`TotpSts`] is attached.
+    fn check_code(
+        &self,
+        action: &'static str,
+        serial: &MfaSerial,
+        code: &TokenCode,
+    ) -> Result<(), StsError> {
+        let s = self.0.borrow();
+        let Some((sts, clock, machine)) = &s.totp else {
+            return Ok(());
+        };
+        let now = (clock.now().timestamp() + s.skew) as u64;
+        let mut st = sts.borrow_mut();
+        let seed = st
+            .seeds
+            .iter()
+            .find(|(d, _)| d == serial.as_str())
+            .map(|(_, seed)| Seed::decode(seed, "sts").unwrap());
+        let cur = now / 30;
+        let step = seed.and_then(|seed| {
+            [cur - 1, cur, cur + 1].into_iter().find(|step| {
+                seed.code_at(step * 30) == *code && !st.used.contains(&(serial.to_string(), *step))
+            })
+        });
+        st.sent.push((
+            *machine,
+            serial.to_string(),
+            code.as_str().to_owned(),
+            step.is_some(),
+        ));
+        match step {
+            Some(step) => {
+                st.used.insert((serial.to_string(), step));
+                Ok(())
+            }
+            None => Err(StsError {
+                action,
+                endpoint: "https://sts.example".into(),
+                kind: crate::sts::StsErrorKind::Service {
+                    code: "AccessDenied".into(),
+                    message:
+                        "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+                            .into(),
+                },
+                skew_secs: Some(s.skew),
+            }),
+        }
+    }
+
     fn answer(&self, action: &'static str, hours: i64) -> Result<TemporaryCredentials, StsError> {
         let mut s = self.0.borrow_mut();
         if !s.errors.is_empty() {
@@ -86,6 +179,9 @@ impl Sts for FakeSts {
             s.codes.push(code.as_str().to_owned());
         }
         drop(s);
+        if let Some((serial, code)) = mfa {
+            self.check_code("GetSessionToken", serial, code)?;
+        }
         self.answer("GetSessionToken", 12)
     }
 
@@ -109,6 +205,9 @@ impl Sts for FakeSts {
             s.codes.push(code.as_str().to_owned());
         }
         drop(s);
+        if let Some((serial, code)) = r.mfa {
+            self.check_code("AssumeRole", serial, code)?;
+        }
         let creds = self.answer("AssumeRole", 1)?;
         Ok((creds, Some(format!("{}/session", r.role))))
     }
@@ -131,7 +230,7 @@ fn start() -> DateTime<Utc> {
 struct World {
     _dir: tempfile::TempDir,
     sources: Sources,
-    clock: ManualClock,
+    clock: Rc<ManualClock>,
     sts: FakeSts,
     connect: FakeConnect,
 }
@@ -155,6 +254,10 @@ duration = "8h"
 
 impl World {
     fn new(extra_env: &[(&str, &str)]) -> Self {
+        Self::with_config(CONFIG, extra_env)
+    }
+
+    fn with_config(config: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
         std::fs::create_dir_all(home.join(".aws")).unwrap();
@@ -172,7 +275,7 @@ impl World {
             env.set(*k, *v);
         }
         let sources = Sources {
-            config: Config::parse(CONFIG, Path::new("/c.toml")).unwrap(),
+            config: Config::parse(config, Path::new("/c.toml")).unwrap(),
             aws: AwsFiles::load_from(creds, home.join(".aws/config")).unwrap(),
             overrides: Overrides::default(),
             env,
@@ -181,15 +284,18 @@ impl World {
         Self {
             _dir: dir,
             sources,
-            clock: ManualClock::new(start()),
+            clock: Rc::new(ManualClock::new(start())),
             connect: FakeConnect(sts.clone(), RefCell::new(0)),
             sts,
         }
     }
 
     fn get(&self, target: &str) -> Result<RoleCredentials, UserError> {
-        let log = Log::default();
-        for_target_with(&self.sources, &log, target, 0, &self.clock, &self.connect).map(|(_, c)| c)
+        let log = Log {
+            level: crate::log::Level::Quiet,
+            color: false,
+        };
+        for_target_with(&self.sources, &log, target, 0, &*self.clock, &self.connect).map(|(_, c)| c)
     }
 
     fn advance_mins(&self, m: i64) {
@@ -398,5 +504,240 @@ fn role_cache_key_follows_the_target_definition() {
         RoleSlot::new(&a, KEY).key,
         RoleSlot::new(&a, "AKIAOTHER00000000001").key,
         "another access key never shares role credentials"
+    );
+}
+
+/// The demo user's devices: (serial, seed), as the emulator has them.
+fn demo_devices(d: usize) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![(
+        sts_emulator::demo::ALICE_SERIAL,
+        sts_emulator::demo::ALICE_SEED,
+    )];
+    v.extend_from_slice(&sts_emulator::demo::ALICE_EXTRA_DEVICES[..d - 1]);
+    v
+}
+
+/// A config listing `d` devices, seeds in $SEED_1..$SEED_d.
+fn devices_config(d: usize, deadline: &str) -> String {
+    let mut c = format!(
+        "[bastion]\nprofile = \"bastion\"\nregion = \"eu-west-1\"\nmfa_deadline = \"{deadline}\"\n"
+    );
+    for (i, (serial, _)) in demo_devices(d).iter().enumerate() {
+        c.push_str(&format!(
+            "\n[[bastion.mfa_devices]]\nserial = \"{serial}\"\ntotp_secret_env = \"SEED_{}\"\n",
+            i + 1
+        ));
+    }
+    c.push_str("\n[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\n[targets.staging]\nrole_arn = \"arn:aws:iam::333333333333:role/PowerUser\"\n");
+    c
+}
+
+/// `n` machines (own HOME, cache and clock, all starting at the same
+/// instant) sharing one STS and `d` devices.
+fn ci_machines(n: usize, d: usize, deadline: &str) -> (Vec<World>, Rc<RefCell<TotpSts>>) {
+    let devices = demo_devices(d);
+    let sts = TotpSts::with_devices(&devices);
+    let names: Vec<String> = (1..=d).map(|i| format!("SEED_{i}")).collect();
+    let env: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&devices)
+        .map(|(n, (_, seed))| (n.as_str(), *seed))
+        .collect();
+    let config = devices_config(d, deadline);
+    let worlds = (0..n)
+        .map(|m| {
+            let w = World::with_config(&config, &env);
+            w.sts.0.borrow_mut().totp = Some((sts.clone(), w.clock.clone(), m));
+            w
+        })
+        .collect();
+    (worlds, sts)
+}
+
+/// Runs every machine; returns each one's wait in seconds. The machines
+/// run one after the other, each on its own clock from the same start, so
+/// every later machine finds the steps the earlier ones consumed: at least
+/// as much contention as machines racing for real.
+fn run_ci(n: usize, d: usize) -> (Vec<i64>, usize) {
+    let (machines, sts) = ci_machines(n, d, "5m");
+    let mut waits = Vec::new();
+    for (m, w) in machines.iter().enumerate() {
+        let got = w.get("prod");
+        assert!(got.is_ok(), "machine {m}: {}", got.err().unwrap());
+        waits.push((w.clock.now() - start()).num_seconds());
+    }
+    let st = sts.borrow();
+    st.assert_no_machine_resent();
+    let accepted = st.sent.iter().filter(|s| s.3).count();
+    assert_eq!(accepted, n, "one accepted code per machine");
+    (waits, st.rejected())
+}
+
+#[test]
+fn six_ci_machines_with_one_device_all_get_sessions_within_150s() {
+    let (waits, rejected) = run_ci(6, 1);
+    let max = *waits.iter().max().unwrap();
+    // 3 steps are accepted at once (current, next, previous), then one more
+    // per 30 s step: the 6th machine's code is at most 3 steps later.
+    assert!(max <= 150, "{waits:?}");
+    assert!(
+        max >= 60,
+        "6 machines on one device cannot all finish in one step: {waits:?}"
+    );
+    assert!(rejected >= 6, "{rejected}");
+}
+
+#[test]
+fn sixteen_ci_machines_with_four_devices_within_150s() {
+    let (waits, _) = run_ci(16, 4);
+    assert!(*waits.iter().max().unwrap() <= 150, "{waits:?}");
+}
+
+#[test]
+fn thirty_two_ci_machines_with_eight_devices_within_150s() {
+    let (waits, _) = run_ci(32, 8);
+    assert!(*waits.iter().max().unwrap() <= 150, "{waits:?}");
+}
+
+#[test]
+fn more_devices_mean_less_waiting() {
+    let (one, _) = run_ci(8, 1);
+    let (eight, _) = run_ci(8, 8);
+    let sum = |v: &[i64]| v.iter().sum::<i64>();
+    assert!(sum(&eight) < sum(&one), "{eight:?} vs {one:?}");
+}
+
+#[test]
+fn a_passed_deadline_fails_saying_how_many_codes_were_rejected_and_what_to_do() {
+    let (machines, sts) = ci_machines(1, 2, "1m");
+    // STS knows other seeds for these serials: every code is rejected.
+    for (_, seed) in sts.borrow_mut().seeds.iter_mut() {
+        *seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into();
+    }
+    let w = &machines[0];
+    let e = w.get("prod").unwrap_err();
+    let rejected = sts.borrow().rejected();
+    assert!(rejected >= 4, "{rejected}");
+    assert!(
+        e.message.contains(&format!(
+            "STS rejected {rejected} codes from 2 of 2 devices"
+        )) && e.message.contains("MFA deadline (1m)"),
+        "{e}"
+    );
+    let hint = e.hint.clone().unwrap_or_default();
+    assert!(
+        hint.contains("Add MFA devices")
+            && hint.contains("fewer parallel jobs")
+            && hint.contains("doctor --check-mfa"),
+        "{hint}"
+    );
+    let waited = (w.clock.now() - start()).num_seconds();
+    assert!(
+        (30..=60).contains(&waited),
+        "stops when the next step would come after the deadline: {waited}s"
+    );
+    sts.borrow().assert_no_machine_resent();
+    assert!(w.get("prod").is_err());
+    sts.borrow().assert_no_machine_resent();
+}
+
+#[test]
+fn a_rejected_device_is_left_for_another() {
+    let (machines, sts) = ci_machines(1, 3, "5m");
+    // Every step in the window of the first device tried is already used.
+    let w = &machines[0];
+    let t = start().timestamp() as u64 / 30;
+    for (serial, _) in demo_devices(3) {
+        for step in [t - 1, t, t + 1] {
+            sts.borrow_mut().used.insert((serial.to_owned(), step));
+        }
+    }
+    // ... except on one device.
+    let free = demo_devices(3)[2].0;
+    sts.borrow_mut().used.retain(|(s, _)| s != free);
+    w.get("prod").unwrap();
+    let st = sts.borrow();
+    let accepted: Vec<_> = st.sent.iter().filter(|s| s.3).collect();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].1, free, "{:?}", st.sent);
+    assert!(
+        (w.clock.now() - start()).num_seconds() < 30,
+        "no wait for the next step while another device has codes left"
+    );
+}
+
+#[test]
+fn the_session_is_shared_by_every_device() {
+    let (machines, sts) = ci_machines(1, 4, "5m");
+    let w = &machines[0];
+    w.get("prod").unwrap();
+    w.advance_mins(61); // role expired, MFA session still valid
+    w.get("staging").unwrap();
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    assert_eq!(sts.borrow().sent.len(), 1);
+}
+
+#[test]
+fn codes_follow_sts_clock_when_this_one_is_off() {
+    let (machines, sts) = ci_machines(1, 1, "5m");
+    let w = &machines[0];
+    // STS is 95 s ahead: this machine's current step is outside its window.
+    w.sts.0.borrow_mut().skew = 95;
+    w.get("prod").unwrap();
+    let st = sts.borrow();
+    assert_eq!(st.rejected(), 1, "{:?}", st.sent);
+    assert_eq!(st.sent.len(), 2);
+    assert!(
+        (w.clock.now() - start()).num_seconds() < 5,
+        "the second code is for STS's time, with no wait"
+    );
+}
+
+#[test]
+fn a_step_that_never_left_the_machine_is_not_recorded() {
+    let w = World::new(&[("MFACLI_TOTP_SECRET", SEED)]);
+    let plan = w.sources.plan("prod").unwrap();
+    let cache = w.sources.cache();
+    let guard = ReplayGuard::new(&cache, &plan.mfa_serial);
+    struct Down;
+    impl Connect for Down {
+        fn connect(&self, _: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
+            Ok(Box::new(DownSts))
+        }
+    }
+    struct DownSts;
+    impl Sts for DownSts {
+        fn get_session_token(
+            &self,
+            _: &LongTermKeys,
+            _: SessionDuration,
+            _: Option<(&MfaSerial, &TokenCode)>,
+        ) -> Result<TemporaryCredentials, StsError> {
+            Err(StsError {
+                action: "GetSessionToken",
+                endpoint: "https://sts.example".into(),
+                kind: crate::sts::StsErrorKind::Unreachable("client error (Connect)".into()),
+                skew_secs: None,
+            })
+        }
+        fn assume_role(
+            &self,
+            _: Signer<'_>,
+            _: &AssumeRoleRequest<'_>,
+        ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
+            unreachable!("no session")
+        }
+    }
+    let log = Log {
+        level: crate::log::Level::Quiet,
+        color: false,
+    };
+    let e = for_target_with(&w.sources, &log, "prod", 0, &*w.clock, &Down).unwrap_err();
+    assert!(e.message.contains("cannot reach"), "{e}");
+    assert_eq!(guard.last_step(), None, "the unsent step is not recorded");
+    assert!(
+        (w.clock.now() - start()).num_seconds() == 0,
+        "no retry, no wait"
     );
 }

@@ -7,7 +7,12 @@ use crate::cli::DoctorArgs;
 use crate::doctor::{self, Status};
 
 pub(crate) fn run(ctx: &Ctx, args: DoctorArgs) -> Result<u8> {
-    let report = doctor::diagnose(ctx.overrides(), ctx.env.clone(), &args.targets);
+    let report = doctor::diagnose_with(
+        ctx.overrides(),
+        ctx.env.clone(),
+        &args.targets,
+        args.check_mfa,
+    );
     let text = if args.json {
         report.render_json()
     } else {

@@ -9,6 +9,7 @@ pub(crate) fn run(ctx: &Ctx, args: EnvArgs) -> Result<u8> {
     let sources = ctx.sources()?;
     let issued = super::issue(ctx, &sources, args.target.as_deref(), 0)?;
     super::print_exports_for(
+        &sources,
         &issued.creds.credentials,
         issued.region.as_deref(),
         issued.target.as_deref(),

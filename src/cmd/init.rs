@@ -9,8 +9,8 @@ use crate::cli::{GlobalArgs, InitArgs};
 use crate::config::Config;
 use crate::error::UserError;
 use crate::init::{
-    check_session_duration, from_flags, parse_profile_name, parse_region, parse_target_spec,
-    render, wizard, write_config, Given, Profiles, Prompter, TargetSpec,
+    check_session_duration, from_flags, parse_device_spec, parse_profile_name, parse_region,
+    parse_target_spec, render, wizard, write_config, Given, Profiles, Prompter, TargetSpec,
 };
 use crate::types::{InvalidValue, MfaSerial, SessionDuration, SessionName};
 
@@ -64,7 +64,29 @@ fn parse_flags(args: &InitArgs, g: &GlobalArgs) -> Result<Given, UserError> {
         }
         targets.push(t);
     }
+    let mut mfa_devices = Vec::new();
+    for spec in &args.mfa_devices {
+        let d = parse_device_spec(spec).map_err(|e| {
+            flag("--mfa-device", e)
+                .hint("e.g. --mfa-device arn:aws:iam::111111111111:mfa/alice-ci-2=MFA_SEED_2")
+        })?;
+        if mfa_devices.iter().any(|(s, _)| *s == d.0) || mfa_serial.as_ref() == Some(&d.0) {
+            return Err(UserError::new(format!(
+                "--mfa-device: {} is given more than once",
+                d.0
+            )));
+        }
+        mfa_devices.push(d);
+    }
+    if mfa_devices.len() + 1 > crate::config::MAX_MFA_DEVICES {
+        return Err(UserError::new(format!(
+            "--mfa-device: {} devices besides --mfa-serial; IAM allows at most {} per user",
+            mfa_devices.len(),
+            crate::config::MAX_MFA_DEVICES
+        )));
+    }
     Ok(Given {
+        mfa_devices,
         bastion_profile,
         mfa_serial,
         session_duration,

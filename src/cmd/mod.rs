@@ -64,6 +64,7 @@ impl Ctx {
             totp_secret_env: g.totp_secret_env.clone(),
             timeout: g.timeout,
             lock_timeout: g.lock_timeout,
+            mfa_deadline: g.mfa_deadline,
             no_cache: g.no_cache,
             refresh: g.refresh,
             non_interactive: g.non_interactive,
@@ -177,6 +178,7 @@ pub(crate) fn print_exports(
 ) -> Result<()> {
     let region = sources.export_region(plan);
     print_exports_for(
+        sources,
         &creds.credentials,
         region.as_deref(),
         Some(plan.target.name.as_str()),
@@ -188,15 +190,49 @@ pub(crate) fn print_exports(
 /// `MFACLI_TARGET`, for `mfacli hook` (which target to renew) and
 /// `mfacli prompt`.
 pub(crate) fn print_exports_for(
+    sources: &Sources,
     creds: &crate::secret::TemporaryCredentials,
     region: Option<&str>,
     target: Option<&str>,
     shell: Shell,
 ) -> Result<()> {
     let mut vars = output::env_vars(creds, region);
-    if let Some(t) = target {
+    // A CI job's environment has no prompt hook to serve.
+    if let Some(t) = target.filter(|_| shell != Shell::Github) {
         vars.push(("MFACLI_TARGET", t.to_owned()));
     }
+    if shell == Shell::Github {
+        return github_env(sources, &vars);
+    }
     crate::io::stdout(&output::render_exports(shell, &vars))?;
+    Ok(())
+}
+
+/// `--shell github`: masks on stdout first (so the values are hidden from
+/// every later log line), then the variables appended to `$GITHUB_ENV`.
+fn github_env(sources: &Sources, vars: &[(&str, String)]) -> Result<()> {
+    use std::io::Write as _;
+    let path = sources.env.path("GITHUB_ENV").ok_or_else(|| {
+        crate::error::UserError::new("--shell github needs $GITHUB_ENV, which is not set")
+            .hint("run it in a GitHub Actions step (the runner sets GITHUB_ENV), or use --shell bash with eval")
+    })?;
+    let lines = output::github_env_lines(vars)?;
+    crate::io::stdout(&output::github_masks(vars))?;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| {
+            crate::error::UserError::new(format!(
+                "cannot append to $GITHUB_ENV ({}): {e}",
+                path.display()
+            ))
+        })?;
+    file.write_all(lines.as_bytes()).map_err(|e| {
+        crate::error::UserError::new(format!(
+            "cannot append to $GITHUB_ENV ({}): {e}",
+            path.display()
+        ))
+    })?;
     Ok(())
 }

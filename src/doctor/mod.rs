@@ -11,6 +11,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+mod mfa;
+
 use crate::aws_files::AwsFiles;
 use crate::cache::Cache;
 use crate::chain;
@@ -161,6 +163,12 @@ pub fn short_key(id: &str) -> String {
 
 /// Runs every check. Never fails: a failed step is an error line.
 pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
+    diagnose_with(overrides, env, wanted, false)
+}
+
+/// [`diagnose`]; with `check_mfa`, also one GetSessionToken per TOTP device
+/// (each spends a code).
+pub fn diagnose_with(overrides: Overrides, env: Env, wanted: &[String], check_mfa: bool) -> Report {
     let mut r = Report::default();
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
     let config = check_config(&mut r, &config_path, overrides.config.as_deref(), &env);
@@ -193,6 +201,21 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         check_key_age(&mut r, &sources, profile, &k.access_key_id);
     }
     check_sts_per_profile(&mut r, &sources, &plans, &keys);
+    if check_mfa {
+        let first = plans
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .find_map(|p| keys.get(&p.bastion_profile).map(|k| (p, k)));
+        match first {
+            Some((p, k)) => mfa::check_devices(&mut r, &sources, p, k),
+            None => r.warn(
+                "mfa device",
+                "not checked: no target with working bastion keys",
+                "fix the errors above, then run `mfacli doctor --check-mfa` again",
+            ),
+        }
+    }
+
     let cache = sources.cache();
     let now = Utc::now();
     check_sessions(&mut r, &cache, &plans, &keys, now);

@@ -192,6 +192,35 @@ pub struct Given {
     pub session_name: Option<SessionName>,
     pub region: Option<String>,
     pub targets: Vec<TargetSpec>,
+    /// `--mfa-device SERIAL=ENV`: more TOTP devices for parallel CI.
+    pub mfa_devices: Vec<(MfaSerial, String)>,
+}
+
+/// Parses `--mfa-device SERIAL=ENV` (the variable that will hold the
+/// device's base32 seed; never the seed itself).
+pub fn parse_device_spec(spec: &str) -> Result<(MfaSerial, String), InvalidValue> {
+    let (serial, env) = spec.rsplit_once('=').ok_or_else(|| {
+        InvalidValue(format!(
+            "'{spec}' is not SERIAL=ENV (the device's ARN, then the name of the variable holding its seed)"
+        ))
+    })?;
+    let serial: MfaSerial = serial.trim().parse()?;
+    let env = env.trim();
+    // The value is never echoed: it may be a seed pasted by mistake.
+    let looks_like_seed = env.len() >= 16
+        && env
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
+    if env.is_empty()
+        || looks_like_seed
+        || env.starts_with(|c: char| c.is_ascii_digit())
+        || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(InvalidValue(format!(
+            "the part after '=' for {serial} is not an environment variable name (or looks like a seed): give the name of the variable that holds the seed, never the seed"
+        )));
+    }
+    Ok((serial, env.to_owned()))
 }
 
 /// Everything the config file will hold.
@@ -204,6 +233,7 @@ pub struct Answers {
     pub session_name: Option<SessionName>,
     pub region: Option<String>,
     pub targets: Vec<TargetSpec>,
+    pub mfa_devices: Vec<(MfaSerial, String)>,
 }
 
 impl Answers {
@@ -269,6 +299,7 @@ pub fn from_flags(given: Given, profiles: &Profiles) -> Result<Answers, UserErro
         session_name: given.session_name,
         region,
         targets: given.targets,
+        mfa_devices: given.mfa_devices,
     })
 }
 
@@ -428,6 +459,7 @@ pub fn wizard(
     };
     let region = p.ask_optional(region_label, default_region.as_deref(), parse_region)?;
     let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
+    let mfa_devices = given.mfa_devices.clone();
     let targets = ask_targets(p, given.targets, partition)?;
     Ok(Answers {
         bastion_profile,
@@ -436,6 +468,7 @@ pub fn wizard(
         session_name,
         region,
         targets,
+        mfa_devices,
     })
 }
 
@@ -618,6 +651,13 @@ pub fn render(a: &Answers) -> String {
     ));
     if let Some(r) = &a.region {
         s.push_str(&format!("region = {}\n", toml_str(r)));
+    }
+    for (serial, env) in &a.mfa_devices {
+        s.push_str(&format!(
+            "\n[[bastion.mfa_devices]]\nserial = {}\ntotp_secret_env = {}\n",
+            toml_str(serial.as_str()),
+            toml_str(env)
+        ));
     }
     for t in &a.targets {
         s.push_str(&format!("\n[targets.{}]\n", toml_key(t.name.as_str())));
@@ -818,9 +858,26 @@ mod tests {
                 parse_target_spec("prod.eu=222222222222:PowerUser").unwrap(),
                 parse_target_spec("ü'x=333333333333:R").unwrap(),
             ],
+            mfa_devices: vec![parse_device_spec(
+                "arn:aws-us-gov:iam::111111111111:mfa/alice-ci-2=MFA_SEED_2",
+            )
+            .unwrap()],
         };
         let text = render(&a);
         let c = parse(&text);
+        assert_eq!(c.bastion.mfa_devices.len(), 1);
+        assert_eq!(
+            c.bastion.mfa_devices[0].seed,
+            crate::config::SeedSource::Env("MFA_SEED_2".into())
+        );
+        for bad in [
+            "arn:aws:iam::111111111111:mfa/a",
+            "arn:aws:iam::111111111111:mfa/a=JBSW Y3DP",
+            "nope=X",
+            "arn:aws:iam::111111111111:mfa/a=1X",
+        ] {
+            assert!(parse_device_spec(bad).is_err(), "{bad}");
+        }
         assert_eq!(c.bastion.profile.as_deref(), Some("my \"odd\" profile"));
         assert_eq!(c.bastion.session_duration.unwrap().secs(), 5400);
         assert_eq!(c.targets.len(), 2);

@@ -26,6 +26,12 @@ pub struct Code {
     pub from_totp: bool,
 }
 
+/// A TOTP device this run can take codes from.
+pub struct TotpDevice {
+    pub serial: MfaSerial,
+    pub seed: Seed,
+}
+
 /// The configured code sources, in order of preference.
 pub struct CodeSources<'a> {
     pub env: &'a Env,
@@ -98,6 +104,43 @@ impl CodeSources<'_> {
             source: "terminal prompt".into(),
             from_totp: false,
         })
+    }
+
+    /// Whether a fixed code (flag or `$MFACLI_TOKEN_CODE`) is given; it
+    /// wins over every seed.
+    pub fn fixed_code_given(&self) -> Result<bool, UserError> {
+        Ok(self.flag.is_some() || self.env.text(TOKEN_CODE_ENV)?.is_some())
+    }
+
+    /// The TOTP devices to take codes from, or `None` if codes come from
+    /// elsewhere. A seed from the flag or `$MFACLI_TOTP_SECRET` is for
+    /// `primary` alone; otherwise `primary` (with the `[bastion]` seed, if
+    /// one is set) and every `[[bastion.mfa_devices]]` entry.
+    pub fn totp_devices(&self, primary: &MfaSerial) -> Result<Option<Vec<TotpDevice>>, UserError> {
+        if self.fixed_code_given()? {
+            return Ok(None);
+        }
+        let overriding = self.totp_flag_env.is_some() || self.env.text(totp::SEED_ENV)?.is_some();
+        let mut devices = Vec::new();
+        if let Some(seed) = self.seed()? {
+            devices.push(TotpDevice {
+                serial: primary.clone(),
+                seed,
+            });
+            if overriding {
+                return Ok(Some(devices));
+            }
+        }
+        for d in &self.bastion.mfa_devices {
+            if devices.iter().any(|x| x.serial == d.serial) {
+                continue;
+            }
+            devices.push(TotpDevice {
+                serial: d.serial.clone(),
+                seed: totp::device_seed(self.env, d)?,
+            });
+        }
+        Ok((!devices.is_empty()).then_some(devices))
     }
 
     pub fn seed(&self) -> Result<Option<Seed>, UserError> {

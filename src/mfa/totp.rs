@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::cache::{key_hash, Cache};
 use crate::clock::Clock;
-use crate::config::BastionConfig;
+use crate::config::{BastionConfig, MfaDeviceConfig, SeedSource};
 use crate::env::Env;
 use crate::error::UserError;
 use crate::types::{MfaSerial, TokenCode};
@@ -129,18 +129,16 @@ pub fn find_seed(
 
 /// Reads a seed file, refusing one that others can read.
 pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
-    let file = crate::aws_files::read_text_file_limited(
-        path,
-        "[bastion] totp_secret_file",
-        crate::fsread::SEED_LIMIT,
-    )?
-    .ok_or_else(|| {
-        UserError::new(format!(
-            "[bastion] totp_secret_file {} does not exist",
-            path.display()
-        ))
-        .hint("fix the path, or remove totp_secret_file")
-    })?;
+    read_seed_file_as(path, "[bastion] totp_secret_file")
+}
+
+/// [`read_seed_file`], naming the setting `what` in messages.
+pub fn read_seed_file_as(path: &Path, what: &str) -> Result<Seed, UserError> {
+    let file = crate::aws_files::read_text_file_limited(path, what, crate::fsread::SEED_LIMIT)?
+        .ok_or_else(|| {
+            UserError::new(format!("{what} {} does not exist", path.display()))
+                .hint(format!("fix the path, or remove {what}"))
+        })?;
     // The mode comes from the fstat of the descriptor the seed was read
     // from: one open, no window between check and read.
     let text = file.text;
@@ -152,17 +150,48 @@ pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
         ))
         .hint(format!("run `chmod 600 {}`", path.display())));
     }
-    Seed::decode(
-        &text,
-        format!("{} ([bastion] totp_secret_file)", path.display()),
-    )
+    Seed::decode(&text, format!("{} ({what})", path.display()))
 }
 
-/// Per-device record of the last step whose code went to STS.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct ReplayState {
+/// The seed of one `[[bastion.mfa_devices]]` entry.
+pub fn device_seed(env: &Env, device: &MfaDeviceConfig) -> Result<Seed, UserError> {
+    let what = format!("[[bastion.mfa_devices]] {}", device.serial);
+    match &device.seed {
+        SeedSource::Env(name) => match env.text(name)? {
+            Some(v) => Seed::decode(v, format!("${name} ({what})")),
+            None => Err(UserError::new(format!(
+                "{what}: totp_secret_env names {name}, which is not set or empty"
+            ))
+            .hint(format!(
+                "export {name} with that device's base32 seed (e.g. from a CI secret), or remove the device"
+            ))),
+        },
+        SeedSource::File(path) => {
+            read_seed_file_as(&env.expand_tilde(path.clone()), &format!("{what} totp_secret_file"))
+        }
+    }
+}
+
+/// How many recent steps the replay record keeps besides the highest: AWS
+/// accepts a step for at most 90 s (the adjacent steps), so anything older
+/// than this can never be accepted again and need not be remembered.
+const KEEP_STEPS: u64 = 16;
+
+/// Per-device record of the steps whose codes went to STS: the highest
+/// (`last_step`, as older versions wrote it) and a small set of recent ones,
+/// since a retry may use an adjacent step below the highest.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ReplayState {
     serial: String,
     last_step: u64,
+    #[serde(default)]
+    recent: Vec<u64>,
+}
+
+impl ReplayState {
+    fn used(&self, step: u64) -> bool {
+        step == self.last_step || self.recent.contains(&step)
+    }
 }
 
 /// Remembers used steps so a code is never sent twice (AWS rejects reuse).
@@ -189,27 +218,75 @@ impl<'a> ReplayGuard<'a> {
         self.cache.path(&self.file_name())
     }
 
-    pub fn last_step(&self) -> Option<u64> {
+    /// The record as it is now (for [`ReplayGuard::restore`]).
+    pub fn snapshot(&self) -> Option<ReplayState> {
         self.cache
             .read::<ReplayState>(&self.file_name())
             .filter(|s| s.serial == self.serial.as_str())
-            .map(|s| s.last_step)
+    }
+
+    pub fn last_step(&self) -> Option<u64> {
+        self.snapshot().map(|s| s.last_step)
+    }
+
+    /// Whether this machine already sent the code of `step`.
+    pub fn is_used(&self, step: u64) -> bool {
+        self.snapshot().is_some_and(|s| s.used(step))
+    }
+
+    /// The steps AWS accepts at `now` (the current one and its neighbours,
+    /// per sts-reference.md) whose codes this machine never sent, in the
+    /// order worth trying: current, next, previous.
+    pub fn free_steps(&self, now_unix: u64) -> Vec<u64> {
+        let state = self.snapshot();
+        let current = step_of(now_unix);
+        [Some(current), Some(current + 1), current.checked_sub(1)]
+            .into_iter()
+            .flatten()
+            .filter(|s| !state.as_ref().is_some_and(|st| st.used(*s)))
+            .collect()
     }
 
     /// Puts back the record as it was before a code was taken, for a call
     /// that provably never reached STS (the connection failed). Callers hold
     /// the device lock, so nobody else took a step meanwhile.
-    pub fn restore(&self, previous: Option<u64>) {
+    pub fn restore(&self, previous: Option<ReplayState>) {
         let _ = match previous {
-            Some(last_step) => self.cache.write(
-                &self.file_name(),
-                &ReplayState {
-                    serial: self.serial.to_string(),
-                    last_step,
-                },
-            ),
+            Some(state) => self.cache.write(&self.file_name(), &state),
             None => self.cache.remove(&self.file_name()).map(|_| ()),
         };
+    }
+
+    /// Records `step` as sent, before its code leaves the machine, so even a
+    /// crash mid-call cannot lead to reuse.
+    pub fn record(&self, step: u64) -> Result<(), UserError> {
+        // A record far ahead of the step being sent came from a clock that
+        // ran ahead (or was planted; see take_step): start a new one.
+        let mut state = self
+            .snapshot()
+            .filter(|s| s.last_step <= step + 2)
+            .unwrap_or_else(|| ReplayState {
+                serial: self.serial.to_string(),
+                last_step: step,
+                recent: Vec::new(),
+            });
+        if !state.recent.contains(&state.last_step) {
+            state.recent.push(state.last_step);
+        }
+        if !state.recent.contains(&step) {
+            state.recent.push(step);
+        }
+        state.last_step = state.last_step.max(step);
+        let floor = state.last_step.saturating_sub(KEEP_STEPS);
+        state.recent.retain(|s| *s >= floor);
+        state.recent.sort_unstable();
+        self.cache.write(&self.file_name(), &state).map_err(|e| {
+            UserError::new(format!(
+                "cannot record the used TOTP step in {}: {e}",
+                self.state_path().display()
+            ))
+            .hint("mfacli will not send a TOTP code it cannot record, since AWS rejects reused codes; make the cache directory writable")
+        })
     }
 
     /// The code for a step never used before, waiting for the next step if
@@ -220,8 +297,18 @@ impl<'a> ReplayGuard<'a> {
         &self,
         seed: &Seed,
         clock: &dyn Clock,
-        mut on_wait: impl FnMut(u64),
+        on_wait: impl FnMut(u64),
     ) -> Result<TokenCode, UserError> {
+        self.take_step(seed, clock, on_wait).map(|(_, code)| code)
+    }
+
+    /// [`ReplayGuard::take_code`], also returning the step.
+    pub fn take_step(
+        &self,
+        seed: &Seed,
+        clock: &dyn Clock,
+        mut on_wait: impl FnMut(u64),
+    ) -> Result<(u64, TokenCode), UserError> {
         let now = clock.now().timestamp().max(0) as u64;
         let mut step = step_of(now);
         let last = self.last_step().filter(|&last| {
@@ -250,18 +337,8 @@ impl<'a> ReplayGuard<'a> {
                 step = step_of(clock.now().timestamp().max(0) as u64).max(last + 1);
             }
         }
-        let state = ReplayState {
-            serial: self.serial.to_string(),
-            last_step: step,
-        };
-        if let Err(e) = self.cache.write(&self.file_name(), &state) {
-            return Err(UserError::new(format!(
-                "cannot record the used TOTP step in {}: {e}",
-                self.state_path().display()
-            ))
-            .hint("mfacli will not send a TOTP code it cannot record, since AWS rejects reused codes; make the cache directory writable"));
-        }
-        Ok(seed.code_at(step * STEP_SECS))
+        self.record(step)?;
+        Ok((step, seed.code_at(step * STEP_SECS)))
     }
 }
 
@@ -320,7 +397,12 @@ mod tests {
         let clock = ManualClock::new(chrono::Utc.timestamp_opt(now, 0).unwrap());
         let guard = ReplayGuard::new(&cache, &serial);
         // A day ahead.
-        guard.restore(Some(step_of(now as u64) + 2880));
+        let planted = |last_step| ReplayState {
+            serial: serial.to_string(),
+            last_step,
+            recent: Vec::new(),
+        };
+        guard.restore(Some(planted(step_of(now as u64) + 2880)));
         let mut waits = Vec::new();
         let code = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
         assert!(waits.is_empty(), "no wait for a record from the future");
@@ -331,7 +413,7 @@ mod tests {
         );
         assert_eq!(guard.last_step(), Some(step_of(now as u64)));
         // One step ahead is still honoured (a neighbour's clock a little fast).
-        guard.restore(Some(step_of(now as u64) + 1));
+        guard.restore(Some(planted(step_of(now as u64) + 1)));
         guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
         assert_eq!(waits.len(), 1);
     }

@@ -17,6 +17,47 @@ pub enum Shell {
     Zsh,
     Fish,
     Powershell,
+    /// GitHub Actions: the values go to the file `$GITHUB_ENV` names (see
+    /// [`github_env_lines`]); stdout gets only `::add-mask::` lines.
+    Github,
+}
+
+/// The variables whose values are secrets (masked in CI logs).
+pub const SECRET_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+];
+
+/// `::add-mask::VALUE` for each secret value (once each), so GitHub Actions
+/// replaces them by `***` wherever a later step prints them.
+pub fn github_masks(vars: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in vars {
+        if SECRET_VARS.contains(k) && !seen.contains(&v.as_str()) {
+            seen.push(v);
+            let _ = writeln!(out, "::add-mask::{v}");
+        }
+    }
+    out
+}
+
+/// `KEY=value` lines for `$GITHUB_ENV`. A value with a line break could
+/// inject other variables, so it is refused (the name only, never the value).
+pub fn github_env_lines(vars: &[(&str, String)]) -> Result<String, UserError> {
+    let mut out = String::new();
+    for (k, v) in vars {
+        if v.contains(['\n', '\r']) {
+            return Err(UserError::new(format!(
+                "refusing to write {k} to $GITHUB_ENV: its value contains a line break"
+            ))
+            .hint("STS returned an unexpected value; check the STS endpoint (--endpoint-url / AWS_ENDPOINT_URL_STS)"));
+        }
+        let _ = writeln!(out, "{k}={v}");
+    }
+    Ok(out)
 }
 
 impl Shell {
@@ -107,6 +148,7 @@ pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str
             Shell::Bash | Shell::Zsh => writeln!(out, "export {k}={}", posix_quote(v)),
             Shell::Fish => writeln!(out, "set -gx {k} {}", fish_quote(v)),
             Shell::Powershell => writeln!(out, "$Env:{k} = {}", powershell_quote(v)),
+            Shell::Github => return github_masks(vars),
         };
     }
     for k in unset {
@@ -114,6 +156,7 @@ pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str
             Shell::Bash | Shell::Zsh => writeln!(out, "unset {k}"),
             Shell::Fish => writeln!(out, "set -e {k}"),
             Shell::Powershell => writeln!(out, "Remove-Item Env:{k} -ErrorAction SilentlyContinue"),
+            Shell::Github => Ok(()),
         };
     }
     out
@@ -350,5 +393,41 @@ mod tests {
         assert_eq!(human_left(3599), "59m 59s");
         assert_eq!(human_left(7260), "2h 01m");
         assert_eq!(human_left(0), "expired");
+    }
+
+    #[test]
+    fn github_env_lines_and_masks() {
+        let vars = env_vars(&creds(), Some("eu-west-1"));
+        let lines = github_env_lines(&vars).unwrap();
+        let c = creds();
+        assert_eq!(
+            lines,
+            format!(
+                "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\nAWS_SESSION_TOKEN={}\nAWS_SECURITY_TOKEN={}\nAWS_CREDENTIAL_EXPIRATION={}\nAWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n",
+                c.access_key_id,
+                c.secret_access_key.expose(),
+                c.session_token.expose(),
+                c.session_token.expose(),
+                rfc3339(c.expiration)
+            )
+        );
+        assert_eq!(
+            render_exports(Shell::Github, &vars),
+            format!(
+                "::add-mask::{}\n::add-mask::{}\n::add-mask::{}\n",
+                c.access_key_id,
+                c.secret_access_key.expose(),
+                c.session_token.expose()
+            )
+        );
+        let mut bad = vars.clone();
+        bad[2].1 = "tok\nAWS_PROFILE=evil".into();
+        let e = github_env_lines(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("AWS_SESSION_TOKEN") && e.contains("line break") && !e.contains("evil"),
+            "{e}"
+        );
+        bad[2].1 = "tok\rX".into();
+        assert!(github_env_lines(&bad).is_err());
     }
 }

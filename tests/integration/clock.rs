@@ -64,9 +64,10 @@ fn expiry_and_refresh_follow_the_clock() {
 }
 
 /// Another machine (here: another cache dir) used this step's code, so
-/// STS rejects it; mfacli waits for the next step and retries once.
+/// STS rejects it; mfacli retries at once with the next step's code (AWS
+/// accepts the adjacent steps), which this machine never sent.
 #[test]
-fn rejected_totp_code_waits_for_the_next_step_and_retries_once() {
+fn rejected_totp_code_is_retried_with_the_next_unused_step() {
     let h = Home::new();
     let real = Utc::now().timestamp();
     // Two seconds before a step boundary, a while from now.
@@ -94,7 +95,9 @@ fn rejected_totp_code_waits_for_the_next_step_and_retries_once() {
         .success();
     let err = stderr(out.get_output());
     assert!(
-        err.contains("rejected the TOTP code") && err.contains("waiting"),
+        err.contains("rejected the TOTP code")
+            && err.contains("trying the next unused code")
+            && !err.contains("waiting"),
         "{err}"
     );
     assert_eq!(h.emu.count("GetSessionToken"), 2);

@@ -7,6 +7,7 @@
 
 mod util;
 
+mod ci;
 mod clock;
 mod console;
 mod flow;

@@ -145,13 +145,91 @@ fn server_errors_and_throttling_are_retried_then_reported() {
 fn clock_skew_is_named_in_the_error() {
     let h = Home::new();
     h.emu.set_offset_secs(3600);
-    let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+    // A TOTP code: rejected once, then generated for STS's time, and the
+    // skew is named with the fix.
+    let out = h.mfacli().args(["-v", "env", "prod"]).assert().success();
     let err = stderr(out.get_output());
     assert!(
         err.contains("clock is 3600s behind")
             || err.contains("clock is 3599s behind")
             || err.contains("clock is 3601s behind"),
         "{err}"
+    );
+    assert!(
+        err.contains("generating TOTP codes for STS's time"),
+        "{err}"
+    );
+    assert!(err.contains("timedatectl set-ntp true"), "{err}");
+    let mfa_rejections = h
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.action == "GetSessionToken" && r.token_code_sent && r.status != 200)
+        .map(|r| format!("{:?}", r.error_code))
+        .collect::<Vec<_>>();
+    assert_eq!(h.emu.count("GetSessionToken"), 1);
+    // (The SDK itself retries each signature an hour off once, after
+    // correcting its own clock: those are the SignatureDoesNotMatch.)
+    assert_eq!(
+        mfa_rejections
+            .iter()
+            .filter(|c| c.contains("AccessDenied"))
+            .count(),
+        1,
+        "exactly one code rejected: {mfa_rejections:?}"
+    );
+    // A typed code cannot follow STS's clock: the error names the skew.
+    h.mfacli().args(["clear", "--all"]).assert().success();
+    let out = h
+        .mfacli()
+        .args(["--token-code", "000000", "env", "prod"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("clock is 3600s behind")
+            || err.contains("clock is 3599s behind")
+            || err.contains("clock is 3601s behind"),
+        "{err}"
+    );
+}
+
+/// 90 s of skew (issue 17 item 4): the code follows STS's clock, the skew
+/// is named in one sentence with the fix, and the hint sentences do not run
+/// together.
+#[test]
+fn ninety_seconds_of_skew_follow_sts_and_name_the_fix() {
+    let h = Home::new();
+    h.emu.set_offset_secs(90);
+    let start = std::time::Instant::now();
+    let out = h.mfacli().args(["-v", "env", "prod"]).assert().success();
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("generating TOTP codes for STS's time"),
+        "{err}"
+    );
+    assert!(
+        err.contains("clock is 90s behind")
+            || err.contains("clock is 89s behind")
+            || err.contains("clock is 91s behind"),
+        "{err}"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "no waiting for steps"
+    );
+    h.mfacli().args(["clear", "--all"]).assert().success();
+    let out = h
+        .mfacli()
+        .args(["--token-code", "000000", "env", "prod"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    let hint = err.lines().find(|l| l.contains("hint")).unwrap_or_default();
+    assert!(hint.contains("wait for the next code"), "{err}");
+    assert!(
+        hint.contains(". This machine's clock is") && hint.contains("`sudo chronyc makestep`."),
+        "one clean sentence each: {err}"
     );
 }
 

@@ -51,6 +51,20 @@ impl Home {
     }
 
     pub fn with_credentials(credentials: &str) -> Self {
+        Self::with_world_and_credentials(World::demo(), credentials)
+    }
+
+    /// A HOME like [`Home::new`] whose emulator serves `world`.
+    pub fn with_world(world: World) -> Self {
+        Self::with_world_and_credentials(
+            world,
+            &format!(
+                "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
+            ),
+        )
+    }
+
+    fn with_world_and_credentials(world: World, credentials: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
         std::fs::create_dir_all(home.join(".aws")).unwrap();
@@ -59,7 +73,7 @@ impl Home {
         std::fs::write(&creds, credentials).unwrap();
         std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(home.join(".config/mfacli/config.toml"), CONFIG).unwrap();
-        let emu = Emulator::start(World::demo()).unwrap();
+        let emu = Emulator::start(world).unwrap();
         Self { dir, emu }
     }
 

@@ -327,7 +327,9 @@ impl State {
             secret: random_string(40, BASE64),
             active: true,
             created,
-            usable_from: created + self.key_propagation,
+            // From the exact time, not the second CreateDate shows: a delay
+            // of N s is never shorter than N s.
+            usable_from: now + self.key_propagation,
         };
         let inner = format!("<AccessKey>{}</AccessKey>", self.key_xml(&key, true));
         self.keys.push(key);
