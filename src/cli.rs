@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::env::Env;
 use crate::output::Shell;
 use crate::types::{AccountId, ExternalId, InvalidValue, Partition, SessionDuration, TokenCode};
 
@@ -30,6 +31,58 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line. `credential-process TARGET`, which the AWS
+    /// CLI and SDKs run before every call, is recognised without building
+    /// clap's command tree (about half of a cache hit's instructions);
+    /// every other command line goes to clap. Both give the same `Cli`
+    /// (`tests::fast_path_parses_as_clap_does`).
+    pub fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
+        Self::parse_fast(&args, env).unwrap_or_else(|| Cli::parse_from(args))
+    }
+
+    fn parse_fast(args: &[OsString], env: &Env) -> Option<Cli> {
+        let [_, command, target] = args else {
+            return None;
+        };
+        let target = target.to_str()?;
+        if command != "credential-process" || target.is_empty() || target.starts_with('-') {
+            return None;
+        }
+        // The two global flags clap also takes from the environment, read
+        // as clap reads them: present means set, even when empty.
+        let text = |name: &str| env.var_os(name).map(|v| v.to_str().map(str::to_owned));
+        let profile = match text(FAST_PROFILE_ENV) {
+            Some(Some(v)) => Some(v),
+            Some(None) => return None,
+            None => None,
+        };
+        let non_interactive = match text(FAST_NON_INTERACTIVE_ENV) {
+            Some(Some(v)) => !matches!(
+                v.to_ascii_lowercase().as_str(),
+                "" | "n" | "no" | "f" | "false" | "off" | "0"
+            ),
+            Some(None) => return None,
+            None => false,
+        };
+        Some(Cli {
+            global: GlobalArgs {
+                profile,
+                non_interactive,
+                ..GlobalArgs::default()
+            },
+            command: Command::CredentialProcess(TargetArg {
+                target: Some(target.to_owned()),
+                bastion: false,
+            }),
+        })
+    }
+}
+
+/// The environment variables behind global flags (see [`Cli::parse_args`]).
+const FAST_PROFILE_ENV: &str = "MFACLI_PROFILE";
+const FAST_NON_INTERACTIVE_ENV: &str = "MFACLI_NON_INTERACTIVE";
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
@@ -37,7 +90,7 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// Profile in ~/.aws/credentials with the bastion user's long-term keys
-    #[arg(long, global = true, value_name = "NAME", env = "MFACLI_PROFILE")]
+    #[arg(long, global = true, value_name = "NAME", env = FAST_PROFILE_ENV)]
     pub profile: Option<String>,
 
     /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
@@ -65,7 +118,7 @@ pub struct GlobalArgs {
     pub refresh: bool,
 
     /// Never prompt; fail at once if an MFA code is needed and no source gives one
-    #[arg(long, global = true, env = "MFACLI_NON_INTERACTIVE", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, global = true, env = FAST_NON_INTERACTIVE_ENV, value_parser = clap::builder::FalseyValueParser::new())]
     pub non_interactive: bool,
 
     /// STS connect/read timeout per attempt, e.g. 5s [default: 10s, or `timeout` in the config]
@@ -521,6 +574,77 @@ impl From<ShellArg> for Shell {
 mod tests {
     use super::*;
     use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    /// The fast path must give exactly what clap gives, for every value of
+    /// the environment variables clap reads. clap reads the process
+    /// environment, so this one test sets and restores them.
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn fast_path_parses_as_clap_does() {
+        // Every global flag clap may take from the environment is one the
+        // fast path knows.
+        let envs: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(envs, [FAST_PROFILE_ENV, FAST_NON_INTERACTIVE_ENV]);
+        let values: [Option<&str>; 8] = [
+            None,
+            Some(""),
+            Some("bastion"),
+            Some("0"),
+            Some("false"),
+            Some("No"),
+            Some("1"),
+            Some("yes"),
+        ];
+        for profile in values {
+            for non_interactive in values {
+                let mut env = Env::default();
+                for (name, value) in [
+                    (FAST_PROFILE_ENV, profile),
+                    (FAST_NON_INTERACTIVE_ENV, non_interactive),
+                ] {
+                    match value {
+                        Some(v) => {
+                            std::env::set_var(name, v);
+                            env.set(name, v);
+                        }
+                        None => std::env::remove_var(name),
+                    }
+                }
+                for target in ["prod", "a.b-c_d", "ünïcode"] {
+                    let args: Vec<OsString> = ["mfacli", "credential-process", target]
+                        .map(Into::into)
+                        .to_vec();
+                    let fast = Cli::parse_fast(&args, &env).expect("the fast path applies");
+                    let clap = Cli::try_parse_from(&args).unwrap();
+                    assert_eq!(
+                        format!("{fast:?}"),
+                        format!("{clap:?}"),
+                        "{profile:?} {non_interactive:?} {target}"
+                    );
+                }
+            }
+        }
+        std::env::remove_var(FAST_PROFILE_ENV);
+        std::env::remove_var(FAST_NON_INTERACTIVE_ENV);
+        // Anything else is clap's.
+        let env = Env::default();
+        for args in [
+            &["mfacli", "credential-process"][..],
+            &["mfacli", "credential-process", "--bastion"],
+            &["mfacli", "credential-process", "-v"],
+            &["mfacli", "credential-process", "prod", "-v"],
+            &["mfacli", "env", "prod"],
+            &["mfacli", "credential-process", ""],
+        ] {
+            let args: Vec<OsString> = args.iter().map(Into::into).collect();
+            assert!(Cli::parse_fast(&args, &env).is_none(), "{args:?}");
+        }
+    }
 
     fn trust(extra: &[&str]) -> Result<Cli, clap::Error> {
         let mut args = vec!["mfacli", "policy", "trust", "--bastion-account"];

@@ -40,11 +40,10 @@ use std::process::ExitCode;
 /// code. One place decides exit codes: 0 ok (and a closed stdout), 1 error,
 /// 2 usage (clap), or the code a command chose.
 pub fn main() -> ExitCode {
-    use clap::Parser;
     // First, before any secret is in memory.
     disable_core_dumps();
-    let cli = cli::Cli::parse();
     let env = env::Env::capture();
+    let cli = cli::Cli::parse_args(std::env::args_os().collect(), &env);
     let log = log::Log::new(log::Level::Normal, &env);
     match cmd::run(cli, env) {
         Ok(code) => ExitCode::from(code),
