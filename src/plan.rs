@@ -328,14 +328,28 @@ impl Sources {
         })
     }
 
-    /// STS region: --region > $AWS_REGION > $AWS_DEFAULT_REGION > [bastion]
-    /// region > the bastion profile's region > the partition's default.
+    /// The region of mfacli's own STS calls: --region > [bastion] region >
+    /// the bastion profile's region > $AWS_REGION > $AWS_DEFAULT_REGION >
+    /// the partition's default.
+    ///
+    /// The bastion's configured region beats the ambient `AWS_REGION`
+    /// because that variable usually describes the *target* (mfacli's own
+    /// `env`/`exec` export the target's region): letting it pick mfacli's
+    /// STS endpoint would make the last `eval` decide where the next
+    /// session comes from. An ambient region of another partition (say
+    /// `cn-north-1` for an `aws` role) is ignored for the same reason.
+    /// Sessions are cached per partition, not per region
+    /// ([`Endpoint::cache_scope`]), so the region only picks the endpoint.
     pub fn sts_region(&self, partition: Partition, bastion_profile: Option<&str>) -> String {
+        let ambient = |var: &str| {
+            self.env
+                .lossy(var)
+                .filter(|r| region_partition(r) == partition)
+                .map(str::to_owned)
+        };
         self.overrides
             .region
             .clone()
-            .or_else(|| self.env.lossy("AWS_REGION").map(str::to_owned))
-            .or_else(|| self.env.lossy("AWS_DEFAULT_REGION").map(str::to_owned))
             .or_else(|| self.config.bastion.region.clone())
             .or_else(|| {
                 bastion_profile
@@ -343,6 +357,8 @@ impl Sources {
                     .and_then(|p| p.get("region"))
                     .map(str::to_owned)
             })
+            .or_else(|| ambient("AWS_REGION"))
+            .or_else(|| ambient("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| partition.default_region().to_owned())
     }
 
@@ -385,6 +401,17 @@ impl Sources {
             timeout: Duration::from_secs(timeout.secs().into()),
             ca_bundle: self.env.path("AWS_CA_BUNDLE"),
         })
+    }
+}
+
+/// The partition a region name belongs to.
+fn region_partition(region: &str) -> Partition {
+    if region.starts_with("cn-") {
+        Partition::AwsCn
+    } else if region.starts_with("us-gov-") {
+        Partition::AwsUsGov
+    } else {
+        Partition::Aws
     }
 }
 
@@ -474,9 +501,45 @@ mod tests {
             ],
             Overrides::default(),
         );
-        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "eu-west-2");
+        // The bastion profile's region beats the ambient AWS_REGION (which
+        // mfacli's own exports set to the target's region).
+        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "ap-south-1");
+        assert_eq!(s.sts_region(Partition::Aws, None), "eu-west-2");
         let e = s.endpoint(Partition::Aws, None).unwrap();
         assert_eq!(e.url, "https://sts.eu-west-2.amazonaws.com");
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_DEFAULT_REGION", "eu-west-3")],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None), "eu-west-3");
+        // [bastion] region beats both the profile's region and AWS_REGION.
+        let with_region = CONFIG.replacen("[bastion]\n", "[bastion]\nregion = \"eu-north-1\"\n", 1);
+        let (_d, s) = sources(
+            &with_region,
+            &[("AWS_REGION", "eu-west-2")],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "eu-north-1");
+        assert_eq!(s.sts_region(Partition::Aws, None), "eu-north-1");
+        // --region beats all.
+        let flag = Overrides {
+            region: Some("sa-east-1".into()),
+            ..Default::default()
+        };
+        let (_d, s) = sources(&with_region, &[("AWS_REGION", "eu-west-2")], flag);
+        assert_eq!(s.sts_region(Partition::Aws, Some("bastion")), "sa-east-1");
+        // An ambient region of another partition is not used.
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_REGION", "cn-north-1")],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None), "us-east-1");
+        assert_eq!(s.sts_region(Partition::AwsCn, None), "cn-north-1");
+        let e = s.endpoint(Partition::AwsCn, None).unwrap();
+        assert_eq!(e.url, "https://sts.cn-north-1.amazonaws.com.cn");
+        assert_eq!(e.cache_scope(), "partition:aws-cn");
         let (_d, s) = sources(
             CONFIG,
             &[

@@ -50,11 +50,13 @@ pub struct RoleCredentials {
     pub from_cache: bool,
 }
 
-/// Cache file names. The role key covers everything that changes the result.
-pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> String {
+/// The MFA session's cache file: one per long-term key, MFA device and
+/// STS scope ([`Endpoint::cache_scope`]: the partition for AWS's own
+/// endpoints, whatever their region; the URL for a custom endpoint).
+pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &Endpoint) -> String {
     format!(
         "session-{}.json",
-        key_hash(&[access_key_id, serial.as_str(), endpoint])
+        key_hash(&[access_key_id, serial.as_str(), &endpoint.cache_scope()])
     )
 }
 
@@ -77,7 +79,7 @@ impl RoleSlot {
             t.external_id.as_ref().map_or("", |x| x.as_str()),
             access_key_id,
             plan.mfa_serial.as_str(),
-            &plan.endpoint.url,
+            &plan.endpoint.cache_scope(),
         ]);
         let file = format!("{}{key}.json", role_file_prefix(t.name.as_str()));
         Self { key, file }
@@ -120,7 +122,7 @@ pub fn cached_session(
     cache: &Cache,
     keys: &LongTermKeys,
     serial: &MfaSerial,
-    endpoint: &str,
+    endpoint: &Endpoint,
 ) -> Option<SessionEntry> {
     cache
         .read::<SessionEntry>(&session_file(&keys.access_key_id, serial, endpoint))
@@ -330,7 +332,7 @@ impl<'a> Provider<'a> {
                     let _ = self.cache.remove(&session_file(
                         &keys.access_key_id,
                         &plan.mfa_serial,
-                        &plan.endpoint.url,
+                        &plan.endpoint,
                     ));
                     session = self.mfa_session(plan, keys, true)?;
                 }
@@ -349,7 +351,7 @@ impl<'a> Provider<'a> {
     ) -> Result<TemporaryCredentials, UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = &plan.endpoint;
-        let file = session_file(&keys.access_key_id, serial, &endpoint.url);
+        let file = session_file(&keys.access_key_id, serial, endpoint);
         let use_cache = !self.options.no_cache && !force;
         let what = format!("MFA session for {serial}");
         let (creds, _) = self.cached(
@@ -357,7 +359,7 @@ impl<'a> Provider<'a> {
             &what,
             use_cache,
             |cache, now, margin| {
-                cached_session(cache, keys, serial, &endpoint.url)
+                cached_session(cache, keys, serial, endpoint)
                     .map(|e| e.credentials)
                     .filter(|c| c.is_fresh(now, margin))
             },

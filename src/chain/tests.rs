@@ -114,11 +114,13 @@ impl Sts for FakeSts {
     }
 }
 
-struct FakeConnect(FakeSts, RefCell<usize>);
+/// The fake STS, the number of clients made, and their endpoint URLs.
+struct FakeConnect(FakeSts, RefCell<usize>, RefCell<Vec<String>>);
 
 impl Connect for FakeConnect {
-    fn connect(&self, _: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
+    fn connect(&self, e: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
         *self.1.borrow_mut() += 1;
+        self.2.borrow_mut().push(e.url.clone());
         Ok(Box::new(self.0.clone()))
     }
 }
@@ -155,6 +157,10 @@ duration = "8h"
 
 impl World {
     fn new(extra_env: &[(&str, &str)]) -> Self {
+        Self::with_config(CONFIG, extra_env)
+    }
+
+    fn with_config(config: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
         std::fs::create_dir_all(home.join(".aws")).unwrap();
@@ -172,7 +178,7 @@ impl World {
             env.set(*k, *v);
         }
         let sources = Sources {
-            config: Config::parse(CONFIG, Path::new("/c.toml")).unwrap(),
+            config: Config::parse(config, Path::new("/c.toml")).unwrap(),
             aws: AwsFiles::load_from(creds, home.join(".aws/config")).unwrap(),
             overrides: Overrides::default(),
             env,
@@ -182,7 +188,7 @@ impl World {
             _dir: dir,
             sources,
             clock: ManualClock::new(start()),
-            connect: FakeConnect(sts.clone(), RefCell::new(0)),
+            connect: FakeConnect(sts.clone(), RefCell::new(0), RefCell::new(Vec::new())),
             sts,
         }
     }
@@ -398,5 +404,100 @@ fn role_cache_key_follows_the_target_definition() {
         RoleSlot::new(&a, KEY).key,
         RoleSlot::new(&a, "AKIAOTHER00000000001").key,
         "another access key never shares role credentials"
+    );
+}
+
+/// Without a [bastion] region, the ambient region picks the endpoint.
+const CONFIG_NO_REGION: &str = r#"
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+region = "eu-central-1"
+
+[targets.staging]
+role_arn = "arn:aws:iam::333333333333:role/PowerUser"
+"#;
+
+#[test]
+fn three_regions_share_one_mfa_session_and_role_credentials() {
+    let mut w = World::with_config(CONFIG_NO_REGION, &code_env());
+    // What `eval "$(mfacli env prod)"` leaves behind, then other regions.
+    for region in ["eu-west-1", "eu-central-1", "us-east-2"] {
+        w.sources.env.set("AWS_REGION", region);
+        w.get("prod").unwrap();
+        w.get("staging").unwrap();
+    }
+    w.sources.overrides.region = Some("ap-southeast-2".into());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    assert_eq!(
+        w.sts.count("AssumeRole"),
+        2,
+        "role credentials are not per region either: {:?}",
+        w.sts.calls()
+    );
+    // Only the first region's runs (prod, staging) needed STS at all.
+    assert_eq!(
+        *w.connect.2.borrow(),
+        [
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com"
+        ]
+    );
+    // After the role credentials expire, another region's endpoint renews
+    // them with the same session.
+    w.advance_mins(61);
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    assert_eq!(
+        w.connect.2.borrow().last().map(String::as_str),
+        Some("https://sts.ap-southeast-2.amazonaws.com")
+    );
+}
+
+#[test]
+fn bastion_region_beats_the_exported_aws_region() {
+    let mut w = World::new(&code_env());
+    for region in ["eu-central-1", "us-east-2"] {
+        w.sources.env.set("AWS_REGION", region);
+        w.sources.env.set("AWS_DEFAULT_REGION", region);
+        w.get("prod").unwrap();
+        w.advance_mins(61);
+    }
+    assert_eq!(w.sts.count("GetSessionToken"), 1);
+    assert_eq!(
+        *w.connect.2.borrow(),
+        [
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com"
+        ]
+    );
+}
+
+#[test]
+fn a_custom_endpoint_is_its_own_session_scope() {
+    let mut w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.sources
+        .env
+        .set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566");
+    w.get("prod").unwrap();
+    assert_eq!(
+        w.sts.count("GetSessionToken"),
+        2,
+        "a session from an emulator or proxy is not an AWS session"
+    );
+    w.sources.env.set(
+        "AWS_ENDPOINT_URL_STS",
+        "https://sts.eu-west-1.amazonaws.com",
+    );
+    w.get("staging").unwrap();
+    assert_eq!(
+        w.sts.count("GetSessionToken"),
+        2,
+        "an explicit AWS regional URL is the partition's scope"
     );
 }

@@ -322,7 +322,7 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         let id = (
             k.access_key_id.clone(),
             p.mfa_serial.to_string(),
-            p.endpoint.url.clone(),
+            p.endpoint.cache_scope(),
         );
         if seen.contains(&id) {
             continue;
@@ -527,7 +527,7 @@ fn check_sts(r: &mut Report, endpoint: &Endpoint, profile: &str, k: &LongTermKey
 
 fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now: DateTime<Utc>) {
     let check = "mfa session";
-    match chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint.url) {
+    match chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint) {
         None => r.ok(
             check,
             format!(
