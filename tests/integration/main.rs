@@ -13,5 +13,6 @@ mod fuzz_regressions;
 mod init_doctor;
 mod interop;
 mod policies;
+mod real_endpoints;
 mod reliability;
 mod tls;
