@@ -106,6 +106,11 @@ impl StsError {
         self.code() == Some("ExpiredToken")
     }
 
+    /// STS does not know the access key (or session) that signed.
+    pub fn is_invalid_token(&self) -> bool {
+        self.code() == Some("InvalidClientTokenId")
+    }
+
     /// The connection (TCP or TLS) failed, so no request, and no MFA code,
     /// reached STS. hyper reports exactly these as "client error (Connect)".
     pub fn never_sent(&self) -> bool {

@@ -317,7 +317,7 @@ impl<'a> Provider<'a> {
                 sts.assume_role(Signer::LongTerm(keys), &with_mfa)
             });
         }
-        let mut session = self.mfa_session(plan, keys, false)?;
+        let (mut session, mut from_cache) = self.mfa_session_from(plan, keys, false)?;
         for attempt in 0..2 {
             self.log.verbose(&format!(
                 "calling STS AssumeRole {} with the MFA session",
@@ -327,14 +327,29 @@ impl<'a> Provider<'a> {
                 .sts(&plan.endpoint)?
                 .assume_role(Signer::Temporary(&session), &request);
             match r {
-                Err(e) if e.is_expired_token() && attempt == 0 => {
-                    self.log.notice("the cached MFA session was rejected as expired; dropping it and starting a new one");
+                // A cached session STS no longer accepts (expired early,
+                // revoked, or from an STS that forgot it): drop it, once.
+                Err(e)
+                    if attempt == 0
+                        && (e.is_expired_token() || (from_cache && e.is_invalid_token())) =>
+                {
+                    self.log.notice(&format!(
+                        "STS rejected the cached MFA session ({}); dropping it and starting a new one",
+                        e.code().unwrap_or("rejected")
+                    ));
                     let _ = self.cache.remove(&session_file(
                         &keys.access_key_id,
                         &plan.mfa_serial,
                         &plan.endpoint,
                     ));
-                    session = self.mfa_session(plan, keys, true)?;
+                    (session, from_cache) = self.mfa_session_from(plan, keys, true)?;
+                }
+                Err(e) if e.is_invalid_token() => {
+                    // Signed with a session STS just issued: not the keys.
+                    return Err(UserError::new(e.to_string()).hint(format!(
+                        "STS does not accept the MFA session it issued for {} (signed with the session, not the access key): check that AWS_ENDPOINT_URL_STS / --endpoint-url names one STS, then `mfacli clear --all`",
+                        plan.mfa_serial
+                    )));
                 }
                 other => return other.map_err(sts_user_error),
             }
@@ -349,12 +364,22 @@ impl<'a> Provider<'a> {
         keys: &LongTermKeys,
         force: bool,
     ) -> Result<TemporaryCredentials, UserError> {
+        self.mfa_session_from(plan, keys, force).map(|(c, _)| c)
+    }
+
+    /// [`Provider::mfa_session`], and whether it came from the cache.
+    fn mfa_session_from(
+        &mut self,
+        plan: &Plan,
+        keys: &LongTermKeys,
+        force: bool,
+    ) -> Result<(TemporaryCredentials, bool), UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = &plan.endpoint;
         let file = session_file(&keys.access_key_id, serial, endpoint);
         let use_cache = !self.options.no_cache && !force;
         let what = format!("MFA session for {serial}");
-        let (creds, _) = self.cached(
+        self.cached(
             &file,
             &what,
             use_cache,
@@ -381,8 +406,7 @@ impl<'a> Provider<'a> {
                 };
                 Ok((creds, entry))
             },
-        )?;
-        Ok(creds)
+        )
     }
 
     /// Makes an STS call that needs an MFA code, holding the device's lock

@@ -22,7 +22,7 @@ const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 struct Script {
     calls: Vec<String>,
     /// Error codes to answer, in order, before succeeding.
-    errors: Vec<(&'static str, &'static str)>,
+    errors: Vec<(Option<&'static str>, &'static str, &'static str)>,
     /// TOTP codes sent, in order.
     codes: Vec<String>,
     issued: u32,
@@ -42,12 +42,23 @@ impl FakeSts {
             .count()
     }
     fn fail_next(&self, code: &'static str, message: &'static str) {
-        self.0.borrow_mut().errors.push((code, message));
+        self.0.borrow_mut().errors.push((None, code, message));
+    }
+    /// Fail the next call of `action` (other calls pass it by).
+    fn fail_next_of(&self, action: &'static str, code: &'static str, message: &'static str) {
+        self.0
+            .borrow_mut()
+            .errors
+            .push((Some(action), code, message));
     }
     fn answer(&self, action: &'static str, hours: i64) -> Result<TemporaryCredentials, StsError> {
         let mut s = self.0.borrow_mut();
-        if !s.errors.is_empty() {
-            let (code, message) = s.errors.remove(0);
+        if let Some(i) = s
+            .errors
+            .iter()
+            .position(|(a, _, _)| a.is_none_or(|a| a == action))
+        {
+            let (_, code, message) = s.errors.remove(i);
             return Err(StsError {
                 action,
                 endpoint: "https://sts.example".into(),
@@ -500,4 +511,46 @@ fn a_custom_endpoint_is_its_own_session_scope() {
         2,
         "an explicit AWS regional URL is the partition's scope"
     );
+}
+
+#[test]
+fn invalid_client_token_id_for_a_cached_session_heals_once() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.advance_mins(61); // role expired, session still cached
+    w.sts.fail_next(
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+    );
+    w.get("prod").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(w.sts.count("GetSessionToken"), 2, "{calls:?}");
+    assert_eq!(w.sts.count("AssumeRole"), 3, "{calls:?}");
+    // The new session is the one cached now: no third code.
+    w.advance_mins(61);
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 2);
+}
+
+#[test]
+fn a_fresh_session_rejected_is_not_retried_and_names_the_session() {
+    let w = World::new(&code_env());
+    w.get("staging").unwrap();
+    w.advance_mins(61);
+    for _ in 0..2 {
+        w.sts.fail_next_of(
+            "AssumeRole",
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        );
+    }
+    let e = w.get("staging").unwrap_err();
+    // Cached session rejected -> dropped -> new session -> rejected again:
+    // one retry only, and the hint is about the session, not the keys.
+    assert_eq!(w.sts.count("GetSessionToken"), 2, "{:?}", w.sts.calls());
+    assert_eq!(w.sts.count("AssumeRole"), 3, "{:?}", w.sts.calls());
+    assert!(e.message.contains("InvalidClientTokenId"), "{e}");
+    let hint = e.hint.clone().unwrap_or_default();
+    assert!(hint.contains("MFA session"), "{hint}");
+    assert!(!hint.contains("deactivated"), "{hint}");
 }

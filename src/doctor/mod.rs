@@ -538,10 +538,28 @@ fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now:
         Some(e) => {
             let left = e.credentials.seconds_left(now);
             if left > 0 {
-                r.ok(
-                    check,
-                    format!("{}: {} left", p.mfa_serial, human_left(left)),
-                );
+                // STS may have forgotten it (revoked, or another STS): ask,
+                // with the session itself; this needs no MFA code.
+                let rejected = StsClient::new(p.endpoint.clone())
+                    .and_then(|c| c.get_caller_identity(Signer::Temporary(&e.credentials)))
+                    .err()
+                    .filter(|e| e.is_invalid_token() || e.is_expired_token());
+                match rejected {
+                    Some(err) => r.warn(
+                        check,
+                        format!(
+                            "{}: the cached session ({} left by its clock) is rejected by STS: {}",
+                            p.mfa_serial,
+                            human_left(left),
+                            err.code().unwrap_or("rejected")
+                        ),
+                        "nothing to repair by hand: the next command drops it and asks for one MFA code (or run `mfacli clear --all` now)",
+                    ),
+                    None => r.ok(
+                        check,
+                        format!("{}: {} left", p.mfa_serial, human_left(left)),
+                    ),
+                }
             } else {
                 r.warn(
                     check,

@@ -8,6 +8,7 @@
 mod util;
 
 mod clock;
+mod daily;
 mod flow;
 mod fuzz_regressions;
 mod init_doctor;
