@@ -110,6 +110,18 @@ pub(crate) fn credentials(
     Ok(chain::for_target(sources, &ctx.log, target, 0)?)
 }
 
+/// Runs `f`; if it fails, prints a statement that fails in `shell`
+/// ([`output::render_failure`]) so that the caller's `eval` fails too.
+pub(crate) fn failing_eval(shell: Shell, f: impl FnOnce() -> Result<u8>) -> Result<u8> {
+    let r = f();
+    if let Err(e) = &r {
+        if !crate::io::is_broken_pipe(e) {
+            let _ = crate::io::stdout(&output::render_failure(shell));
+        }
+    }
+    r
+}
+
 /// Prints the exports of `creds` for `shell`.
 pub(crate) fn print_exports(
     sources: &Sources,

@@ -77,3 +77,101 @@ fn a_revoked_session_heals_with_one_new_code() {
     h.mfacli().args(["env", "staging"]).assert().success();
     assert_eq!(h.counts(), (2, 2));
 }
+
+fn shell(h: &Home, program: &str, args: &[&str]) -> std::process::Output {
+    let mut c = assert_cmd::Command::from_std(h.command(program));
+    c.env("MFACLI", env!("CARGO_BIN_EXE_mfacli"))
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60));
+    c.output().unwrap()
+}
+
+/// `bash -ec 'eval "$(mfacli env prdo)"; echo continued'` printed
+/// "continued" and exited 0; now the eval fails, so `set -e` stops there.
+#[test]
+fn a_failing_env_fails_the_eval_in_bash_and_zsh() {
+    let h = Home::new();
+    for sh in ["bash", "zsh"] {
+        if !have(sh) {
+            continue;
+        }
+        for cmd in [
+            "env prdo",
+            "assume prdo --export",
+            "env prod --profile nosuch",
+        ] {
+            let o = shell(
+                &h,
+                sh,
+                &[
+                    "-ec",
+                    &format!(r#"eval "$("$MFACLI" {cmd})"; echo continued"#),
+                ],
+            );
+            assert!(!o.status.success(), "{sh} {cmd}: {o:?}");
+            assert!(!stdout(&o).contains("continued"), "{sh} {cmd}: {o:?}");
+            assert!(stderr(&o).contains("error:"), "{sh} {cmd}: {o:?}");
+        }
+        // Without -e (an interactive shell) only the eval fails: the shell
+        // goes on, with $? = 1.
+        let o = shell(
+            &h,
+            sh,
+            &[
+                "-c",
+                r#"eval "$("$MFACLI" env prdo)"; echo "still here $?""#,
+            ],
+        );
+        assert_eq!(stdout(&o), "still here 1\n", "{sh}: {o:?}");
+        // Success still works, and sets the variables.
+        let o = shell(
+            &h,
+            sh,
+            &[
+                "-ec",
+                r#"eval "$("$MFACLI" env prod)"; echo "ok $AWS_REGION""#,
+            ],
+        );
+        assert_eq!(stdout(&o), "ok eu-central-1\n", "{sh}: {o:?}");
+    }
+}
+
+#[test]
+fn a_failing_env_fails_the_source_in_fish() {
+    let h = Home::new();
+    if !have("fish") {
+        return;
+    }
+    let o = shell(
+        &h,
+        "fish",
+        &[
+            "-c",
+            r#"$MFACLI env prdo --shell fish | source; or echo "failed $status"; echo still"#,
+        ],
+    );
+    assert_eq!(stdout(&o), "failed 1\nstill\n", "{o:?}");
+    let o = shell(
+        &h,
+        "fish",
+        &[
+            "-c",
+            r#"$MFACLI env prod --shell fish | source; and echo "ok $AWS_REGION""#,
+        ],
+    );
+    assert_eq!(stdout(&o), "ok eu-central-1\n", "{o:?}");
+}
+
+#[test]
+fn powershell_gets_a_throw_on_failure() {
+    let h = Home::new();
+    let out = h
+        .mfacli()
+        .args(["env", "prdo", "--shell", "powershell"])
+        .assert()
+        .failure();
+    assert_eq!(
+        stdout(out.get_output()),
+        "throw 'mfacli could not get credentials (see the error above)'\n"
+    );
+}
