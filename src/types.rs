@@ -434,8 +434,10 @@ impl fmt::Debug for TokenCode {
 
 impl FromStr for TokenCode {
     type Err = InvalidValue;
+    /// Spaces inside are dropped: authenticator apps show `123 456`.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        let t = s.trim();
+        let t: String = s.chars().filter(|c| *c != ' ' && *c != '\t').collect();
+        let t = t.trim();
         if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(t.to_owned()))
         } else {

@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
 use crate::log::Log;
 use crate::mfa::totp::ReplayGuard;
-use crate::mfa::CodeSources;
+use crate::mfa::{CodeSources, PROMPT_SOURCE};
 use crate::plan::{Plan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{AssumeRoleRequest, Connect, Endpoint, SdkConnect, Signer, Sts, StsError};
@@ -450,6 +450,21 @@ impl<'a> Provider<'a> {
                     .codes
                     .totp_code(&seed, serial, self.cache, self.clock, self.log)?;
                 call(self.sts(endpoint)?, &next).map_err(sts_user_error)
+            }
+            // A typed code STS rejects (mistyped, or already used): ask
+            // again, up to 3 codes in all.
+            Err(mut last) if last.is_invalid_mfa_code() && code.source == PROMPT_SOURCE => {
+                for _ in 0..2 {
+                    let again = crate::mfa::prompt(
+                        serial,
+                        Some("STS rejected that code (mistyped, or already used); wait for the next one"),
+                    )?;
+                    match call(self.sts(endpoint)?, &again) {
+                        Err(e) if e.is_invalid_mfa_code() => last = e,
+                        r => return r.map_err(sts_user_error),
+                    }
+                }
+                Err(sts_user_error(last))
             }
             result => result.map_err(sts_user_error),
         }

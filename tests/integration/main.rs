@@ -16,4 +16,5 @@ mod interop;
 mod policies;
 mod real_endpoints;
 mod reliability;
+mod terminal;
 mod tls;
