@@ -45,7 +45,7 @@ pub struct GlobalArgs {
     pub endpoint_url: Option<String>,
 
     /// Region for STS and for the exported AWS_REGION
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
     pub region: Option<String>,
 
     /// The 6-digit MFA code (else $MFACLI_TOKEN_CODE, a TOTP seed, mfa_command, or a prompt)
@@ -91,6 +91,12 @@ pub struct GlobalArgs {
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
     s.parse().map_err(|e: crate::types::InvalidValue| e.0)
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    crate::types::check_region(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.0)
 }
 
 fn parse_duration(s: &str) -> Result<SessionDuration, String> {

@@ -173,11 +173,18 @@ impl Config {
             .as_ref()
             .and_then(MfaSerial::partition)
             .unwrap_or(Partition::Aws);
+        let region = |r: &Option<String>, section: &str| -> Result<Option<String>, UserError> {
+            if let Some(r) = r {
+                crate::types::check_region(r)
+                    .map_err(|e| UserError::new(format!("{}: {e}", at(section, "region"))))?;
+            }
+            Ok(r.clone())
+        };
         let bastion = BastionConfig {
             profile: b.profile.clone(),
             mfa_serial,
             session_duration,
-            region: b.region.clone(),
+            region: region(&b.region, "bastion")?,
             totp_secret_env: b.totp_secret_env.clone(),
             totp_secret_file: b.totp_secret_file.as_deref().map(PathBuf::from),
             mfa_command: b.mfa_command.clone(),
@@ -222,7 +229,7 @@ impl Config {
                     duration,
                     session_name,
                     external_id,
-                    region: t.region.clone(),
+                    region: region(&t.region, &section)?,
                 },
             );
         }

@@ -242,7 +242,14 @@ impl Sources {
                 duration,
                 session_name,
                 external_id,
-                region: p.get("region").map(str::to_owned),
+                region: p
+                    .get("region")
+                    .map(|r| {
+                        crate::types::check_region(r)
+                            .map(|()| r.to_owned())
+                            .map_err(|e| UserError::new(format!("{}: {e}", at("region"))))
+                    })
+                    .transpose()?,
             };
             return self.finish(target, bastion_profile, mfa_serial);
         }

@@ -16,6 +16,84 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, InvalidValue> {
     Err(InvalidValue(msg.into()))
 }
 
+/// Regions known when this was written, for did-you-mean on typos. A
+/// well-formed region not listed here is accepted (AWS adds regions).
+const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Checks a region name: the shape `xx-name-N` (lowercase, e.g.
+/// `eu-west-1`), and a close miss of a known region is a typo. (A minimal
+/// check for issue 17; a validated `Region` type may replace it.)
+pub fn check_region(region: &str) -> Result<(), InvalidValue> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let shaped = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    if KNOWN_REGIONS.contains(&region) {
+        return Ok(());
+    }
+    let hint = crate::error::did_you_mean(region, KNOWN_REGIONS.iter().copied())
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    if !shaped {
+        return invalid(format!(
+            "'{region}' is not a region name (like eu-west-1){hint}"
+        ));
+    }
+    // A new number in a known area (eu-west-4) may be a new region; a
+    // misspelt area (eu-wset-1) is a typo.
+    let area = region.trim_end_matches(|c: char| c.is_ascii_digit());
+    let known_area = KNOWN_REGIONS
+        .iter()
+        .any(|r| r.trim_end_matches(|c: char| c.is_ascii_digit()) == area);
+    if !known_area && !hint.is_empty() {
+        return invalid(format!("'{region}' is not a known region{hint}"));
+    }
+    Ok(())
+}
+
 /// AWS partition, derived from ARNs; decides the STS host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Partition {
@@ -492,6 +570,37 @@ impl fmt::Display for TargetName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "eu-west-4",
+            "xx-new-1",
+        ] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        let e = check_region("eu west").unwrap_err().0;
+        assert_eq!(
+            e,
+            "'eu west' is not a region name (like eu-west-1); did you mean 'eu-west-1'?"
+        );
+        let e = check_region("eu-wset-1").unwrap_err().0;
+        assert!(e.contains("did you mean 'eu-west-1'"), "{e}");
+        assert!(check_region("EU-WEST-1").is_err());
+        assert!(check_region("euwest1").is_err());
+        assert!(check_region("").is_err());
+    }
+
+    #[test]
+    fn token_codes_with_spaces() {
+        assert_eq!("123 456".parse::<TokenCode>().unwrap().as_str(), "123456");
+        assert_eq!(" 123456\n".parse::<TokenCode>().unwrap().as_str(), "123456");
+        assert!("123 45".parse::<TokenCode>().is_err());
+        assert!("123-456".parse::<TokenCode>().is_err());
+    }
 
     #[test]
     fn role_arn_parses_and_exposes_parts() {

@@ -229,7 +229,12 @@ impl<'a> Provider<'a> {
         let _guard = self.cache.lock(
             file.trim_end_matches(".json"),
             self.options.lock_timeout,
-            || log.verbose(&format!("waiting for another mfacli fetching the {what}")),
+            || {
+                log.notice(&format!(
+                    "waiting for another mfacli that is fetching the {what} (up to {}s; it may be asking for an MFA code)",
+                    self.options.lock_timeout.as_secs()
+                ))
+            },
         )?;
         if use_cache {
             if let Some(v) = fresh(self.cache, self.clock.now(), self.margin()) {
@@ -423,7 +428,7 @@ impl<'a> Provider<'a> {
         let _device_lock =
             self.cache
                 .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                    log.verbose("waiting for another mfacli using this MFA device")
+                    log.notice("waiting for another mfacli using this MFA device (it may be asking for a code)")
                 })?;
         // Set up the client (and resolve the host) before taking a code, so
         // a bad endpoint does not burn a TOTP step.

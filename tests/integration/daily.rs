@@ -175,3 +175,52 @@ fn powershell_gets_a_throw_on_failure() {
         "throw 'mfacli could not get credentials (see the error above)'\n"
     );
 }
+
+#[test]
+fn region_typos_are_clear_errors() {
+    let h = Home::new();
+    let out = h
+        .mfacli()
+        .args(["env", "prod", "--region", "eu west"])
+        .assert()
+        .code(2);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("'eu west' is not a region name (like eu-west-1); did you mean 'eu-west-1'?"),
+        "{err}"
+    );
+    assert!(!err.contains("nterceptor"), "{err}");
+    h.write_config(&CONFIG.replace("region = \"eu-central-1\"", "region = \"eu-cetnral-1\""));
+    let out = h.mfacli().args(["env", "staging"]).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("[targets.prod] region: 'eu-cetnral-1' is not a known region; did you mean 'eu-central-1'?"),
+        "{err}"
+    );
+    assert_eq!(h.emu.requests().len(), 0);
+}
+
+/// `mfacli env prod` straight to a terminal: the exports, and a hint on
+/// stderr to eval them.
+#[test]
+fn env_to_a_terminal_hints_at_eval() {
+    let h = Home::new();
+    if !have("script") {
+        return;
+    }
+    let o = shell(
+        &h,
+        "script",
+        &["-qec", "\"$MFACLI\" env prod 2>&1", "/dev/null"],
+    );
+    let text = stdout(&o);
+    assert!(o.status.success(), "{o:?}");
+    assert!(text.contains("export AWS_ACCESS_KEY_ID="), "{text}");
+    assert!(
+        text.contains("to set them in this shell run: eval \"$(mfacli env prod)\""),
+        "{text}"
+    );
+    // Not when captured.
+    let out = h.mfacli().args(["env", "prod"]).assert().success();
+    assert!(stderr(out.get_output()).is_empty());
+}
