@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_url)]
     pub endpoint_url: Option<String>,
 
     /// Region for STS and for the exported AWS_REGION
@@ -91,6 +91,19 @@ pub struct GlobalArgs {
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
     s.parse().map_err(|e: crate::types::InvalidValue| e.0)
+}
+
+fn parse_url(s: &str) -> Result<String, String> {
+    let host = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!(
+            "'{s}' is not an http(s) URL (e.g. https://sts.eu-west-1.amazonaws.com)"
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_region(s: &str) -> Result<String, String> {

@@ -23,7 +23,7 @@ pub(crate) fn run(p: PolicyCommand) -> Result<u8> {
                 max_session.map(|d| u64::from(d.secs())),
                 &partition,
             )
-            .map_err(|e| UserError::new(e.to_string()))?;
+            .map_err(|e| UserError::new(e.to_string()).usage())?;
             policy::to_pretty_json(&v)
         }
         PolicyCommand::Cloudformation {

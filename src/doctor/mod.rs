@@ -150,6 +150,27 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// What [bastion] says that still parses, when the whole config does not.
+fn salvage(path: &Path) -> Config {
+    let mut c = Config::default();
+    let table = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    if let Some(toml::Value::Table(b)) = table.as_ref().and_then(|t| t.get("bastion")) {
+        c.bastion.profile = b.get("profile").and_then(|v| v.as_str()).map(str::to_owned);
+        c.bastion.mfa_serial = b
+            .get("mfa_serial")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok());
+        c.bastion.region = b
+            .get("region")
+            .and_then(|v| v.as_str())
+            .filter(|r| crate::types::check_region(r).is_ok())
+            .map(str::to_owned);
+    }
+    c
+}
+
 /// `AKIA…E001`: enough to recognise a key, not the whole id.
 pub fn short_key(id: &str) -> String {
     if id.len() > 8 && id.is_ascii() {
@@ -165,6 +186,7 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
 
     // The mfacli config.
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
+    let mut config_failed = false;
     let config = match Config::load(overrides.config.as_deref(), &env) {
         Ok(c) => {
             if c.path.is_some() {
@@ -197,7 +219,11 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
         }
         Err(e) => {
             r.user_error("config", &e);
-            Config::default()
+            config_failed = true;
+            // Keep what can be read of [bastion] (profile, mfa_serial), so
+            // the checks below look at the user's bastion profile, not at
+            // `default` with misleading follow-on errors.
+            salvage(&config_path)
         }
     };
 
@@ -332,7 +358,13 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
     }
 
     // Each target.
-    if plans.is_empty() {
+    if plans.is_empty() && config_failed {
+        r.warn(
+            "targets",
+            "the mfacli config's targets were not read (see the config error)",
+            "fix the config error above, then run `mfacli doctor` again",
+        );
+    } else if plans.is_empty() {
         r.warn(
             "targets",
             "none defined",

@@ -224,3 +224,72 @@ fn env_to_a_terminal_hints_at_eval() {
     let out = h.mfacli().args(["env", "prod"]).assert().success();
     assert!(stderr(out.get_output()).is_empty());
 }
+
+/// `role-arn = …` drops a required key: the error says which key was
+/// meant; doctor keeps the bastion profile instead of falling back to
+/// `default`.
+#[test]
+fn config_key_typo_gets_a_did_you_mean_and_doctor_stays_on_topic() {
+    let h = Home::new();
+    h.write_config(&CONFIG.replacen("role_arn = ", "role-arn = ", 1));
+    let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("[targets.prod] needs either role_arn")
+            && err.contains(
+                "unknown key 'role-arn' in [targets.prod] (ignored); did you mean 'role_arn'?"
+            ),
+        "{err}"
+    );
+    let o = h.mfacli().args(["doctor"]).output().unwrap();
+    let text = stdout(&o);
+    assert!(text.contains("did you mean 'role_arn'?"), "{text}");
+    assert!(
+        text.contains("ok     bastion keys: profile 'bastion'"),
+        "{text}"
+    );
+    assert!(!text.contains("'default'"), "{text}");
+    assert!(!text.contains("none defined"), "{text}");
+}
+
+#[test]
+fn a_wrong_profile_name_gets_a_suggestion() {
+    let h = Home::new();
+    let out = h
+        .mfacli()
+        .args(["env", "prod", "--profile", "bastoin"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("no long-term keys for profile 'bastoin'")
+            && err.contains("did you mean 'bastion'? (profiles with keys: bastion)"),
+        "{err}"
+    );
+}
+
+/// The README promises exit code 2 for a bad flag value.
+#[test]
+fn bad_values_exit_2() {
+    let h = Home::new();
+    for args in [
+        &["policy", "trust", "--bastion-account", "11111111111"][..],
+        &[
+            "policy",
+            "trust",
+            "--bastion-account",
+            "111111111111",
+            "--max-session",
+            "40h",
+        ],
+        &["env", "prod", "--endpoint-url", "notaurl"],
+        &["env", "prod", "--region", "eu west"],
+        &["init", "--non-interactive", "--target", "prod=1:X"],
+    ] {
+        let out = h.mfacli().args(args).assert().code(2);
+        let err = stderr(out.get_output());
+        assert!(err.contains("error"), "{args:?}: {err}");
+    }
+    // A runtime failure stays 1.
+    h.mfacli().args(["env", "prdo"]).assert().code(1);
+}
