@@ -148,7 +148,10 @@ pub enum Command {
     List(JsonArg),
 
     /// Delete cached credentials for a target, or everything with --all
-    #[command(after_help = "Examples:\n  mfacli clear prod\n  mfacli clear --all")]
+    #[command(
+        override_usage = "mfacli clear <TARGET | --all>",
+        after_help = "Examples:\n  mfacli clear prod\n  mfacli clear --all"
+    )]
     Clear(ClearArgs),
 
     /// Show who the target's credentials are (STS GetCallerIdentity)

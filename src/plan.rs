@@ -263,7 +263,8 @@ impl Sources {
             .map(|(n, _)| n.to_string())
             .collect();
         let mut msg = format!("unknown target '{name}'");
-        if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
+        let suggestion = did_you_mean(name, names.iter().map(String::as_str));
+        if let Some(s) = suggestion {
             msg.push_str(&format!("; did you mean '{s}'?"));
         }
         let known = if names.is_empty() {
@@ -272,11 +273,17 @@ impl Sources {
             format!("known targets: {}", names.join(", "))
         };
         let config = crate::config::config_path(self.overrides.config.as_deref(), &self.env).0;
-        UserError::new(format!("{msg} ({known})")).hint(format!(
+        let define = format!(
             "define it as [targets.{name}] in {} or as [profile {name}] with role_arn in {}",
             config.display(),
             self.aws.config_path.display()
-        ))
+        );
+        UserError::new(format!("{msg} ({known})")).hint(match suggestion {
+            Some(s) => {
+                format!("if you meant '{s}', use that name; to add a new target '{name}', {define}")
+            }
+            None => define,
+        })
     }
 
     /// [bastion] mfa_serial > the target profile's mfa_serial > the bastion

@@ -310,17 +310,19 @@ impl<'a> Provider<'a> {
                 t.name, t.duration
             ));
             let log = *self.log;
-            return self.with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
-                log.verbose(&format!(
-                    "calling STS AssumeRole {} (direct, with MFA)",
-                    t.role_arn
-                ));
-                let with_mfa = AssumeRoleRequest {
-                    mfa: Some((&plan.mfa_serial, code)),
-                    ..request
-                };
-                sts.assume_role(Signer::LongTerm(keys), &with_mfa)
-            });
+            return self
+                .with_mfa_code(&plan.mfa_serial, &plan.endpoint, |sts, code| {
+                    log.verbose(&format!(
+                        "calling STS AssumeRole {} (direct, with MFA)",
+                        t.role_arn
+                    ));
+                    let with_mfa = AssumeRoleRequest {
+                        mfa: Some((&plan.mfa_serial, code)),
+                        ..request
+                    };
+                    sts.assume_role(Signer::LongTerm(keys), &with_mfa)
+                })
+                .map_err(|e| name_profile(e, &plan.bastion_profile));
         }
         let (mut session, mut from_cache) = self.mfa_session_from(plan, keys, false)?;
         for attempt in 0..2 {
@@ -396,12 +398,14 @@ impl<'a> Provider<'a> {
             |this| {
                 let duration = plan.session_duration;
                 let log = *this.log;
-                let creds = this.with_mfa_code(serial, endpoint, |sts, code| {
-                    log.verbose(&format!(
-                        "calling STS GetSessionToken for {serial} ({duration})"
-                    ));
-                    sts.get_session_token(keys, duration, Some((serial, code)))
-                })?;
+                let creds = this
+                    .with_mfa_code(serial, endpoint, |sts, code| {
+                        log.verbose(&format!(
+                            "calling STS GetSessionToken for {serial} ({duration})"
+                        ));
+                        sts.get_session_token(keys, duration, Some((serial, code)))
+                    })
+                    .map_err(|e| name_profile(e, &plan.bastion_profile))?;
                 let entry = SessionEntry {
                     version: CACHE_VERSION,
                     access_key_id: keys.access_key_id.clone(),
@@ -524,6 +528,14 @@ pub fn for_target_with(
     let mut provider = Provider::new(&cache, clock, log, &options, &codes, connect);
     let creds = provider.role_credentials(&plan, &sources.aws)?;
     Ok((plan, creds))
+}
+
+/// Hints about the long-term keys say which profile holds them.
+fn name_profile(mut e: UserError, profile: &str) -> UserError {
+    e.hint = e
+        .hint
+        .map(|h| h.replace("--profile PROFILE", &format!("--profile {profile}")));
+    e
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {

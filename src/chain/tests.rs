@@ -554,3 +554,17 @@ fn a_fresh_session_rejected_is_not_retried_and_names_the_session() {
     assert!(hint.contains("MFA session"), "{hint}");
     assert!(!hint.contains("deactivated"), "{hint}");
 }
+
+#[test]
+fn signature_mismatch_hint_names_the_bastion_profile() {
+    let w = World::new(&code_env());
+    w.sts.fail_next_of(
+        "GetSessionToken",
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+    );
+    let e = w.get("prod").unwrap_err();
+    let hint = e.hint.unwrap_or_default();
+    assert!(hint.contains("aws configure --profile bastion`"), "{hint}");
+    assert!(!hint.contains("PROFILE"), "{hint}");
+}

@@ -293,3 +293,49 @@ fn bad_values_exit_2() {
     // A runtime failure stays 1.
     h.mfacli().args(["env", "prdo"]).assert().code(1);
 }
+
+#[test]
+fn clear_without_a_target_mentions_all() {
+    let h = Home::new();
+    let out = h.mfacli().args(["clear"]).assert().code(2);
+    assert!(
+        stderr(out.get_output()).contains("mfacli clear <TARGET | --all>"),
+        "{}",
+        stderr(out.get_output())
+    );
+}
+
+#[test]
+fn target_typo_hint_agrees_with_its_did_you_mean() {
+    let h = Home::new();
+    let out = h.mfacli().args(["env", "prdo"]).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("did you mean 'prod'?")
+            && err.contains("hint: if you meant 'prod', use that name; to add a new target 'prdo', define it as [targets.prdo]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn totp_prints_only_the_code_on_stdout() {
+    let h = Home::new();
+    let out = h.mfacli().args(["totp"]).assert().success();
+    let text = stdout(out.get_output());
+    assert_eq!(text.len(), 7, "{text:?}");
+    assert!(text[..6].bytes().all(|b| b.is_ascii_digit()), "{text:?}");
+    assert!(stderr(out.get_output()).contains("s left in this step)"));
+}
+
+#[test]
+fn signature_mismatch_hint_names_the_profile() {
+    let h = Home::with_credentials(&format!(
+        "[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = wrongSECRET\n"
+    ));
+    let out = h.mfacli().args(["env", "prod"]).assert().code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("SignatureDoesNotMatch") && err.contains("`aws configure --profile bastion`"),
+        "{err}"
+    );
+}
