@@ -30,7 +30,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Flags every command takes, listed under their own heading so that each
+/// command's own few flags come first in its help.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
@@ -118,6 +121,10 @@ fn parse_duration(s: &str) -> Result<SessionDuration, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the known target names, one a line (for the shell completions)
+    #[command(name = "__complete-targets", hide = true)]
+    CompleteTargets,
+
     /// Get credentials for a target and show a summary (or exports, or write a profile)
     #[command(
         after_help = "Examples:\n  mfacli assume prod\n  mfacli assume prod --export\n  mfacli assume prod --write-profile prod-temp && aws --profile prod-temp s3 ls"

@@ -86,6 +86,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
     let ctx = Ctx::new(cli.global, env);
     match cli.command {
         Command::Completions { shell } => completions::run(shell),
+        Command::CompleteTargets => completions::targets(&ctx),
         Command::Man => man::run(),
         Command::Policy(p) => policy::run(p),
         Command::Totp => totp::run(&ctx),

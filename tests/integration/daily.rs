@@ -339,3 +339,117 @@ fn signature_mismatch_hint_names_the_profile() {
         "{err}"
     );
 }
+
+/// Target names complete in bash, zsh and fish, from the config and the
+/// AWS config (`mfacli __complete-targets`).
+#[test]
+fn completions_complete_target_names() {
+    let h = Home::new();
+    let names = stdout(
+        h.mfacli()
+            .args(["__complete-targets"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert_eq!(names, "audit\nlong\nprod\nstaging\nuntrusting\n");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mfacli"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for sh in ["bash", "zsh", "fish"] {
+        let script = h.path().join(format!("completion.{sh}"));
+        let text = stdout(
+            h.mfacli()
+                .args(["completions", sh])
+                .assert()
+                .success()
+                .get_output(),
+        );
+        std::fs::write(&script, text).unwrap();
+        if !have(sh) {
+            continue;
+        }
+        let (args, want): (Vec<String>, &str) = match sh {
+            "bash" => (
+                vec![
+                    "-c".into(),
+                    format!(
+                        r#"source {s}
+for line in "mfacli env p" "mfacli --profile bastion whoami s" "mfacli env --region eu-west-1 " "mfacli exec prod -- "; do
+  read -ra COMP_WORDS <<<"$line"; [[ "$line" == *" " ]] && COMP_WORDS+=("")
+  COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMPREPLY=()
+  _mfacli_with_targets mfacli "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+  echo "${{COMPREPLY[*]}}"
+done"#,
+                        s = script.display()
+                    ),
+                ],
+                "prod\nstaging\naudit long prod staging untrusting\n",
+            ),
+            "zsh" => (
+                vec![
+                    "-fc".into(),
+                    format!(
+                        r#"autoload -U compinit && compinit -u -d {d}/zcompdump
+source {s}
+_describe() {{ print -l -- ${{(P)${{@[-1]}}}} }}
+_mfacli_targets"#,
+                        s = script.display(),
+                        d = h.path().display()
+                    ),
+                ],
+                "audit\nlong\nprod\nstaging\nuntrusting\n",
+            ),
+            _ => (
+                vec![
+                    "--no-config".into(),
+                    "-c".into(),
+                    format!(
+                        r#"source {s}; complete -C "mfacli env pr"; complete -C "mfacli whoami "| string match -r '^\w+$'"#,
+                        s = script.display()
+                    ),
+                ],
+                "prod\naudit\nlong\nprod\nstaging\nuntrusting\n",
+            ),
+        };
+        let o = h
+            .command(sh)
+            .env("PATH", &path)
+            .args(&args)
+            .output()
+            .unwrap();
+        let got = stdout(&o);
+        // bash's last case (the command after `--`) falls through to clap's
+        // completion: only check the target cases.
+        assert!(
+            got.starts_with(want),
+            "{sh}: {got:?} (stderr {})",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn subcommand_help_lists_its_own_flags_first() {
+    let h = Home::new();
+    let help = stdout(
+        h.mfacli()
+            .args(["env", "--help"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let own = help.find("--shell").unwrap();
+    let global = help
+        .find("Global options:")
+        .expect("a Global options heading");
+    assert!(own < global, "{help}");
+    assert!(help[global..].contains("--token-code"), "{help}");
+    assert!(!help[..global].contains("--token-code"), "{help}");
+}
