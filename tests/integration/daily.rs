@@ -453,3 +453,50 @@ fn subcommand_help_lists_its_own_flags_first() {
     assert!(help[global..].contains("--token-code"), "{help}");
     assert!(!help[..global].contains("--token-code"), "{help}");
 }
+
+/// The README's Install block works on an empty HOME (after its
+/// `cargo install` line), and the man page names no missing pages.
+#[test]
+fn readme_install_block_works_on_a_fresh_home() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let install = readme.split("## Install").nth(1).unwrap();
+    let block = install
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let script: String = block
+        .lines()
+        .filter(|l| !l.starts_with("cargo install"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(script.contains("mfacli man"), "{script}");
+    let home = tempfile::tempdir().unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mfacli"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let o = std::process::Command::new("bash")
+        .args(["-euc", &script])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{script}\n{}", stderr(&o));
+    for f in [
+        ".local/share/bash-completion/completions/mfacli",
+        ".zfunc/_mfacli",
+        ".config/fish/completions/mfacli.fish",
+        ".local/share/man/man1/mfacli.1",
+    ] {
+        let len = std::fs::metadata(home.path().join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 1000, "{f}: {len} bytes");
+    }
+    let man = std::fs::read_to_string(home.path().join(".local/share/man/man1/mfacli.1")).unwrap();
+    assert!(!man.contains("(1)"), "the man page refers to other pages");
+    assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");
+}
