@@ -500,3 +500,48 @@ fn readme_install_block_works_on_a_fresh_home() {
     assert!(!man.contains("(1)"), "the man page refers to other pages");
     assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");
 }
+
+/// The JSON key convention (README): mfacli's own documents snake_case,
+/// AWS-shaped output PascalCase. Both stable.
+#[test]
+fn json_keys_follow_the_documented_convention() {
+    let h = Home::new();
+    let keys = |args: &[&str]| -> Vec<String> {
+        let v = json(&stdout(
+            h.mfacli().args(args).assert().success().get_output(),
+        ));
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&["assume", "prod", "--json"]),
+        [
+            "access_key_id",
+            "account",
+            "assumed_role_arn",
+            "expiration",
+            "from_cache",
+            "role",
+            "role_arn",
+            "seconds_left",
+            "session_name",
+            "target"
+        ]
+    );
+    assert_eq!(keys(&["list", "--json"]), ["mfa_sessions", "targets"]);
+    assert_eq!(
+        keys(&["whoami", "prod", "--json"]),
+        ["Account", "Arn", "UserId"]
+    );
+    assert_eq!(
+        keys(&["credential-process", "prod"]),
+        [
+            "AccessKeyId",
+            "Expiration",
+            "SecretAccessKey",
+            "SessionToken",
+            "Version"
+        ]
+    );
+}
