@@ -100,7 +100,6 @@ impl Tty {
     /// Shows `prompt` and reads one line with echo off. `None` at end of
     /// input (Ctrl-D on an empty line).
     pub fn read_hidden(&mut self, prompt: &str) -> io::Result<Option<String>> {
-        self.say(prompt);
         let fd = self.0.as_raw_fd();
         // SAFETY: a zeroed termios is valid for tcgetattr to fill.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
@@ -119,6 +118,9 @@ impl Tty {
         } else {
             None
         };
+        // The prompt only once the handlers are armed: a Ctrl-C as soon as
+        // it shows must find them.
+        self.say(prompt);
         let line = self.read_line();
         if let Some(old) = old {
             // SAFETY: as above.
