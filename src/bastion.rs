@@ -58,13 +58,9 @@ impl SelfService {
     pub fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
         let plan = sources.bastion_plan()?;
         let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
-        let Some(entry) = cached_session(
-            &sources.cache(),
-            &keys,
-            &plan.mfa_serial,
-            &plan.endpoint.url,
-        )
-        .filter(|e| e.credentials.is_fresh(Utc::now(), 60)) else {
+        let Some(entry) = cached_session(&sources.cache(), &keys, &plan.mfa_serial, &plan.endpoint)
+            .filter(|e| e.credentials.is_fresh(Utc::now(), 60))
+        else {
             return Ok(None);
         };
         Self::with_session(sources, log, plan, entry.credentials).map(Some)
@@ -310,7 +306,7 @@ fn move_cache(
 ) -> usize {
     let cache: Cache = sources.cache();
     let mut moved = 0;
-    let url = &plan.endpoint.url;
+    let url = &plan.endpoint;
     if let Some(mut entry) = cached_session(&cache, old, &plan.mfa_serial, url) {
         entry.access_key_id = new.access_key_id.clone();
         let to = session_file(&new.access_key_id, &plan.mfa_serial, url);

@@ -71,6 +71,9 @@ pub fn parse_entry<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     serde_json::from_slice(bytes).ok()
 }
 
+/// How long a lock wait stays silent before `on_wait` is called.
+pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
 /// The cache directory and the logger its warnings go to.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -233,6 +236,8 @@ impl Cache {
     /// `Ok(None)` if the lock file cannot be created at all (read-only or
     /// full cache directory): the caller goes on without the lock, since
     /// returning credentials matters more than deduplicating STS calls.
+    /// Takes the lock `name`, waiting up to `timeout`; `on_wait` is called
+    /// once if the wait lasts [`WAIT_NOTICE_AFTER`].
     pub fn lock(
         &self,
         name: &str,
@@ -278,7 +283,9 @@ impl Cache {
                 Err(fs4::TryLockError::WouldBlock) => {}
                 Err(fs4::TryLockError::Error(e)) => return Err(io_err(e)),
             }
-            if !announced {
+            // Say so once the wait is noticeable: the other process may be
+            // waiting for a person to type a code.
+            if !announced && start.elapsed() >= WAIT_NOTICE_AFTER {
                 on_wait();
                 announced = true;
             }
@@ -344,6 +351,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A short wait is silent; a longer one is announced once, after 1 s.
+    #[test]
+    fn a_lock_wait_is_announced_after_a_second() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        for (hold_ms, announced) in [(300, 0), (1_500, 1)] {
+            let held = c.lock("x", Duration::from_secs(5), || {}).unwrap();
+            let releaser = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(hold_ms));
+                drop(held);
+            });
+            let start = Instant::now();
+            let mut calls = Vec::new();
+            let got = c
+                .lock("x", Duration::from_secs(5), || calls.push(start.elapsed()))
+                .unwrap();
+            assert!(got.is_some());
+            drop(got);
+            releaser.join().unwrap();
+            assert_eq!(calls.len(), announced, "held {hold_ms} ms: {calls:?}");
+            assert!(calls.iter().all(|t| *t >= WAIT_NOTICE_AFTER), "{calls:?}");
+        }
+    }
 
     #[test]
     fn write_read_modes_and_garbage() {
@@ -453,7 +484,7 @@ mod tests {
         let err = c
             .lock("k", Duration::from_millis(100), || waited = true)
             .unwrap_err();
-        assert!(waited);
+        assert!(!waited, "a wait shorter than WAIT_NOTICE_AFTER is silent");
         assert!(err.message.contains("gave up"), "{err}");
         drop(g);
         c.lock("k", Duration::from_millis(100), || {}).unwrap();

@@ -83,7 +83,10 @@ impl Cli {
 const FAST_PROFILE_ENV: &str = "MFACLI_PROFILE";
 const FAST_NON_INTERACTIVE_ENV: &str = "MFACLI_NON_INTERACTIVE";
 
+/// Flags every command takes, listed under their own heading so that each
+/// command's own few flags come first in its help.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
@@ -94,11 +97,11 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_url)]
     pub endpoint_url: Option<String>,
 
     /// Region for STS and for the exported AWS_REGION
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
     pub region: Option<String>,
 
     /// The 6-digit MFA code (else $MFACLI_TOKEN_CODE, a TOTP seed, mfa_command, or a prompt)
@@ -159,6 +162,25 @@ fn parse_mfa_deadline(s: &str) -> Result<SessionDuration, String> {
         .map_err(|e: crate::types::InvalidValue| e.0)
 }
 
+fn parse_url(s: &str) -> Result<String, String> {
+    let host = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!(
+            "'{s}' is not an http(s) URL (e.g. https://sts.eu-west-1.amazonaws.com)"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    crate::types::check_region(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.0)
+}
+
 fn parse_duration(s: &str) -> Result<SessionDuration, String> {
     parse_value(s)
 }
@@ -178,6 +200,10 @@ fn parse_mfa_age(s: &str) -> Result<SessionDuration, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the known target names, one a line (for the shell completions)
+    #[command(name = "__complete-targets", hide = true)]
+    CompleteTargets,
+
     /// Get credentials for a target and show a summary (or exports, or write a profile)
     #[command(
         after_help = "Examples:\n  mfacli assume prod\n  mfacli assume prod --export\n  mfacli assume prod --write-profile prod-temp && aws --profile prod-temp s3 ls"
@@ -232,6 +258,7 @@ pub enum Command {
 
     /// Delete cached credentials for a target, or everything with --all
     #[command(
+        override_usage = "mfacli clear <TARGET | --all> [--totp-state]",
         after_help = "Examples:\n  mfacli clear prod\n  mfacli clear --all\n  mfacli clear --all --totp-state"
     )]
     Clear(ClearArgs),

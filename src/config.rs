@@ -210,6 +210,31 @@ impl Config {
         };
         let table: toml::Table = text.parse().map_err(syntax)?;
         let warnings = unknown_keys(&table, &file);
+        // An unknown key often is the cause of the error that follows
+        // (`role-arn` for `role_arn`): say so in the error itself.
+        Self::parse_known(text, path, &file, warnings.clone()).map_err(|mut e| {
+            if !warnings.is_empty() {
+                let mut hint = warnings.join("; ");
+                if let Some(h) = e.hint.take() {
+                    hint.push_str(&format!("; {h}"));
+                }
+                e.hint = Some(hint);
+            }
+            e
+        })
+    }
+
+    fn parse_known(
+        text: &str,
+        path: &Path,
+        file: &str,
+        warnings: Vec<String>,
+    ) -> Result<Self, UserError> {
+        let syntax = |e: toml::de::Error| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            UserError::new(format!("{file}:{line}:{col}: {}", e.message().trim_end()))
+                .hint("fix the TOML syntax at that line; see the config reference in the README")
+        };
         let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
         let at = |section: &str, key: &str| format!("{file}: [{section}] {key}");
         let top = |key: &str| format!("{file}: {key}");
@@ -240,7 +265,7 @@ impl Config {
             MFA_DEADLINE_MAX,
             || at("bastion", "mfa_deadline"),
         )?;
-        let mfa_devices = parse_devices(&b.mfa_devices, mfa_serial.as_ref(), &file)?;
+        let mfa_devices = parse_devices(&b.mfa_devices, mfa_serial.as_ref(), file)?;
         // With only [[bastion.mfa_devices]], the first device names the MFA
         // identity (the session cache key and the default session name).
         let mfa_serial = mfa_serial.or_else(|| mfa_devices.first().map(|d| d.serial.clone()));

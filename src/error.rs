@@ -8,6 +8,9 @@ use std::fmt;
 pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
+    /// A bad flag or value on the command line: exit code 2, like clap's
+    /// own usage errors (the one place deciding is `crate::main`).
+    pub usage: bool,
 }
 
 impl UserError {
@@ -15,7 +18,13 @@ impl UserError {
         Self {
             message: message.into(),
             hint: None,
+            usage: false,
         }
+    }
+    /// Marks this as a usage error (exit code 2).
+    pub fn usage(mut self) -> Self {
+        self.usage = true;
+        self
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -38,7 +38,8 @@ use std::process::ExitCode;
 
 /// Entry point for the binary: parses arguments, runs, returns the exit
 /// code. One place decides exit codes: 0 ok (and a closed stdout), 1 error,
-/// 2 usage (clap), or the code a command chose.
+/// 2 usage (clap, or a [`error::UserError`] marked `usage`: a bad flag
+/// value found after parsing), or the code a command chose.
 pub fn main() -> ExitCode {
     // First, before any secret is in memory.
     disable_core_dumps();
@@ -50,7 +51,10 @@ pub fn main() -> ExitCode {
         Err(e) if io::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             report(&log, &e);
-            ExitCode::from(1)
+            let usage = e
+                .downcast_ref::<error::UserError>()
+                .is_some_and(|u| u.usage);
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

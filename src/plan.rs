@@ -323,7 +323,8 @@ impl Sources {
             .map(|(n, _)| n.to_string())
             .collect();
         let mut msg = format!("unknown target '{name}'");
-        if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
+        let suggestion = did_you_mean(name, names.iter().map(String::as_str));
+        if let Some(s) = suggestion {
             msg.push_str(&format!("; did you mean '{s}'?"));
         }
         let known = if names.is_empty() {
@@ -332,11 +333,17 @@ impl Sources {
             format!("known targets: {}", names.join(", "))
         };
         let config = crate::config::config_path(self.overrides.config.as_deref(), &self.env).0;
-        UserError::new(format!("{msg} ({known})")).hint(format!(
+        let define = format!(
             "define it as [targets.{name}] in {} or as [profile {name}] with role_arn in {}",
             config.display(),
             self.aws.config_path.display()
-        ))
+        );
+        UserError::new(format!("{msg} ({known})")).hint(match suggestion {
+            Some(s) => {
+                format!("if you meant '{s}', use that name; to add a new target '{name}', {define}")
+            }
+            None => define,
+        })
     }
 
     /// [bastion] mfa_serial > the target profile's mfa_serial > the bastion
@@ -464,46 +471,62 @@ impl Sources {
         })
     }
 
-    /// STS region: --region > $AWS_REGION > $AWS_DEFAULT_REGION > [bastion]
-    /// region > the bastion profile's region > the partition's default.
-    /// Whichever source wins is checked by [`Region`]'s rule, and the
-    /// error names it, before any MFA code is spent.
+    /// The region of mfacli's own STS calls: --region > [bastion] region >
+    /// the bastion profile's region > $AWS_REGION > $AWS_DEFAULT_REGION >
+    /// the partition's default.
+    ///
+    /// The bastion's configured region beats the ambient `AWS_REGION`
+    /// because that variable usually describes the *target* (mfacli's own
+    /// `env`/`exec` export the target's region): letting it pick mfacli's
+    /// STS endpoint would make the last `eval` decide where the next
+    /// session comes from. An ambient region of another partition (say
+    /// `cn-north-1` for an `aws` role) is ignored for the same reason.
+    /// Sessions are cached per partition, not per region
+    /// ([`Endpoint::cache_scope`]), so the region only picks the endpoint.
+    /// Whichever source wins is checked by [`Region`]'s rule, and the error
+    /// names it, before any MFA code is spent.
     pub fn sts_region(
         &self,
         partition: Partition,
         bastion_profile: Option<&str>,
     ) -> Result<String, UserError> {
-        let from_env = |var: &'static str| -> Result<Option<(String, String)>, UserError> {
+        let ambient = |var: &'static str| -> Result<Option<(String, String)>, UserError> {
             Ok(self
                 .env
                 .text(var)?
+                .filter(|r| region_partition(r) == partition)
                 .map(|v| (v.to_owned(), format!("${var}"))))
         };
-        let chosen = match self.overrides.region.clone() {
-            Some(r) => Some((r, "--region".to_owned())),
-            None => match from_env("AWS_REGION")? {
+        let configured = self
+            .overrides
+            .region
+            .clone()
+            .map(|r| (r, "--region".to_owned()))
+            .or_else(|| {
+                self.config
+                    .bastion
+                    .region
+                    .clone()
+                    .map(|r| (r, "[bastion] region".to_owned()))
+            })
+            .or_else(|| {
+                let name = bastion_profile?;
+                let r = self.aws.profile(name)?.get("region")?;
+                Some((
+                    r.to_owned(),
+                    format!(
+                        "{}: [profile {name}] region",
+                        self.aws.config_path.display()
+                    ),
+                ))
+            });
+        let chosen = match configured {
+            Some(c) => Some(c),
+            None => match ambient("AWS_REGION")? {
                 Some(r) => Some(r),
-                None => from_env("AWS_DEFAULT_REGION")?,
+                None => ambient("AWS_DEFAULT_REGION")?,
             },
-        }
-        .or_else(|| {
-            self.config
-                .bastion
-                .region
-                .clone()
-                .map(|r| (r, "[bastion] region".to_owned()))
-        })
-        .or_else(|| {
-            let name = bastion_profile?;
-            let r = self.aws.profile(name)?.get("region")?;
-            Some((
-                r.to_owned(),
-                format!(
-                    "{}: [profile {name}] region",
-                    self.aws.config_path.display()
-                ),
-            ))
-        });
+        };
         match chosen {
             Some((r, source)) => Ok(Region::parse_from(&r, &source)?.to_string()),
             None => Ok(partition.default_region().to_owned()),
@@ -576,6 +599,17 @@ pub fn is_loopback_url(url: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The partition a region name belongs to.
+fn region_partition(region: &str) -> Partition {
+    if region.starts_with("cn-") {
+        Partition::AwsCn
+    } else if region.starts_with("us-gov-") {
+        Partition::AwsUsGov
+    } else {
+        Partition::Aws
+    }
 }
 
 /// The IAM user name from `arn:…:mfa/NAME`, which is AWS's convention.
@@ -667,12 +701,54 @@ mod tests {
             ],
             Overrides::default(),
         );
+        // The bastion profile's region beats the ambient AWS_REGION (which
+        // mfacli's own exports set to the target's region).
         assert_eq!(
             s.sts_region(Partition::Aws, Some("bastion")).unwrap(),
-            "eu-west-2"
+            "ap-south-1"
         );
+        assert_eq!(s.sts_region(Partition::Aws, None).unwrap(), "eu-west-2");
         let e = s.endpoint(Partition::Aws, None).unwrap();
         assert_eq!(e.url, "https://sts.eu-west-2.amazonaws.com");
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_DEFAULT_REGION", "eu-west-3")],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None).unwrap(), "eu-west-3");
+        // [bastion] region beats both the profile's region and AWS_REGION.
+        let with_region = CONFIG.replacen("[bastion]\n", "[bastion]\nregion = \"eu-north-1\"\n", 1);
+        let (_d, s) = sources(
+            &with_region,
+            &[("AWS_REGION", "eu-west-2")],
+            Overrides::default(),
+        );
+        assert_eq!(
+            s.sts_region(Partition::Aws, Some("bastion")).unwrap(),
+            "eu-north-1"
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None).unwrap(), "eu-north-1");
+        // --region beats all.
+        let flag = Overrides {
+            region: Some("sa-east-1".into()),
+            ..Default::default()
+        };
+        let (_d, s) = sources(&with_region, &[("AWS_REGION", "eu-west-2")], flag);
+        assert_eq!(
+            s.sts_region(Partition::Aws, Some("bastion")).unwrap(),
+            "sa-east-1"
+        );
+        // An ambient region of another partition is not used.
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_REGION", "cn-north-1")],
+            Overrides::default(),
+        );
+        assert_eq!(s.sts_region(Partition::Aws, None).unwrap(), "us-east-1");
+        assert_eq!(s.sts_region(Partition::AwsCn, None).unwrap(), "cn-north-1");
+        let e = s.endpoint(Partition::AwsCn, None).unwrap();
+        assert_eq!(e.url, "https://sts.cn-north-1.amazonaws.com.cn");
+        assert_eq!(e.cache_scope(), "partition:aws-cn");
         let (_d, s) = sources(
             CONFIG,
             &[

@@ -27,6 +27,50 @@ pub struct Endpoint {
     pub ca_bundle: Option<std::path::PathBuf>,
 }
 
+impl Endpoint {
+    /// What an STS session is valid at, for cache keys. A GetSessionToken
+    /// session works at every regional (and the global) endpoint of its
+    /// partition, so AWS's own endpoints all share one scope per partition
+    /// (`partition:aws`); any other URL (an emulator, a VPC endpoint, a
+    /// proxy) is its own scope. The region never changes the scope, so
+    /// mfacli's own `AWS_REGION` export cannot change which session it uses.
+    pub fn cache_scope(&self) -> String {
+        aws_partition_of_url(&self.url)
+            .map(|p| format!("partition:{p}"))
+            .unwrap_or_else(|| format!("url:{}", self.url))
+    }
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov` for an AWS STS endpoint URL
+/// (`https://sts[-fips][.REGION].amazonaws.com[.cn]`), else None.
+fn aws_partition_of_url(url: &str) -> Option<&'static str> {
+    let host = url.strip_prefix("https://")?.trim_end_matches('/');
+    let host = host.strip_suffix(":443").unwrap_or(host);
+    let (rest, cn) = match host.strip_suffix(".amazonaws.com.cn") {
+        Some(r) => (r, true),
+        None => (host.strip_suffix(".amazonaws.com")?, false),
+    };
+    let region = match rest.split_once('.') {
+        Some((svc, region)) if svc == "sts" || svc == "sts-fips" => Some(region),
+        None if rest == "sts" || rest == "sts-fips" => None,
+        _ => return None,
+    };
+    if region.is_some_and(|r| {
+        r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }) {
+        return None;
+    }
+    Some(match (cn, region) {
+        (true, _) => "aws-cn",
+        (false, Some(r)) if r.starts_with("us-gov-") => "aws-us-gov",
+        (false, Some(r)) if r.starts_with("cn-") => return None,
+        _ => "aws",
+    })
+}
+
 /// What went wrong in one STS call, typed so callers can react (retry on
 /// `ExpiredToken`, explain `AccessDenied`) and show a hint.
 #[derive(Debug, Clone)]
@@ -60,6 +104,11 @@ impl StsError {
 
     pub fn is_expired_token(&self) -> bool {
         self.code() == Some("ExpiredToken")
+    }
+
+    /// STS does not know the access key (or session) that signed.
+    pub fn is_invalid_token(&self) -> bool {
+        self.code() == Some("InvalidClientTokenId")
     }
 
     /// The connection (TCP or TLS) failed, so no request, and no MFA code,
@@ -606,4 +655,53 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(url: &str) -> String {
+        Endpoint {
+            url: url.into(),
+            region: "us-east-1".into(),
+            timeout: Duration::from_secs(1),
+            ca_bundle: None,
+        }
+        .cache_scope()
+    }
+
+    #[test]
+    fn cache_scope_is_the_partition_for_aws_endpoints() {
+        for url in [
+            "https://sts.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://sts.eu-central-1.amazonaws.com/",
+            "https://sts-fips.us-east-1.amazonaws.com",
+            "https://sts.us-east-1.amazonaws.com:443",
+        ] {
+            assert_eq!(scope(url), "partition:aws", "{url}");
+        }
+        assert_eq!(
+            scope("https://sts.cn-north-1.amazonaws.com.cn"),
+            "partition:aws-cn"
+        );
+        assert_eq!(
+            scope("https://sts.cn-northwest-1.amazonaws.com.cn"),
+            "partition:aws-cn"
+        );
+        assert_eq!(
+            scope("https://sts.us-gov-west-1.amazonaws.com"),
+            "partition:aws-us-gov"
+        );
+        for url in [
+            "http://127.0.0.1:4566",
+            "http://sts.eu-west-1.amazonaws.com",
+            "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com.evil.example",
+            "https://sts.eu-west-1.amazonaws.com:8443",
+        ] {
+            assert_eq!(scope(url), format!("url:{url}"), "{url}");
+        }
+    }
 }

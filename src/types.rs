@@ -16,6 +16,59 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, InvalidValue> {
     Err(InvalidValue(msg.into()))
 }
 
+/// Regions known when this was written, for did-you-mean on typos. A
+/// well-formed region not listed here is accepted (AWS adds regions).
+const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    // The isolated partitions, so their names are never taken for typos.
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "eu-isoe-west-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Checks a region name; see [`Region`], the one rule every source of a
+/// region goes through.
+pub fn check_region(region: &str) -> Result<(), InvalidValue> {
+    region.parse::<Region>().map(|_| ())
+}
+
 /// AWS partition, derived from ARNs; decides the STS host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Partition {
@@ -103,9 +156,12 @@ impl Region {
 
 impl FromStr for Region {
     type Err = InvalidValue;
+    /// The shape `xx-name-N` (lowercase letters, dashes, a number); a close
+    /// miss of a known region is a typo, but a new number in a known area
+    /// (`eu-west-4`) may be a new region.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
         let parts: Vec<&str> = s.split('-').collect();
-        let ok = s.len() <= 32
+        let shaped = s.len() <= 32
             && parts.len() >= 3
             && parts[0].len() == 2
             && parts[..parts.len() - 1]
@@ -114,14 +170,26 @@ impl FromStr for Region {
             && parts
                 .last()
                 .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            invalid(format!(
-                "'{}' is not an AWS region name (e.g. eu-west-1)",
-                s.escape_debug()
-            ))
+        if KNOWN_REGIONS.contains(&s) {
+            return Ok(Self(s.to_owned()));
         }
+        let hint = crate::error::did_you_mean(s, KNOWN_REGIONS.iter().copied())
+            .map(|r| format!("; did you mean '{r}'?"))
+            .unwrap_or_default();
+        if !shaped {
+            return invalid(format!(
+                "'{}' is not a region name (like eu-west-1){hint}",
+                s.escape_debug()
+            ));
+        }
+        let area = s.trim_end_matches(|c: char| c.is_ascii_digit());
+        let known_area = KNOWN_REGIONS
+            .iter()
+            .any(|r| r.trim_end_matches(|c: char| c.is_ascii_digit()) == area);
+        if !known_area && !hint.is_empty() {
+            return invalid(format!("'{s}' is not a known region{hint}"));
+        }
+        Ok(Self(s.to_owned()))
     }
 }
 
@@ -504,8 +572,10 @@ impl fmt::Debug for TokenCode {
 
 impl FromStr for TokenCode {
     type Err = InvalidValue;
+    /// Spaces inside are dropped: authenticator apps show `123 456`.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        let t = s.trim();
+        let t: String = s.chars().filter(|c| *c != ' ' && *c != '\t').collect();
+        let t = t.trim();
         if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(t.to_owned()))
         } else {
@@ -569,6 +639,9 @@ mod tests {
             "cn-north-1",
             "ap-southeast-2",
             "us-isob-east-1",
+            "cn-northwest-1",
+            "eu-west-4",
+            "xx-new-1",
         ] {
             assert_eq!(ok.parse::<Region>().unwrap().as_str(), ok);
         }
@@ -587,6 +660,28 @@ mod tests {
         ] {
             assert!(bad.parse::<Region>().is_err(), "{bad:?}");
         }
+        assert!(
+            check_region("eu-west-4").is_ok(),
+            "a new region of a known area"
+        );
+        let e = check_region("eu west").unwrap_err().0;
+        assert_eq!(
+            e,
+            "'eu west' is not a region name (like eu-west-1); did you mean 'eu-west-1'?"
+        );
+        let e = check_region("eu-wset-1").unwrap_err().0;
+        assert!(e.contains("did you mean 'eu-west-1'"), "{e}");
+        assert!(check_region("EU-WEST-1").is_err());
+        assert!(check_region("euwest1").is_err());
+        assert!(check_region("").is_err());
+    }
+
+    #[test]
+    fn token_codes_with_spaces() {
+        assert_eq!("123 456".parse::<TokenCode>().unwrap().as_str(), "123456");
+        assert_eq!(" 123456\n".parse::<TokenCode>().unwrap().as_str(), "123456");
+        assert!("123 45".parse::<TokenCode>().is_err());
+        assert!("123-456".parse::<TokenCode>().is_err());
     }
 
     #[test]

@@ -252,8 +252,29 @@ impl AwsFiles {
                 } else {
                     "the section has no aws_access_key_id/aws_secret_access_key"
                 };
+                // Profiles that do hold keys: the likely meant ones.
+                let with_keys: Vec<String> = self
+                    .profile_names()
+                    .into_iter()
+                    .filter(|n| {
+                        self.profile(n)
+                            .is_some_and(|p| p.get("aws_access_key_id").is_some())
+                    })
+                    .collect();
+                let suggestion = if p.is_none() {
+                    crate::error::did_you_mean(profile, with_keys.iter().map(String::as_str))
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                let known = if with_keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (profiles with keys: {})", with_keys.join(", "))
+                };
                 Err(UserError::new(format!(
-                    "no long-term keys for profile '{profile}': read [{profile}] in {} and [profile {profile}] in {}, and {found}",
+                    "no long-term keys for profile '{profile}': read [{profile}] in {} and [profile {profile}] in {}, and {found}{suggestion}{known}",
                     self.credentials_path.display(),
                     self.config_path.display()
                 ))

@@ -11,7 +11,7 @@ use super::{sts_user_error, Provider};
 use crate::clock::Clock;
 use crate::error::UserError;
 use crate::mfa::totp::{step_of, ReplayGuard, STEP_SECS};
-use crate::mfa::TotpDevice;
+use crate::mfa::{TotpDevice, PROMPT_SOURCE};
 use crate::sts::{skew_sentence, Endpoint, Sts, StsError};
 use crate::types::{MfaSerial, SessionDuration, TokenCode};
 
@@ -106,13 +106,30 @@ impl<'a> Provider<'a> {
         let _device_lock =
             self.cache
                 .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                    log.verbose("waiting for another mfacli using this MFA device")
+                    log.notice("waiting for another mfacli using this MFA device (it may be asking for a code)")
                 })?;
         let code = self
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
-        call(self.sts(endpoint)?, serial, &code.code).map_err(sts_user_error)
+        match call(self.sts(endpoint)?, serial, &code.code) {
+            // A typed code STS rejects (mistyped, or already used): ask
+            // again, up to 3 codes in all.
+            Err(mut last) if last.is_invalid_mfa_code() && code.source == PROMPT_SOURCE => {
+                for _ in 0..2 {
+                    let again = crate::mfa::prompt(
+                        serial,
+                        Some("STS rejected that code (mistyped, or already used); wait for the next one"),
+                    )?;
+                    match call(self.sts(endpoint)?, serial, &again) {
+                        Err(e) if e.is_invalid_mfa_code() => last = e,
+                        r => return r.map_err(sts_user_error),
+                    }
+                }
+                Err(sts_user_error(last))
+            }
+            r => r.map_err(sts_user_error),
+        }
     }
 
     /// The TOTP loop: the first code is the current step's (waiting for the
@@ -190,7 +207,7 @@ impl<'a> Provider<'a> {
             let lock = self
                 .cache
                 .lock(&guard.lock_name(), self.options.lock_timeout, || {
-                    log.verbose("waiting for another mfacli using this MFA device")
+                    log.notice("waiting for another mfacli using this MFA device (it may be asking for a code)")
                 })?;
             let before = guard.snapshot();
             let (step, code) = if retry {

@@ -49,16 +49,18 @@ pub struct RoleCredentials {
     pub from_cache: bool,
 }
 
-/// Cache file names. The role key covers everything that changes the result.
+/// The MFA session's cache file: one per long-term key, MFA device and
+/// STS scope ([`Endpoint::cache_scope`]: the partition for AWS's own
+/// endpoints, whatever their region; the URL for a custom endpoint).
 ///
-/// The MFA session is keyed by the plan's serial (`[bastion] mfa_serial`, or
+/// The session is keyed by the plan's serial (`[bastion] mfa_serial`, or
 /// the first `[[bastion.mfa_devices]]` entry), never by the device whose code
 /// produced it: a GetSessionToken session belongs to the IAM user, so with
 /// several devices one cached session still serves every run.
-pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &str) -> String {
+pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &Endpoint) -> String {
     format!(
         "session-{}.json",
-        key_hash(&[access_key_id, serial.as_str(), endpoint])
+        key_hash(&[access_key_id, serial.as_str(), &endpoint.cache_scope()])
     )
 }
 
@@ -81,7 +83,7 @@ impl RoleSlot {
             t.external_id.as_ref().map_or("", |x| x.as_str()),
             access_key_id,
             plan.mfa_serial.as_str(),
-            &plan.endpoint.url,
+            &plan.endpoint.cache_scope(),
         ]);
         let file = format!("{}{key}.json", role_file_prefix(t.name.as_str()));
         Self { key, file }
@@ -128,7 +130,7 @@ pub fn cached_session(
     cache: &Cache,
     keys: &LongTermKeys,
     serial: &MfaSerial,
-    endpoint: &str,
+    endpoint: &Endpoint,
 ) -> Option<SessionEntry> {
     cache
         .read::<SessionEntry>(&session_file(&keys.access_key_id, serial, endpoint))
@@ -235,7 +237,12 @@ impl<'a> Provider<'a> {
         let _guard = self.cache.lock(
             file.trim_end_matches(".json"),
             self.options.lock_timeout,
-            || log.verbose(&format!("waiting for another mfacli fetching the {what}")),
+            || {
+                log.notice(&format!(
+                    "waiting for another mfacli that is fetching the {what} (up to {}s; it may be asking for an MFA code)",
+                    self.options.lock_timeout.as_secs()
+                ))
+            },
         )?;
         if use_cache {
             if let Some(v) = fresh(self.cache, self.clock.now(), self.margin()) {
@@ -310,10 +317,12 @@ impl<'a> Provider<'a> {
                 "'{}' asks for {} (> 1h, the limit through an MFA session): calling AssumeRole with the long-term keys and an MFA code",
                 t.name, t.duration
             ));
-            return self.assume_direct(plan, keys);
+            return self
+                .assume_direct(plan, keys)
+                .map_err(|e| name_profile(e, &plan.bastion_profile));
         }
         let session_plan = plan.session();
-        let mut session = self.mfa_session(&session_plan, keys, false)?;
+        let (mut session, mut from_cache) = self.mfa_session_from(&session_plan, keys, false)?;
         for attempt in 0..2 {
             self.log.verbose(&format!(
                 "calling STS AssumeRole {} with the MFA session",
@@ -323,14 +332,29 @@ impl<'a> Provider<'a> {
                 .sts(&plan.endpoint)?
                 .assume_role(Signer::Temporary(&session), &request);
             match r {
-                Err(e) if e.is_expired_token() && attempt == 0 => {
-                    self.log.notice("the cached MFA session was rejected as expired; dropping it and starting a new one");
+                // A cached session STS no longer accepts (expired early,
+                // revoked, or from an STS that forgot it): drop it, once.
+                Err(e)
+                    if attempt == 0
+                        && (e.is_expired_token() || (from_cache && e.is_invalid_token())) =>
+                {
+                    self.log.notice(&format!(
+                        "STS rejected the cached MFA session ({}); dropping it and starting a new one",
+                        e.code().unwrap_or("rejected")
+                    ));
                     let _ = self.cache.remove(&session_file(
                         &keys.access_key_id,
                         &plan.mfa_serial,
-                        &plan.endpoint.url,
+                        &plan.endpoint,
                     ));
-                    session = self.mfa_session(&session_plan, keys, true)?;
+                    (session, from_cache) = self.mfa_session_from(&session_plan, keys, true)?;
+                }
+                Err(e) if e.is_invalid_token() => {
+                    // Signed with a session STS just issued: not the keys.
+                    return Err(UserError::new(e.to_string()).hint(format!(
+                        "STS does not accept the MFA session it issued for {} (signed with the session, not the access key): check that AWS_ENDPOINT_URL_STS / --endpoint-url names one STS, then `mfacli clear --all`",
+                        plan.mfa_serial
+                    )));
                 }
                 other => return other.map_err(sts_user_error),
             }
@@ -374,11 +398,11 @@ impl<'a> Provider<'a> {
         keys: &LongTermKeys,
         force: bool,
     ) -> Result<TemporaryCredentials, UserError> {
-        self.mfa_session_sourced(plan, keys, force).map(|(c, _)| c)
+        self.mfa_session_from(plan, keys, force).map(|(c, _)| c)
     }
 
-    /// [`Provider::mfa_session`], saying whether it came from the cache.
-    fn mfa_session_sourced(
+    /// [`Provider::mfa_session`], and whether it came from the cache.
+    fn mfa_session_from(
         &mut self,
         plan: &SessionPlan,
         keys: &LongTermKeys,
@@ -386,15 +410,15 @@ impl<'a> Provider<'a> {
     ) -> Result<(TemporaryCredentials, bool), UserError> {
         let serial = &plan.mfa_serial;
         let endpoint = &plan.endpoint;
-        let file = session_file(&keys.access_key_id, serial, &endpoint.url);
+        let file = session_file(&keys.access_key_id, serial, endpoint);
         let use_cache = !self.options.no_cache && !force;
         let what = format!("MFA session for {serial}");
-        let (creds, from_cache) = self.cached(
+        self.cached(
             &file,
             &what,
             use_cache,
             |cache, now, margin| {
-                cached_session(cache, keys, serial, &endpoint.url)
+                cached_session(cache, keys, serial, endpoint)
                     .map(|e| e.credentials)
                     .filter(|c| c.is_fresh(now, margin))
             },
@@ -403,12 +427,14 @@ impl<'a> Provider<'a> {
                 let log = *this.log;
                 // The session is the IAM user's, whichever device gave the
                 // code: it is cached under the plan's serial (see session_file).
-                let creds = this.with_mfa_code(serial, endpoint, |sts, device, code| {
-                    log.verbose(&format!(
-                        "calling STS GetSessionToken for {device} ({duration})"
-                    ));
-                    sts.get_session_token(keys, duration, Some((device, code)))
-                })?;
+                let creds = this
+                    .with_mfa_code(serial, endpoint, |sts, device, code| {
+                        log.verbose(&format!(
+                            "calling STS GetSessionToken for {device} ({duration})"
+                        ));
+                        sts.get_session_token(keys, duration, Some((device, code)))
+                    })
+                    .map_err(|e| name_profile(e, &plan.bastion_profile))?;
                 let entry = SessionEntry {
                     version: CACHE_VERSION,
                     access_key_id: keys.access_key_id.clone(),
@@ -418,8 +444,7 @@ impl<'a> Provider<'a> {
                 };
                 Ok((creds, entry))
             },
-        )?;
-        Ok((creds, from_cache))
+        )
     }
 
     /// The bastion account's own credentials: the MFA session itself.
@@ -429,8 +454,7 @@ impl<'a> Provider<'a> {
         aws: &AwsFiles,
     ) -> Result<RoleCredentials, UserError> {
         let keys = aws.long_term_keys(&plan.bastion_profile)?;
-        let (credentials, from_cache) =
-            self.mfa_session_sourced(plan, &keys, self.options.refresh)?;
+        let (credentials, from_cache) = self.mfa_session_from(plan, &keys, self.options.refresh)?;
         Ok(RoleCredentials {
             credentials,
             assumed_role_arn: None,
@@ -546,6 +570,14 @@ fn with_provider<T>(
     let cache = sources.cache().with_log(*log);
     let mut provider = Provider::new(&cache, world.0, log, &options, &codes, world.1);
     f(&mut provider)
+}
+
+/// Hints about the long-term keys say which profile holds them.
+fn name_profile(mut e: UserError, profile: &str) -> UserError {
+    e.hint = e
+        .hint
+        .map(|h| h.replace("--profile PROFILE", &format!("--profile {profile}")));
+    e
 }
 
 pub fn sts_user_error(e: StsError) -> UserError {

@@ -25,7 +25,7 @@ const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 struct Script {
     calls: Vec<String>,
     /// Error codes to answer, in order, before succeeding.
-    errors: Vec<(&'static str, &'static str)>,
+    errors: Vec<(Option<&'static str>, &'static str, &'static str)>,
     /// TOTP codes sent, in order.
     codes: Vec<String>,
     issued: u32,
@@ -86,7 +86,14 @@ impl FakeSts {
             .count()
     }
     fn fail_next(&self, code: &'static str, message: &'static str) {
-        self.0.borrow_mut().errors.push((code, message));
+        self.0.borrow_mut().errors.push((None, code, message));
+    }
+    /// Fail the next call of `action` (other calls pass it by).
+    fn fail_next_of(&self, action: &'static str, code: &'static str, message: &'static str) {
+        self.0
+            .borrow_mut()
+            .errors
+            .push((Some(action), code, message));
     }
     /// Checks a code as AWS does when a [`TotpSts`] is attached.
     fn check_code(
@@ -139,8 +146,12 @@ impl FakeSts {
 
     fn answer(&self, action: &'static str, hours: i64) -> Result<TemporaryCredentials, StsError> {
         let mut s = self.0.borrow_mut();
-        if !s.errors.is_empty() {
-            let (code, message) = s.errors.remove(0);
+        if let Some(i) = s
+            .errors
+            .iter()
+            .position(|(a, _, _)| a.is_none_or(|a| a == action))
+        {
+            let (_, code, message) = s.errors.remove(i);
             return Err(StsError {
                 action,
                 endpoint: "https://sts.example".into(),
@@ -213,11 +224,13 @@ impl Sts for FakeSts {
     }
 }
 
-struct FakeConnect(FakeSts, RefCell<usize>);
+/// The fake STS, the number of clients made, and their endpoint URLs.
+struct FakeConnect(FakeSts, RefCell<usize>, RefCell<Vec<String>>);
 
 impl Connect for FakeConnect {
-    fn connect(&self, _: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
+    fn connect(&self, e: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
         *self.1.borrow_mut() += 1;
+        self.2.borrow_mut().push(e.url.clone());
         Ok(Box::new(self.0.clone()))
     }
 }
@@ -285,7 +298,7 @@ impl World {
             _dir: dir,
             sources,
             clock: Rc::new(ManualClock::new(start())),
-            connect: FakeConnect(sts.clone(), RefCell::new(0)),
+            connect: FakeConnect(sts.clone(), RefCell::new(0), RefCell::new(Vec::new())),
             sts,
         }
     }
@@ -694,6 +707,57 @@ fn codes_follow_sts_clock_when_this_one_is_off() {
     );
 }
 
+/// Without a [bastion] region, the ambient region picks the endpoint.
+const CONFIG_NO_REGION: &str = r#"
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+region = "eu-central-1"
+
+[targets.staging]
+role_arn = "arn:aws:iam::333333333333:role/PowerUser"
+"#;
+
+#[test]
+fn three_regions_share_one_mfa_session_and_role_credentials() {
+    let mut w = World::with_config(CONFIG_NO_REGION, &code_env());
+    // What `eval "$(mfacli env prod)"` leaves behind, then other regions.
+    for region in ["eu-west-1", "eu-central-1", "us-east-2"] {
+        w.sources.env.set("AWS_REGION", region);
+        w.get("prod").unwrap();
+        w.get("staging").unwrap();
+    }
+    w.sources.overrides.region = Some("ap-southeast-2".into());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    assert_eq!(
+        w.sts.count("AssumeRole"),
+        2,
+        "role credentials are not per region either: {:?}",
+        w.sts.calls()
+    );
+    // Only the first region's runs (prod, staging) needed STS at all.
+    assert_eq!(
+        *w.connect.2.borrow(),
+        [
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com"
+        ]
+    );
+    // After the role credentials expire, another region's endpoint renews
+    // them with the same session.
+    w.advance_mins(61);
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    assert_eq!(
+        w.connect.2.borrow().last().map(String::as_str),
+        Some("https://sts.ap-southeast-2.amazonaws.com")
+    );
+}
+
 #[test]
 fn a_step_that_never_left_the_machine_is_not_recorded() {
     let w = World::new(&[("MFACLI_TOTP_SECRET", SEED)]);
@@ -740,4 +804,104 @@ fn a_step_that_never_left_the_machine_is_not_recorded() {
         (w.clock.now() - start()).num_seconds() == 0,
         "no retry, no wait"
     );
+}
+
+#[test]
+fn bastion_region_beats_the_exported_aws_region() {
+    let mut w = World::new(&code_env());
+    for region in ["eu-central-1", "us-east-2"] {
+        w.sources.env.set("AWS_REGION", region);
+        w.sources.env.set("AWS_DEFAULT_REGION", region);
+        w.get("prod").unwrap();
+        w.advance_mins(61);
+    }
+    assert_eq!(w.sts.count("GetSessionToken"), 1);
+    assert_eq!(
+        *w.connect.2.borrow(),
+        [
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com"
+        ]
+    );
+}
+
+#[test]
+fn a_custom_endpoint_is_its_own_session_scope() {
+    let mut w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.sources
+        .env
+        .set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566");
+    w.get("prod").unwrap();
+    assert_eq!(
+        w.sts.count("GetSessionToken"),
+        2,
+        "a session from an emulator or proxy is not an AWS session"
+    );
+    w.sources.env.set(
+        "AWS_ENDPOINT_URL_STS",
+        "https://sts.eu-west-1.amazonaws.com",
+    );
+    w.get("staging").unwrap();
+    assert_eq!(
+        w.sts.count("GetSessionToken"),
+        2,
+        "an explicit AWS regional URL is the partition's scope"
+    );
+}
+
+#[test]
+fn invalid_client_token_id_for_a_cached_session_heals_once() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.advance_mins(61); // role expired, session still cached
+    w.sts.fail_next(
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+    );
+    w.get("prod").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(w.sts.count("GetSessionToken"), 2, "{calls:?}");
+    assert_eq!(w.sts.count("AssumeRole"), 3, "{calls:?}");
+    // The new session is the one cached now: no third code.
+    w.advance_mins(61);
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 2);
+}
+
+#[test]
+fn a_fresh_session_rejected_is_not_retried_and_names_the_session() {
+    let w = World::new(&code_env());
+    w.get("staging").unwrap();
+    w.advance_mins(61);
+    for _ in 0..2 {
+        w.sts.fail_next_of(
+            "AssumeRole",
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        );
+    }
+    let e = w.get("staging").unwrap_err();
+    // Cached session rejected -> dropped -> new session -> rejected again:
+    // one retry only, and the hint is about the session, not the keys.
+    assert_eq!(w.sts.count("GetSessionToken"), 2, "{:?}", w.sts.calls());
+    assert_eq!(w.sts.count("AssumeRole"), 3, "{:?}", w.sts.calls());
+    assert!(e.message.contains("InvalidClientTokenId"), "{e}");
+    let hint = e.hint.clone().unwrap_or_default();
+    assert!(hint.contains("MFA session"), "{hint}");
+    assert!(!hint.contains("deactivated"), "{hint}");
+}
+
+#[test]
+fn signature_mismatch_hint_names_the_bastion_profile() {
+    let w = World::new(&code_env());
+    w.sts.fail_next_of(
+        "GetSessionToken",
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+    );
+    let e = w.get("prod").unwrap_err();
+    let hint = e.hint.unwrap_or_default();
+    assert!(hint.contains("aws configure --profile bastion`"), "{hint}");
+    assert!(!hint.contains("PROFILE"), "{hint}");
 }

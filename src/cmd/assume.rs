@@ -28,6 +28,14 @@ struct Summary<'a> {
 }
 
 pub(crate) fn run(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
+    if a.export {
+        let shell = ctx.shell(a.shell);
+        return super::failing_eval(shell, || run_inner(ctx, a));
+    }
+    run_inner(ctx, a)
+}
+
+fn run_inner(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
     let sources = ctx.sources()?;
     let (plan, creds) = super::credentials(ctx, &sources, &a.target)?;
     if let Some(section) = &a.write_profile {

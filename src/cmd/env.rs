@@ -6,14 +6,23 @@ use super::Ctx;
 use crate::cli::EnvArgs;
 
 pub(crate) fn run(ctx: &Ctx, args: EnvArgs) -> Result<u8> {
-    let sources = ctx.sources()?;
-    let issued = super::issue(ctx, &sources, args.target.as_deref(), 0)?;
-    super::print_exports_for(
-        &sources,
-        &issued.creds.credentials,
-        issued.region.as_deref(),
-        issued.target.as_deref(),
-        ctx.shell(args.shell),
-    )?;
-    Ok(0)
+    let shell = ctx.shell(args.shell);
+    super::failing_eval(shell, || {
+        let sources = ctx.sources()?;
+        let issued = super::issue(ctx, &sources, args.target.as_deref(), 0)?;
+        if crate::io::stdout_is_terminal() {
+            let what = args.target.as_deref().unwrap_or("--bastion");
+            ctx.log.notice(&format!(
+                "these are shell statements for eval; to set them in this shell run: eval \"$(mfacli env {what})\""
+            ));
+        }
+        super::print_exports_for(
+            &sources,
+            &issued.creds.credentials,
+            issued.region.as_deref(),
+            issued.target.as_deref(),
+            shell,
+        )?;
+        Ok(0)
+    })
 }

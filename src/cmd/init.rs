@@ -99,7 +99,7 @@ fn parse_flags(args: &InitArgs, g: &GlobalArgs) -> Result<Given, UserError> {
 pub(crate) fn run(ctx: &Ctx, args: InitArgs) -> Result<u8> {
     let (g, log) = (&ctx.global, &ctx.log);
     let (path, _) = crate::config::config_path(g.config.as_deref(), &ctx.env);
-    let given = parse_flags(&args, g)?;
+    let given = parse_flags(&args, g).map_err(UserError::usage)?;
     let aws = AwsFiles::load(&ctx.env)?;
     let profiles = Profiles::from_aws(&aws);
     let exists = std::fs::symlink_metadata(&path).is_ok();

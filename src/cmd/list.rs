@@ -78,7 +78,7 @@ fn collect(sources: &Sources) -> Listing {
                     row.credentials_seconds_left = Some(left);
                     row.credentials_fresh = Some(left.is_some_and(|l| l > margin));
                     if let Some(s) =
-                        chain::cached_session(&cache, &keys, &plan.mfa_serial, &plan.endpoint.url)
+                        chain::cached_session(&cache, &keys, &plan.mfa_serial, &plan.endpoint)
                     {
                         let serial = plan.mfa_serial.to_string();
                         if !sessions.iter().any(|x| x.mfa_serial == serial) {

@@ -98,6 +98,7 @@ pub fn run(cli: Cli, env: Env) -> Result<u8> {
     let ctx = Ctx::new(cli.global, env);
     match cli.command {
         Command::Completions { shell } => completions::run(shell),
+        Command::CompleteTargets => completions::targets(&ctx),
         Command::Man => man::run(),
         Command::Policy(p) => policy::run(p),
         Command::Totp => totp::run(&ctx),
@@ -167,6 +168,18 @@ pub(crate) fn issue(
             })
         }
     }
+}
+
+/// Runs `f`; if it fails, prints a statement that fails in `shell`
+/// ([`output::render_failure`]) so that the caller's `eval` fails too.
+pub(crate) fn failing_eval(shell: Shell, f: impl FnOnce() -> Result<u8>) -> Result<u8> {
+    let r = f();
+    if let Err(e) = &r {
+        if !crate::io::is_broken_pipe(e) {
+            let _ = crate::io::stdout(&output::render_failure(shell));
+        }
+    }
+    r
 }
 
 /// Prints the exports of `creds` for `shell`.

@@ -18,9 +18,8 @@ pub(crate) fn run(ctx: &Ctx) -> Result<u8> {
         })?;
     let now = SystemClock.now().timestamp().max(0) as u64;
     let left = totp::STEP_SECS - now % totp::STEP_SECS;
-    crate::io::stdout(&format!(
-        "{} ({left}s left in this step)\n",
-        seed.code_at(now).as_str()
-    ))?;
+    // Only the code on stdout, so `$(mfacli totp)` is just the code.
+    crate::io::stdout(&format!("{}\n", seed.code_at(now).as_str()))?;
+    ctx.log.notice(&format!("({left}s left in this step)"));
     Ok(0)
 }

@@ -152,6 +152,27 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// What [bastion] says that still parses, when the whole config does not.
+fn salvage(path: &Path) -> Config {
+    let mut c = Config::default();
+    let table = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    if let Some(toml::Value::Table(b)) = table.as_ref().and_then(|t| t.get("bastion")) {
+        c.bastion.profile = b.get("profile").and_then(|v| v.as_str()).map(str::to_owned);
+        c.bastion.mfa_serial = b
+            .get("mfa_serial")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok());
+        c.bastion.region = b
+            .get("region")
+            .and_then(|v| v.as_str())
+            .filter(|r| crate::types::check_region(r).is_ok())
+            .map(str::to_owned);
+    }
+    c
+}
+
 /// `AKIA…E001`: enough to recognise a key, not the whole id.
 pub fn short_key(id: &str) -> String {
     if id.len() > 8 && id.is_ascii() {
@@ -171,7 +192,8 @@ pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
 pub fn diagnose_with(overrides: Overrides, env: Env, wanted: &[String], check_mfa: bool) -> Report {
     let mut r = Report::default();
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
-    let config = check_config(&mut r, &config_path, overrides.config.as_deref(), &env);
+    let (config, config_failed) =
+        check_config(&mut r, &config_path, overrides.config.as_deref(), &env);
     let aws = match AwsFiles::load(&env) {
         Ok(a) => a,
         Err(e) => {
@@ -219,7 +241,13 @@ pub fn diagnose_with(overrides: Overrides, env: Env, wanted: &[String], check_mf
     let cache = sources.cache();
     let now = Utc::now();
     check_sessions(&mut r, &cache, &plans, &keys, now);
-    if plans.is_empty() {
+    if plans.is_empty() && config_failed {
+        r.warn(
+            "targets",
+            "the mfacli config's targets were not read (see the config error)",
+            "fix the config error above, then run `mfacli doctor` again",
+        );
+    } else if plans.is_empty() {
         r.warn(
             "targets",
             "none defined",
@@ -241,8 +269,9 @@ pub fn diagnose_with(overrides: Overrides, env: Env, wanted: &[String], check_mf
 }
 
 /// The mfacli config: parses, and its warnings. A broken config is an
-/// error line and an empty config, so the other checks still run.
-fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> Config {
+/// error line and what can be salvaged of it (true: it failed), so the
+/// other checks still run, on the user's bastion profile.
+fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> (Config, bool) {
     match Config::load(flag, env) {
         Ok(c) => {
             let what = if c.path.is_some() {
@@ -266,11 +295,14 @@ fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> 
                     "remove the key or fix its spelling; see the config reference in the README",
                 );
             }
-            c
+            (c, false)
         }
         Err(e) => {
             r.user_error("config", &e);
-            Config::default()
+            // Keep what can be read of [bastion] (profile, mfa_serial), so
+            // the checks below look at the user's bastion profile, not at
+            // `default` with misleading follow-on errors.
+            (salvage(path), true)
         }
     }
 }
@@ -371,7 +403,7 @@ fn check_sessions(
         let id = (
             k.access_key_id.clone(),
             p.mfa_serial.to_string(),
-            p.endpoint.url.clone(),
+            p.endpoint.cache_scope(),
         );
         if !seen.contains(&id) {
             seen.push(id);
@@ -553,7 +585,7 @@ fn check_sts(r: &mut Report, endpoint: &Endpoint, profile: &str, k: &LongTermKey
 
 fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now: DateTime<Utc>) {
     let check = "mfa session";
-    match chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint.url) {
+    match chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint) {
         None => r.ok(
             check,
             format!(
@@ -564,10 +596,28 @@ fn check_session(r: &mut Report, cache: &Cache, p: &Plan, k: &LongTermKeys, now:
         Some(e) => {
             let left = e.credentials.seconds_left(now);
             if left > 0 {
-                r.ok(
-                    check,
-                    format!("{}: {} left", p.mfa_serial, human_left(left)),
-                );
+                // STS may have forgotten it (revoked, or another STS): ask,
+                // with the session itself; this needs no MFA code.
+                let rejected = StsClient::new(p.endpoint.clone())
+                    .and_then(|c| c.get_caller_identity(Signer::Temporary(&e.credentials)))
+                    .err()
+                    .filter(|e| e.is_invalid_token() || e.is_expired_token());
+                match rejected {
+                    Some(err) => r.warn(
+                        check,
+                        format!(
+                            "{}: the cached session ({} left by its clock) is rejected by STS: {}",
+                            p.mfa_serial,
+                            human_left(left),
+                            err.code().unwrap_or("rejected")
+                        ),
+                        "nothing to repair by hand: the next command drops it and asks for one MFA code (or run `mfacli clear --all` now)",
+                    ),
+                    None => r.ok(
+                        check,
+                        format!("{}: {} left", p.mfa_serial, human_left(left)),
+                    ),
+                }
             } else {
                 r.warn(
                     check,

@@ -2,8 +2,8 @@
 //! or the terminal (never stdout, so `eval "$(mfacli env …)"` works).
 
 pub mod totp;
+pub mod tty;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -99,9 +99,9 @@ impl CodeSources<'_> {
             )
             .hint(format!("provide one through {SOURCES_LIST}")));
         }
-        prompt(serial).map(|code| Code {
+        prompt(serial, None).map(|code| Code {
             code,
-            source: "terminal prompt".into(),
+            source: PROMPT_SOURCE.into(),
             from_totp: false,
         })
     }
@@ -254,26 +254,37 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
     })
 }
 
-/// Prompts on the controlling terminal (rpassword reads and writes
-/// /dev/tty, without echo). Fails at once if there is no terminal.
-fn prompt(serial: &MfaSerial) -> Result<TokenCode, UserError> {
-    let mut tty = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|_| {
-            UserError::new("an MFA code is needed, but there is no terminal to ask on")
-                .hint(format!("provide one through {SOURCES_LIST}"))
-        })?;
+/// What [`Code::source`] says for a typed code.
+pub const PROMPT_SOURCE: &str = "terminal prompt";
+
+/// Prompts on the controlling terminal (/dev/tty, without echo; the
+/// terminal is restored even on Ctrl-C, see [`tty`]). A malformed code is
+/// asked again, up to 3 times in all; spaces inside (`123 456`, as
+/// authenticator apps show it) are fine. Fails at once if there is no
+/// terminal, and cleanly at end of input (Ctrl-D).
+pub fn prompt(serial: &MfaSerial, why: Option<&str>) -> Result<TokenCode, UserError> {
+    let mut tty = tty::Tty::open().map_err(|_| {
+        UserError::new("an MFA code is needed, but there is no terminal to ask on")
+            .hint(format!("provide one through {SOURCES_LIST}"))
+    })?;
+    if let Some(why) = why {
+        tty.say(&format!("{why}\n"));
+    }
     for attempt in 0..3 {
-        let line = rpassword::prompt_password(format!("MFA code for {serial}: ")).map_err(|e| {
-            UserError::new(format!("cannot read the MFA code from the terminal: {e}"))
-        })?;
-        match line.trim().parse::<TokenCode>() {
+        let line = tty
+            .read_hidden(&format!("MFA code for {serial}: "))
+            .map_err(|e| {
+                UserError::new(format!("cannot read the MFA code from the terminal: {e}"))
+            })?
+            .ok_or_else(|| {
+                UserError::new("no MFA code entered (end of input at the prompt)").hint(format!(
+                    "type the 6-digit code, or provide one through {SOURCES_LIST}"
+                ))
+            })?;
+        match line.parse::<TokenCode>() {
             Ok(code) => return Ok(code),
-            Err(e) if attempt < 2 => {
-                let _ = writeln!(tty, "{e}; try again");
-            }
-            Err(e) => return Err(UserError::new(format!("MFA code: {e}"))),
+            Err(e) if attempt < 2 => tty.say(&format!("{e}; try again\n")),
+            Err(e) => return Err(UserError::new(format!("MFA code: {e} (3 attempts)"))),
         }
     }
     unreachable!("the loop returns on its last attempt")

@@ -154,12 +154,31 @@ pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str
     for k in unset {
         let _ = match shell {
             Shell::Bash | Shell::Zsh => writeln!(out, "unset {k}"),
-            Shell::Fish => writeln!(out, "set -e {k}"),
+            // `set -e` of an unset variable fails (status 4); the source
+            // must end with success so that `… | source; and …` works.
+            Shell::Fish => writeln!(out, "set -e {k}; or true"),
             Shell::Powershell => writeln!(out, "Remove-Item Env:{k} -ErrorAction SilentlyContinue"),
             Shell::Github => Ok(()),
         };
     }
     out
+}
+
+/// What `env` (and `assume --export`) print to stdout when they fail: a
+/// statement that fails in `shell`, so that `eval "$(mfacli env …)"`
+/// returns non-zero and a `set -e` script stops there, instead of going on
+/// with no credentials (eval of an empty string succeeds). It only fails
+/// the eval: an interactive shell stays open. PowerShell's
+/// `… | Invoke-Expression` gets a `throw`, which stops a script (and
+/// shows an error at the prompt).
+pub fn render_failure(shell: Shell) -> String {
+    let why = "mfacli could not get credentials (see the error above)";
+    match shell {
+        Shell::Bash | Shell::Zsh | Shell::Fish => format!("# {why}\nfalse\n"),
+        Shell::Powershell => format!("throw '{why}'\n"),
+        // Not eval'd: the step fails by mfacli's exit status.
+        Shell::Github => String::new(),
+    }
 }
 
 /// Exactly what `credential_process` consumers expect.

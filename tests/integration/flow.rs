@@ -121,7 +121,7 @@ fn env_output_is_exact_and_evaluates_in_each_shell() {
         format!("unset {k}\n")
     });
     let fish = expected(&|k, v| format!("set -gx {k} '{v}'\n"), &|k| {
-        format!("set -e {k}\n")
+        format!("set -e {k}; or true\n")
     });
     let pwsh = expected(&|k, v| format!("$Env:{k} = '{v}'\n"), &|k| {
         format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n")
@@ -410,7 +410,10 @@ fn revoked_session_is_dropped_and_replaced_once() {
         .assert()
         .success();
     let err = stderr(out.get_output());
-    assert!(err.contains("rejected as expired"), "{err}");
+    assert!(
+        err.contains("STS rejected the cached MFA session (ExpiredToken); dropping it"),
+        "{err}"
+    );
     assert_eq!(h.counts(), (2, 2));
     assert_eq!(
         h.emu.count_all("AssumeRole"),

@@ -270,7 +270,7 @@ fn init_bad_values_name_the_flag() {
     ] {
         let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
         let o = run(s.cmd(), &args);
-        assert_eq!(o.code, 1, "{args:?}: {}", o.stderr);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
         assert!(o.stderr.contains(flag), "{args:?}: {}", o.stderr);
         assert!(!s.config().exists(), "{args:?} wrote a config");
     }

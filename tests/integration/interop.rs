@@ -806,13 +806,13 @@ fn completions_load(name: &str, flags: &[&str], script: &str, expect: &str) {
 fn bash_completions_load() {
     // Registered, and the completion function completes a subcommand.
     let script = "source <(mfacli completions bash) && complete -p mfacli && \
-                  COMP_WORDS=(mfacli credential-p) COMP_CWORD=1 && _mfacli mfacli credential-p mfacli && \
+                  COMP_WORDS=(mfacli credential-p) COMP_CWORD=1 && _mfacli_with_targets mfacli credential-p mfacli && \
                   printf '%s\\n' \"${COMPREPLY[@]}\"";
     completions_load(
         "bash",
         &["--norc", "--noprofile"],
         script,
-        "-F _mfacli mfacli\ncredential-process\n",
+        "-F _mfacli_with_targets mfacli\ncredential-process\n",
     );
 }
 

@@ -210,3 +210,15 @@ pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
     c.timeout(std::time::Duration::from_secs(90));
     Some(c)
 }
+
+/// Whether a failed run printed nothing on stdout but the statement that
+/// fails the caller's `eval` (`env`, `assume --export`): no credentials, no
+/// exports.
+pub fn printed_only_a_failure(o: &std::process::Output) -> bool {
+    let out = String::from_utf8_lossy(&o.stdout);
+    out.lines().all(|l| {
+        l.starts_with("# mfacli could not get credentials")
+            || l == "false"
+            || l == "throw 'mfacli could not get credentials (see the error above)'"
+    })
+}
