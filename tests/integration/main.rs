@@ -20,3 +20,4 @@ mod policies;
 mod reliability;
 mod server;
 pub(crate) mod tls;
+mod write_profile;
