@@ -42,7 +42,7 @@ pub const LOCK_SUFFIX: &str = ".mfacli-lock";
 /// Appended to the credentials file's name for the backup.
 pub const BACKUP_SUFFIX: &str = ".mfacli-bak";
 /// The largest credentials file read (a bigger one is refused).
-pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+pub const MAX_FILE_SIZE: u64 = crate::fsread::TEXT_LIMIT;
 /// How long to wait for another writer's lock.
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Most symlinks followed before giving up (Linux's own limit).
