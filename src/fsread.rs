@@ -37,6 +37,9 @@ pub struct FileBytes {
     pub mode: u32,
     /// Owner.
     pub uid: u32,
+    /// Everything else `fstat` said (identity, size and mtime, to notice
+    /// a later change).
+    pub meta: std::fs::Metadata,
 }
 
 /// Why a file could not be read.
@@ -78,7 +81,8 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn kind_of(ft: std::fs::FileType) -> &'static str {
+/// "a directory", "a FIFO (named pipe)", …: for error messages.
+pub fn kind_of(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
         "a directory"
@@ -144,6 +148,7 @@ pub fn read(path: &Path, opts: ReadOpts) -> Result<Option<FileBytes>, ReadError>
         bytes,
         mode: meta.mode() & 0o7777,
         uid: meta.uid(),
+        meta,
     }))
 }
 

@@ -19,6 +19,14 @@ use crate::env::Env;
 use crate::error::UserError;
 use crate::secret::{LongTermKeys, Secret};
 
+pub mod editor;
+#[doc(hidden)]
+pub mod fuzz_check;
+pub mod writer;
+
+pub use editor::{set_keys_in_section, upsert_section, EditError, ProfileName, PROFILE_MARKER};
+pub use writer::{write_credentials_file, WriteError, WriteOutcome};
+
 /// Files larger than this are refused rather than read whole.
 pub const MAX_FILE_BYTES: u64 = crate::fsread::TEXT_LIMIT;
 
@@ -57,6 +65,12 @@ pub fn read_text_file_limited(
     limit: u64,
 ) -> Result<Option<TextFile>, UserError> {
     use crate::fsread::{read, ReadError, ReadOpts};
+    // `AWS_SHARED_CREDENTIALS_FILE=/dev/null` is the usual way to say "no
+    // file" in CI; the AWS CLI and SDKs read it as empty, and so does mfacli
+    // (and `--write-profile` refuses to write it: see `writer`).
+    if is_dev_null(path) {
+        return Ok(None);
+    }
     let file = match read(
         path,
         ReadOpts {
@@ -77,7 +91,9 @@ pub fn read_text_file_limited(
             );
         }
     };
-    let crate::fsread::FileBytes { bytes, mode, uid } = file;
+    let crate::fsread::FileBytes {
+        bytes, mode, uid, ..
+    } = file;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => Zeroizing::new(t.to_owned()),
         Err(_) => {
@@ -92,6 +108,15 @@ pub fn read_text_file_limited(
         mode: mode & 0o777,
         uid,
     }))
+}
+
+/// `/dev/null` itself (or a link to it): the character device 1:3.
+fn is_dev_null(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let (Ok(m), Ok(null)) = (std::fs::metadata(path), std::fs::metadata("/dev/null")) else {
+        return false;
+    };
+    m.file_type().is_char_device() && m.rdev() == null.rdev()
 }
 
 /// Polls a future that never waits on I/O (the profile loader is only
@@ -191,11 +216,7 @@ impl AwsFiles {
                     "fix the INI syntax: sections look like [name], settings like key = value",
                 )
             })?;
-        let credentials_sections = credentials
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
-            .map(|s| s.trim().to_owned())
-            .collect();
+        let credentials_sections = editor::sdk_section_names(&credentials);
         Ok(Self {
             credentials_path,
             config_path,

@@ -1,10 +1,13 @@
 //! `mfacli assume TARGET`: credentials, then a summary, exports, JSON, or a
 //! profile written into ~/.aws/credentials.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::aws_files::{
+    upsert_section, write_credentials_file, EditError, ProfileName, WriteError, PROFILE_MARKER,
+};
 use crate::chain::RoleCredentials;
 use crate::cli::AssumeArgs;
 use crate::clock::{Clock, SystemClock};
@@ -37,8 +40,13 @@ pub(crate) fn run(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
 
 fn run_inner(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
     let sources = ctx.sources()?;
+    // The name is checked before any MFA code or STS call is spent.
+    let section = match &a.write_profile {
+        Some(raw) => Some(profile_name(&sources.plan(&a.target)?, raw)?),
+        None => None,
+    };
     let (plan, creds) = super::credentials(ctx, &sources, &a.target)?;
-    if let Some(section) = &a.write_profile {
+    if let Some(section) = &section {
         write_profile(&sources, &plan, &creds, section, a.force)?;
         ctx.log.notice(&format!(
             "wrote [{section}] to {}; use it with `aws --profile {section} …` (expires {})",
@@ -94,37 +102,62 @@ fn summary_text(plan: &Plan, creds: &RoleCredentials, left: i64) -> String {
     s
 }
 
+/// The `--write-profile` name, normalised as the AWS parsers read a
+/// section name (`" bastion"` is `bastion`), and never the bastion profile.
+fn profile_name(plan: &Plan, raw: &str) -> Result<ProfileName, UserError> {
+    let name = ProfileName::new(raw).map_err(|e| {
+        UserError::new(format!("--write-profile: {e}"))
+            .hint("choose a name such as --write-profile prod-temp")
+    })?;
+    // Compared as the parsers compare them: after the same normalisation.
+    let bastion = ProfileName::new(&plan.bastion_profile).map_or_else(
+        |_| plan.bastion_profile.trim().to_owned(),
+        |b| b.to_string(),
+    );
+    if name.as_str() == bastion {
+        return Err(UserError::new(format!(
+            "--write-profile {name}: that is the bastion profile holding your long-term keys; refusing to replace it"
+        ))
+        .hint("choose another name, e.g. --write-profile prod-temp"));
+    }
+    Ok(name)
+}
+
+/// Writes the role credentials into `[section]` of the credentials file
+/// with the locked, verifying editor (see `aws_files::writer`): every other
+/// byte kept, a backup beside it, a section mfacli did not write replaced
+/// only with `--force`.
 fn write_profile(
     sources: &Sources,
     plan: &Plan,
     creds: &RoleCredentials,
-    section: &str,
+    section: &ProfileName,
     force: bool,
 ) -> Result<()> {
     let path = &sources.aws.credentials_path;
-    if section.is_empty() || section.contains(['[', ']', '\n']) {
-        return Err(UserError::new(format!(
-            "--write-profile: '{section}' is not a valid profile name"
-        ))
-        .into());
-    }
-    if section == plan.bastion_profile {
-        return Err(UserError::new(format!(
-            "--write-profile {section}: that is the bastion profile holding your long-term keys; refusing to replace it"
-        ))
-        .hint("choose another name, e.g. --write-profile prod-temp")
-        .into());
-    }
-    let text = crate::aws_files::read_text_file(path, "AWS credentials file")?
-        .map(|f| f.text)
-        .unwrap_or_default();
     let region = sources.export_region(plan);
-    let new = output::upsert_profile(&text, section, &creds.credentials, region.as_deref(), force)?;
-    if let Some(dir) = path.parent() {
-        crate::fsread::create_private_dirs(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+    let c = &creds.credentials;
+    let expiration = output::rfc3339(c.expiration);
+    let mut body = vec![
+        ("aws_access_key_id", c.access_key_id.as_str()),
+        ("aws_secret_access_key", c.secret_access_key.expose()),
+        ("aws_session_token", c.session_token.expose()),
+        ("expiration", expiration.as_str()),
+    ];
+    if let Some(r) = region.as_deref() {
+        body.push(("region", r));
     }
-    crate::cache::write_atomic(path, new.as_bytes(), 0o600, true)
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_credentials_file(path, |text| {
+        upsert_section(text, section, &body, PROFILE_MARKER, force)
+    })
+    .map_err(|e| {
+        let not_ours = matches!(e, WriteError::Edit(EditError::NotManaged { .. }));
+        let u = e.into_user_error(path);
+        if not_ours {
+            u.hint("choose another name for --write-profile, or add --force to replace it")
+        } else {
+            u
+        }
+    })?;
     Ok(())
 }

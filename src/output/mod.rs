@@ -1,5 +1,6 @@
 //! Every way of handing credentials over: shell exports, credential_process
-//! JSON, a human summary, and a profile in ~/.aws/credentials. Pure
+//! JSON and a human summary (a profile in ~/.aws/credentials is written by
+//! `aws_files::editor`). Pure
 //! functions of their inputs, so tests check exact text.
 
 use std::fmt::Write as _;
@@ -8,7 +9,6 @@ use std::path::Path;
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 
 use crate::env::Env;
-use crate::error::UserError;
 use crate::secret::TemporaryCredentials;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,101 +214,6 @@ pub fn local_time(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Marks sections mfacli wrote, so it never overwrites a user's own.
-pub const PROFILE_MARKER: &str =
-    "# managed by mfacli: rewritten by `mfacli assume --write-profile`";
-
-/// Puts `section` with the credentials into an INI text, keeping every
-/// other line (comments included) untouched. Refuses to replace a section
-/// mfacli did not write unless `force`.
-pub fn upsert_profile(
-    text: &str,
-    section: &str,
-    creds: &TemporaryCredentials,
-    region: Option<&str>,
-    force: bool,
-) -> Result<String, UserError> {
-    // A line break (or any control character) in a value would start a new
-    // line of the INI file: a new key or a whole `[default]` section with
-    // `credential_process`. STS values are validated on arrival; this is the
-    // last line of defence for everything that reaches the file.
-    let values = [
-        ("the section name", section),
-        ("aws_access_key_id", creds.access_key_id.as_str()),
-        ("aws_secret_access_key", creds.secret_access_key.expose()),
-        ("aws_session_token", creds.session_token.expose()),
-        ("region", region.unwrap_or("")),
-    ];
-    if let Some((what, _)) = values.iter().find(|(_, v)| v.chars().any(char::is_control)) {
-        return Err(UserError::new(format!(
-            "refusing to write [{}]: {what} contains a line break or control character",
-            section.escape_debug()
-        ))
-        .hint("nothing was written; check the STS endpoint and the region setting"));
-    }
-    let mut body = vec![
-        PROFILE_MARKER.to_owned(),
-        format!("aws_access_key_id = {}", creds.access_key_id),
-        format!(
-            "aws_secret_access_key = {}",
-            creds.secret_access_key.expose()
-        ),
-        format!("aws_session_token = {}", creds.session_token.expose()),
-        format!("expiration = {}", rfc3339(creds.expiration)),
-    ];
-    if let Some(r) = region {
-        body.push(format!("region = {r}"));
-    }
-    let header_name = |line: &str| -> Option<String> {
-        let t = line.trim();
-        t.strip_prefix('[')
-            .and_then(|t| t.strip_suffix(']'))
-            .map(|n| n.trim().to_owned())
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| header_name(l).as_deref() == Some(section));
-    let mut out: Vec<String> = Vec::new();
-    match start {
-        None => {
-            out.extend(lines.iter().map(|l| l.to_string()));
-            if out.last().is_some_and(|l| !l.trim().is_empty()) {
-                out.push(String::new());
-            }
-            out.push(format!("[{section}]"));
-            out.extend(body);
-        }
-        Some(i) => {
-            let end = lines[i + 1..]
-                .iter()
-                .position(|l| header_name(l).is_some())
-                .map_or(lines.len(), |p| i + 1 + p);
-            let ours = lines[i + 1..end].iter().any(|l| l.trim() == PROFILE_MARKER);
-            if !ours && !force {
-                return Err(UserError::new(format!(
-                    "section [{section}] exists and was not written by mfacli; not overwriting it"
-                ))
-                .hint("choose another name for --write-profile, or add --force to replace it"));
-            }
-            out.extend(lines[..=i].iter().map(|l| l.to_string()));
-            out.extend(body);
-            // Keep the blank lines/comments that separate it from the next section.
-            let trailing: Vec<&str> = lines[i + 1..end]
-                .iter()
-                .rev()
-                .take_while(|l| l.trim().is_empty())
-                .copied()
-                .collect();
-            out.extend(trailing.iter().map(|l| l.to_string()));
-            out.extend(lines[end..].iter().map(|l| l.to_string()));
-        }
-    }
-    let mut s = out.join("\n");
-    s.push('\n');
-    Ok(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,23 +261,6 @@ mod tests {
     }
 
     #[test]
-    fn upsert_keeps_other_sections_and_refuses_foreign() {
-        let text = "# my keys\n[default]\naws_access_key_id = AKIA\n\n[other]\nx = 1\n";
-        let out = upsert_profile(text, "prod", &creds(), None, false).unwrap();
-        assert!(out.starts_with(text), "{out}");
-        assert!(out.contains("[prod]\n# managed by mfacli"));
-        let again = upsert_profile(&out, "prod", &creds(), Some("eu-west-1"), false).unwrap();
-        assert_eq!(again.matches("[prod]").count(), 1);
-        assert!(again.contains("region = eu-west-1"));
-        let err = upsert_profile(text, "other", &creds(), None, false).unwrap_err();
-        assert!(err.message.contains("[other]"));
-        let forced = upsert_profile(text, "other", &creds(), None, true).unwrap();
-        assert!(
-            !forced.contains("x = 1") && forced.contains("[default]\naws_access_key_id = AKIA")
-        );
-    }
-
-    #[test]
     fn powershell_doubles_every_single_quote_character() {
         for q in POWERSHELL_SINGLE_QUOTES {
             let payload = format!("ASIA{q}; New-Item -Path pwned; {q}");
@@ -391,20 +279,6 @@ mod tests {
                 format!("'ASIA{q}{q}; New-Item -Path pwned; {q}{q}'")
             );
         }
-    }
-
-    #[test]
-    fn upsert_refuses_line_breaks_and_control_characters() {
-        let mut c = creds();
-        c.session_token = Secret::new("tok\n[default]\ncredential_process = sh -c 'id'");
-        let err = upsert_profile("", "prod", &c, None, false).unwrap_err();
-        assert!(err.message.contains("aws_session_token"), "{err}");
-        assert!(!err.to_string().contains("credential_process"), "{err}");
-        let err =
-            upsert_profile("", "prod", &creds(), Some("eu-west-1\r\n[x]"), false).unwrap_err();
-        assert!(err.message.contains("region"), "{err}");
-        let err = upsert_profile("", "pr\u{7}od", &creds(), None, false).unwrap_err();
-        assert!(err.message.contains("section name"), "{err}");
     }
 
     #[test]

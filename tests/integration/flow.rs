@@ -613,6 +613,17 @@ fn assume_summary_and_write_profile() {
         .args(["assume", "prod", "--write-profile", "mine", "--force"])
         .assert()
         .success();
+    // The file, not just the exit status: [mine] is now mfacli's section,
+    // its old key is gone, and everything before it is unchanged.
+    let forced = std::fs::read_to_string(&creds).unwrap();
+    let (kept, mine) = forced.split_at(forced.find("[mine]\n").expect("[mine] is there"));
+    assert_eq!(kept, format!("{after}\n"));
+    assert!(
+        mine.starts_with("[mine]\n# managed by mfacli")
+            && mine.contains("\naws_session_token = ")
+            && !mine.contains("x = 1"),
+        "{mine}"
+    );
     let v = json(&stdout(
         h.mfacli()
             .args(["assume", "prod", "--json"])

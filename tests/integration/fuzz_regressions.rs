@@ -25,6 +25,7 @@ const TARGETS: &[&str] = &[
     "parsers",
     "aws_files",
     "sts_response",
+    "credentials_editor",
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -235,4 +236,14 @@ fn aws_files_inputs() {
 fn sts_response_inputs() {
     assert!(inputs("sts_response").len() >= 4, "seeds are present");
     replay("sts_response", mfacli::sts_validate::fuzz_check);
+}
+
+/// The same check function as `fuzz/fuzz_targets/credentials_editor.rs`.
+#[test]
+fn credentials_editor_inputs() {
+    assert!(inputs("credentials_editor").len() >= 6, "seeds are present");
+    replay(
+        "credentials_editor",
+        mfacli::aws_files::fuzz_check::check_upsert_invariants,
+    );
 }

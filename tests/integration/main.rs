@@ -25,3 +25,4 @@ mod self_service;
 mod server;
 mod terminal;
 pub(crate) mod tls;
+mod write_profile;
