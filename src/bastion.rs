@@ -3,11 +3,13 @@
 //! [`crate::chain::for_bastion`] (same cache, locks and code sources as a
 //! target) and [`crate::iam::IamClient`].
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::aws_files::rewrite;
+use crate::aws_files::writer::BACKUP_SUFFIX;
+use crate::aws_files::{set_keys_in_section, write_credentials_file, ProfileName, WriteOutcome};
 use crate::cache::Cache;
 use crate::chain::{self, cached_session, session_file, RoleSlot, SessionEntry};
 use crate::error::UserError;
@@ -198,28 +200,31 @@ pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated,
         UserError::new(format!("{why}; {undo}; {}", iam_state(&ss, &old_id)))
     };
 
-    rewrite::write_long_term_keys(&path, &profile, &new).map_err(|e| {
+    let written = write_long_term_keys(&path, &profile, &new).map_err(|e| {
         roll_back(format!(
             "the new key could not be written ({}); the credentials file still holds {old_id}, which works",
             e.message
         ))
     })?;
+    let backup = written
+        .backup
+        .unwrap_or_else(|| PathBuf::from(format!("{}{BACKUP_SUFFIX}", path.display())));
     log.notice(&format!(
         "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
-        path.display(),
-        rewrite::backup_path(&path).display()
+        written.path.display(),
+        backup.display()
     ));
 
     let started = Instant::now();
     if let Err(e) = wait_until_accepted(&ss.plan, &new, log) {
         // Put the old key back: it still works, the new one does not yet.
-        let restored = rewrite::write_long_term_keys(&path, &profile, &old);
+        let restored = write_long_term_keys(&path, &profile, &old);
         let file_state = match restored {
-            Ok(()) => format!("the credentials file holds the old key {old_id} again, which works"),
+            Ok(_) => format!("the credentials file holds the old key {old_id} again, which works"),
             Err(re) => format!(
                 "restoring the old key in the file failed ({}); restore it from {}",
                 re.message,
-                rewrite::backup_path(&path).display()
+                backup.display()
             ),
         };
         return Err(roll_back(format!(
@@ -390,4 +395,28 @@ pub fn cached_key_created(
             .find(|k| k.access_key_id == id)
             .and_then(|k| k.created),
     ))
+}
+
+/// Writes `keys` into `[profile]` of the credentials file with the hardened
+/// editor: only those two lines change (comments, `region`, other sections
+/// stay byte for byte), under the file's lock, with a 0600 backup.
+fn write_long_term_keys(
+    path: &Path,
+    profile: &str,
+    keys: &LongTermKeys,
+) -> Result<WriteOutcome, UserError> {
+    let name = ProfileName::new(profile)
+        .map_err(|e| UserError::new(format!("{}: {e}", path.display())))?;
+    let secret = keys.secret_access_key.expose();
+    write_credentials_file(path, |text| {
+        set_keys_in_section(
+            text,
+            &name,
+            &[
+                ("aws_access_key_id", keys.access_key_id.as_str()),
+                ("aws_secret_access_key", secret),
+            ],
+        )
+    })
+    .map_err(|e| e.into_user_error(path))
 }

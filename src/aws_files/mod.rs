@@ -1,8 +1,6 @@
 //! The AWS CLI's own files (`~/.aws/credentials`, `~/.aws/config`), parsed
 //! with aws-config's profile parser so mfacli reads them exactly as the SDKs do.
 
-pub mod rewrite;
-
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;

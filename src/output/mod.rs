@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 
 use crate::env::Env;
+use crate::error::UserError;
 use crate::secret::TemporaryCredentials;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
