@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::aws_files::read_text_file;
 use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
+use crate::mfa::prompt::PromptKind;
 use crate::types::{
     AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
     SessionName, TargetName,
@@ -32,6 +33,7 @@ const BASTION_KEYS: &[&str] = &[
     "totp_secret_file",
     "mfa_command",
     "mfa_command_timeout",
+    "prompt",
 ];
 const TARGET_KEYS: &[&str] = &[
     "role_arn",
@@ -66,6 +68,7 @@ struct RawBastion {
     totp_secret_file: Option<String>,
     mfa_command: Option<String>,
     mfa_command_timeout: Option<String>,
+    prompt: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +96,9 @@ pub struct BastionConfig {
     /// How long `mfa_command` may run before its process group is killed
     /// (default 60 s).
     pub mfa_command_timeout: Option<SessionDuration>,
+    /// Where to ask for a code (default: the terminal when there is one,
+    /// else the first dialog helper found).
+    pub prompt: Option<PromptKind>,
 }
 
 /// A `[targets.NAME]` table, validated.
@@ -203,6 +209,7 @@ impl Config {
             mfa_command_timeout: field(&b.mfa_command_timeout, || {
                 at("bastion", "mfa_command_timeout")
             })?,
+            prompt: field(&b.prompt, || at("bastion", "prompt"))?,
         };
 
         let mut targets = BTreeMap::new();

@@ -1,9 +1,10 @@
 //! Where an MFA code comes from: flag, environment, TOTP seed, a command,
 //! or the terminal (never stdout, so `eval "$(mfacli env …)"` works).
 
+pub mod prompt;
+mod prompt_gui;
 pub mod totp;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ pub struct CodeSources<'a> {
     pub non_interactive: bool,
 }
 
-const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a terminal prompt";
+const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a prompt ([bastion] prompt = terminal | zenity | kdialog | osascript)";
 
 impl CodeSources<'_> {
     /// Gets one code. A TOTP code is taken through the replay guard, whose
@@ -93,9 +94,9 @@ impl CodeSources<'_> {
             )
             .hint(format!("provide one through {SOURCES_LIST}")));
         }
-        prompt(serial).map(|code| Code {
+        prompt::ask(serial, self.bastion.prompt, self.env, SOURCES_LIST).map(|(code, how)| Code {
             code,
-            source: "terminal prompt".into(),
+            source: format!("{how} prompt"),
             from_totp: false,
         })
     }
@@ -209,29 +210,4 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
         UserError::new(format!("{what} did not print a 6-digit code"))
             .hint("the command's last output line must end with the code")
     })
-}
-
-/// Prompts on the controlling terminal (rpassword reads and writes
-/// /dev/tty, without echo). Fails at once if there is no terminal.
-fn prompt(serial: &MfaSerial) -> Result<TokenCode, UserError> {
-    let mut tty = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|_| {
-            UserError::new("an MFA code is needed, but there is no terminal to ask on")
-                .hint(format!("provide one through {SOURCES_LIST}"))
-        })?;
-    for attempt in 0..3 {
-        let line = rpassword::prompt_password(format!("MFA code for {serial}: ")).map_err(|e| {
-            UserError::new(format!("cannot read the MFA code from the terminal: {e}"))
-        })?;
-        match line.trim().parse::<TokenCode>() {
-            Ok(code) => return Ok(code),
-            Err(e) if attempt < 2 => {
-                let _ = writeln!(tty, "{e}; try again");
-            }
-            Err(e) => return Err(UserError::new(format!("MFA code: {e}"))),
-        }
-    }
-    unreachable!("the loop returns on its last attempt")
 }

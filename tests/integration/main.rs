@@ -11,6 +11,7 @@ mod clock;
 mod console;
 mod flow;
 mod fuzz_regressions;
+mod gui_prompt;
 mod hardening;
 mod hook;
 mod init_doctor;
