@@ -9,6 +9,7 @@ mod util;
 
 mod clock;
 mod console;
+mod consumers;
 mod flow;
 mod fuzz_regressions;
 mod gui_prompt;
