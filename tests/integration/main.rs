@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod gui_prompt;
 mod hardening;
 mod hook;
+mod hook_pty;
 mod init_doctor;
 mod interop;
 mod output_edge;
