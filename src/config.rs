@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::aws_files::read_text_file;
 use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
+use crate::mfa::prompt::PromptKind;
 use crate::types::{
     AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
     SessionName, TargetName,
@@ -34,6 +35,7 @@ const BASTION_KEYS: &[&str] = &[
     "mfa_command_timeout",
     "mfa_deadline",
     "mfa_devices",
+    "prompt",
 ];
 const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
 /// IAM allows this many MFA devices per user.
@@ -79,6 +81,7 @@ struct RawBastion {
     mfa_deadline: Option<String>,
     #[serde(default)]
     mfa_devices: Vec<RawDevice>,
+    prompt: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,6 +122,9 @@ pub struct BastionConfig {
     /// `[[bastion.mfa_devices]]`: more TOTP devices of the same IAM user,
     /// each with its own seed, so parallel CI machines rarely collide.
     pub mfa_devices: Vec<MfaDeviceConfig>,
+    /// Where to ask for a code (default: the terminal when there is one,
+    /// else the first dialog helper found).
+    pub prompt: Option<PromptKind>,
 }
 
 /// Where a device's TOTP seed comes from.
@@ -282,6 +288,7 @@ impl Config {
             })?,
             mfa_deadline,
             mfa_devices,
+            prompt: field(&b.prompt, || at("bastion", "prompt"))?,
         };
 
         let mut targets = BTreeMap::new();

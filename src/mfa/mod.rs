@@ -1,6 +1,8 @@
 //! Where an MFA code comes from: flag, environment, TOTP seed, a command,
 //! or the terminal (never stdout, so `eval "$(mfacli env …)"` works).
 
+pub mod prompt;
+mod prompt_gui;
 pub mod totp;
 pub mod tty;
 
@@ -41,7 +43,7 @@ pub struct CodeSources<'a> {
     pub non_interactive: bool,
 }
 
-const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a terminal prompt";
+const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a prompt ([bastion] prompt = terminal | zenity | kdialog | osascript)";
 
 impl CodeSources<'_> {
     /// Gets one code. A TOTP code is taken through the replay guard, whose
@@ -99,9 +101,9 @@ impl CodeSources<'_> {
             )
             .hint(format!("provide one through {SOURCES_LIST}")));
         }
-        prompt(serial, None).map(|code| Code {
+        prompt::ask(serial, self.bastion.prompt, self.env, SOURCES_LIST).map(|(code, how)| Code {
             code,
-            source: PROMPT_SOURCE.into(),
+            source: format!("{how} prompt"),
             from_totp: false,
         })
     }
@@ -254,38 +256,11 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
     })
 }
 
-/// What [`Code::source`] says for a typed code.
+/// What [`Code::source`] says for a code typed on the terminal.
 pub const PROMPT_SOURCE: &str = "terminal prompt";
 
-/// Prompts on the controlling terminal (/dev/tty, without echo; the
-/// terminal is restored even on Ctrl-C, see [`tty`]). A malformed code is
-/// asked again, up to 3 times in all; spaces inside (`123 456`, as
-/// authenticator apps show it) are fine. Fails at once if there is no
-/// terminal, and cleanly at end of input (Ctrl-D).
+/// Asks on the terminal (see [`prompt::terminal`]), saying `why` first:
+/// for a typed code STS rejected.
 pub fn prompt(serial: &MfaSerial, why: Option<&str>) -> Result<TokenCode, UserError> {
-    let mut tty = tty::Tty::open().map_err(|_| {
-        UserError::new("an MFA code is needed, but there is no terminal to ask on")
-            .hint(format!("provide one through {SOURCES_LIST}"))
-    })?;
-    if let Some(why) = why {
-        tty.say(&format!("{why}\n"));
-    }
-    for attempt in 0..3 {
-        let line = tty
-            .read_hidden(&format!("MFA code for {serial}: "))
-            .map_err(|e| {
-                UserError::new(format!("cannot read the MFA code from the terminal: {e}"))
-            })?
-            .ok_or_else(|| {
-                UserError::new("no MFA code entered (end of input at the prompt)").hint(format!(
-                    "type the 6-digit code, or provide one through {SOURCES_LIST}"
-                ))
-            })?;
-        match line.parse::<TokenCode>() {
-            Ok(code) => return Ok(code),
-            Err(e) if attempt < 2 => tty.say(&format!("{e}; try again\n")),
-            Err(e) => return Err(UserError::new(format!("MFA code: {e} (3 attempts)"))),
-        }
-    }
-    unreachable!("the loop returns on its last attempt")
+    prompt::terminal(serial, why, SOURCES_LIST)
 }

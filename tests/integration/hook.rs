@@ -32,7 +32,7 @@ const CASES: [Case; 3] = [
     },
 ];
 
-fn wrapper(h: &Home) -> (PathBuf, PathBuf) {
+pub(crate) fn wrapper(h: &Home) -> (PathBuf, PathBuf) {
     let dir = h.path().join("wrap");
     std::fs::create_dir_all(&dir).unwrap();
     let log = h.path().join("calls.log");
@@ -50,7 +50,7 @@ fn wrapper(h: &Home) -> (PathBuf, PathBuf) {
     (dir, log)
 }
 
-fn calls(log: &std::path::Path) -> Vec<String> {
+pub(crate) fn calls(log: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
