@@ -7,6 +7,8 @@
 //! and [`plan`], handed over by [`output`]. Only [`sts`] talks to AWS, and
 //! only [`io`] writes to stdout and stderr.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod aws_files;
 pub mod bastion;
 pub mod cache;
