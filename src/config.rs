@@ -108,6 +108,7 @@ struct RawTarget {
 pub struct BastionConfig {
     pub(crate) profile: Option<String>,
     pub(crate) mfa_serial: Option<MfaSerial>,
+    /// `session_duration` for GetSessionToken, within its limits.
     pub session_duration: Option<SessionDuration>,
     pub(crate) region: Option<String>,
     pub(crate) totp_secret_env: Option<String>,
@@ -146,7 +147,9 @@ pub(crate) struct MfaDeviceConfig {
 /// A `[targets.NAME]` table, validated.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
+    /// The role to assume for this target.
     pub role_arn: RoleArn,
+    /// `duration` for AssumeRole; `None` means the AWS default.
     pub duration: Option<SessionDuration>,
     pub(crate) session_name: Option<SessionName>,
     pub(crate) external_id: Option<ExternalId>,
@@ -158,13 +161,16 @@ pub struct TargetConfig {
 /// The whole config file, validated. `Default` is "no file".
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The file it was read from; `None` when there is no config file.
     pub path: Option<PathBuf>,
     pub(crate) refresh_margin: Option<SessionDuration>,
     pub(crate) timeout: Option<SessionDuration>,
     pub(crate) lock_timeout: Option<SessionDuration>,
     /// `exec` serves credentials from a local server by default.
     pub(crate) exec_server: Option<bool>,
+    /// The `[bastion]` table.
     pub bastion: BastionConfig,
+    /// The `[targets.<name>]` tables, by name.
     pub targets: BTreeMap<TargetName, TargetConfig>,
     /// Unknown keys, as warnings to print (with a did-you-mean).
     pub warnings: Vec<String>,
@@ -207,6 +213,7 @@ impl Config {
         }
     }
 
+    /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, UserError> {
         let file = path.display().to_string();
         let syntax = |e: toml::de::Error| {

@@ -35,6 +35,7 @@ pub struct IamError {
 }
 
 impl IamError {
+    /// The AWS error code (`AccessDenied`, ...), if the failure came from IAM.
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
             StsErrorKind::Service { code, .. } => Some(code),
@@ -123,7 +124,9 @@ pub(crate) struct MfaDeviceInfo {
 
 /// A new virtual MFA device: its serial and the base32 seed (shown once).
 pub struct NewVirtualDevice {
+    /// The device's ARN, used as the MFA serial.
     pub serial: String,
+    /// The base32 TOTP seed; IAM returns it only this once.
     pub seed: Secret,
 }
 
@@ -138,6 +141,7 @@ fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
 }
 
 impl IamClient {
+    /// A client signing with the MFA session (IAM self-service calls need MFA).
     pub fn new(endpoint: Endpoint, session: TemporaryCredentials) -> Result<Self, IamError> {
         let url = endpoint.url.clone();
         let base = StsClient::new(endpoint).map_err(|e| IamError {
@@ -226,6 +230,7 @@ impl IamClient {
             .collect())
     }
 
+    /// CreateAccessKey for the caller: the new keys and their creation time.
     pub fn create_access_key(&self) -> Result<(LongTermKeys, Option<DateTime<Utc>>), IamError> {
         let out = self
             .base
@@ -264,6 +269,7 @@ impl IamClient {
         Ok(())
     }
 
+    /// DeleteAccessKey for the caller (the old key after a rotation).
     pub fn delete_access_key(&self, id: &str) -> Result<(), IamError> {
         self.base
             .block_on(
@@ -291,6 +297,7 @@ impl IamClient {
             .collect())
     }
 
+    /// CreateVirtualMFADevice named `name`, for `mfa` enrolment.
     pub fn create_virtual_mfa_device(&self, name: &str) -> Result<NewVirtualDevice, IamError> {
         let out = self
             .base
@@ -318,6 +325,7 @@ impl IamClient {
         })
     }
 
+    /// EnableMFADevice with two consecutive codes, binding the device to the user.
     pub fn enable_mfa_device(
         &self,
         user_name: &str,

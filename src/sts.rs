@@ -19,7 +19,9 @@ use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName,
 /// Where and how to reach STS.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
+    /// The STS URL (regional, FIPS, or an emulator).
     pub url: String,
+    /// The region to sign for.
     pub region: String,
     /// Per-attempt connect/read timeout.
     pub timeout: Duration,
@@ -95,6 +97,7 @@ pub(crate) enum StsErrorKind {
 }
 
 impl StsError {
+    /// The AWS error code (`AccessDenied`, ...), if the failure came from STS.
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
             StsErrorKind::Service { code, .. } => Some(code),
@@ -291,11 +294,14 @@ pub struct StsClient {
 
 /// Credentials to sign with.
 pub enum Signer<'a> {
+    /// Long-term keys: for GetSessionToken and GetCallerIdentity.
     LongTerm(&'a LongTermKeys),
+    /// Session credentials: for AssumeRole.
     Temporary(&'a TemporaryCredentials),
 }
 
 impl StsClient {
+    /// A client for `endpoint`; builds the SDK client but sends nothing.
     pub fn new(endpoint: Endpoint) -> Result<Self, StsError> {
         resolve_host(&endpoint)?;
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -422,6 +428,7 @@ impl StsClient {
         }
     }
 
+    /// GetSessionToken: a session for the MFA device and code.
     pub fn get_session_token(
         &self,
         keys: &LongTermKeys,
@@ -442,6 +449,7 @@ impl StsClient {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// AssumeRole for a target, signed with the MFA session.
     pub fn assume_role(
         &self,
         signer: Signer<'_>,
@@ -470,6 +478,7 @@ impl StsClient {
         Ok((self.convert("AssumeRole", out.credentials)?, arn))
     }
 
+    /// GetCallerIdentity: who the signer is (used by `whoami` and `doctor`).
     pub fn get_caller_identity(&self, signer: Signer<'_>) -> Result<CallerIdentity, StsError> {
         let out = self
             .block_on(self.client(signer).get_caller_identity().send())

@@ -72,12 +72,16 @@ pub fn check_region(region: &str) -> Result<(), InvalidValue> {
 /// AWS partition, derived from ARNs; decides the STS host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Partition {
+    /// The commercial partition, `aws`.
     Aws,
+    /// China, `aws-cn`.
     AwsCn,
+    /// GovCloud (US), `aws-us-gov`.
     AwsUsGov,
 }
 
 impl Partition {
+    /// Parses a partition name as it appears in ARNs.
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         match s {
             "aws" => Ok(Self::Aws),
@@ -89,6 +93,7 @@ impl Partition {
         }
     }
 
+    /// The partition name as it appears in ARNs.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Aws => "aws",
@@ -97,6 +102,7 @@ impl Partition {
         }
     }
 
+    /// The region to use for STS when none is configured.
     pub fn default_region(self) -> &'static str {
         match self {
             Self::Aws => "us-east-1",
@@ -141,6 +147,7 @@ impl fmt::Display for Partition {
 pub struct Region(String);
 
 impl Region {
+    /// The region name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -204,6 +211,7 @@ impl fmt::Display for Region {
 pub struct AccountId(String);
 
 impl AccountId {
+    /// The 12 digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -256,6 +264,7 @@ pub struct RoleArn {
 }
 
 impl RoleArn {
+    /// Builds a role ARN from its parts, validating the path and role name.
     pub fn new(
         partition: Partition,
         account: &AccountId,
@@ -263,12 +272,15 @@ impl RoleArn {
     ) -> Result<Self, InvalidValue> {
         format!("arn:{}:iam::{}:role/{}", partition.as_str(), account, role).parse()
     }
+    /// The ARN text.
     pub fn as_str(&self) -> &str {
         &self.arn
     }
+    /// The partition from the ARN.
     pub fn partition(&self) -> Partition {
         self.partition
     }
+    /// The account that owns the role.
     pub fn account(&self) -> &AccountId {
         &self.account
     }
@@ -334,9 +346,11 @@ pub struct MfaSerial {
 }
 
 impl MfaSerial {
+    /// The serial text (a device ARN or a hardware serial).
     pub fn as_str(&self) -> &str {
         &self.serial
     }
+    /// The partition, when the serial is a virtual-device ARN.
     pub fn partition(&self) -> Option<Partition> {
         self.partition
     }
@@ -399,21 +413,26 @@ impl fmt::Display for MfaSerial {
 pub struct SessionDuration(u32);
 
 impl SessionDuration {
+    /// The default for sessions and roles when nothing is configured.
     pub const ONE_HOUR: Self = Self(3600);
     /// GetSessionToken limits.
     pub const SESSION_MIN: u32 = 900;
+    /// The GetSessionToken maximum for IAM users (36 hours).
     pub const SESSION_MAX: u32 = 129_600;
     /// AssumeRole limits.
     pub const ROLE_MAX: u32 = 43_200;
     /// AWS caps AssumeRole made with session credentials ("role chaining").
     pub const CHAINED_MAX: u32 = 3600;
 
+    /// A duration of `secs` seconds, unchecked (limits are checked by [`Self::check`]).
     pub const fn from_secs(secs: u32) -> Self {
         Self(secs)
     }
+    /// The duration in seconds, as STS takes it.
     pub fn secs(self) -> u32 {
         self.0
     }
+    /// The same duration if it lies within `min..=max` seconds, else an error saying the limits.
     pub fn check(self, min: u32, max: u32) -> Result<Self, InvalidValue> {
         if (min..=max).contains(&self.0) {
             Ok(self)
@@ -501,6 +520,7 @@ impl fmt::Display for SessionDuration {
 pub struct SessionName(String);
 
 impl SessionName {
+    /// The session name text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -534,6 +554,7 @@ impl fmt::Display for SessionName {
 pub struct ExternalId(String);
 
 impl ExternalId {
+    /// The external id text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -559,6 +580,7 @@ impl FromStr for ExternalId {
 pub struct TokenCode(String);
 
 impl TokenCode {
+    /// The six digits (this is the only way to read a code).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -589,6 +611,7 @@ impl FromStr for TokenCode {
 pub struct TargetName(String);
 
 impl TargetName {
+    /// The target name text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -164,6 +164,7 @@ impl AwsFiles {
         Self::load_from(credentials_path(env), config_path(env))
     }
 
+    /// Reads both files from explicit paths (the fuzz target and tests pass scratch files).
     pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
         let credentials_file = read_text_file(&credentials_path, "AWS credentials file")?;
         let mut warnings = Vec::new();
@@ -227,10 +228,12 @@ impl AwsFiles {
         })
     }
 
+    /// The merged profile of that name, if either file has it.
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.get_profile(name)
     }
 
+    /// Every profile name, sorted, so listings and errors are stable.
     pub fn profile_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.profiles.profiles().map(str::to_owned).collect();
         names.sort();
@@ -307,6 +310,7 @@ impl AwsFiles {
         }
     }
 
+    /// Whether the credentials file has a `[name]` section (keys can be written there).
     pub fn has_credentials_section(&self, name: &str) -> bool {
         self.credentials_sections.iter().any(|s| s == name)
     }

@@ -23,21 +23,32 @@ const CACHE_VERSION: u32 = 1;
 /// A cached GetSessionToken result.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SessionEntry {
+    /// Cache format version; an entry of another version is ignored.
     pub version: u32,
+    /// The long-term key the session came from: a rotated key must not reuse it.
     pub access_key_id: String,
+    /// The MFA device that signed the session.
     pub mfa_serial: String,
+    /// The STS endpoint URL, so a session is not reused against another endpoint.
     pub endpoint: String,
+    /// The session credentials themselves.
     pub credentials: TemporaryCredentials,
 }
 
 /// Cached role credentials for one target.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RoleEntry {
+    /// Cache format version; an entry of another version is ignored.
     pub version: u32,
+    /// The target name the credentials were assumed for.
     pub target: String,
+    /// The cache slot key, checked on read so a renamed or copied file is not trusted.
     pub key: String,
+    /// The role ARN asked for, to notice a changed config.
     pub role_arn: String,
+    /// The assumed-role ARN STS returned, shown by `whoami`-style output.
     pub assumed_role_arn: Option<String>,
+    /// The role credentials themselves.
     pub credentials: TemporaryCredentials,
 }
 
