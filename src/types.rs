@@ -65,7 +65,7 @@ const KNOWN_REGIONS: &[&str] = &[
 
 /// Checks a region name; see [`Region`], the one rule every source of a
 /// region goes through.
-pub fn check_region(region: &str) -> Result<(), InvalidValue> {
+pub(crate) fn check_region(region: &str) -> Result<(), InvalidValue> {
     region.parse::<Region>().map(|_| ())
 }
 
@@ -112,7 +112,8 @@ impl Partition {
     }
 
     /// Every partition, in the order help texts list them.
-    pub const ALL: [Partition; 3] = [Self::Aws, Self::AwsCn, Self::AwsUsGov];
+    #[cfg(test)]
+    pub(crate) const ALL: [Partition; 3] = [Self::Aws, Self::AwsCn, Self::AwsUsGov];
 
     /// The regional STS endpoint for this partition.
     pub fn sts_endpoint(self, region: &str) -> String {
@@ -144,16 +145,16 @@ impl fmt::Display for Partition {
 /// `~/.aws/credentials`, so nothing else may pass: no `:`, `/`, spaces or
 /// line breaks. Checked before any MFA code is spent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Region(String);
+pub(crate) struct Region(String);
 
 impl Region {
     /// The region name.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Checks `s`; the error names `source` (a flag, key or variable).
-    pub fn parse_from(s: &str, source: &str) -> Result<Self, crate::error::UserError> {
+    pub(crate) fn parse_from(s: &str, source: &str) -> Result<Self, crate::error::UserError> {
         s.parse().map_err(|e: InvalidValue| {
             crate::error::UserError::new(format!("{source}: {e}"))
                 .hint(format!("set {source} to a region name such as eu-west-1 (lower case letters, dashes, a number)"))
