@@ -21,14 +21,14 @@ use crate::sts::{Signer, StsClient};
 use crate::types::{MfaSerial, Partition};
 
 /// How long `rotate` waits for STS to accept the new key.
-pub const PROPAGATION_BUDGET: Duration = Duration::from_secs(30);
+pub(crate) const PROPAGATION_BUDGET: Duration = Duration::from_secs(30);
 
 /// The MFA session (from the cache, or a new one with a code) and an IAM
 /// client signed with it.
-pub struct SelfService {
-    pub plan: SessionPlan,
-    pub session: TemporaryCredentials,
-    pub iam: IamClient,
+pub(crate) struct SelfService {
+    pub(crate) plan: SessionPlan,
+    pub(crate) session: TemporaryCredentials,
+    pub(crate) iam: IamClient,
 }
 
 fn partition(serial: &MfaSerial) -> Partition {
@@ -36,7 +36,7 @@ fn partition(serial: &MfaSerial) -> Partition {
 }
 
 impl SelfService {
-    pub fn open(sources: &Sources, log: &Log) -> Result<Self, UserError> {
+    pub(crate) fn open(sources: &Sources, log: &Log) -> Result<Self, UserError> {
         let (plan, creds) = chain::for_bastion(sources, log, 0)?;
         Self::with_session(sources, log, plan, creds.credentials)
     }
@@ -57,7 +57,7 @@ impl SelfService {
     }
 
     /// The cached MFA session only: never asks for a code (for `doctor`).
-    pub fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
+    pub(crate) fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
         let plan = sources.bastion_plan()?;
         let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
         let Some(entry) = cached_session(&sources.cache(), &keys, &plan.mfa_serial, &plan.endpoint)
@@ -69,7 +69,7 @@ impl SelfService {
     }
 
     /// The IAM user name, from GetCallerIdentity with the session.
-    pub fn user_name(&self) -> Result<String, UserError> {
+    pub(crate) fn user_name(&self) -> Result<String, UserError> {
         let sts = StsClient::new(self.plan.endpoint.clone()).map_err(chain::sts_user_error)?;
         let id = sts
             .get_caller_identity(Signer::Temporary(&self.session))
@@ -87,12 +87,12 @@ impl SelfService {
 }
 
 /// What `rotate` did.
-pub struct Rotated {
-    pub old_key: String,
-    pub new_key: String,
-    pub deactivated_only: bool,
-    pub waited: Duration,
-    pub moved_cache_entries: usize,
+pub(crate) struct Rotated {
+    pub(crate) old_key: String,
+    pub(crate) new_key: String,
+    pub(crate) deactivated_only: bool,
+    pub(crate) waited: Duration,
+    pub(crate) moved_cache_entries: usize,
 }
 
 /// `IAM now has: …` for messages.
@@ -134,7 +134,7 @@ fn delete_hint(id: &str) -> String {
 
 /// Rotates the bastion profile's key. On any failure the credentials file
 /// holds a key that works and the error says what IAM holds.
-pub fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
+pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
     let ss = SelfService::open(sources, log)?;
     let profile = ss.plan.bastion_profile.clone();
     let path = sources.aws.credentials_path.clone();
@@ -340,7 +340,7 @@ fn move_cache(
 
 /// `mfacli mfa add-virtual NAME`: create and enable a virtual MFA device,
 /// enabling it with two consecutive codes from its new seed.
-pub fn add_virtual(
+pub(crate) fn add_virtual(
     sources: &Sources,
     log: &Log,
     name: &str,
@@ -370,7 +370,7 @@ pub fn add_virtual(
     Ok(device)
 }
 
-pub fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, UserError> {
+pub(crate) fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, UserError> {
     let ss = SelfService::open(sources, log)?;
     log.verbose("calling IAM ListMFADevices");
     Ok(ss.iam.list_mfa_devices()?)
@@ -378,7 +378,7 @@ pub fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, 
 
 /// The creation date of the bastion profile's key from ListAccessKeys, with
 /// the cached MFA session only (`None` when no session is cached).
-pub fn cached_key_created(
+pub(crate) fn cached_key_created(
     sources: &Sources,
     log: &Log,
 ) -> Result<Option<Option<DateTime<Utc>>>, UserError> {

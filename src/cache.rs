@@ -40,7 +40,7 @@ fn untrusted_dir_reason(m: &fs::Metadata) -> Option<String> {
 }
 
 /// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
-pub fn default_dir(env: &Env) -> PathBuf {
+pub(crate) fn default_dir(env: &Env) -> PathBuf {
     if let Some(p) = env.path("MFACLI_CACHE_DIR") {
         return p;
     }
@@ -72,11 +72,11 @@ pub fn parse_entry<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 }
 
 /// How long a lock wait stays silent before `on_wait` is called.
-pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
 
 /// The cache directory and the logger its warnings go to.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
     log: Log,
     /// The directory check, made once per process before the first read.
@@ -84,7 +84,7 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Self {
             dir,
             log: Log::default(),
@@ -93,21 +93,21 @@ impl Cache {
     }
 
     /// Warnings (a planted file, an untrusted directory) go to `log`.
-    pub fn with_log(mut self, log: Log) -> Self {
+    pub(crate) fn with_log(mut self, log: Log) -> Self {
         self.log = log;
         self
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The logger for warnings about the cache and its records.
-    pub fn log(&self) -> &Log {
+    pub(crate) fn log(&self) -> &Log {
         &self.log
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
@@ -138,7 +138,7 @@ impl Cache {
     /// entry is opened without following symlinks and checked on the open
     /// descriptor: a regular file, owned by this user, mode 0600. Anything
     /// else was not written by mfacli and is ignored with a warning.
-    pub fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+    pub(crate) fn read<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         if !self.trusted() {
             return None;
         }
@@ -172,7 +172,7 @@ impl Cache {
     /// directory that others can enter is refused, not chmod-ed:
     /// MFACLI_CACHE_DIR may point at a shared directory (even /tmp), which
     /// is not ours to change.
-    pub fn ensure_dir(&self) -> io::Result<()> {
+    pub(crate) fn ensure_dir(&self) -> io::Result<()> {
         crate::fsread::create_private_dirs(&self.dir)?;
         let meta = fs::metadata(&self.dir)?;
         let mode = meta.permissions().mode() & 0o7777;
@@ -201,13 +201,13 @@ impl Cache {
     }
 
     /// Writes an entry atomically with mode 0600.
-    pub fn write<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+    pub(crate) fn write<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
         self.ensure_dir()?;
         write_atomic(&self.path(name), &bytes, 0o600, false)
     }
 
-    pub fn remove(&self, name: &str) -> io::Result<bool> {
+    pub(crate) fn remove(&self, name: &str) -> io::Result<bool> {
         match fs::remove_file(self.path(name)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -216,7 +216,7 @@ impl Cache {
     }
 
     /// Names of entries (not locks or temp files) starting with `prefix`.
-    pub fn entries(&self, prefix: &str) -> Vec<String> {
+    pub(crate) fn entries(&self, prefix: &str) -> Vec<String> {
         if !self.trusted() {
             return Vec::new();
         }
@@ -238,7 +238,7 @@ impl Cache {
     /// returning credentials matters more than deduplicating STS calls.
     /// Takes the lock `name`, waiting up to `timeout`; `on_wait` is called
     /// once if the wait lasts [`WAIT_NOTICE_AFTER`].
-    pub fn lock(
+    pub(crate) fn lock(
         &self,
         name: &str,
         timeout: Duration,
@@ -304,7 +304,7 @@ impl Cache {
 
 /// Holds a cache lock until dropped.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     _file: File,
 }
 
@@ -313,7 +313,7 @@ pub struct LockGuard {
 /// (after a power loss one can at worst be empty or stale, which reads as
 /// a miss); user files (`durable`) are synced, since losing
 /// ~/.aws/credentials would lose the long-term keys.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let nonce: u64 = {

@@ -23,12 +23,12 @@ Config: $MFACLI_CONFIG, else $XDG_CONFIG_HOME/mfacli/config.toml, else ~/.config
 /// per working day, cached role credentials for every target account.
 #[derive(Debug, Parser)]
 #[command(name = "mfacli", version, about, after_help = AFTER_HELP, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 impl Cli {
@@ -37,7 +37,7 @@ impl Cli {
     /// clap's command tree (about half of a cache hit's instructions);
     /// every other command line goes to clap. Both give the same `Cli`
     /// (`tests::fast_path_parses_as_clap_does`).
-    pub fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
+    pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
         Self::parse_fast(&args, env).unwrap_or_else(|| Cli::parse_from(args))
     }
 
@@ -87,66 +87,66 @@ const FAST_NON_INTERACTIVE_ENV: &str = "MFACLI_NON_INTERACTIVE";
 /// command's own few flags come first in its help.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Profile in ~/.aws/credentials with the bastion user's long-term keys
     #[arg(long, global = true, value_name = "NAME", env = FAST_PROFILE_ENV)]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
     #[arg(long, global = true, value_name = "URL", value_parser = parse_url)]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
 
     /// Region for STS and for the exported AWS_REGION
     #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 
     /// The 6-digit MFA code (else $MFACLI_TOKEN_CODE, a TOTP seed, mfa_command, or a prompt)
     #[arg(long, global = true, value_name = "CODE", value_parser = parse_token_code)]
-    pub token_code: Option<TokenCode>,
+    pub(crate) token_code: Option<TokenCode>,
 
     /// Name of an environment variable holding a base32 TOTP seed (never the seed itself)
     #[arg(long, global = true, value_name = "NAME")]
-    pub totp_secret_env: Option<String>,
+    pub(crate) totp_secret_env: Option<String>,
 
     /// Ignore cached credentials (and do not write new ones)
     #[arg(long, global = true)]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
 
     /// Fetch new role credentials even if cached ones are still valid
     #[arg(long, global = true)]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 
     /// Never prompt; fail at once if an MFA code is needed and no source gives one
     #[arg(long, global = true, env = FAST_NON_INTERACTIVE_ENV, value_parser = clap::builder::FalseyValueParser::new())]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// STS connect/read timeout per attempt, e.g. 5s [default: 10s, or `timeout` in the config]
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<SessionDuration>,
+    pub(crate) timeout: Option<SessionDuration>,
 
     /// How long to wait for another mfacli fetching the same credentials [default: 60s]
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub lock_timeout: Option<SessionDuration>,
+    pub(crate) lock_timeout: Option<SessionDuration>,
 
     /// How long to keep trying TOTP codes that STS rejects as already used (by another CI machine), e.g. 10m [default: 5m, or [bastion] mfa_deadline]
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_mfa_deadline)]
-    pub mfa_deadline: Option<SessionDuration>,
+    pub(crate) mfa_deadline: Option<SessionDuration>,
 
     /// Say what mfacli is doing and why (cache hits, code sources, STS calls); never secrets
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Same as -v
     #[arg(long, global = true, hide = true)]
-    pub debug: bool,
+    pub(crate) debug: bool,
 
     /// Print nothing but errors on stderr
     #[arg(short, long, global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
@@ -199,7 +199,7 @@ fn parse_mfa_age(s: &str) -> Result<SessionDuration, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the known target names, one a line (for the shell completions)
     #[command(name = "__complete-targets", hide = true)]
     CompleteTargets,
@@ -314,190 +314,190 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct TargetArg {
+pub(crate) struct TargetArg {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
-    pub bastion: bool,
+    pub(crate) bastion: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct JsonArg {
+pub(crate) struct JsonArg {
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct AssumeArgs {
+pub(crate) struct AssumeArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    pub(crate) target: String,
     /// Print shell exports instead of a summary
     #[arg(long, conflicts_with = "json")]
-    pub export: bool,
+    pub(crate) export: bool,
     /// Shell syntax for --export [default: from $SHELL]
     #[arg(long, value_enum, requires = "export")]
-    pub shell: Option<ShellArg>,
+    pub(crate) shell: Option<ShellArg>,
     /// Write the credentials into this section of ~/.aws/credentials
     #[arg(long, value_name = "NAME")]
-    pub write_profile: Option<String>,
+    pub(crate) write_profile: Option<String>,
     /// Replace a --write-profile section that mfacli did not write
     #[arg(long, requires = "write_profile")]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Machine-readable summary (no secrets)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
-    pub bastion: bool,
+    pub(crate) bastion: bool,
     /// Shell syntax [default: from $SHELL]
     #[arg(long, value_enum)]
-    pub shell: Option<ShellArg>,
+    pub(crate) shell: Option<ShellArg>,
 }
 
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
-    pub bastion: bool,
+    pub(crate) bastion: bool,
     /// Serve renewing credentials to the command from a local server (container-credentials
     /// contract) instead of static ones [default: `exec_server` in the config]
     #[arg(long, conflicts_with = "no_server")]
-    pub server: bool,
+    pub(crate) server: bool,
     /// Hand the command static credentials even if the config sets `exec_server`
     #[arg(long)]
-    pub no_server: bool,
+    pub(crate) no_server: bool,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
-pub struct ConsoleArgs {
+pub(crate) struct ConsoleArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    pub(crate) target: String,
     /// Print the sign-in URL to stdout instead of opening a browser (it is a secret for 15 minutes)
     #[arg(long)]
-    pub print: bool,
+    pub(crate) print: bool,
     /// Landing page: a service (s3, ec2, iam, …) or a full console URL [default: the console home in the target's region]
     #[arg(long, value_name = "URL-OR-SERVICE")]
-    pub destination: Option<String>,
+    pub(crate) destination: Option<String>,
     /// Console session length, 15m to 12h (at most the role's maximum): a direct AssumeRole with the long-term keys that costs one MFA code
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub duration: Option<SessionDuration>,
+    pub(crate) duration: Option<SessionDuration>,
     /// Federation endpoint [default: $MFACLI_FEDERATION_URL, else https://signin.aws.amazon.com/federation or the partition's]
     #[arg(long, value_name = "URL")]
-    pub federation_url: Option<String>,
+    pub(crate) federation_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Targets to serve, one route each [default: every target]
     #[arg(value_name = "TARGET")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Port on 127.0.0.1 [default: a free one]
     #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// Shell syntax of the printed exports [default: from $SHELL]
     #[arg(long, value_enum)]
-    pub shell: Option<ShellArg>,
+    pub(crate) shell: Option<ShellArg>,
 }
 
 #[derive(Debug, Args)]
-pub struct HookArgs {
+pub(crate) struct HookArgs {
     /// The shell to hook
     #[arg(value_enum)]
-    pub shell: HookShell,
+    pub(crate) shell: HookShell,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum HookShell {
+pub(crate) enum HookShell {
     Bash,
     Zsh,
     Fish,
 }
 
 #[derive(Debug, Args)]
-pub struct ClearArgs {
+pub(crate) struct ClearArgs {
     /// Target whose cached credentials to delete
     #[arg(required_unless_present_any = ["all", "totp_state"], conflicts_with_all = ["all", "totp_state"])]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Delete all cached credentials and MFA sessions (TOTP replay records are kept)
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Also delete the TOTP replay records (which step's code was last sent to STS)
     #[arg(long)]
-    pub totp_state: bool,
+    pub(crate) totp_state: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct WhoamiArgs {
+pub(crate) struct WhoamiArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub target: String,
+    pub(crate) target: String,
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Profile with the bastion user's long-term keys [default: the only profile with keys]
     #[arg(long, value_name = "NAME")]
-    pub bastion_profile: Option<String>,
+    pub(crate) bastion_profile: Option<String>,
     /// MFA device: arn:aws:iam::ACCOUNT:mfa/USER or a hardware serial [default: the profile's mfa_serial]
     #[arg(long, value_name = "ARN")]
-    pub mfa_serial: Option<String>,
+    pub(crate) mfa_serial: Option<String>,
     /// MFA session length, 15m to 36h [default: 12h]
     #[arg(long, value_name = "DURATION")]
-    pub session_duration: Option<String>,
+    pub(crate) session_duration: Option<String>,
     /// Role session name; needed only with a hardware MFA serial [default: the user in the MFA ARN]
     #[arg(long, value_name = "NAME")]
-    pub session_name: Option<String>,
+    pub(crate) session_name: Option<String>,
     /// A target account (repeatable); DURATION defaults to 1h
     #[arg(long = "target", value_name = "NAME=ACCOUNT:ROLE[:DURATION]")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Another TOTP device of the bastion user for parallel CI (repeatable): its serial and the name of the variable that will hold its seed
     #[arg(long = "mfa-device", value_name = "SERIAL=ENV")]
-    pub mfa_devices: Vec<String>,
+    pub(crate) mfa_devices: Vec<String>,
     /// Replace an existing config file without asking
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Targets to check [default: all]
     #[arg(value_name = "TARGET")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Also check that each TOTP seed's code is accepted by its device (one GetSessionToken per device; spends a code each)
     #[arg(long)]
-    pub check_mfa: bool,
+    pub(crate) check_mfa: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// Only deactivate the old key instead of deleting it
     #[arg(long)]
-    pub deactivate: bool,
+    pub(crate) deactivate: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MfaCommand {
+pub(crate) enum MfaCommand {
     /// Create and enable a virtual MFA device for the bastion user
     #[command(
         name = "add-virtual",
@@ -521,7 +521,7 @@ pub enum MfaCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
+pub(crate) enum PolicyCommand {
     /// The bastion group's identity policy: GetSessionToken, and AssumeRole only with MFA
     #[command(after_help = "Example:\n  mfacli policy bastion > bastion-policy.json")]
     Bastion {
@@ -559,13 +559,13 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Template {
+pub(crate) enum Template {
     Bastion,
     Target,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     Bash,
     Zsh,
     Fish,
@@ -575,7 +575,7 @@ pub enum CompletionShell {
 
 /// Shell syntax for exports.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ShellArg {
+pub(crate) enum ShellArg {
     Bash,
     Zsh,
     Fish,

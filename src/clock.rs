@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-pub trait Clock {
+pub(crate) trait Clock {
     fn now(&self) -> DateTime<Utc>;
     /// Waits for `d`; a test clock advances instead.
     fn sleep(&self, d: std::time::Duration);
@@ -11,7 +11,7 @@ pub trait Clock {
 
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
@@ -24,17 +24,20 @@ impl Clock for SystemClock {
 
 /// A manual clock for tests: `sleep` moves it forward.
 #[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+#[cfg(test)]
+pub(crate) struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
 
+#[cfg(test)]
 impl ManualClock {
-    pub fn new(start: DateTime<Utc>) -> Self {
+    pub(crate) fn new(start: DateTime<Utc>) -> Self {
         Self(std::sync::Mutex::new(start))
     }
-    pub fn advance(&self, d: chrono::Duration) {
+    pub(crate) fn advance(&self, d: chrono::Duration) {
         *self.0.lock().unwrap() += d;
     }
 }
 
+#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap()

@@ -39,12 +39,12 @@ const BASTION_KEYS: &[&str] = &[
 ];
 const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
 /// IAM allows this many MFA devices per user.
-pub const MAX_MFA_DEVICES: usize = 8;
+pub(crate) const MAX_MFA_DEVICES: usize = 8;
 /// `mfa_deadline` limits: at least one 30 s step, at most an hour.
-pub const MFA_DEADLINE_MIN: u32 = 30;
-pub const MFA_DEADLINE_MAX: u32 = 3600;
+pub(crate) const MFA_DEADLINE_MIN: u32 = 30;
+pub(crate) const MFA_DEADLINE_MAX: u32 = 3600;
 /// Default `mfa_deadline`: 5 minutes.
-pub const MFA_DEADLINE_DEFAULT: u32 = 300;
+pub(crate) const MFA_DEADLINE_DEFAULT: u32 = 300;
 const TARGET_KEYS: &[&str] = &[
     "role_arn",
     "account",
@@ -106,30 +106,31 @@ struct RawTarget {
 /// The `[bastion]` table, validated.
 #[derive(Debug, Clone, Default)]
 pub struct BastionConfig {
-    pub profile: Option<String>,
-    pub mfa_serial: Option<MfaSerial>,
+    pub(crate) profile: Option<String>,
+    pub(crate) mfa_serial: Option<MfaSerial>,
+    /// `session_duration` for GetSessionToken, within its limits.
     pub session_duration: Option<SessionDuration>,
-    pub region: Option<String>,
-    pub totp_secret_env: Option<String>,
-    pub totp_secret_file: Option<PathBuf>,
-    pub mfa_command: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) totp_secret_env: Option<String>,
+    pub(crate) totp_secret_file: Option<PathBuf>,
+    pub(crate) mfa_command: Option<String>,
     /// How long `mfa_command` may run before its process group is killed
     /// (default 60 s).
-    pub mfa_command_timeout: Option<SessionDuration>,
+    pub(crate) mfa_command_timeout: Option<SessionDuration>,
     /// How long a non-interactive run keeps trying TOTP codes that STS
     /// rejects (used by another machine) before giving up.
-    pub mfa_deadline: Option<SessionDuration>,
+    pub(crate) mfa_deadline: Option<SessionDuration>,
     /// `[[bastion.mfa_devices]]`: more TOTP devices of the same IAM user,
     /// each with its own seed, so parallel CI machines rarely collide.
-    pub mfa_devices: Vec<MfaDeviceConfig>,
+    pub(crate) mfa_devices: Vec<MfaDeviceConfig>,
     /// Where to ask for a code (default: the terminal when there is one,
     /// else the first dialog helper found).
-    pub prompt: Option<PromptKind>,
+    pub(crate) prompt: Option<PromptKind>,
 }
 
 /// Where a device's TOTP seed comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SeedSource {
+pub(crate) enum SeedSource {
     /// The name of an environment variable holding the base32 seed.
     Env(String),
     /// A 0600 file holding the base32 seed.
@@ -138,33 +139,38 @@ pub enum SeedSource {
 
 /// One `[[bastion.mfa_devices]]` entry, validated.
 #[derive(Debug, Clone)]
-pub struct MfaDeviceConfig {
-    pub serial: MfaSerial,
-    pub seed: SeedSource,
+pub(crate) struct MfaDeviceConfig {
+    pub(crate) serial: MfaSerial,
+    pub(crate) seed: SeedSource,
 }
 
 /// A `[targets.NAME]` table, validated.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
+    /// The role to assume for this target.
     pub role_arn: RoleArn,
+    /// `duration` for AssumeRole; `None` means the AWS default.
     pub duration: Option<SessionDuration>,
-    pub session_name: Option<SessionName>,
-    pub external_id: Option<ExternalId>,
-    pub region: Option<String>,
+    pub(crate) session_name: Option<SessionName>,
+    pub(crate) external_id: Option<ExternalId>,
+    pub(crate) region: Option<String>,
     /// `exec` serves credentials from a local server for this target.
-    pub exec_server: Option<bool>,
+    pub(crate) exec_server: Option<bool>,
 }
 
 /// The whole config file, validated. `Default` is "no file".
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The file it was read from; `None` when there is no config file.
     pub path: Option<PathBuf>,
-    pub refresh_margin: Option<SessionDuration>,
-    pub timeout: Option<SessionDuration>,
-    pub lock_timeout: Option<SessionDuration>,
+    pub(crate) refresh_margin: Option<SessionDuration>,
+    pub(crate) timeout: Option<SessionDuration>,
+    pub(crate) lock_timeout: Option<SessionDuration>,
     /// `exec` serves credentials from a local server by default.
-    pub exec_server: Option<bool>,
+    pub(crate) exec_server: Option<bool>,
+    /// The `[bastion]` table.
     pub bastion: BastionConfig,
+    /// The `[targets.<name>]` tables, by name.
     pub targets: BTreeMap<TargetName, TargetConfig>,
     /// Unknown keys, as warnings to print (with a did-you-mean).
     pub warnings: Vec<String>,
@@ -173,7 +179,7 @@ pub struct Config {
 /// `--config` > `$MFACLI_CONFIG` > `$XDG_CONFIG_HOME/mfacli/config.toml` >
 /// `~/.config/mfacli/config.toml`. The bool says whether it was chosen
 /// explicitly (then it must exist).
-pub fn config_path(flag: Option<&Path>, env: &Env) -> (PathBuf, bool) {
+pub(crate) fn config_path(flag: Option<&Path>, env: &Env) -> (PathBuf, bool) {
     if let Some(p) = flag {
         return (p.to_owned(), true);
     }
@@ -188,7 +194,7 @@ pub fn config_path(flag: Option<&Path>, env: &Env) -> (PathBuf, bool) {
 
 impl Config {
     /// Loads the config file; a missing default file is an empty config.
-    pub fn load(flag: Option<&Path>, env: &Env) -> Result<Self, UserError> {
+    pub(crate) fn load(flag: Option<&Path>, env: &Env) -> Result<Self, UserError> {
         let (path, explicit) = config_path(flag, env);
         match read_text_file(&path, "mfacli config")? {
             Some(file) if file.writable_by_others() => Err(UserError::new(format!(
@@ -207,6 +213,7 @@ impl Config {
         }
     }
 
+    /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, UserError> {
         let file = path.display().to_string();
         let syntax = |e: toml::de::Error| {

@@ -15,17 +15,17 @@ use crate::secret::{Secret, TemporaryCredentials};
 use crate::types::{InvalidValue, Partition, SessionDuration};
 
 /// The `Issuer` mfacli puts in login URLs.
-pub const ISSUER: &str = "mfacli";
+pub(crate) const ISSUER: &str = "mfacli";
 /// Where a custom federation endpoint can be set.
-pub const FEDERATION_URL_ENV: &str = "MFACLI_FEDERATION_URL";
+pub(crate) const FEDERATION_URL_ENV: &str = "MFACLI_FEDERATION_URL";
 /// `SessionDuration` limits of the federation endpoint (15 min to 12 h).
-pub const SESSION_DURATION_MIN: u32 = 900;
-pub const SESSION_DURATION_MAX: u32 = 43_200;
+pub(crate) const SESSION_DURATION_MIN: u32 = 900;
+pub(crate) const SESSION_DURATION_MAX: u32 = 43_200;
 /// Largest federation response read (the token is ~1 KiB).
 const MAX_RESPONSE: usize = 64 * 1024;
 
 /// The sign-in host of a partition.
-pub fn signin_host(p: Partition) -> &'static str {
+pub(crate) fn signin_host(p: Partition) -> &'static str {
     match p {
         Partition::Aws => "signin.aws.amazon.com",
         Partition::AwsCn => "signin.amazonaws.cn",
@@ -34,7 +34,7 @@ pub fn signin_host(p: Partition) -> &'static str {
 }
 
 /// The console host of a partition.
-pub fn console_host(p: Partition) -> &'static str {
+pub(crate) fn console_host(p: Partition) -> &'static str {
     match p {
         Partition::Aws => "console.aws.amazon.com",
         Partition::AwsCn => "console.amazonaws.cn",
@@ -43,13 +43,13 @@ pub fn console_host(p: Partition) -> &'static str {
 }
 
 /// `https://signin.aws.amazon.com/federation` and its partition twins.
-pub fn default_federation_url(p: Partition) -> String {
+pub(crate) fn default_federation_url(p: Partition) -> String {
     format!("https://{}/federation", signin_host(p))
 }
 
 /// The federation endpoint: `--federation-url` > `$MFACLI_FEDERATION_URL` >
 /// the partition's.
-pub fn federation_url(
+pub(crate) fn federation_url(
     flag: Option<&str>,
     env: &Env,
     partition: Partition,
@@ -86,7 +86,7 @@ fn is_http_url(s: &str) -> bool {
 
 /// Where the console opens: its home page, a service's page, or a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     Home,
     Service(String),
     Url(String),
@@ -122,7 +122,7 @@ impl FromStr for Destination {
 
 /// The console URL to land on. `region` picks the region of the home page
 /// or a service page; a full URL is used as given.
-pub fn destination_url(p: Partition, dest: &Destination, region: Option<&str>) -> String {
+pub(crate) fn destination_url(p: Partition, dest: &Destination, region: Option<&str>) -> String {
     let host = console_host(p);
     let query = region
         .map(|r| {
@@ -139,7 +139,7 @@ pub fn destination_url(p: Partition, dest: &Destination, region: Option<&str>) -
 }
 
 /// The `Session` parameter: the credentials as JSON (a secret).
-pub fn session_json(creds: &TemporaryCredentials) -> Secret {
+pub(crate) fn session_json(creds: &TemporaryCredentials) -> Secret {
     Secret::new(
         serde_json::json!({
             "sessionId": creds.access_key_id,
@@ -151,7 +151,7 @@ pub fn session_json(creds: &TemporaryCredentials) -> Secret {
 }
 
 /// `…/federation?Action=getSigninToken[&SessionDuration=N]&Session=…` (a secret).
-pub fn signin_token_url(
+pub(crate) fn signin_token_url(
     federation_url: &str,
     session: &Secret,
     duration: Option<SessionDuration>,
@@ -166,7 +166,7 @@ pub fn signin_token_url(
 }
 
 /// `…/federation?Action=login&Issuer=…&Destination=…&SigninToken=…` (a secret).
-pub fn login_url(federation_url: &str, destination: &str, token: &Secret) -> Secret {
+pub(crate) fn login_url(federation_url: &str, destination: &str, token: &Secret) -> Secret {
     let mut q = form_urlencoded::Serializer::new(String::new());
     q.append_pair("Action", "login");
     q.append_pair("Issuer", ISSUER);
@@ -177,17 +177,17 @@ pub fn login_url(federation_url: &str, destination: &str, token: &Secret) -> Sec
 
 /// How to reach the federation endpoint.
 #[derive(Debug, Clone)]
-pub struct FederationEndpoint {
-    pub url: String,
+pub(crate) struct FederationEndpoint {
+    pub(crate) url: String,
     /// Bound on the whole exchange (connect, TLS, response).
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// `$AWS_CA_BUNDLE`: extra roots, as for STS.
-    pub ca_bundle: Option<PathBuf>,
+    pub(crate) ca_bundle: Option<PathBuf>,
 }
 
 /// Why no sign-in token came back. Never holds the URL's query or a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FederationError {
+pub(crate) enum FederationError {
     /// Connection, DNS or TLS failure: nothing was exchanged.
     Unreachable(String),
     Timeout,
@@ -202,7 +202,7 @@ pub enum FederationError {
 }
 
 /// Exchanges role credentials for a sign-in token (one GET).
-pub fn get_signin_token(
+pub(crate) fn get_signin_token(
     endpoint: &FederationEndpoint,
     creds: &TemporaryCredentials,
     duration: Option<SessionDuration>,
@@ -344,7 +344,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// What a person sees when the exchange fails: one line, and the fix.
-pub fn federation_user_error(
+pub(crate) fn federation_user_error(
     e: &FederationError,
     endpoint: &str,
     target: &str,
@@ -403,7 +403,7 @@ pub fn federation_user_error(
 /// The program that opens a URL, and the arguments before the URL:
 /// `$BROWSER` (the first of a `:`-separated list, run directly, no shell),
 /// else the platform's opener.
-pub fn browser_command(env: &Env) -> (String, Vec<String>) {
+pub(crate) fn browser_command(env: &Env) -> (String, Vec<String>) {
     if let Some(b) = env
         .lossy("BROWSER")
         .and_then(|b| b.split(':').map(str::trim).find(|s| !s.is_empty()))

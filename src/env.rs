@@ -10,21 +10,22 @@ use crate::error::UserError;
 
 /// A snapshot of environment variables.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     vars: BTreeMap<OsString, OsString>,
 }
 
 impl Env {
     /// The real process environment, read once.
     #[allow(clippy::disallowed_methods)]
-    pub fn capture() -> Self {
+    pub(crate) fn capture() -> Self {
         Self {
             vars: std::env::vars_os().collect(),
         }
     }
 
     /// An environment made of exactly these pairs (for tests).
-    pub fn from_pairs<K: Into<OsString>, V: Into<OsString>>(
+    #[cfg(test)]
+    pub(crate) fn from_pairs<K: Into<OsString>, V: Into<OsString>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self {
@@ -36,17 +37,17 @@ impl Env {
     }
 
     /// Sets one variable (for tests and for values mfacli derives).
-    pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
+    pub(crate) fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
         self.vars.insert(name.into(), value.into());
     }
 
     /// The raw value, empty or not.
-    pub fn var_os(&self, name: &str) -> Option<&OsStr> {
+    pub(crate) fn var_os(&self, name: &str) -> Option<&OsStr> {
         self.vars.get(OsStr::new(name)).map(OsString::as_os_str)
     }
 
     /// A non-empty value as a path.
-    pub fn path(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn path(&self, name: &str) -> Option<PathBuf> {
         self.var_os(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -55,7 +56,7 @@ impl Env {
     /// A value that is set and not blank. A value that is not UTF-8 is an
     /// error naming the variable: silently ignoring it would fall back to
     /// another source (e.g. the public STS endpoint) without a word.
-    pub fn text(&self, name: &str) -> Result<Option<&str>, UserError> {
+    pub(crate) fn text(&self, name: &str) -> Result<Option<&str>, UserError> {
         match self.var_os(name) {
             None => Ok(None),
             Some(v) => match v.to_str() {
@@ -71,19 +72,19 @@ impl Env {
 
     /// Like [`Env::text`], treating a non-UTF-8 value as unset; for
     /// variables that only tune behaviour (`SHELL`, `NO_COLOR`).
-    pub fn lossy(&self, name: &str) -> Option<&str> {
+    pub(crate) fn lossy(&self, name: &str) -> Option<&str> {
         self.text(name).ok().flatten()
     }
 
     /// The user's home directory: `$HOME`, else the password database.
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.path("HOME")
             .or_else(dirs::home_dir)
             .unwrap_or_else(|| PathBuf::from("/"))
     }
 
     /// Expands a leading `~` to [`Env::home`].
-    pub fn expand_tilde(&self, p: PathBuf) -> PathBuf {
+    pub(crate) fn expand_tilde(&self, p: PathBuf) -> PathBuf {
         match p.strip_prefix("~") {
             Ok(rest) => self.home().join(rest),
             Err(_) => p,
@@ -91,7 +92,7 @@ impl Env {
     }
 
     /// Every variable, for building a child's environment.
-    pub fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.vars
             .iter()
             .map(|(k, v)| (k.as_os_str(), v.as_os_str()))

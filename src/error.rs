@@ -6,15 +6,15 @@ use std::fmt;
 /// an optional hint. Never carries a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserError {
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
     /// A bad flag or value on the command line: exit code 2, like clap's
     /// own usage errors (the one place deciding is `crate::main`).
-    pub usage: bool,
+    pub(crate) usage: bool,
 }
 
 impl UserError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hint: None,
@@ -22,11 +22,11 @@ impl UserError {
         }
     }
     /// Marks this as a usage error (exit code 2).
-    pub fn usage(mut self) -> Self {
+    pub(crate) fn usage(mut self) -> Self {
         self.usage = true;
         self
     }
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -45,7 +45,7 @@ impl fmt::Display for UserError {
 impl std::error::Error for UserError {}
 
 /// Levenshtein distance, for "did you mean" suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -60,7 +60,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -12,39 +12,39 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 /// mfacli config, `~/.aws/credentials`, `~/.aws/config`, a CA bundle.
-pub const TEXT_LIMIT: u64 = 10 * 1024 * 1024;
+pub(crate) const TEXT_LIMIT: u64 = 10 * 1024 * 1024;
 /// One cache entry or replay record.
-pub const CACHE_LIMIT: u64 = 64 * 1024;
+pub(crate) const CACHE_LIMIT: u64 = 64 * 1024;
 /// A TOTP seed file.
-pub const SEED_LIMIT: u64 = 4 * 1024;
+pub(crate) const SEED_LIMIT: u64 = 4 * 1024;
 
 /// How to open: the size limit, and whether a symlink at the path itself
 /// is refused (cache entries) or followed (the user's own files, which are
 /// often symlinks into a dotfiles repository).
 #[derive(Debug, Clone, Copy)]
-pub struct ReadOpts {
+pub(crate) struct ReadOpts {
     /// Files larger than this are refused rather than read.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// Refuse a symlink at the final path component (`O_NOFOLLOW`).
-    pub no_follow: bool,
+    pub(crate) no_follow: bool,
 }
 
 /// A file's bytes (wiped on drop: they may hold keys or a seed) and what
 /// `fstat` said about the descriptor they were read from.
-pub struct FileBytes {
-    pub bytes: Zeroizing<Vec<u8>>,
+pub(crate) struct FileBytes {
+    pub(crate) bytes: Zeroizing<Vec<u8>>,
     /// Permission bits (`& 0o7777`).
-    pub mode: u32,
+    pub(crate) mode: u32,
     /// Owner.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// Everything else `fstat` said (identity, size and mtime, to notice
     /// a later change).
-    pub meta: std::fs::Metadata,
+    pub(crate) meta: std::fs::Metadata,
 }
 
 /// Why a file could not be read.
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// A symlink where `no_follow` asked for none.
     Symlink,
     /// Not a regular file: a directory, FIFO, device or socket.
@@ -82,7 +82,7 @@ fn human_bytes(n: u64) -> String {
 }
 
 /// "a directory", "a FIFO (named pipe)", …: for error messages.
-pub fn kind_of(ft: std::fs::FileType) -> &'static str {
+pub(crate) fn kind_of(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
         "a directory"
@@ -103,7 +103,7 @@ pub fn kind_of(ft: std::fs::FileType) -> &'static str {
 
 /// Reads `path` as described in the module docs. `Ok(None)` if it does
 /// not exist.
-pub fn read(path: &Path, opts: ReadOpts) -> Result<Option<FileBytes>, ReadError> {
+pub(crate) fn read(path: &Path, opts: ReadOpts) -> Result<Option<FileBytes>, ReadError> {
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if opts.no_follow {
         flags |= libc::O_NOFOLLOW;
@@ -167,7 +167,7 @@ fn clear_nonblock(file: &File) {
 }
 
 /// The effective user id (owner checks on cache files and directories).
-pub fn euid() -> u32 {
+pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid cannot fail and has no preconditions.
     unsafe { libc::geteuid() }
 }
@@ -175,7 +175,7 @@ pub fn euid() -> u32 {
 /// Creates `dir` and any missing parents, each 0700 whatever the umask
 /// (`DirBuilder` with the mode, then an explicit chmod of each directory
 /// created here; existing directories are left exactly as they are).
-pub fn create_private_dirs(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dirs(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let mut missing = Vec::new();
     let mut cur = Some(dir);

@@ -18,7 +18,7 @@ use crate::sts::{Endpoint, StsClient, StsErrorKind};
 use crate::types::Partition;
 
 /// The partition's global IAM endpoint and the region IAM signs for.
-pub fn partition_endpoint(partition: Partition) -> (&'static str, &'static str) {
+pub(crate) fn partition_endpoint(partition: Partition) -> (&'static str, &'static str) {
     match partition {
         Partition::Aws => ("https://iam.amazonaws.com", "us-east-1"),
         Partition::AwsCn => ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1"),
@@ -29,12 +29,13 @@ pub fn partition_endpoint(partition: Partition) -> (&'static str, &'static str) 
 /// One IAM call that failed.
 #[derive(Debug, Clone)]
 pub struct IamError {
-    pub action: &'static str,
-    pub endpoint: String,
-    pub kind: StsErrorKind,
+    pub(crate) action: &'static str,
+    pub(crate) endpoint: String,
+    pub(crate) kind: StsErrorKind,
 }
 
 impl IamError {
+    /// The AWS error code (`AccessDenied`, ...), if the failure came from IAM.
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
             StsErrorKind::Service { code, .. } => Some(code),
@@ -42,7 +43,7 @@ impl IamError {
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         let h = match self.code() {
             Some("AccessDenied") => format!(
                 "the bastion user's IAM policy does not allow iam:{} for itself with this MFA session: attach the policy from `mfacli policy bastion --self-manage-mfa`",
@@ -108,22 +109,24 @@ impl From<IamError> for UserError {
 
 /// An access key as ListAccessKeys reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AccessKeyInfo {
-    pub access_key_id: String,
-    pub active: bool,
-    pub created: Option<DateTime<Utc>>,
+pub(crate) struct AccessKeyInfo {
+    pub(crate) access_key_id: String,
+    pub(crate) active: bool,
+    pub(crate) created: Option<DateTime<Utc>>,
 }
 
 /// An MFA device of the user.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MfaDeviceInfo {
+pub(crate) struct MfaDeviceInfo {
     pub serial: String,
-    pub enabled: Option<DateTime<Utc>>,
+    pub(crate) enabled: Option<DateTime<Utc>>,
 }
 
 /// A new virtual MFA device: its serial and the base32 seed (shown once).
 pub struct NewVirtualDevice {
+    /// The device's ARN, used as the MFA serial.
     pub serial: String,
+    /// The base32 TOTP seed; IAM returns it only this once.
     pub seed: Secret,
 }
 
@@ -138,6 +141,7 @@ fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
 }
 
 impl IamClient {
+    /// A client signing with the MFA session (IAM self-service calls need MFA).
     pub fn new(endpoint: Endpoint, session: TemporaryCredentials) -> Result<Self, IamError> {
         let url = endpoint.url.clone();
         let base = StsClient::new(endpoint).map_err(|e| IamError {
@@ -148,7 +152,7 @@ impl IamClient {
         Ok(Self { base, session })
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
+    pub(crate) fn endpoint(&self) -> &Endpoint {
         self.base.endpoint()
     }
 
@@ -210,7 +214,7 @@ impl IamClient {
         }
     }
 
-    pub fn list_access_keys(&self) -> Result<Vec<AccessKeyInfo>, IamError> {
+    pub(crate) fn list_access_keys(&self) -> Result<Vec<AccessKeyInfo>, IamError> {
         let out = self
             .base
             .block_on(self.client(false).list_access_keys().send())
@@ -226,6 +230,7 @@ impl IamClient {
             .collect())
     }
 
+    /// CreateAccessKey for the caller: the new keys and their creation time.
     pub fn create_access_key(&self) -> Result<(LongTermKeys, Option<DateTime<Utc>>), IamError> {
         let out = self
             .base
@@ -246,7 +251,7 @@ impl IamClient {
         ))
     }
 
-    pub fn set_access_key_active(&self, id: &str, active: bool) -> Result<(), IamError> {
+    pub(crate) fn set_access_key_active(&self, id: &str, active: bool) -> Result<(), IamError> {
         let status = if active {
             StatusType::Active
         } else {
@@ -264,6 +269,7 @@ impl IamClient {
         Ok(())
     }
 
+    /// DeleteAccessKey for the caller (the old key after a rotation).
     pub fn delete_access_key(&self, id: &str) -> Result<(), IamError> {
         self.base
             .block_on(
@@ -276,7 +282,7 @@ impl IamClient {
         Ok(())
     }
 
-    pub fn list_mfa_devices(&self) -> Result<Vec<MfaDeviceInfo>, IamError> {
+    pub(crate) fn list_mfa_devices(&self) -> Result<Vec<MfaDeviceInfo>, IamError> {
         let out = self
             .base
             .block_on(self.client(false).list_mfa_devices().send())
@@ -291,6 +297,7 @@ impl IamClient {
             .collect())
     }
 
+    /// CreateVirtualMFADevice named `name`, for `mfa` enrolment.
     pub fn create_virtual_mfa_device(&self, name: &str) -> Result<NewVirtualDevice, IamError> {
         let out = self
             .base
@@ -318,6 +325,7 @@ impl IamClient {
         })
     }
 
+    /// EnableMFADevice with two consecutive codes, binding the device to the user.
     pub fn enable_mfa_device(
         &self,
         user_name: &str,

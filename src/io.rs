@@ -9,12 +9,12 @@ use std::io::{self, IsTerminal, Write};
 
 /// Writes `text` to stdout and flushes. A broken pipe comes back as an
 /// error that [`is_broken_pipe`] recognises, so the caller stops at once.
-pub fn stdout(text: &str) -> io::Result<()> {
+pub(crate) fn stdout(text: &str) -> io::Result<()> {
     stdout_bytes(text.as_bytes())
 }
 
 /// Like [`stdout`], for bytes.
-pub fn stdout_bytes(bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn stdout_bytes(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()
@@ -22,7 +22,7 @@ pub fn stdout_bytes(bytes: &[u8]) -> io::Result<()> {
 
 /// One line on stderr. Errors (a closed stderr) are ignored: there is
 /// nowhere left to report them.
-pub fn stderr_line(line: &str) {
+pub(crate) fn stderr_line(line: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(line.as_bytes());
     let _ = err.write_all(b"\n");
@@ -30,17 +30,17 @@ pub fn stderr_line(line: &str) {
 }
 
 /// Whether stdout is a terminal (a person reading, not `eval` or a pipe).
-pub fn stdout_is_terminal() -> bool {
+pub(crate) fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
 
 /// Whether stderr is a terminal (colour, progress).
-pub fn stderr_is_terminal() -> bool {
+pub(crate) fn stderr_is_terminal() -> bool {
     io::stderr().is_terminal()
 }
 
 /// Whether an error is, anywhere in its chain, a write to a closed pipe.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)

@@ -7,29 +7,31 @@
 //! and [`plan`], handed over by [`output`]. Only [`sts`] talks to AWS, and
 //! only [`io`] writes to stdout and stderr.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod aws_files;
-pub mod bastion;
+pub(crate) mod bastion;
 pub mod cache;
 pub mod chain;
-pub mod cli;
-pub mod clock;
+pub(crate) mod cli;
+pub(crate) mod clock;
 mod cmd;
 pub mod config;
-pub mod console;
-pub mod doctor;
-pub mod env;
+pub(crate) mod console;
+pub(crate) mod doctor;
+pub(crate) mod env;
 pub mod error;
-pub mod fsread;
+pub(crate) mod fsread;
 pub mod iam;
-pub mod init;
-pub mod io;
-pub mod log;
+pub(crate) mod init;
+pub(crate) mod io;
+pub(crate) mod log;
 pub mod mfa;
-pub mod output;
-pub mod plan;
-pub mod policy;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod policy;
 pub mod secret;
-pub mod server;
+pub(crate) mod server;
 pub mod sts;
 pub mod sts_validate;
 pub mod types;

@@ -6,7 +6,7 @@ use crate::io;
 
 /// How much mfacli says on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum Level {
+pub(crate) enum Level {
     /// Errors only (`-q`).
     Quiet,
     /// Warnings and notices a person should see.
@@ -18,16 +18,16 @@ pub enum Level {
 
 /// The stderr logger, cheap to copy into closures.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Log {
+pub(crate) struct Log {
     /// The level chosen by `-q`/`-v`.
-    pub level: Level,
+    pub(crate) level: Level,
     /// Colour codes, decided once: only on a terminal, never with NO_COLOR.
-    pub color: bool,
+    pub(crate) color: bool,
 }
 
 impl Log {
     /// A logger whose colour follows the environment and stderr.
-    pub fn new(level: Level, env: &Env) -> Self {
+    pub(crate) fn new(level: Level, env: &Env) -> Self {
         Self {
             level,
             color: env.var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr_is_terminal(),
@@ -35,33 +35,33 @@ impl Log {
     }
 
     /// `-v` detail: cache hits and misses, code sources, STS calls.
-    pub fn verbose(&self, msg: &str) {
+    pub(crate) fn verbose(&self, msg: &str) {
         if self.level >= Level::Verbose {
             io::stderr_line(&format!("mfacli: {msg}"));
         }
     }
 
     /// Something the user should know even without `-v` (a wait, a warning).
-    pub fn notice(&self, msg: &str) {
+    pub(crate) fn notice(&self, msg: &str) {
         if self.level >= Level::Normal {
             io::stderr_line(&format!("mfacli: {msg}"));
         }
     }
 
     /// A problem that does not stop the command.
-    pub fn warn(&self, msg: &str) {
+    pub(crate) fn warn(&self, msg: &str) {
         if self.level >= Level::Normal {
             io::stderr_line(&format!("{}: {msg}", self.paint("mfacli: warning", "33")));
         }
     }
 
     /// An error that ends the command; shown even with `-q`.
-    pub fn error(&self, msg: &str) {
+    pub(crate) fn error(&self, msg: &str) {
         io::stderr_line(&format!("{}: {msg}", self.paint("mfacli: error", "31")));
     }
 
     /// `text` in the ANSI colour `ansi` when colour is on.
-    pub fn paint(&self, text: &str, ansi: &str) -> String {
+    pub(crate) fn paint(&self, text: &str, ansi: &str) -> String {
         if self.color {
             format!("\x1b[{ansi}m{text}\x1b[0m")
         } else {

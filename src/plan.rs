@@ -17,32 +17,32 @@ use crate::types::{
 
 /// Settings that apply to every command, from flags and environment.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub config: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
-    pub token_code: Option<TokenCode>,
-    pub totp_secret_env: Option<String>,
-    pub timeout: Option<SessionDuration>,
-    pub lock_timeout: Option<SessionDuration>,
+pub(crate) struct Overrides {
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) profile: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) token_code: Option<TokenCode>,
+    pub(crate) totp_secret_env: Option<String>,
+    pub(crate) timeout: Option<SessionDuration>,
+    pub(crate) lock_timeout: Option<SessionDuration>,
     /// `--mfa-deadline`: how long to keep trying rejected TOTP codes.
-    pub mfa_deadline: Option<SessionDuration>,
-    pub no_cache: bool,
-    pub refresh: bool,
-    pub non_interactive: bool,
+    pub(crate) mfa_deadline: Option<SessionDuration>,
+    pub(crate) no_cache: bool,
+    pub(crate) refresh: bool,
+    pub(crate) non_interactive: bool,
 }
 
 /// Where a target was defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Origin {
+pub(crate) enum Origin {
     MfacliConfig,
     AwsConfig,
 }
 
 impl Origin {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Origin::MfacliConfig => "mfacli config",
             Origin::AwsConfig => "aws config",
@@ -52,38 +52,38 @@ impl Origin {
 
 /// One target, fully resolved.
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub name: TargetName,
-    pub origin: Origin,
-    pub role_arn: RoleArn,
-    pub duration: SessionDuration,
-    pub session_name: SessionName,
-    pub external_id: Option<ExternalId>,
-    pub region: Option<String>,
+pub(crate) struct Target {
+    pub(crate) name: TargetName,
+    pub(crate) origin: Origin,
+    pub(crate) role_arn: RoleArn,
+    pub(crate) duration: SessionDuration,
+    pub(crate) session_name: SessionName,
+    pub(crate) external_id: Option<ExternalId>,
+    pub(crate) region: Option<String>,
 }
 
 /// Everything needed to produce credentials for a target, except secrets.
 #[derive(Debug, Clone)]
-pub struct Plan {
-    pub target: Target,
-    pub bastion_profile: String,
-    pub mfa_serial: MfaSerial,
-    pub session_duration: SessionDuration,
-    pub endpoint: Endpoint,
+pub(crate) struct Plan {
+    pub(crate) target: Target,
+    pub(crate) bastion_profile: String,
+    pub(crate) mfa_serial: MfaSerial,
+    pub(crate) session_duration: SessionDuration,
+    pub(crate) endpoint: Endpoint,
 }
 
 /// The bastion account itself: what starts (or reuses) the MFA session.
 #[derive(Debug, Clone)]
-pub struct SessionPlan {
-    pub bastion_profile: String,
-    pub mfa_serial: MfaSerial,
-    pub session_duration: SessionDuration,
-    pub endpoint: Endpoint,
+pub(crate) struct SessionPlan {
+    pub(crate) bastion_profile: String,
+    pub(crate) mfa_serial: MfaSerial,
+    pub(crate) session_duration: SessionDuration,
+    pub(crate) endpoint: Endpoint,
 }
 
 impl Plan {
     /// The MFA session this target's role credentials come from.
-    pub fn session(&self) -> SessionPlan {
+    pub(crate) fn session(&self) -> SessionPlan {
         SessionPlan {
             bastion_profile: self.bastion_profile.clone(),
             mfa_serial: self.mfa_serial.clone(),
@@ -94,20 +94,20 @@ impl Plan {
 }
 
 /// Loaded configuration sources.
-pub struct Sources {
-    pub config: Config,
-    pub aws: AwsFiles,
-    pub overrides: Overrides,
-    pub env: Env,
+pub(crate) struct Sources {
+    pub(crate) config: Config,
+    pub(crate) aws: AwsFiles,
+    pub(crate) overrides: Overrides,
+    pub(crate) env: Env,
 }
 
-pub const DEFAULT_TIMEOUT: SessionDuration = SessionDuration::from_secs(10);
-pub const DEFAULT_LOCK_TIMEOUT: SessionDuration = SessionDuration::from_secs(60);
-pub const DEFAULT_REFRESH_MARGIN: SessionDuration = SessionDuration::from_secs(300);
-pub const DEFAULT_SESSION: SessionDuration = SessionDuration::from_secs(43_200);
+pub(crate) const DEFAULT_TIMEOUT: SessionDuration = SessionDuration::from_secs(10);
+pub(crate) const DEFAULT_LOCK_TIMEOUT: SessionDuration = SessionDuration::from_secs(60);
+pub(crate) const DEFAULT_REFRESH_MARGIN: SessionDuration = SessionDuration::from_secs(300);
+pub(crate) const DEFAULT_SESSION: SessionDuration = SessionDuration::from_secs(43_200);
 
 impl Sources {
-    pub fn load(overrides: Overrides, env: Env) -> Result<Self, UserError> {
+    pub(crate) fn load(overrides: Overrides, env: Env) -> Result<Self, UserError> {
         if let Some(r) = &overrides.region {
             Region::parse_from(r, "--region")?;
         }
@@ -147,15 +147,15 @@ impl Sources {
             }))
     }
 
-    pub fn bastion(&self) -> &BastionConfig {
+    pub(crate) fn bastion(&self) -> &BastionConfig {
         &self.config.bastion
     }
 
-    pub fn cache(&self) -> Cache {
+    pub(crate) fn cache(&self) -> Cache {
         Cache::new(crate::cache::default_dir(&self.env))
     }
 
-    pub fn refresh_margin_secs(&self) -> i64 {
+    pub(crate) fn refresh_margin_secs(&self) -> i64 {
         i64::from(
             self.config
                 .refresh_margin
@@ -164,7 +164,7 @@ impl Sources {
         )
     }
 
-    pub fn lock_timeout(&self) -> Duration {
+    pub(crate) fn lock_timeout(&self) -> Duration {
         let d = self
             .overrides
             .lock_timeout
@@ -175,7 +175,7 @@ impl Sources {
 
     /// How long a TOTP run keeps trying codes STS rejects (another machine
     /// used them): --mfa-deadline > [bastion] mfa_deadline > 5 minutes.
-    pub fn mfa_deadline(&self) -> Duration {
+    pub(crate) fn mfa_deadline(&self) -> Duration {
         let d = self
             .overrides
             .mfa_deadline
@@ -185,7 +185,7 @@ impl Sources {
     }
 
     /// The region to export: --region > the target's region > [bastion] region.
-    pub fn export_region(&self, plan: &Plan) -> Option<String> {
+    pub(crate) fn export_region(&self, plan: &Plan) -> Option<String> {
         self.overrides
             .region
             .clone()
@@ -194,7 +194,7 @@ impl Sources {
     }
 
     /// All target names from both sources (mfacli config wins on clashes).
-    pub fn target_names(&self) -> Vec<(TargetName, Origin)> {
+    pub(crate) fn target_names(&self) -> Vec<(TargetName, Origin)> {
         let mut out: Vec<(TargetName, Origin)> = self
             .config
             .targets
@@ -214,7 +214,7 @@ impl Sources {
 
     /// The bastion profile for a target: --profile > $MFACLI_PROFILE >
     /// [bastion] profile > the target's source_profile > $AWS_PROFILE > default.
-    pub fn bastion_profile(&self, source_profile: Option<&str>) -> String {
+    pub(crate) fn bastion_profile(&self, source_profile: Option<&str>) -> String {
         self.overrides
             .profile
             .clone()
@@ -238,7 +238,7 @@ impl Sources {
     }
 
     /// The plan for `name`, or an error listing the known targets.
-    pub fn plan(&self, name: &str) -> Result<Plan, UserError> {
+    pub(crate) fn plan(&self, name: &str) -> Result<Plan, UserError> {
         let tname: TargetName = name
             .parse()
             .map_err(|e: crate::types::InvalidValue| UserError::new(format!("TARGET: {e}")))?;
@@ -404,7 +404,7 @@ impl Sources {
 
     /// The bastion account as a target (`--bastion`): the bastion profile
     /// and MFA device as a target would use them, and no role.
-    pub fn bastion_plan(&self) -> Result<SessionPlan, UserError> {
+    pub(crate) fn bastion_plan(&self) -> Result<SessionPlan, UserError> {
         let bastion_profile = self.bastion_profile(None);
         let mfa_serial = self.mfa_serial(None, &bastion_profile, "the bastion account")?;
         let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
@@ -422,7 +422,7 @@ impl Sources {
     }
 
     /// The region to export for the bastion account: --region > [bastion] region.
-    pub fn bastion_export_region(&self, plan: &SessionPlan) -> Option<String> {
+    pub(crate) fn bastion_export_region(&self, plan: &SessionPlan) -> Option<String> {
         self.overrides
             .region
             .clone()
@@ -437,7 +437,7 @@ impl Sources {
 
     /// IAM, as the SDKs find it: $AWS_ENDPOINT_URL_IAM > $AWS_ENDPOINT_URL >
     /// the partition's global endpoint; signed for the partition's IAM region.
-    pub fn iam_endpoint(&self, partition: Partition) -> Result<Endpoint, UserError> {
+    pub(crate) fn iam_endpoint(&self, partition: Partition) -> Result<Endpoint, UserError> {
         let (default_url, region) = crate::iam::partition_endpoint(partition);
         let (url, source) = if let Some(u) = self.env.text("AWS_ENDPOINT_URL_IAM")? {
             (u.to_owned(), "AWS_ENDPOINT_URL_IAM")
@@ -485,7 +485,7 @@ impl Sources {
     /// ([`Endpoint::cache_scope`]), so the region only picks the endpoint.
     /// Whichever source wins is checked by [`Region`]'s rule, and the error
     /// names it, before any MFA code is spent.
-    pub fn sts_region(
+    pub(crate) fn sts_region(
         &self,
         partition: Partition,
         bastion_profile: Option<&str>,
@@ -534,7 +534,7 @@ impl Sources {
     }
 
     /// --endpoint-url > $AWS_ENDPOINT_URL_STS > $AWS_ENDPOINT_URL > regional.
-    pub fn endpoint(
+    pub(crate) fn endpoint(
         &self,
         partition: Partition,
         bastion_profile: Option<&str>,
@@ -582,11 +582,11 @@ impl Sources {
 }
 
 /// The opt-in for plain http to an STS endpoint that is not loopback.
-pub const INSECURE_ENV: &str = "MFACLI_ALLOW_INSECURE_ENDPOINT";
+pub(crate) const INSECURE_ENV: &str = "MFACLI_ALLOW_INSECURE_ENDPOINT";
 
 /// Whether an http(s) URL's host is this machine: `localhost`,
 /// 127.0.0.0/8 or `::1`.
-pub fn is_loopback_url(url: &str) -> bool {
+pub(crate) fn is_loopback_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);

@@ -14,9 +14,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret so it is redacted in debug output and wiped on drop.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
+    /// The secret text, for the one place that must send or write it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -31,16 +33,22 @@ impl fmt::Debug for Secret {
 /// The bastion IAM user's long-term access key. Never exported or printed.
 #[derive(Clone, Debug)]
 pub struct LongTermKeys {
+    /// The access key id (not secret; it names the key).
     pub access_key_id: String,
+    /// The secret access key.
     pub secret_access_key: Secret,
 }
 
 /// Temporary credentials from GetSessionToken or AssumeRole.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TemporaryCredentials {
+    /// The temporary access key id.
     pub access_key_id: String,
+    /// The temporary secret access key.
     pub secret_access_key: Secret,
+    /// The session token that goes with the temporary keys.
     pub session_token: Secret,
+    /// When STS said the credentials stop working.
     pub expiration: DateTime<Utc>,
 }
 

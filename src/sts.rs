@@ -19,7 +19,9 @@ use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName,
 /// Where and how to reach STS.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
+    /// The STS URL (regional, FIPS, or an emulator).
     pub url: String,
+    /// The region to sign for.
     pub region: String,
     /// Per-attempt connect/read timeout.
     pub timeout: Duration,
@@ -34,7 +36,7 @@ impl Endpoint {
     /// (`partition:aws`); any other URL (an emulator, a VPC endpoint, a
     /// proxy) is its own scope. The region never changes the scope, so
     /// mfacli's own `AWS_REGION` export cannot change which session it uses.
-    pub fn cache_scope(&self) -> String {
+    pub(crate) fn cache_scope(&self) -> String {
         aws_partition_of_url(&self.url)
             .map(|p| format!("partition:{p}"))
             .unwrap_or_else(|| format!("url:{}", self.url))
@@ -75,15 +77,15 @@ fn aws_partition_of_url(url: &str) -> Option<&'static str> {
 /// `ExpiredToken`, explain `AccessDenied`) and show a hint.
 #[derive(Debug, Clone)]
 pub struct StsError {
-    pub action: &'static str,
-    pub endpoint: String,
-    pub kind: StsErrorKind,
+    pub(crate) action: &'static str,
+    pub(crate) endpoint: String,
+    pub(crate) kind: StsErrorKind,
     /// Server `Date` minus local time, when the server answered.
-    pub skew_secs: Option<i64>,
+    pub(crate) skew_secs: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StsErrorKind {
+pub(crate) enum StsErrorKind {
     /// STS answered with an error code.
     Service {
         code: String,
@@ -95,6 +97,7 @@ pub enum StsErrorKind {
 }
 
 impl StsError {
+    /// The AWS error code (`AccessDenied`, ...), if the failure came from STS.
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
             StsErrorKind::Service { code, .. } => Some(code),
@@ -102,30 +105,30 @@ impl StsError {
         }
     }
 
-    pub fn is_expired_token(&self) -> bool {
+    pub(crate) fn is_expired_token(&self) -> bool {
         self.code() == Some("ExpiredToken")
     }
 
     /// STS does not know the access key (or session) that signed.
-    pub fn is_invalid_token(&self) -> bool {
+    pub(crate) fn is_invalid_token(&self) -> bool {
         self.code() == Some("InvalidClientTokenId")
     }
 
     /// The connection (TCP or TLS) failed, so no request, and no MFA code,
     /// reached STS. hyper reports exactly these as "client error (Connect)".
-    pub fn never_sent(&self) -> bool {
+    pub(crate) fn never_sent(&self) -> bool {
         matches!(&self.kind, StsErrorKind::Unreachable(d) if d.contains("(Connect)") || d.starts_with("DNS lookup"))
     }
 
     /// A wrong or reused code (worth one retry with the next TOTP step);
     /// not a wrong serial, which no code can fix.
-    pub fn is_invalid_mfa_code(&self) -> bool {
+    pub(crate) fn is_invalid_mfa_code(&self) -> bool {
         matches!(&self.kind, StsErrorKind::Service { code, message }
             if code == "AccessDenied" && message.contains("invalid MFA one time pass code"))
     }
 
     /// What a person should do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         let base = match &self.kind {
             StsErrorKind::Service { code, message } => match code.as_str() {
                 "InvalidClientTokenId" => "the access key is unknown to STS: it was deleted or deactivated, or the wrong profile is selected (check [bastion] profile / --profile)".to_owned(),
@@ -160,10 +163,10 @@ impl StsError {
 
 /// Skew (server time minus local time) above which mfacli names the clock
 /// in errors: a TOTP step is 30 s, so more than that changes the code.
-pub const SKEW_NAMED_SECS: i64 = 30;
+pub(crate) const SKEW_NAMED_SECS: i64 = 30;
 
 /// The sentence naming a clock skew over [`SKEW_NAMED_SECS`], with the fix.
-pub fn skew_sentence(skew_secs: i64) -> Option<String> {
+pub(crate) fn skew_sentence(skew_secs: i64) -> Option<String> {
     (skew_secs.abs() > SKEW_NAMED_SECS).then(|| {
         format!(
             "This machine's clock is {}s {} STS's clock (from its Date header); sync it with `timedatectl set-ntp true` or `sudo chronyc makestep`.",
@@ -198,17 +201,17 @@ impl std::error::Error for StsError {}
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallerIdentity {
     #[serde(rename = "Account")]
-    pub account: String,
+    pub(crate) account: String,
     #[serde(rename = "Arn")]
-    pub arn: String,
+    pub(crate) arn: String,
     #[serde(rename = "UserId")]
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 /// The STS calls the credential chain makes. [`StsClient`] makes them
 /// through the AWS SDK; tests substitute a fake to exercise the chain in
 /// process, without a network or a real clock.
-pub trait Sts {
+pub(crate) trait Sts {
     /// GetSessionToken with the long-term keys (and an MFA code).
     fn get_session_token(
         &self,
@@ -227,17 +230,17 @@ pub trait Sts {
 
 /// What AssumeRole asks for, besides who signs.
 #[derive(Debug, Clone, Copy)]
-pub struct AssumeRoleRequest<'a> {
-    pub role: &'a RoleArn,
-    pub session_name: &'a SessionName,
-    pub duration: SessionDuration,
-    pub external_id: Option<&'a ExternalId>,
-    pub mfa: Option<(&'a MfaSerial, &'a TokenCode)>,
+pub(crate) struct AssumeRoleRequest<'a> {
+    pub(crate) role: &'a RoleArn,
+    pub(crate) session_name: &'a SessionName,
+    pub(crate) duration: SessionDuration,
+    pub(crate) external_id: Option<&'a ExternalId>,
+    pub(crate) mfa: Option<(&'a MfaSerial, &'a TokenCode)>,
 }
 
 /// Makes an [`Sts`] for an endpoint. Called lazily, so the cache-hit path
 /// never builds a runtime, TLS roots or the SDK.
-pub trait Connect {
+pub(crate) trait Connect {
     /// A client for `endpoint`; fails before any code is spent if the
     /// endpoint cannot be used (bad host, bad CA bundle).
     fn connect(&self, endpoint: &Endpoint) -> Result<Box<dyn Sts>, StsError>;
@@ -245,7 +248,7 @@ pub trait Connect {
 
 /// The real connector: the AWS SDK over hyper and rustls.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SdkConnect;
+pub(crate) struct SdkConnect;
 
 impl Connect for SdkConnect {
     fn connect(&self, endpoint: &Endpoint) -> Result<Box<dyn Sts>, StsError> {
@@ -291,11 +294,14 @@ pub struct StsClient {
 
 /// Credentials to sign with.
 pub enum Signer<'a> {
+    /// Long-term keys: for GetSessionToken and GetCallerIdentity.
     LongTerm(&'a LongTermKeys),
+    /// Session credentials: for AssumeRole.
     Temporary(&'a TemporaryCredentials),
 }
 
 impl StsClient {
+    /// A client for `endpoint`; builds the SDK client but sends nothing.
     pub fn new(endpoint: Endpoint) -> Result<Self, StsError> {
         resolve_host(&endpoint)?;
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -331,7 +337,7 @@ impl StsClient {
             .block_on(f)
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
+    pub(crate) fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
@@ -422,6 +428,7 @@ impl StsClient {
         }
     }
 
+    /// GetSessionToken: a session for the MFA device and code.
     pub fn get_session_token(
         &self,
         keys: &LongTermKeys,
@@ -442,6 +449,7 @@ impl StsClient {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// AssumeRole for a target, signed with the MFA session.
     pub fn assume_role(
         &self,
         signer: Signer<'_>,
@@ -470,6 +478,7 @@ impl StsClient {
         Ok((self.convert("AssumeRole", out.credentials)?, arn))
     }
 
+    /// GetCallerIdentity: who the signer is (used by `whoami` and `doctor`).
     pub fn get_caller_identity(&self, signer: Signer<'_>) -> Result<CallerIdentity, StsError> {
         let out = self
             .block_on(self.client(signer).get_caller_identity().send())
@@ -484,7 +493,7 @@ impl StsClient {
     /// GetCallerIdentity that also measures the clock: on success, the
     /// server's `Date` minus local time in seconds (`None` if STS sent no
     /// usable `Date`). On failure the skew is in [`StsError::skew_secs`].
-    pub fn get_caller_identity_with_skew(
+    pub(crate) fn get_caller_identity_with_skew(
         &self,
         signer: Signer<'_>,
     ) -> Result<(CallerIdentity, Option<i64>), StsError> {

@@ -18,13 +18,13 @@ use crate::secret::{Secret, TemporaryCredentials};
 use crate::sts::{StsError, StsErrorKind};
 
 /// Longest secret access key accepted (AWS's are 40 characters).
-pub const MAX_SECRET_LEN: usize = 128;
+pub(crate) const MAX_SECRET_LEN: usize = 128;
 /// Longest session token accepted (AWS's are a few hundred to ~2 KB).
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Shortest value accepted for each field.
-pub const MIN_LEN: usize = 16;
+pub(crate) const MIN_LEN: usize = 16;
 /// Longest access key id accepted.
-pub const MAX_KEY_ID_LEN: usize = 128;
+pub(crate) const MAX_KEY_ID_LEN: usize = 128;
 
 fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
@@ -33,7 +33,7 @@ fn is_base64(b: u8) -> bool {
 /// Checks the three strings and the expiration (Unix seconds and
 /// nanoseconds, as the SDK's `DateTime` holds them). `Err` says which
 /// field is wrong and how, never its value.
-pub fn check(
+pub(crate) fn check(
     access_key_id: &str,
     secret_access_key: &str,
     session_token: &str,
@@ -77,7 +77,7 @@ pub fn check(
 
 /// The SDK's credentials as mfacli's, or "malformed response from STS at
 /// <endpoint>" saying which field is wrong.
-pub fn to_credentials(
+pub(crate) fn to_credentials(
     action: &'static str,
     endpoint: &str,
     c: aws_sdk_sts::types::Credentials,

@@ -65,19 +65,23 @@ const KNOWN_REGIONS: &[&str] = &[
 
 /// Checks a region name; see [`Region`], the one rule every source of a
 /// region goes through.
-pub fn check_region(region: &str) -> Result<(), InvalidValue> {
+pub(crate) fn check_region(region: &str) -> Result<(), InvalidValue> {
     region.parse::<Region>().map(|_| ())
 }
 
 /// AWS partition, derived from ARNs; decides the STS host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Partition {
+    /// The commercial partition, `aws`.
     Aws,
+    /// China, `aws-cn`.
     AwsCn,
+    /// GovCloud (US), `aws-us-gov`.
     AwsUsGov,
 }
 
 impl Partition {
+    /// Parses a partition name as it appears in ARNs.
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         match s {
             "aws" => Ok(Self::Aws),
@@ -89,6 +93,7 @@ impl Partition {
         }
     }
 
+    /// The partition name as it appears in ARNs.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Aws => "aws",
@@ -97,6 +102,7 @@ impl Partition {
         }
     }
 
+    /// The region to use for STS when none is configured.
     pub fn default_region(self) -> &'static str {
         match self {
             Self::Aws => "us-east-1",
@@ -106,7 +112,8 @@ impl Partition {
     }
 
     /// Every partition, in the order help texts list them.
-    pub const ALL: [Partition; 3] = [Self::Aws, Self::AwsCn, Self::AwsUsGov];
+    #[cfg(test)]
+    pub(crate) const ALL: [Partition; 3] = [Self::Aws, Self::AwsCn, Self::AwsUsGov];
 
     /// The regional STS endpoint for this partition.
     pub fn sts_endpoint(self, region: &str) -> String {
@@ -138,15 +145,16 @@ impl fmt::Display for Partition {
 /// `~/.aws/credentials`, so nothing else may pass: no `:`, `/`, spaces or
 /// line breaks. Checked before any MFA code is spent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Region(String);
+pub(crate) struct Region(String);
 
 impl Region {
-    pub fn as_str(&self) -> &str {
+    /// The region name.
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Checks `s`; the error names `source` (a flag, key or variable).
-    pub fn parse_from(s: &str, source: &str) -> Result<Self, crate::error::UserError> {
+    pub(crate) fn parse_from(s: &str, source: &str) -> Result<Self, crate::error::UserError> {
         s.parse().map_err(|e: InvalidValue| {
             crate::error::UserError::new(format!("{source}: {e}"))
                 .hint(format!("set {source} to a region name such as eu-west-1 (lower case letters, dashes, a number)"))
@@ -204,6 +212,7 @@ impl fmt::Display for Region {
 pub struct AccountId(String);
 
 impl AccountId {
+    /// The 12 digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -256,6 +265,7 @@ pub struct RoleArn {
 }
 
 impl RoleArn {
+    /// Builds a role ARN from its parts, validating the path and role name.
     pub fn new(
         partition: Partition,
         account: &AccountId,
@@ -263,12 +273,15 @@ impl RoleArn {
     ) -> Result<Self, InvalidValue> {
         format!("arn:{}:iam::{}:role/{}", partition.as_str(), account, role).parse()
     }
+    /// The ARN text.
     pub fn as_str(&self) -> &str {
         &self.arn
     }
+    /// The partition from the ARN.
     pub fn partition(&self) -> Partition {
         self.partition
     }
+    /// The account that owns the role.
     pub fn account(&self) -> &AccountId {
         &self.account
     }
@@ -334,9 +347,11 @@ pub struct MfaSerial {
 }
 
 impl MfaSerial {
+    /// The serial text (a device ARN or a hardware serial).
     pub fn as_str(&self) -> &str {
         &self.serial
     }
+    /// The partition, when the serial is a virtual-device ARN.
     pub fn partition(&self) -> Option<Partition> {
         self.partition
     }
@@ -399,21 +414,26 @@ impl fmt::Display for MfaSerial {
 pub struct SessionDuration(u32);
 
 impl SessionDuration {
+    /// The default for sessions and roles when nothing is configured.
     pub const ONE_HOUR: Self = Self(3600);
     /// GetSessionToken limits.
     pub const SESSION_MIN: u32 = 900;
+    /// The GetSessionToken maximum for IAM users (36 hours).
     pub const SESSION_MAX: u32 = 129_600;
     /// AssumeRole limits.
     pub const ROLE_MAX: u32 = 43_200;
     /// AWS caps AssumeRole made with session credentials ("role chaining").
     pub const CHAINED_MAX: u32 = 3600;
 
+    /// A duration of `secs` seconds, unchecked (limits are checked by [`Self::check`]).
     pub const fn from_secs(secs: u32) -> Self {
         Self(secs)
     }
+    /// The duration in seconds, as STS takes it.
     pub fn secs(self) -> u32 {
         self.0
     }
+    /// The same duration if it lies within `min..=max` seconds, else an error saying the limits.
     pub fn check(self, min: u32, max: u32) -> Result<Self, InvalidValue> {
         if (min..=max).contains(&self.0) {
             Ok(self)
@@ -501,6 +521,7 @@ impl fmt::Display for SessionDuration {
 pub struct SessionName(String);
 
 impl SessionName {
+    /// The session name text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -534,6 +555,7 @@ impl fmt::Display for SessionName {
 pub struct ExternalId(String);
 
 impl ExternalId {
+    /// The external id text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -559,6 +581,7 @@ impl FromStr for ExternalId {
 pub struct TokenCode(String);
 
 impl TokenCode {
+    /// The six digits (this is the only way to read a code).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -589,6 +612,7 @@ impl FromStr for TokenCode {
 pub struct TargetName(String);
 
 impl TargetName {
+    /// The target name text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

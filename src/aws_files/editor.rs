@@ -85,7 +85,7 @@ fn py_strip(s: &str) -> &str {
 
 /// The first line of every section `assume --write-profile` writes: a
 /// section without it is the user's own and is replaced only with `--force`.
-pub const PROFILE_MARKER: &str =
+pub(crate) const PROFILE_MARKER: &str =
     "# managed by mfacli: rewritten by `mfacli assume --write-profile`";
 
 /// A validated, normalised profile (section) name.
@@ -96,7 +96,7 @@ pub const PROFILE_MARKER: &str =
 /// `"bastion"` are equal here because `[ bastion]` is merged into
 /// `[bastion]` by the AWS SDKs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ProfileName(String);
+pub(crate) struct ProfileName(String);
 
 impl ProfileName {
     /// Normalises (trims surrounding whitespace) and validates `raw`.
@@ -105,7 +105,7 @@ impl ProfileName {
     /// identifier set, which excludes `[`, `]`, `#`, `;`, `=`, whitespace
     /// and control characters. `DEFAULT` is refused: to botocore it is
     /// configparser's defaults section, inherited by every profile.
-    pub fn new(raw: &str) -> Result<Self, EditError> {
+    pub(crate) fn new(raw: &str) -> Result<Self, EditError> {
         let invalid = |reason| EditError::InvalidName {
             name: raw.to_owned(),
             reason,
@@ -133,7 +133,7 @@ impl ProfileName {
     }
 
     /// The normalised name, as written between the brackets.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -163,7 +163,7 @@ fn is_key_char(c: char) -> bool {
 /// Why an edit was refused. `Display` is one line, names the section, and
 /// never includes a value (values are secrets).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EditError {
+pub(crate) enum EditError {
     /// The requested profile name is not usable.
     InvalidName { name: String, reason: &'static str },
     /// A body key is empty or has a character outside `[A-Za-z0-9_-/.%@+]`.
@@ -665,7 +665,7 @@ fn append_section(text: &str, lay: &Layout<'_>, section: &str) -> String {
 /// line's). A section named more than once, or a file the two AWS parsers
 /// read differently, is refused. The result is re-parsed and checked
 /// before it is returned (see the module docs).
-pub fn upsert_section(
+pub(crate) fn upsert_section(
     text: &str,
     name: &ProfileName,
     body: &[(&str, &str)],
@@ -749,7 +749,7 @@ pub fn upsert_section(
 /// result is re-parsed and checked like [`upsert_section`]'s: every other
 /// section byte for byte, the section's other lines unchanged, and both
 /// parsers reading exactly the old keys with the new values.
-pub fn set_keys_in_section(
+pub(crate) fn set_keys_in_section(
     text: &str,
     name: &ProfileName,
     keys: &[(&str, &str)],
@@ -1104,7 +1104,7 @@ fn python_properties<'a>(lines: &[Line<'a>]) -> Option<Vec<(String, &'a str)>> {
 /// The names of the sections the AWS SDKs see in `text`, in order (headers
 /// with comments after them included), for telling which file a profile
 /// is in. Lines are split as the SDK splits them.
-pub fn sdk_section_names(text: &str) -> Vec<String> {
+pub(crate) fn sdk_section_names(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| match sdk_classify(l) {
             SdkLine::Header(inner) => Some(sdk_key(inner)),

@@ -17,39 +17,42 @@ use crate::env::Env;
 use crate::error::UserError;
 use crate::secret::{LongTermKeys, Secret};
 
-pub mod editor;
+pub(crate) mod editor;
 #[doc(hidden)]
 pub mod fuzz_check;
-pub mod writer;
+pub(crate) mod writer;
 
-pub use editor::{set_keys_in_section, upsert_section, EditError, ProfileName, PROFILE_MARKER};
-pub use writer::{write_credentials_file, WriteError, WriteOutcome};
+pub(crate) use editor::{
+    set_keys_in_section, upsert_section, EditError, ProfileName, PROFILE_MARKER,
+};
+pub(crate) use writer::{write_credentials_file, WriteError, WriteOutcome};
 
 /// Files larger than this are refused rather than read whole.
-pub const MAX_FILE_BYTES: u64 = crate::fsread::TEXT_LIMIT;
+pub(crate) const MAX_FILE_BYTES: u64 = crate::fsread::TEXT_LIMIT;
 
 /// A small text file and its permission bits and owner (from the `fstat`
 /// of the descriptor it was read from). The text is wiped on drop.
-pub struct TextFile {
-    pub text: Zeroizing<String>,
-    pub mode: u32,
-    pub uid: u32,
+pub(crate) struct TextFile {
+    pub(crate) text: Zeroizing<String>,
+    pub(crate) mode: u32,
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) uid: u32,
 }
 
 impl TextFile {
     /// Group or other users may read it.
-    pub fn readable_by_others(&self) -> bool {
+    pub(crate) fn readable_by_others(&self) -> bool {
         self.mode & 0o077 != 0
     }
 
     /// Group or other users may change it.
-    pub fn writable_by_others(&self) -> bool {
+    pub(crate) fn writable_by_others(&self) -> bool {
         self.mode & 0o022 != 0
     }
 }
 
 /// Reads a text file of at most 10 MiB (see [`read_text_file_limited`]).
-pub fn read_text_file(path: &Path, what: &str) -> Result<Option<TextFile>, UserError> {
+pub(crate) fn read_text_file(path: &Path, what: &str) -> Result<Option<TextFile>, UserError> {
     read_text_file_limited(path, what, MAX_FILE_BYTES)
 }
 
@@ -57,7 +60,7 @@ pub fn read_text_file(path: &Path, what: &str) -> Result<Option<TextFile>, UserE
 /// fstat, a regular file, at most `limit` bytes; never hangs on a FIFO),
 /// with a clear error for each way it can be wrong. Symlinks are followed:
 /// these are the user's own files. `Ok(None)` if it does not exist.
-pub fn read_text_file_limited(
+pub(crate) fn read_text_file_limited(
     path: &Path,
     what: &str,
     limit: u64,
@@ -130,12 +133,12 @@ fn block_on_ready<F: Future>(fut: F) -> F::Output {
 }
 
 /// Where the AWS files are, from the environment as the AWS CLI reads it.
-pub fn credentials_path(env: &Env) -> PathBuf {
+pub(crate) fn credentials_path(env: &Env) -> PathBuf {
     path_from_env(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
 }
 
 /// `$AWS_CONFIG_FILE`, else `~/.aws/config`.
-pub fn config_path(env: &Env) -> PathBuf {
+pub(crate) fn config_path(env: &Env) -> PathBuf {
     path_from_env(env, "AWS_CONFIG_FILE", "config")
 }
 
@@ -148,19 +151,20 @@ fn path_from_env(env: &Env, var: &str, file: &str) -> PathBuf {
 
 /// Both AWS files, parsed.
 pub struct AwsFiles {
-    pub credentials_path: PathBuf,
-    pub config_path: PathBuf,
+    pub(crate) credentials_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     profiles: ProfileSet,
     credentials_sections: Vec<String>,
     /// Problems worth a warning (a credentials file others can read).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl AwsFiles {
-    pub fn load(env: &Env) -> Result<Self, UserError> {
+    pub(crate) fn load(env: &Env) -> Result<Self, UserError> {
         Self::load_from(credentials_path(env), config_path(env))
     }
 
+    /// Reads both files from explicit paths (the fuzz target and tests pass scratch files).
     pub fn load_from(credentials_path: PathBuf, config_path: PathBuf) -> Result<Self, UserError> {
         let credentials_file = read_text_file(&credentials_path, "AWS credentials file")?;
         let mut warnings = Vec::new();
@@ -224,10 +228,12 @@ impl AwsFiles {
         })
     }
 
+    /// The merged profile of that name, if either file has it.
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.get_profile(name)
     }
 
+    /// Every profile name, sorted, so listings and errors are stable.
     pub fn profile_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.profiles.profiles().map(str::to_owned).collect();
         names.sort();
@@ -304,6 +310,7 @@ impl AwsFiles {
         }
     }
 
+    /// Whether the credentials file has a `[name]` section (keys can be written there).
     pub fn has_credentials_section(&self, name: &str) -> bool {
         self.credentials_sections.iter().any(|s| s == name)
     }

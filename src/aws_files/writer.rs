@@ -38,34 +38,34 @@ use crate::error::UserError;
 use crate::fsread::{self, ReadError, ReadOpts};
 
 /// Appended to the credentials file's name for the lock file.
-pub const LOCK_SUFFIX: &str = ".mfacli-lock";
+pub(crate) const LOCK_SUFFIX: &str = ".mfacli-lock";
 /// Appended to the credentials file's name for the backup.
-pub const BACKUP_SUFFIX: &str = ".mfacli-bak";
+pub(crate) const BACKUP_SUFFIX: &str = ".mfacli-bak";
 /// The largest credentials file read (a bigger one is refused).
-pub const MAX_FILE_SIZE: u64 = crate::fsread::TEXT_LIMIT;
+pub(crate) const MAX_FILE_SIZE: u64 = crate::fsread::TEXT_LIMIT;
 /// How long to wait for another writer's lock.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Most symlinks followed before giving up (Linux's own limit).
 const MAX_LINKS: usize = 40;
 
 /// What a successful call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteOutcome {
+pub(crate) struct WriteOutcome {
     /// The regular file that was (or would have been) written: the final
     /// target when the given path is a symlink.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The file did not exist and was created.
-    pub created: bool,
+    pub(crate) created: bool,
     /// The contents changed (`false`: the edit returned the same text and
     /// nothing was written).
-    pub changed: bool,
+    pub(crate) changed: bool,
     /// Where the previous contents were saved, if there were any.
-    pub backup: Option<PathBuf>,
+    pub(crate) backup: Option<PathBuf>,
 }
 
 /// Why the file was not written. Each message is one line naming the file.
 #[derive(Debug)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// The path (or a symlink's target) is not a regular file.
     NotRegularFile { path: PathBuf, kind: &'static str },
     /// A symlink points to a file that does not exist.
@@ -152,7 +152,7 @@ impl fmt::Display for WriteError {
 impl WriteError {
     /// The error for a person: one message naming the file (`file` is the
     /// path the user gave, for errors of the edit itself), and the fix.
-    pub fn into_user_error(self, file: &Path) -> UserError {
+    pub(crate) fn into_user_error(self, file: &Path) -> UserError {
         let hint: String = match &self {
             WriteError::NotRegularFile { .. } => {
                 "point AWS_SHARED_CREDENTIALS_FILE at a regular file (or unset it for ~/.aws/credentials); the file was not touched".into()
@@ -221,7 +221,7 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 /// missing), passes the text to `edit`, and atomically replaces the file
 /// with the result, keeping a backup of the old contents. See the module
 /// docs for every step; waits at most [`LOCK_WAIT`] for the lock.
-pub fn write_credentials_file(
+pub(crate) fn write_credentials_file(
     path: &Path,
     edit: impl FnOnce(&str) -> Result<String, EditError>,
 ) -> Result<WriteOutcome, WriteError> {
@@ -229,7 +229,7 @@ pub fn write_credentials_file(
 }
 
 /// [`write_credentials_file`] with a chosen lock wait.
-pub fn write_credentials_file_with_wait(
+pub(crate) fn write_credentials_file_with_wait(
     path: &Path,
     lock_wait: Duration,
     edit: impl FnOnce(&str) -> Result<String, EditError>,

@@ -26,18 +26,18 @@ const SKEW_FOLLOW_SECS: i64 = 5;
 
 /// A small xorshift generator for jitter and device choice. Nothing here
 /// needs cryptographic randomness, only machines that do not move in step.
-pub struct Jitter(u64);
+pub(crate) struct Jitter(u64);
 
 impl Jitter {
     /// Seeded from the process's random hasher keys (different per run).
-    pub fn from_entropy() -> Self {
+    pub(crate) fn from_entropy() -> Self {
         use std::hash::BuildHasher;
         let s = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
         Self(s | 1)
     }
 
     /// A fixed sequence, for tests.
-    pub fn seeded(seed: u64) -> Self {
+    pub(crate) fn seeded(seed: u64) -> Self {
         Self(seed.max(1))
     }
 
@@ -51,7 +51,7 @@ impl Jitter {
     }
 
     /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {

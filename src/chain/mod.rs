@@ -23,30 +23,41 @@ const CACHE_VERSION: u32 = 1;
 /// A cached GetSessionToken result.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SessionEntry {
+    /// Cache format version; an entry of another version is ignored.
     pub version: u32,
+    /// The long-term key the session came from: a rotated key must not reuse it.
     pub access_key_id: String,
+    /// The MFA device that signed the session.
     pub mfa_serial: String,
+    /// The STS endpoint URL, so a session is not reused against another endpoint.
     pub endpoint: String,
+    /// The session credentials themselves.
     pub credentials: TemporaryCredentials,
 }
 
 /// Cached role credentials for one target.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RoleEntry {
+    /// Cache format version; an entry of another version is ignored.
     pub version: u32,
+    /// The target name the credentials were assumed for.
     pub target: String,
+    /// The cache slot key, checked on read so a renamed or copied file is not trusted.
     pub key: String,
+    /// The role ARN asked for, to notice a changed config.
     pub role_arn: String,
+    /// The assumed-role ARN STS returned, shown by `whoami`-style output.
     pub assumed_role_arn: Option<String>,
+    /// The role credentials themselves.
     pub credentials: TemporaryCredentials,
 }
 
 /// Role credentials and what they are for.
 #[derive(Debug, Clone)]
-pub struct RoleCredentials {
+pub(crate) struct RoleCredentials {
     pub credentials: TemporaryCredentials,
     pub assumed_role_arn: Option<String>,
-    pub from_cache: bool,
+    pub(crate) from_cache: bool,
 }
 
 /// The MFA session's cache file: one per long-term key, MFA device and
@@ -57,7 +68,7 @@ pub struct RoleCredentials {
 /// the first `[[bastion.mfa_devices]]` entry), never by the device whose code
 /// produced it: a GetSessionToken session belongs to the IAM user, so with
 /// several devices one cached session still serves every run.
-pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &Endpoint) -> String {
+pub(crate) fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &Endpoint) -> String {
     format!(
         "session-{}.json",
         key_hash(&[access_key_id, serial.as_str(), &endpoint.cache_scope()])
@@ -67,13 +78,13 @@ pub fn session_file(access_key_id: &str, serial: &MfaSerial, endpoint: &Endpoint
 /// Where a plan's role credentials live in the cache. The key covers
 /// everything that changes the result, so editing a target never serves
 /// stale credentials; it is computed once per invocation.
-pub struct RoleSlot {
+pub(crate) struct RoleSlot {
     pub key: String,
-    pub file: String,
+    pub(crate) file: String,
 }
 
 impl RoleSlot {
-    pub fn new(plan: &Plan, access_key_id: &str) -> Self {
+    pub(crate) fn new(plan: &Plan, access_key_id: &str) -> Self {
         let t = &plan.target;
         let duration = t.duration.secs().to_string();
         let key = key_hash(&[
@@ -90,7 +101,7 @@ impl RoleSlot {
     }
 
     /// The cached entry for exactly this slot, fresh or not.
-    pub fn read(&self, cache: &Cache) -> Option<RoleEntry> {
+    pub(crate) fn read(&self, cache: &Cache) -> Option<RoleEntry> {
         cache
             .read::<RoleEntry>(&self.file)
             .filter(|e| e.version == CACHE_VERSION && e.key == self.key)
@@ -98,13 +109,18 @@ impl RoleSlot {
 
     /// Cached credentials with more than `margin` seconds left: the whole
     /// cache-hit path. No runtime, no TLS, no SDK.
-    pub fn read_fresh(&self, cache: &Cache, now: DateTime<Utc>, margin: i64) -> Option<RoleEntry> {
+    pub(crate) fn read_fresh(
+        &self,
+        cache: &Cache,
+        now: DateTime<Utc>,
+        margin: i64,
+    ) -> Option<RoleEntry> {
         self.read(cache)
             .filter(|e| e.credentials.is_fresh(now, margin))
     }
 }
 
-pub fn role_file_prefix(target: &str) -> String {
+pub(crate) fn role_file_prefix(target: &str) -> String {
     format!(
         "role-{}-",
         target
@@ -115,18 +131,18 @@ pub fn role_file_prefix(target: &str) -> String {
 }
 
 /// Options of one invocation.
-pub struct Options {
-    pub no_cache: bool,
-    pub refresh: bool,
-    pub refresh_margin_secs: i64,
-    pub lock_timeout: Duration,
+pub(crate) struct Options {
+    pub(crate) no_cache: bool,
+    pub(crate) refresh: bool,
+    pub(crate) refresh_margin_secs: i64,
+    pub(crate) lock_timeout: Duration,
     /// How long TOTP codes STS rejects are retried (`--mfa-deadline`).
-    pub mfa_deadline: Duration,
+    pub(crate) mfa_deadline: Duration,
     /// A fixed jitter sequence (tests); `None`: a different one per run.
-    pub jitter_seed: Option<u64>,
+    pub(crate) jitter_seed: Option<u64>,
 }
 
-pub fn cached_session(
+pub(crate) fn cached_session(
     cache: &Cache,
     keys: &LongTermKeys,
     serial: &MfaSerial,
@@ -142,19 +158,19 @@ pub fn cached_session(
 }
 
 /// Produces credentials for a plan, calling STS only when the cache cannot.
-pub struct Provider<'a> {
-    pub cache: &'a Cache,
-    pub clock: &'a dyn Clock,
-    pub log: &'a Log,
-    pub options: &'a Options,
-    pub codes: &'a CodeSources<'a>,
+pub(crate) struct Provider<'a> {
+    pub(crate) cache: &'a Cache,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) log: &'a Log,
+    pub(crate) options: &'a Options,
+    pub(crate) codes: &'a CodeSources<'a>,
     connect: &'a dyn Connect,
     sts: Option<(String, Box<dyn Sts>)>,
     cache_warned: bool,
 }
 
 impl<'a> Provider<'a> {
-    pub fn new(
+    pub(crate) fn new(
         cache: &'a Cache,
         clock: &'a dyn Clock,
         log: &'a Log,
@@ -259,7 +275,7 @@ impl<'a> Provider<'a> {
     }
 
     /// Role credentials for the plan's target.
-    pub fn role_credentials(
+    pub(crate) fn role_credentials(
         &mut self,
         plan: &Plan,
         aws: &AwsFiles,
@@ -368,7 +384,7 @@ impl<'a> Provider<'a> {
     /// console `SessionDuration`. Costs one MFA code.
     /// AssumeRole with the long-term keys and an MFA code of its own (no
     /// MFA session): the only way to a role session over 1 h.
-    pub fn assume_direct(
+    pub(crate) fn assume_direct(
         &mut self,
         plan: &Plan,
         keys: &LongTermKeys,
@@ -392,7 +408,8 @@ impl<'a> Provider<'a> {
     }
 
     /// A cached MFA session, or a new one from GetSessionToken.
-    pub fn mfa_session(
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) fn mfa_session(
         &mut self,
         plan: &SessionPlan,
         keys: &LongTermKeys,
@@ -448,7 +465,7 @@ impl<'a> Provider<'a> {
     }
 
     /// The bastion account's own credentials: the MFA session itself.
-    pub fn bastion_credentials(
+    pub(crate) fn bastion_credentials(
         &mut self,
         plan: &SessionPlan,
         aws: &AwsFiles,
@@ -466,7 +483,7 @@ impl<'a> Provider<'a> {
 /// Role credentials for a target, calling STS only when the cache cannot.
 /// `min_margin_secs` raises the refresh margin for consumers that refresh
 /// early (the SDKs' 15 minutes), at most to half the role's duration.
-pub fn for_target(
+pub(crate) fn for_target(
     sources: &Sources,
     log: &Log,
     target: &str,
@@ -483,7 +500,7 @@ pub fn for_target(
 }
 
 /// [`for_target`] with the clock and the STS connector given, for tests.
-pub fn for_target_with(
+pub(crate) fn for_target_with(
     sources: &Sources,
     log: &Log,
     target: &str,
@@ -503,7 +520,7 @@ pub fn for_target_with(
 /// MFA code, lasting `duration` (AssumeRole without the MFA session, as for
 /// targets over 1 h). Neither read from nor written to the cache, so the
 /// result is always fresh and never mistaken for role-chained credentials.
-pub fn direct_for_target(
+pub(crate) fn direct_for_target(
     sources: &Sources,
     log: &Log,
     target: &str,
@@ -529,7 +546,7 @@ pub fn direct_for_target(
 /// The bastion account as a target (`--bastion`): the MFA session's own
 /// credentials (GetSessionToken with MFA, no AssumeRole), from the same
 /// cache, locks and code sources as [`for_target`].
-pub fn for_bastion(
+pub(crate) fn for_bastion(
     sources: &Sources,
     log: &Log,
     min_margin_secs: i64,
@@ -580,7 +597,7 @@ fn name_profile(mut e: UserError, profile: &str) -> UserError {
     e
 }
 
-pub fn sts_user_error(e: StsError) -> UserError {
+pub(crate) fn sts_user_error(e: StsError) -> UserError {
     let hint = e.hint();
     let err = UserError::new(e.to_string());
     match hint {
@@ -590,7 +607,6 @@ pub fn sts_user_error(e: StsError) -> UserError {
 }
 
 mod mfa;
-pub use mfa::Jitter;
 
 #[cfg(test)]
 mod tests;

@@ -94,7 +94,7 @@ impl Ctx {
 }
 
 /// Runs a parsed command line; returns the process exit code.
-pub fn run(cli: Cli, env: Env) -> Result<u8> {
+pub(crate) fn run(cli: Cli, env: Env) -> Result<u8> {
     let ctx = Ctx::new(cli.global, env);
     match cli.command {
         Command::Completions { shell } => completions::run(shell),

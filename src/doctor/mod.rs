@@ -26,22 +26,22 @@ use crate::sts::{Endpoint, Signer, StsClient, StsError, StsErrorKind};
 use crate::types::{Partition, SessionDuration};
 
 /// Skew beyond which signatures (and MFA codes) fail.
-pub const SKEW_ERROR_SECS: i64 = 300;
+pub(crate) const SKEW_ERROR_SECS: i64 = 300;
 /// Skew at which TOTP codes start to land in the wrong 30 s step.
-pub const SKEW_WARN_SECS: i64 = 30;
+pub(crate) const SKEW_WARN_SECS: i64 = 30;
 /// Long-term keys older than this should be rotated.
-pub const KEY_MAX_AGE_DAYS: i64 = 90;
+pub(crate) const KEY_MAX_AGE_DAYS: i64 = 90;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Warn,
     Error,
 }
 
 impl Status {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Warn => "warn",
@@ -52,17 +52,17 @@ impl Status {
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub status: Status,
-    pub check: String,
-    pub detail: String,
+pub(crate) struct Check {
+    pub(crate) status: Status,
+    pub(crate) check: String,
+    pub(crate) detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub(crate) fix: Option<String>,
 }
 
 #[derive(Debug, Default)]
-pub struct Report {
-    pub checks: Vec<Check>,
+pub(crate) struct Report {
+    pub(crate) checks: Vec<Check>,
 }
 
 impl Report {
@@ -104,11 +104,11 @@ impl Report {
         self.error(check, e.message.clone(), fix);
     }
 
-    pub fn count(&self, s: Status) -> usize {
+    pub(crate) fn count(&self, s: Status) -> usize {
         self.checks.iter().filter(|c| c.status == s).count()
     }
 
-    pub fn render_text(&self) -> String {
+    pub(crate) fn render_text(&self) -> String {
         let mut s = String::new();
         for c in &self.checks {
             s.push_str(&format!(
@@ -133,7 +133,7 @@ impl Report {
         s
     }
 
-    pub fn render_json(&self) -> String {
+    pub(crate) fn render_json(&self) -> String {
         let v = serde_json::json!({
             "ok": self.count(Status::Error) == 0,
             "errors": self.count(Status::Error),
@@ -174,7 +174,7 @@ fn salvage(path: &Path) -> Config {
 }
 
 /// `AKIA…E001`: enough to recognise a key, not the whole id.
-pub fn short_key(id: &str) -> String {
+pub(crate) fn short_key(id: &str) -> String {
     if id.len() > 8 && id.is_ascii() {
         format!("{}…{}", &id[..4], &id[id.len() - 4..])
     } else {
@@ -183,13 +183,19 @@ pub fn short_key(id: &str) -> String {
 }
 
 /// Runs every check. Never fails: a failed step is an error line.
-pub fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
+#[allow(dead_code)] // Unused in the crate since it stopped being public API.
+pub(crate) fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
     diagnose_with(overrides, env, wanted, false)
 }
 
 /// [`diagnose`]; with `check_mfa`, also one GetSessionToken per TOTP device
 /// (each spends a code).
-pub fn diagnose_with(overrides: Overrides, env: Env, wanted: &[String], check_mfa: bool) -> Report {
+pub(crate) fn diagnose_with(
+    overrides: Overrides,
+    env: Env,
+    wanted: &[String],
+    check_mfa: bool,
+) -> Report {
     let mut r = Report::default();
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
     let (config, config_failed) =

@@ -19,28 +19,28 @@ use crate::types::{
 };
 
 /// Defaults offered by the wizard and used without flags.
-pub const DEFAULT_SESSION_DURATION: SessionDuration = SessionDuration::from_secs(43_200);
-pub const DEFAULT_TARGET_DURATION: SessionDuration = SessionDuration::ONE_HOUR;
-pub const DEFAULT_ROLE: &str = "PowerUser";
+pub(crate) const DEFAULT_SESSION_DURATION: SessionDuration = SessionDuration::from_secs(43_200);
+pub(crate) const DEFAULT_TARGET_DURATION: SessionDuration = SessionDuration::ONE_HOUR;
+pub(crate) const DEFAULT_ROLE: &str = "PowerUser";
 
 /// What the AWS files already say, to suggest defaults.
 #[derive(Debug, Clone, Default)]
-pub struct Profiles {
-    pub credentials_path: PathBuf,
+pub(crate) struct Profiles {
+    pub(crate) credentials_path: PathBuf,
     /// All profile names in both AWS files.
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// Profiles holding long-term keys: bastion candidates.
-    pub with_keys: Vec<String>,
+    pub(crate) with_keys: Vec<String>,
     /// `mfa_serial` per profile, as written.
-    pub mfa_serials: BTreeMap<String, String>,
+    pub(crate) mfa_serials: BTreeMap<String, String>,
     /// `region` per profile.
-    pub regions: BTreeMap<String, String>,
+    pub(crate) regions: BTreeMap<String, String>,
     /// Profiles with `role_arn`: already usable as targets.
-    pub role_profiles: Vec<String>,
+    pub(crate) role_profiles: Vec<String>,
 }
 
 impl Profiles {
-    pub fn from_aws(aws: &AwsFiles) -> Self {
+    pub(crate) fn from_aws(aws: &AwsFiles) -> Self {
         let names = aws.profile_names();
         let mut p = Profiles {
             credentials_path: aws.credentials_path.clone(),
@@ -83,17 +83,17 @@ impl Profiles {
 /// One `[targets.NAME]`. The role ARN is built once the partition is known
 /// (it follows the MFA device's), unless it was given as a whole ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetSpec {
-    pub name: TargetName,
-    pub account: AccountId,
+pub(crate) struct TargetSpec {
+    pub(crate) name: TargetName,
+    pub(crate) account: AccountId,
     /// Role name, with its path if any (`team/PowerUser`).
-    pub role: String,
-    pub partition: Option<Partition>,
-    pub duration: SessionDuration,
+    pub(crate) role: String,
+    pub(crate) partition: Option<Partition>,
+    pub(crate) duration: SessionDuration,
 }
 
 impl TargetSpec {
-    pub fn role_arn(&self, default_partition: Partition) -> RoleArn {
+    pub(crate) fn role_arn(&self, default_partition: Partition) -> RoleArn {
         RoleArn::new(
             self.partition.unwrap_or(default_partition),
             &self.account,
@@ -108,7 +108,7 @@ fn check_target_duration(d: SessionDuration) -> Result<SessionDuration, InvalidV
         .map_err(|e| InvalidValue(format!("{e} (AssumeRole's limits)")))
 }
 
-pub fn check_session_duration(d: SessionDuration) -> Result<SessionDuration, InvalidValue> {
+pub(crate) fn check_session_duration(d: SessionDuration) -> Result<SessionDuration, InvalidValue> {
     d.check(SessionDuration::SESSION_MIN, SessionDuration::SESSION_MAX)
         .map_err(|e| InvalidValue(format!("{e} (GetSessionToken's limits)")))
 }
@@ -120,7 +120,7 @@ fn role_name_ok(partition: Partition, account: &AccountId, role: &str) -> Result
 }
 
 /// Parses `NAME=ACCOUNT:ROLE[:DURATION]` or `NAME=ROLE_ARN[:DURATION]`.
-pub fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> {
+pub(crate) fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> {
     let shape = "expected NAME=ACCOUNT:ROLE[:DURATION], e.g. prod=222222222222:PowerUser:1h";
     let Some((name, rest)) = spec.split_once('=') else {
         return Err(InvalidValue(format!("'{spec}' has no '=' ({shape})")));
@@ -165,12 +165,12 @@ pub fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> {
 }
 
 /// A region for `init`: the one rule, [`crate::types::Region`].
-pub fn parse_region(s: &str) -> Result<String, InvalidValue> {
+pub(crate) fn parse_region(s: &str) -> Result<String, InvalidValue> {
     s.parse::<crate::types::Region>()
         .map(|r| r.as_str().to_owned())
 }
 
-pub fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
+pub(crate) fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
     if s.is_empty()
         || s.chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']')
@@ -185,20 +185,20 @@ pub fn parse_profile_name(s: &str) -> Result<String, InvalidValue> {
 
 /// Values given as flags, validated. In the wizard they become the defaults.
 #[derive(Debug, Clone, Default)]
-pub struct Given {
-    pub bastion_profile: Option<String>,
-    pub mfa_serial: Option<MfaSerial>,
-    pub session_duration: Option<SessionDuration>,
-    pub session_name: Option<SessionName>,
-    pub region: Option<String>,
-    pub targets: Vec<TargetSpec>,
+pub(crate) struct Given {
+    pub(crate) bastion_profile: Option<String>,
+    pub(crate) mfa_serial: Option<MfaSerial>,
+    pub(crate) session_duration: Option<SessionDuration>,
+    pub(crate) session_name: Option<SessionName>,
+    pub(crate) region: Option<String>,
+    pub(crate) targets: Vec<TargetSpec>,
     /// `--mfa-device SERIAL=ENV`: more TOTP devices for parallel CI.
-    pub mfa_devices: Vec<(MfaSerial, String)>,
+    pub(crate) mfa_devices: Vec<(MfaSerial, String)>,
 }
 
 /// Parses `--mfa-device SERIAL=ENV` (the variable that will hold the
 /// device's base32 seed; never the seed itself).
-pub fn parse_device_spec(spec: &str) -> Result<(MfaSerial, String), InvalidValue> {
+pub(crate) fn parse_device_spec(spec: &str) -> Result<(MfaSerial, String), InvalidValue> {
     let (serial, env) = spec.rsplit_once('=').ok_or_else(|| {
         InvalidValue(format!(
             "'{spec}' is not SERIAL=ENV (the device's ARN, then the name of the variable holding its seed)"
@@ -225,15 +225,15 @@ pub fn parse_device_spec(spec: &str) -> Result<(MfaSerial, String), InvalidValue
 
 /// Everything the config file will hold.
 #[derive(Debug, Clone)]
-pub struct Answers {
-    pub bastion_profile: String,
-    pub mfa_serial: MfaSerial,
-    pub session_duration: SessionDuration,
+pub(crate) struct Answers {
+    pub(crate) bastion_profile: String,
+    pub(crate) mfa_serial: MfaSerial,
+    pub(crate) session_duration: SessionDuration,
     /// Needed when the MFA serial has no user name in it (hardware tokens).
-    pub session_name: Option<SessionName>,
-    pub region: Option<String>,
-    pub targets: Vec<TargetSpec>,
-    pub mfa_devices: Vec<(MfaSerial, String)>,
+    pub(crate) session_name: Option<SessionName>,
+    pub(crate) region: Option<String>,
+    pub(crate) targets: Vec<TargetSpec>,
+    pub(crate) mfa_devices: Vec<(MfaSerial, String)>,
 }
 
 impl Answers {
@@ -244,7 +244,7 @@ impl Answers {
 
 /// `--non-interactive`: flags, then what the AWS files say, else an error
 /// naming the missing flag.
-pub fn from_flags(given: Given, profiles: &Profiles) -> Result<Answers, UserError> {
+pub(crate) fn from_flags(given: Given, profiles: &Profiles) -> Result<Answers, UserError> {
     let bastion_profile = match given.bastion_profile {
         Some(p) => p,
         None => match profiles.with_keys.as_slice() {
@@ -304,7 +304,7 @@ pub fn from_flags(given: Given, profiles: &Profiles) -> Result<Answers, UserErro
 }
 
 /// The prompt side of the wizard.
-pub struct Prompter<'a> {
+pub(crate) struct Prompter<'a> {
     input: &'a mut dyn BufRead,
     out: &'a mut dyn Write,
 }
@@ -319,11 +319,11 @@ fn ended() -> UserError {
 }
 
 impl<'a> Prompter<'a> {
-    pub fn new(input: &'a mut dyn BufRead, out: &'a mut dyn Write) -> Self {
+    pub(crate) fn new(input: &'a mut dyn BufRead, out: &'a mut dyn Write) -> Self {
         Self { input, out }
     }
 
-    pub fn say(&mut self, text: &str) -> Result<(), UserError> {
+    pub(crate) fn say(&mut self, text: &str) -> Result<(), UserError> {
         writeln!(self.out, "{text}")
             .and_then(|_| self.out.flush())
             .map_err(io_err)
@@ -346,7 +346,7 @@ impl<'a> Prompter<'a> {
     }
 
     /// Asks until `parse` accepts the answer (or the default, for an empty one).
-    pub fn ask<T>(
+    pub(crate) fn ask<T>(
         &mut self,
         label: &str,
         default: Option<&str>,
@@ -395,7 +395,7 @@ impl<'a> Prompter<'a> {
     }
 
     /// `[y/N]`: only y/yes says yes; end of input says no.
-    pub fn confirm(&mut self, question: &str) -> Result<bool, UserError> {
+    pub(crate) fn confirm(&mut self, question: &str) -> Result<bool, UserError> {
         let answer = self.line(&format!("{question} [y/N]"), None)?;
         Ok(matches!(
             answer.as_deref().map(str::to_ascii_lowercase).as_deref(),
@@ -405,7 +405,7 @@ impl<'a> Prompter<'a> {
 }
 
 /// The interactive questions. `given` (from flags) supplies defaults.
-pub fn wizard(
+pub(crate) fn wizard(
     p: &mut Prompter<'_>,
     profiles: &Profiles,
     given: Given,
@@ -635,7 +635,7 @@ fn toml_key(s: &str) -> String {
 }
 
 /// The config file's text.
-pub fn render(a: &Answers) -> String {
+pub(crate) fn render(a: &Answers) -> String {
     let mut s = String::from(
         "# mfacli config, written by `mfacli init`.\n\
          # Per target you may also set session_name, external_id and region.\n\n[bastion]\n",
@@ -677,7 +677,7 @@ pub fn render(a: &Answers) -> String {
 }
 
 /// Writes the file 0600, creating its directory.
-pub fn write_config(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_config(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::fsread::create_private_dirs(dir)
             .with_context(|| format!("creating {}", dir.display()))?;

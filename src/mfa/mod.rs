@@ -1,10 +1,10 @@
 //! Where an MFA code comes from: flag, environment, TOTP seed, a command,
 //! or the terminal (never stdout, so `eval "$(mfacli env …)"` works).
 
-pub mod prompt;
+pub(crate) mod prompt;
 mod prompt_gui;
 pub mod totp;
-pub mod tty;
+pub(crate) mod tty;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -18,29 +18,30 @@ use crate::log::Log;
 use crate::mfa::totp::{find_seed, ReplayGuard, Seed};
 use crate::types::{MfaSerial, TokenCode};
 
-pub const TOKEN_CODE_ENV: &str = "MFACLI_TOKEN_CODE";
+pub(crate) const TOKEN_CODE_ENV: &str = "MFACLI_TOKEN_CODE";
 
 /// A code plus what produced it (for `--verbose`, and to know whether a
 /// rejected code can be retried with the next TOTP step).
-pub struct Code {
-    pub code: TokenCode,
-    pub source: String,
-    pub from_totp: bool,
+pub(crate) struct Code {
+    pub(crate) code: TokenCode,
+    pub(crate) source: String,
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) from_totp: bool,
 }
 
 /// A TOTP device this run can take codes from.
-pub struct TotpDevice {
-    pub serial: MfaSerial,
-    pub seed: Seed,
+pub(crate) struct TotpDevice {
+    pub(crate) serial: MfaSerial,
+    pub(crate) seed: Seed,
 }
 
 /// The configured code sources, in order of preference.
-pub struct CodeSources<'a> {
-    pub env: &'a Env,
-    pub flag: Option<TokenCode>,
-    pub totp_flag_env: Option<&'a str>,
-    pub bastion: &'a BastionConfig,
-    pub non_interactive: bool,
+pub(crate) struct CodeSources<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) flag: Option<TokenCode>,
+    pub(crate) totp_flag_env: Option<&'a str>,
+    pub(crate) bastion: &'a BastionConfig,
+    pub(crate) non_interactive: bool,
 }
 
 const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a prompt ([bastion] prompt = terminal | zenity | kdialog | osascript)";
@@ -48,7 +49,7 @@ const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--tot
 impl CodeSources<'_> {
     /// Gets one code. A TOTP code is taken through the replay guard, whose
     /// lock the caller must hold (see [`ReplayGuard::lock_name`]).
-    pub fn obtain(
+    pub(crate) fn obtain(
         &self,
         serial: &MfaSerial,
         cache: &Cache,
@@ -110,7 +111,7 @@ impl CodeSources<'_> {
 
     /// Whether a fixed code (flag or `$MFACLI_TOKEN_CODE`) is given; it
     /// wins over every seed.
-    pub fn fixed_code_given(&self) -> Result<bool, UserError> {
+    pub(crate) fn fixed_code_given(&self) -> Result<bool, UserError> {
         Ok(self.flag.is_some() || self.env.text(TOKEN_CODE_ENV)?.is_some())
     }
 
@@ -118,7 +119,10 @@ impl CodeSources<'_> {
     /// elsewhere. A seed from the flag or `$MFACLI_TOTP_SECRET` is for
     /// `primary` alone; otherwise `primary` (with the `[bastion]` seed, if
     /// one is set) and every `[[bastion.mfa_devices]]` entry.
-    pub fn totp_devices(&self, primary: &MfaSerial) -> Result<Option<Vec<TotpDevice>>, UserError> {
+    pub(crate) fn totp_devices(
+        &self,
+        primary: &MfaSerial,
+    ) -> Result<Option<Vec<TotpDevice>>, UserError> {
         if self.fixed_code_given()? {
             return Ok(None);
         }
@@ -145,13 +149,13 @@ impl CodeSources<'_> {
         Ok((!devices.is_empty()).then_some(devices))
     }
 
-    pub fn seed(&self) -> Result<Option<Seed>, UserError> {
+    pub(crate) fn seed(&self) -> Result<Option<Seed>, UserError> {
         find_seed(self.env, self.totp_flag_env, self.bastion)
     }
 
     /// The next unused TOTP code; waits (and says why) if this step's code
     /// was already sent.
-    pub fn totp_code(
+    pub(crate) fn totp_code(
         &self,
         seed: &Seed,
         serial: &MfaSerial,
@@ -168,9 +172,9 @@ impl CodeSources<'_> {
 }
 
 /// How long `mfa_command` may run by default.
-pub const MFA_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const MFA_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most `mfa_command` may print: a code is 6 digits.
-pub const MFA_COMMAND_MAX_OUTPUT: usize = 4096;
+pub(crate) const MFA_COMMAND_MAX_OUTPUT: usize = 4096;
 
 /// Runs `mfa_command` with `sh -c` in its own process group, stdin from
 /// /dev/null, stdout read up to [`MFA_COMMAND_MAX_OUTPUT`] bytes, killed
@@ -257,10 +261,10 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
 }
 
 /// What [`Code::source`] says for a code typed on the terminal.
-pub const PROMPT_SOURCE: &str = "terminal prompt";
+pub(crate) const PROMPT_SOURCE: &str = "terminal prompt";
 
 /// Asks on the terminal (see [`prompt::terminal`]), saying `why` first:
 /// for a typed code STS rejected.
-pub fn prompt(serial: &MfaSerial, why: Option<&str>) -> Result<TokenCode, UserError> {
+pub(crate) fn prompt(serial: &MfaSerial, why: Option<&str>) -> Result<TokenCode, UserError> {
     prompt::terminal(serial, why, SOURCES_LIST)
 }

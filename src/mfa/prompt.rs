@@ -11,7 +11,7 @@ use crate::types::{InvalidValue, MfaSerial, TokenCode};
 
 /// Where to ask (`[bastion] prompt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptKind {
+pub(crate) enum PromptKind {
     Terminal,
     Zenity,
     Kdialog,
@@ -19,9 +19,9 @@ pub enum PromptKind {
 }
 
 impl PromptKind {
-    pub const NAMES: [&'static str; 4] = ["terminal", "zenity", "kdialog", "osascript"];
+    pub(crate) const NAMES: [&'static str; 4] = ["terminal", "zenity", "kdialog", "osascript"];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Terminal => "terminal",
             Self::Zenity => "zenity",
@@ -53,7 +53,7 @@ impl FromStr for PromptKind {
 /// Asks for a code where `[bastion] prompt` says, or (unset) on the terminal
 /// when there is one, else in the first dialog helper found on PATH.
 /// `sources` lists the other code sources for the error when nothing can ask.
-pub fn ask(
+pub(crate) fn ask(
     serial: &MfaSerial,
     configured: Option<PromptKind>,
     env: &Env,
@@ -92,7 +92,7 @@ fn terminal_exists() -> bool {
 /// first if given. A malformed code is asked again, up to 3 times in all;
 /// spaces inside (`123 456`, as authenticator apps show it) are fine.
 /// Fails at once if there is no terminal, and cleanly at end of input.
-pub fn terminal(
+pub(crate) fn terminal(
     serial: &MfaSerial,
     why: Option<&str>,
     sources: &str,

@@ -17,7 +17,7 @@ use crate::mfa::prompt::PromptKind;
 use crate::types::{MfaSerial, TokenCode};
 
 /// How long a dialog waits for the person before it is closed.
-pub const TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 /// The most a helper may print: a code is 6 digits.
 const MAX_OUTPUT: u64 = 4096;
 /// What a dialog helper may see of the environment.
@@ -36,7 +36,7 @@ const PASS_ENV: [&str; 10] = [
 
 /// Whether `kind` can be used by default: on PATH and, for the X11/Wayland
 /// helpers, a display to show it on.
-pub fn usable(kind: PromptKind, env: &Env) -> bool {
+pub(crate) fn usable(kind: PromptKind, env: &Env) -> bool {
     let display = env.var_os("DISPLAY").is_some_and(|d| !d.is_empty())
         || env.var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
     find(kind.name(), env).is_some() && (kind == PromptKind::Osascript || display)
@@ -54,7 +54,7 @@ fn find(prog: &str, env: &Env) -> Option<PathBuf> {
 
 /// Shows the dialog (again with the reason after a malformed entry, three
 /// times at most) and returns the code typed.
-pub fn ask(
+pub(crate) fn ask(
     kind: PromptKind,
     serial: &MfaSerial,
     env: &Env,

@@ -15,15 +15,15 @@ use crate::env::Env;
 use crate::error::UserError;
 use crate::types::{MfaSerial, TokenCode};
 
-pub const STEP_SECS: u64 = 30;
+pub(crate) const STEP_SECS: u64 = 30;
 
 /// The environment variable CI jobs put the seed in.
-pub const SEED_ENV: &str = "MFACLI_TOTP_SECRET";
+pub(crate) const SEED_ENV: &str = "MFACLI_TOTP_SECRET";
 
 /// A decoded seed and where it came from (for messages; never the value).
 pub struct Seed {
     bytes: Zeroizing<Vec<u8>>,
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl std::fmt::Debug for Seed {
@@ -60,7 +60,8 @@ impl Seed {
         })
     }
 
-    pub fn from_bytes(bytes: Vec<u8>, source: impl Into<String>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: Vec<u8>, source: impl Into<String>) -> Self {
         Self {
             bytes: Zeroizing::new(bytes),
             source: source.into(),
@@ -74,7 +75,7 @@ impl Seed {
             .expect("six digits")
     }
 
-    pub fn code_with_digits(&self, unix_secs: u64, digits: u8) -> String {
+    pub(crate) fn code_with_digits(&self, unix_secs: u64, digits: u8) -> String {
         Builder::new()
             .with_digits(digits)
             .with_step_duration(STEP_SECS)
@@ -85,13 +86,13 @@ impl Seed {
     }
 }
 
-pub fn step_of(unix_secs: u64) -> u64 {
+pub(crate) fn step_of(unix_secs: u64) -> u64 {
     unix_secs / STEP_SECS
 }
 
 /// Finds the seed: `--totp-secret-env NAME`, `$MFACLI_TOTP_SECRET`, then
 /// `totp_secret_env` / `totp_secret_file` in `[bastion]`. `Ok(None)` if none is set.
-pub fn find_seed(
+pub(crate) fn find_seed(
     env: &Env,
     flag_env: Option<&str>,
     bastion: &BastionConfig,
@@ -128,12 +129,12 @@ pub fn find_seed(
 }
 
 /// Reads a seed file, refusing one that others can read.
-pub fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
+pub(crate) fn read_seed_file(path: &Path) -> Result<Seed, UserError> {
     read_seed_file_as(path, "[bastion] totp_secret_file")
 }
 
 /// [`read_seed_file`], naming the setting `what` in messages.
-pub fn read_seed_file_as(path: &Path, what: &str) -> Result<Seed, UserError> {
+pub(crate) fn read_seed_file_as(path: &Path, what: &str) -> Result<Seed, UserError> {
     let file = crate::aws_files::read_text_file_limited(path, what, crate::fsread::SEED_LIMIT)?
         .ok_or_else(|| {
             UserError::new(format!("{what} {} does not exist", path.display()))
@@ -154,7 +155,7 @@ pub fn read_seed_file_as(path: &Path, what: &str) -> Result<Seed, UserError> {
 }
 
 /// The seed of one `[[bastion.mfa_devices]]` entry.
-pub fn device_seed(env: &Env, device: &MfaDeviceConfig) -> Result<Seed, UserError> {
+pub(crate) fn device_seed(env: &Env, device: &MfaDeviceConfig) -> Result<Seed, UserError> {
     let what = format!("[[bastion.mfa_devices]] {}", device.serial);
     match &device.seed {
         SeedSource::Env(name) => match env.text(name)? {
@@ -181,7 +182,7 @@ const KEEP_STEPS: u64 = 16;
 /// (`last_step`, as older versions wrote it) and a small set of recent ones,
 /// since a retry may use an adjacent step below the highest.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct ReplayState {
+pub(crate) struct ReplayState {
     serial: String,
     last_step: u64,
     #[serde(default)]
@@ -196,13 +197,13 @@ impl ReplayState {
 
 /// Remembers used steps so a code is never sent twice (AWS rejects reuse).
 /// Callers hold [`ReplayGuard::lock_name`]'s lock around take + STS call.
-pub struct ReplayGuard<'a> {
+pub(crate) struct ReplayGuard<'a> {
     cache: &'a Cache,
     serial: &'a MfaSerial,
 }
 
 impl<'a> ReplayGuard<'a> {
-    pub fn new(cache: &'a Cache, serial: &'a MfaSerial) -> Self {
+    pub(crate) fn new(cache: &'a Cache, serial: &'a MfaSerial) -> Self {
         Self { cache, serial }
     }
 
@@ -210,34 +211,35 @@ impl<'a> ReplayGuard<'a> {
         format!("totp-{}.json", key_hash(&[self.serial.as_str()]))
     }
 
-    pub fn lock_name(&self) -> String {
+    pub(crate) fn lock_name(&self) -> String {
         format!("totp-{}", key_hash(&[self.serial.as_str()]))
     }
 
-    pub fn state_path(&self) -> PathBuf {
+    pub(crate) fn state_path(&self) -> PathBuf {
         self.cache.path(&self.file_name())
     }
 
     /// The record as it is now (for [`ReplayGuard::restore`]).
-    pub fn snapshot(&self) -> Option<ReplayState> {
+    pub(crate) fn snapshot(&self) -> Option<ReplayState> {
         self.cache
             .read::<ReplayState>(&self.file_name())
             .filter(|s| s.serial == self.serial.as_str())
     }
 
-    pub fn last_step(&self) -> Option<u64> {
+    pub(crate) fn last_step(&self) -> Option<u64> {
         self.snapshot().map(|s| s.last_step)
     }
 
     /// Whether this machine already sent the code of `step`.
-    pub fn is_used(&self, step: u64) -> bool {
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) fn is_used(&self, step: u64) -> bool {
         self.snapshot().is_some_and(|s| s.used(step))
     }
 
     /// The steps AWS accepts at `now` (the current one and its neighbours,
     /// per sts-reference.md) whose codes this machine never sent, in the
     /// order worth trying: current, next, previous.
-    pub fn free_steps(&self, now_unix: u64) -> Vec<u64> {
+    pub(crate) fn free_steps(&self, now_unix: u64) -> Vec<u64> {
         let state = self.snapshot();
         let current = step_of(now_unix);
         [Some(current), Some(current + 1), current.checked_sub(1)]
@@ -250,7 +252,7 @@ impl<'a> ReplayGuard<'a> {
     /// Puts back the record as it was before a code was taken, for a call
     /// that provably never reached STS (the connection failed). Callers hold
     /// the device lock, so nobody else took a step meanwhile.
-    pub fn restore(&self, previous: Option<ReplayState>) {
+    pub(crate) fn restore(&self, previous: Option<ReplayState>) {
         let _ = match previous {
             Some(state) => self.cache.write(&self.file_name(), &state),
             None => self.cache.remove(&self.file_name()).map(|_| ()),
@@ -259,7 +261,7 @@ impl<'a> ReplayGuard<'a> {
 
     /// Records `step` as sent, before its code leaves the machine, so even a
     /// crash mid-call cannot lead to reuse.
-    pub fn record(&self, step: u64) -> Result<(), UserError> {
+    pub(crate) fn record(&self, step: u64) -> Result<(), UserError> {
         // A record far ahead of the step being sent came from a clock that
         // ran ahead (or was planted; see take_step): start a new one.
         let mut state = self
@@ -293,7 +295,7 @@ impl<'a> ReplayGuard<'a> {
     /// needed (`on_wait` gets the seconds and is told why). The step is
     /// recorded before the code is returned, so even a crash mid-call
     /// cannot lead to reuse.
-    pub fn take_code(
+    pub(crate) fn take_code(
         &self,
         seed: &Seed,
         clock: &dyn Clock,
@@ -303,7 +305,7 @@ impl<'a> ReplayGuard<'a> {
     }
 
     /// [`ReplayGuard::take_code`], also returning the step.
-    pub fn take_step(
+    pub(crate) fn take_step(
         &self,
         seed: &Seed,
         clock: &dyn Clock,

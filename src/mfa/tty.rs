@@ -80,10 +80,10 @@ fn disarm(old: Vec<(libc::c_int, libc::sigaction)>) {
 }
 
 /// The controlling terminal, opened for reading and writing.
-pub struct Tty(File);
+pub(crate) struct Tty(File);
 
 impl Tty {
-    pub fn open() -> io::Result<Self> {
+    pub(crate) fn open() -> io::Result<Self> {
         std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -92,14 +92,14 @@ impl Tty {
     }
 
     /// Writes a message to the terminal.
-    pub fn say(&mut self, text: &str) {
+    pub(crate) fn say(&mut self, text: &str) {
         let _ = self.0.write_all(text.as_bytes());
         let _ = self.0.flush();
     }
 
     /// Shows `prompt` and reads one line with echo off. `None` at end of
     /// input (Ctrl-D on an empty line).
-    pub fn read_hidden(&mut self, prompt: &str) -> io::Result<Option<String>> {
+    pub(crate) fn read_hidden(&mut self, prompt: &str) -> io::Result<Option<String>> {
         let fd = self.0.as_raw_fd();
         // SAFETY: a zeroed termios is valid for tcgetattr to fill.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };

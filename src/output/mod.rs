@@ -13,7 +13,7 @@ use crate::error::UserError;
 use crate::secret::TemporaryCredentials;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -24,7 +24,7 @@ pub enum Shell {
 }
 
 /// The variables whose values are secrets (masked in CI logs).
-pub const SECRET_VARS: &[&str] = &[
+pub(crate) const SECRET_VARS: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -33,7 +33,7 @@ pub const SECRET_VARS: &[&str] = &[
 
 /// `::add-mask::VALUE` for each secret value (once each), so GitHub Actions
 /// replaces them by `***` wherever a later step prints them.
-pub fn github_masks(vars: &[(&str, String)]) -> String {
+pub(crate) fn github_masks(vars: &[(&str, String)]) -> String {
     let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
     for (k, v) in vars {
@@ -47,7 +47,7 @@ pub fn github_masks(vars: &[(&str, String)]) -> String {
 
 /// `KEY=value` lines for `$GITHUB_ENV`. A value with a line break could
 /// inject other variables, so it is refused (the name only, never the value).
-pub fn github_env_lines(vars: &[(&str, String)]) -> Result<String, UserError> {
+pub(crate) fn github_env_lines(vars: &[(&str, String)]) -> Result<String, UserError> {
     let mut out = String::new();
     for (k, v) in vars {
         if v.contains(['\n', '\r']) {
@@ -63,7 +63,7 @@ pub fn github_env_lines(vars: &[(&str, String)]) -> Result<String, UserError> {
 
 impl Shell {
     /// From `$SHELL`'s file name; POSIX syntax otherwise.
-    pub fn from_env(env: &Env) -> Self {
+    pub(crate) fn from_env(env: &Env) -> Self {
         let shell = env.lossy("SHELL").unwrap_or_default();
         match Path::new(&shell)
             .file_name()
@@ -79,12 +79,15 @@ impl Shell {
 }
 
 /// RFC 3339 with whole seconds and `Z`, as AWS writes expirations.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The variables to set, in output order.
-pub fn env_vars(creds: &TemporaryCredentials, region: Option<&str>) -> Vec<(&'static str, String)> {
+pub(crate) fn env_vars(
+    creds: &TemporaryCredentials,
+    region: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", creds.access_key_id.clone()),
         (
@@ -107,7 +110,7 @@ pub fn env_vars(creds: &TemporaryCredentials, region: Option<&str>) -> Vec<(&'st
 }
 
 /// Variables removed so the SDKs use the exported keys, not a profile.
-pub const UNSET_VARS: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+pub(crate) const UNSET_VARS: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
 
 fn posix_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
@@ -120,7 +123,7 @@ fn fish_quote(v: &str) -> String {
 /// PowerShell treats five characters as a single quote: ASCII `'` and the
 /// typographic U+2018, U+2019, U+201A, U+201B. Inside a single-quoted
 /// string each of them is escaped by doubling it, so every one is doubled.
-pub const POWERSHELL_SINGLE_QUOTES: [char; 5] =
+pub(crate) const POWERSHELL_SINGLE_QUOTES: [char; 5] =
     ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
 
 fn powershell_quote(v: &str) -> String {
@@ -137,12 +140,16 @@ fn powershell_quote(v: &str) -> String {
 }
 
 /// Shell code that sets the variables, for `eval`/`source`/`Invoke-Expression`.
-pub fn render_exports(shell: Shell, vars: &[(&str, String)]) -> String {
+pub(crate) fn render_exports(shell: Shell, vars: &[(&str, String)]) -> String {
     render_exports_unset(shell, vars, UNSET_VARS)
 }
 
 /// Like [`render_exports`], unsetting `unset` afterwards.
-pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str]) -> String {
+pub(crate) fn render_exports_unset(
+    shell: Shell,
+    vars: &[(&str, String)],
+    unset: &[&str],
+) -> String {
     let mut out = String::new();
     for (k, v) in vars {
         let _ = match shell {
@@ -172,7 +179,7 @@ pub fn render_exports_unset(shell: Shell, vars: &[(&str, String)], unset: &[&str
 /// the eval: an interactive shell stays open. PowerShell's
 /// `… | Invoke-Expression` gets a `throw`, which stops a script (and
 /// shows an error at the prompt).
-pub fn render_failure(shell: Shell) -> String {
+pub(crate) fn render_failure(shell: Shell) -> String {
     let why = "mfacli could not get credentials (see the error above)";
     match shell {
         Shell::Bash | Shell::Zsh | Shell::Fish => format!("# {why}\nfalse\n"),
@@ -183,7 +190,7 @@ pub fn render_failure(shell: Shell) -> String {
 }
 
 /// Exactly what `credential_process` consumers expect.
-pub fn credential_process_json(creds: &TemporaryCredentials) -> String {
+pub(crate) fn credential_process_json(creds: &TemporaryCredentials) -> String {
     let v = serde_json::json!({
         "Version": 1,
         "AccessKeyId": creds.access_key_id,
@@ -195,7 +202,7 @@ pub fn credential_process_json(creds: &TemporaryCredentials) -> String {
 }
 
 /// "1h 59m", "4m 10s", "expired".
-pub fn human_left(secs: i64) -> String {
+pub(crate) fn human_left(secs: i64) -> String {
     if secs <= 0 {
         return "expired".into();
     }
@@ -209,7 +216,7 @@ pub fn human_left(secs: i64) -> String {
     }
 }
 
-pub fn local_time(t: DateTime<Utc>) -> String {
+pub(crate) fn local_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local)
         .format("%Y-%m-%d %H:%M:%S %Z")
         .to_string()

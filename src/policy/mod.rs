@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use crate::types::{AccountId, ExternalId, Partition, SessionDuration};
 
 /// IAM policy language version used by every document.
-pub const POLICY_VERSION: &str = "2012-10-17";
+pub(crate) const POLICY_VERSION: &str = "2012-10-17";
 
 const MFA_PRESENT_KEY: &str = "aws:MultiFactorAuthPresent";
 const MFA_AGE_KEY: &str = "aws:MultiFactorAuthAge";
@@ -38,41 +38,41 @@ const OWN_MFA_ARN: &str = "arn:aws:iam::*:mfa/${aws:username}*";
 
 /// An IAM policy document; serializes with keys in the conventional order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PolicyDocument {
+pub(crate) struct PolicyDocument {
     #[serde(rename = "Version")]
-    pub version: &'static str,
+    pub(crate) version: &'static str,
     #[serde(rename = "Statement")]
-    pub statement: Vec<Statement>,
+    pub(crate) statement: Vec<Statement>,
 }
 
 /// One policy statement (always `Effect: Allow` in this module).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Statement {
+pub(crate) struct Statement {
     #[serde(rename = "Sid")]
-    pub sid: &'static str,
+    pub(crate) sid: &'static str,
     #[serde(rename = "Effect")]
-    pub effect: &'static str,
+    pub(crate) effect: &'static str,
     #[serde(rename = "Principal", skip_serializing_if = "Option::is_none")]
-    pub principal: Option<Principal>,
+    pub(crate) principal: Option<Principal>,
     #[serde(rename = "Action")]
-    pub action: OneOrMany,
+    pub(crate) action: OneOrMany,
     #[serde(rename = "Resource", skip_serializing_if = "Option::is_none")]
-    pub resource: Option<OneOrMany>,
+    pub(crate) resource: Option<OneOrMany>,
     #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
-    pub condition: Option<Condition>,
+    pub(crate) condition: Option<Condition>,
 }
 
 /// `Principal` of a trust policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principal {
+pub(crate) struct Principal {
     #[serde(rename = "AWS")]
-    pub aws: String,
+    pub(crate) aws: String,
 }
 
 /// A string or a list of strings, as IAM allows for `Action` / `Resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
-pub enum OneOrMany {
+pub(crate) enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
@@ -83,7 +83,8 @@ impl OneOrMany {
     }
 
     /// The values as a slice-like iterator.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         let items: &[String] = match self {
             OneOrMany::One(s) => std::slice::from_ref(s),
             OneOrMany::Many(v) => v,
@@ -94,13 +95,13 @@ impl OneOrMany {
 
 /// The condition operators used in this module (serialized in this order).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Condition {
+pub(crate) struct Condition {
     #[serde(rename = "Bool", skip_serializing_if = "BTreeMap::is_empty")]
-    pub bool: BTreeMap<&'static str, String>,
+    pub(crate) bool: BTreeMap<&'static str, String>,
     #[serde(rename = "NumericLessThan", skip_serializing_if = "BTreeMap::is_empty")]
-    pub numeric_less_than: BTreeMap<&'static str, String>,
+    pub(crate) numeric_less_than: BTreeMap<&'static str, String>,
     #[serde(rename = "StringEquals", skip_serializing_if = "BTreeMap::is_empty")]
-    pub string_equals: BTreeMap<&'static str, String>,
+    pub(crate) string_equals: BTreeMap<&'static str, String>,
 }
 
 impl Condition {
@@ -126,7 +127,7 @@ fn allow(sid: &'static str, actions: &[&str], resources: &[&str], mfa: bool) -> 
 }
 
 /// Typed form of [`bastion_policy`].
-pub fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
+pub(crate) fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
     let mut statement = vec![
         allow("AssumeRoleWithMfa", &["sts:AssumeRole"], &["*"], true),
         allow("GetSessionToken", &["sts:GetSessionToken"], &["*"], false),
@@ -179,14 +180,14 @@ pub fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
 /// `self_manage_mfa`, also exactly what `mfacli rotate`, `mfacli mfa
 /// add-virtual|list` and `mfacli doctor` call: each user's own access keys
 /// and virtual MFA devices (named `USER*`), only with an MFA session.
-pub fn bastion_policy(self_manage_mfa: bool) -> Value {
+pub(crate) fn bastion_policy(self_manage_mfa: bool) -> Value {
     serde_json::to_value(bastion_policy_document(self_manage_mfa))
         .expect("policy documents always serialize")
 }
 
 /// Typed form of [`trust_policy`]. Its inputs are validated values
 /// (`types.rs`), so it cannot fail.
-pub fn trust_policy_document(
+pub(crate) fn trust_policy_document(
     bastion_account: &AccountId,
     external_id: Option<&ExternalId>,
     max_mfa_age: Option<SessionDuration>,
@@ -222,7 +223,7 @@ pub fn trust_policy_document(
 /// account's root principal, only for MFA-authenticated sessions, optionally
 /// requiring a recent MFA (`aws:MultiFactorAuthAge < max_mfa_age`) and an
 /// external id.
-pub fn trust_policy(
+pub(crate) fn trust_policy(
     bastion_account: &AccountId,
     external_id: Option<&ExternalId>,
     max_mfa_age: Option<SessionDuration>,
@@ -288,7 +289,7 @@ impl Serialize for Canonical<'_> {
 /// Pretty JSON (2-space indent) with a trailing newline, object keys in the
 /// conventional IAM order (`Version`, `Statement`, `Sid`, `Effect`,
 /// `Principal`, `Action`, `Resource`, `Condition`, ...).
-pub fn to_pretty_json(v: &Value) -> String {
+pub(crate) fn to_pretty_json(v: &Value) -> String {
     let mut out =
         serde_json::to_string_pretty(&Canonical(v)).expect("JSON values always serialize");
     out.push('\n');
@@ -445,7 +446,7 @@ Outputs:
 
 /// CloudFormation template (YAML) for the bastion account: the users' group
 /// and its inline policy, which is exactly [`bastion_policy`]`(self_manage_mfa)`.
-pub fn cloudformation_bastion(self_manage_mfa: bool) -> String {
+pub(crate) fn cloudformation_bastion(self_manage_mfa: bool) -> String {
     let mut out = String::from(BASTION_TEMPLATE_HEAD);
     if self_manage_mfa {
         out.push_str(BASTION_TEMPLATE_SELF_MANAGE);
@@ -456,7 +457,7 @@ pub fn cloudformation_bastion(self_manage_mfa: bool) -> String {
 
 /// CloudFormation template (YAML) for a target account: a `PowerUserAccess`
 /// role trusting the bastion account with MFA.
-pub fn cloudformation_target() -> String {
+pub(crate) fn cloudformation_target() -> String {
     TARGET_TEMPLATE.to_owned()
 }
 

@@ -6,23 +6,23 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 /// The largest request head accepted. SDKs send about 200 bytes.
-pub const MAX_HEAD: usize = 8 * 1024;
+pub(crate) const MAX_HEAD: usize = 8 * 1024;
 /// How long a client may take to send its whole request head.
-pub const READ_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const READ_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a write may block on a client that does not read.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A parsed request head: only what the server looks at.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub authorization: Option<String>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) authorization: Option<String>,
 }
 
 /// Why no request could be read.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// Over [`MAX_HEAD`] bytes without the end of the head: answer 431.
     TooLarge,
     /// Not HTTP: answer 400.
@@ -33,7 +33,7 @@ pub enum ReadError {
 
 /// Reads one request head within [`READ_DEADLINE`] (in total, so a client
 /// trickling one byte at a time cannot hold the connection longer).
-pub fn read_request(stream: &mut std::net::TcpStream) -> Result<Request, ReadError> {
+pub(crate) fn read_request(stream: &mut std::net::TcpStream) -> Result<Request, ReadError> {
     let deadline = Instant::now() + READ_DEADLINE;
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
@@ -64,7 +64,7 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parses the request line and headers (header names case-insensitive).
-pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
+pub(crate) fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
     let text = std::str::from_utf8(head).map_err(|_| ReadError::Malformed)?;
     let mut lines = text.split("\r\n");
     let line = lines.next().ok_or(ReadError::Malformed)?;
@@ -94,7 +94,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
 
 /// Writes a whole response and closes. Errors (a client that went away)
 /// are the client's problem, never the server's.
-pub fn respond(stream: &mut std::net::TcpStream, status: u16, body: Option<&str>) {
+pub(crate) fn respond(stream: &mut std::net::TcpStream, status: u16, body: Option<&str>) {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",

@@ -26,8 +26,8 @@
 //!   botocore and the Rust SDK print, and a line on stderr saying what to do.
 //!   Credentials that are still valid are served meanwhile.
 
-pub mod http;
-pub mod signals;
+pub(crate) mod http;
+pub(crate) mod signals;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -43,30 +43,30 @@ use crate::plan::Sources;
 use crate::secret::{Secret, TemporaryCredentials};
 
 /// Connections served at once; more are closed without an answer.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// A failed renewal is not retried for this long (each attempt may run
 /// `mfa_command` or prompt); requests meanwhile get the same error.
-pub const ERROR_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 /// Credentials this close to expiry are no longer served, even while a
 /// renewal fails.
 const LAST_RESORT_SECS: i64 = 60;
 
 /// Something that produces role credentials for a target: the credential
 /// chain in mfacli, a stub in tests.
-pub trait Fetcher: Send + Sync {
+pub(crate) trait Fetcher: Send + Sync {
     /// Fresh credentials for `target` (more than its margin left).
     fn fetch(&self, target: &str) -> Result<TemporaryCredentials, UserError>;
 }
 
 /// A clock the server threads can share.
-pub type SharedClock = Arc<dyn Clock + Send + Sync>;
+pub(crate) type SharedClock = Arc<dyn Clock + Send + Sync>;
 
 /// One route: a target, its path, its token and its refresh margin.
-pub struct Route {
-    pub target: String,
-    pub path: String,
-    pub token: Secret,
-    pub margin_secs: i64,
+pub(crate) struct Route {
+    pub(crate) target: String,
+    pub(crate) path: String,
+    pub(crate) token: Secret,
+    pub(crate) margin_secs: i64,
     slot: Slot,
 }
 
@@ -93,14 +93,14 @@ struct Shared {
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::stop`].
-pub struct Server {
+pub(crate) struct Server {
     addr: SocketAddr,
     shared: Arc<Shared>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
 
 /// A fresh random token: 256 bits from the kernel, as hex.
-pub fn random_token() -> std::io::Result<Secret> {
+pub(crate) fn random_token() -> std::io::Result<Secret> {
     use std::io::Read;
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
@@ -111,7 +111,7 @@ pub fn random_token() -> std::io::Result<Secret> {
 
 /// Compares without an early exit, so timing says nothing about how much
 /// of a guessed token was right.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -119,14 +119,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// What a route is for, before the server starts.
-pub struct RouteSpec {
-    pub target: String,
-    pub margin_secs: i64,
+pub(crate) struct RouteSpec {
+    pub(crate) target: String,
+    pub(crate) margin_secs: i64,
 }
 
 impl Server {
     /// Starts serving `routes` on `listener` (bind it to 127.0.0.1).
-    pub fn start(
+    pub(crate) fn start(
         listener: TcpListener,
         routes: Vec<RouteSpec>,
         fetcher: Arc<dyn Fetcher>,
@@ -167,12 +167,12 @@ impl Server {
         })
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The URL and token a client of `target` needs.
-    pub fn client_env(&self, target: &str) -> Option<(String, &Secret)> {
+    pub(crate) fn client_env(&self, target: &str) -> Option<(String, &Secret)> {
         self.shared
             .routes
             .values()
@@ -181,7 +181,8 @@ impl Server {
     }
 
     /// Every route, in path order.
-    pub fn targets(&self) -> Vec<String> {
+    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
+    pub(crate) fn targets(&self) -> Vec<String> {
         self.shared
             .routes
             .values()
@@ -191,7 +192,7 @@ impl Server {
 
     /// Fetches `target`'s credentials now (at startup, so a prompt comes
     /// before the child runs), as a request would.
-    pub fn prefetch(&self, target: &str) -> Result<(), UserError> {
+    pub(crate) fn prefetch(&self, target: &str) -> Result<(), UserError> {
         let route = self
             .shared
             .routes
@@ -203,7 +204,7 @@ impl Server {
 
     /// Stops accepting and waits for the accept thread. Connections being
     /// served finish on their own.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         // Wake the blocking accept.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
@@ -351,7 +352,7 @@ impl Shared {
 }
 
 /// The container-credentials response body.
-pub fn container_json(c: &TemporaryCredentials) -> String {
+pub(crate) fn container_json(c: &TemporaryCredentials) -> String {
     serde_json::json!({
         "AccessKeyId": c.access_key_id,
         "SecretAccessKey": c.secret_access_key.expose(),
@@ -363,7 +364,7 @@ pub fn container_json(c: &TemporaryCredentials) -> String {
 
 /// The error body SDKs show: botocore prints the body of a non-200, the
 /// Rust SDK the `Message` of a `Code` other than `Success`.
-pub fn error_json(e: &UserError) -> String {
+pub(crate) fn error_json(e: &UserError) -> String {
     let mut message = format!("mfacli cannot renew the credentials: {}", e.message);
     if let Some(h) = &e.hint {
         message.push_str(&format!(" (hint: {h})"));
@@ -375,16 +376,16 @@ pub fn error_json(e: &UserError) -> String {
 /// SDKs' 15 minutes. A code given once (`--token-code`,
 /// `$MFACLI_TOKEN_CODE`) is used for the first fetch only: a later MFA
 /// session needs a new code, from the seed, `mfa_command` or the prompt.
-pub struct ChainFetcher {
+pub(crate) struct ChainFetcher {
     sources: Mutex<Sources>,
     log: Log,
 }
 
 /// The SDKs refresh container credentials 15 minutes before they expire.
-pub const SDK_MARGIN_SECS: i64 = 15 * 60;
+pub(crate) const SDK_MARGIN_SECS: i64 = 15 * 60;
 
 impl ChainFetcher {
-    pub fn new(sources: Sources, log: Log) -> Self {
+    pub(crate) fn new(sources: Sources, log: Log) -> Self {
         Self {
             sources: Mutex::new(sources),
             log,
@@ -392,7 +393,7 @@ impl ChainFetcher {
     }
 
     /// The refresh margin the chain will use for `target`.
-    pub fn margin_secs(&self, target: &str) -> Result<i64, UserError> {
+    pub(crate) fn margin_secs(&self, target: &str) -> Result<i64, UserError> {
         let s = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         let plan = s.plan(target)?;
         let floor = SDK_MARGIN_SECS.min(i64::from(plan.target.duration.secs()) / 2);

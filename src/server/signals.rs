@@ -9,7 +9,7 @@ use std::io;
 use std::process::{Child, ExitStatus};
 
 /// The signals forwarded to an `exec` child.
-pub const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGWINCH];
+pub(crate) const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGWINCH];
 
 fn set_of(signals: &[i32]) -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset initialise and fill a local set.
@@ -31,7 +31,7 @@ fn all() -> Vec<i32> {
 
 /// Blocks the forwarded signals and SIGCHLD in this thread and every
 /// thread started after it.
-pub fn block() -> io::Result<()> {
+pub(crate) fn block() -> io::Result<()> {
     let set = set_of(&all());
     // SAFETY: a valid set; the old mask is not needed.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -68,7 +68,7 @@ fn wait(signals: &[i32]) -> io::Result<(i32, bool)> {
 /// Waits for the child, forwarding signals to it; returns its status. A
 /// signal from the terminal (same process group as the child) is not sent
 /// twice: programs like terraform treat a second ^C as "abort now".
-pub fn forward_until_exit(child: &mut Child) -> io::Result<ExitStatus> {
+pub(crate) fn forward_until_exit(child: &mut Child) -> io::Result<ExitStatus> {
     let pid = child.id() as libc::pid_t;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -86,7 +86,7 @@ pub fn forward_until_exit(child: &mut Child) -> io::Result<ExitStatus> {
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP (blocked beforehand by [`block`]).
-pub fn wait_for_stop() -> io::Result<i32> {
+pub(crate) fn wait_for_stop() -> io::Result<i32> {
     loop {
         let (sig, _) = wait(&all())?;
         if [libc::SIGINT, libc::SIGTERM, libc::SIGHUP].contains(&sig) {
@@ -96,7 +96,7 @@ pub fn wait_for_stop() -> io::Result<i32> {
 }
 
 /// The shell's convention: the exit code, or 128 + the signal that killed it.
-pub fn exit_code(status: ExitStatus) -> u8 {
+pub(crate) fn exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => (c & 0xff) as u8,
@@ -109,7 +109,7 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// thread while this thread watches for SIGINT/SIGTERM/SIGHUP, which
 /// [`block`] holds back: one of them ends the process by that signal, as
 /// it would have without the blocking.
-pub fn interruptible<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn interruptible<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     let stop = set_of(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
     std::thread::scope(|s| {
         let h = s.spawn(f);
