@@ -1,11 +1,11 @@
 //! mfacli: MFA-aware AWS credentials for the bastion-account pattern.
 //!
-//! Layers, top to bottom (see ARCHITECTURE.md): [`cli`] is the clap
+//! Layers, top to bottom (see ARCHITECTURE.md): `cli` is the clap
 //! contract and `cmd` one file per command; below them the core never
 //! imports clap. The chain is long-term keys ([`aws_files`]) -> cached MFA
 //! session -> cached role credentials ([`chain`]), configured by [`config`]
-//! and [`plan`], handed over by [`output`]. Only [`sts`] talks to AWS, and
-//! only [`io`] writes to stdout and stderr.
+//! and `plan`, handed over by `output`. Only [`sts`] talks to AWS, and
+//! only `io` writes to stdout and stderr.
 
 #![warn(missing_docs, unreachable_pub)]
 

@@ -15,7 +15,7 @@ const MARKER: &str = PROFILE_MARKER;
 const NAMES: [&str; 6] = ["prod-temp", "default", "bastion", "other", "work", "p1"];
 
 /// Derives a file, a profile name and a body from `input`, runs
-/// [`upsert_section`] and [`set_keys_in_section`] on it, and asserts their
+/// `upsert_section` and `set_keys_in_section` on it, and asserts their
 /// invariants. An `Err` is a valid
 /// outcome (its message must be one line); a panic is a bug.
 ///

@@ -35,8 +35,6 @@ pub(crate) const MAX_FILE_BYTES: u64 = crate::fsread::TEXT_LIMIT;
 pub(crate) struct TextFile {
     pub(crate) text: Zeroizing<String>,
     pub(crate) mode: u32,
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) uid: u32,
 }
 
 impl TextFile {
@@ -92,9 +90,7 @@ pub(crate) fn read_text_file_limited(
             );
         }
     };
-    let crate::fsread::FileBytes {
-        bytes, mode, uid, ..
-    } = file;
+    let crate::fsread::FileBytes { bytes, mode, .. } = file;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => Zeroizing::new(t.to_owned()),
         Err(_) => {
@@ -107,7 +103,6 @@ pub(crate) fn read_text_file_limited(
     Ok(Some(TextFile {
         text,
         mode: mode & 0o777,
-        uid,
     }))
 }
 

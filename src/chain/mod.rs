@@ -407,18 +407,8 @@ impl<'a> Provider<'a> {
         })
     }
 
-    /// A cached MFA session, or a new one from GetSessionToken.
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) fn mfa_session(
-        &mut self,
-        plan: &SessionPlan,
-        keys: &LongTermKeys,
-        force: bool,
-    ) -> Result<TemporaryCredentials, UserError> {
-        self.mfa_session_from(plan, keys, force).map(|(c, _)| c)
-    }
-
-    /// [`Provider::mfa_session`], and whether it came from the cache.
+    /// A cached MFA session, or a new one from GetSessionToken; and
+    /// whether it came from the cache.
     fn mfa_session_from(
         &mut self,
         plan: &SessionPlan,

@@ -7,7 +7,7 @@ use crate::cli::DoctorArgs;
 use crate::doctor::{self, Status};
 
 pub(crate) fn run(ctx: &Ctx, args: DoctorArgs) -> Result<u8> {
-    let report = doctor::diagnose_with(
+    let report = doctor::diagnose(
         ctx.overrides(),
         ctx.env.clone(),
         &args.targets,

@@ -182,15 +182,9 @@ pub(crate) fn short_key(id: &str) -> String {
     }
 }
 
-/// Runs every check. Never fails: a failed step is an error line.
-#[allow(dead_code)] // Unused in the crate since it stopped being public API.
-pub(crate) fn diagnose(overrides: Overrides, env: Env, wanted: &[String]) -> Report {
-    diagnose_with(overrides, env, wanted, false)
-}
-
-/// [`diagnose`]; with `check_mfa`, also one GetSessionToken per TOTP device
-/// (each spends a code).
-pub(crate) fn diagnose_with(
+/// Runs every check. Never fails: a failed step is an error line. With
+/// `check_mfa`, also one GetSessionToken per TOTP device (each spends a code).
+pub(crate) fn diagnose(
     overrides: Overrides,
     env: Env,
     wanted: &[String],

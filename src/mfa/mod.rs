@@ -25,8 +25,6 @@ pub(crate) const TOKEN_CODE_ENV: &str = "MFACLI_TOKEN_CODE";
 pub(crate) struct Code {
     pub(crate) code: TokenCode,
     pub(crate) source: String,
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) from_totp: bool,
 }
 
 /// A TOTP device this run can take codes from.
@@ -60,7 +58,6 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code: code.clone(),
                 source: "--token-code".into(),
-                from_totp: false,
             });
         }
         if let Some(v) = self.env.text(TOKEN_CODE_ENV)? {
@@ -71,7 +68,6 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code,
                 source: format!("${TOKEN_CODE_ENV}"),
-                from_totp: false,
             });
         }
         if let Some(seed) = self.seed()? {
@@ -79,7 +75,6 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code,
                 source: format!("TOTP seed from {}", seed.source),
-                from_totp: true,
             });
         }
         if let Some(cmd) = &self.bastion.mfa_command {
@@ -93,7 +88,6 @@ impl CodeSources<'_> {
             return run_mfa_command(cmd, timeout).map(|code| Code {
                 code,
                 source: "[bastion] mfa_command".into(),
-                from_totp: false,
             });
         }
         if self.non_interactive {
@@ -105,7 +99,6 @@ impl CodeSources<'_> {
         prompt::ask(serial, self.bastion.prompt, self.env, SOURCES_LIST).map(|(code, how)| Code {
             code,
             source: format!("{how} prompt"),
-            from_totp: false,
         })
     }
 

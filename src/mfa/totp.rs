@@ -230,12 +230,6 @@ impl<'a> ReplayGuard<'a> {
         self.snapshot().map(|s| s.last_step)
     }
 
-    /// Whether this machine already sent the code of `step`.
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) fn is_used(&self, step: u64) -> bool {
-        self.snapshot().is_some_and(|s| s.used(step))
-    }
-
     /// The steps AWS accepts at `now` (the current one and its neighbours,
     /// per sts-reference.md) whose codes this machine never sent, in the
     /// order worth trying: current, next, previous.

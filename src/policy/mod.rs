@@ -81,16 +81,6 @@ impl OneOrMany {
     fn many(items: &[&str]) -> Self {
         OneOrMany::Many(items.iter().map(|s| (*s).to_owned()).collect())
     }
-
-    /// The values as a slice-like iterator.
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        let items: &[String] = match self {
-            OneOrMany::One(s) => std::slice::from_ref(s),
-            OneOrMany::Many(v) => v,
-        };
-        items.iter().map(String::as_str)
-    }
 }
 
 /// The condition operators used in this module (serialized in this order).

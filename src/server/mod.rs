@@ -180,16 +180,6 @@ impl Server {
             .map(|r| (format!("http://{}{}", self.addr, r.path), &r.token))
     }
 
-    /// Every route, in path order.
-    #[allow(dead_code)] // Unused in the crate since it stopped being public API.
-    pub(crate) fn targets(&self) -> Vec<String> {
-        self.shared
-            .routes
-            .values()
-            .map(|r| r.target.clone())
-            .collect()
-    }
-
     /// Fetches `target`'s credentials now (at startup, so a prompt comes
     /// before the child runs), as a request would.
     pub(crate) fn prefetch(&self, target: &str) -> Result<(), UserError> {
