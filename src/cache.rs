@@ -434,6 +434,46 @@ mod tests {
         );
     }
 
+    /// A reader holding the old file open keeps seeing the old bytes: the
+    /// new ones arrive by rename (a new inode), never by rewriting in place
+    /// (which a SIGKILL between truncate and write would leave torn).
+    #[test]
+    fn write_atomic_replaces_by_rename_leaving_the_old_inode_whole() {
+        use std::io::{Read, Seek};
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("entry.json");
+        let old = b"{\"old\": \"a value long enough to notice a truncation\"}";
+        write_atomic(&p, old, 0o600, false).unwrap();
+        let mut held = File::open(&p).unwrap();
+        let old_ino = held.metadata().unwrap().ino();
+        for durable in [false, true] {
+            write_atomic(&p, b"{\"new\": 1}", 0o600, durable).unwrap();
+            let mut seen = Vec::new();
+            held.rewind().unwrap();
+            held.read_to_end(&mut seen).unwrap();
+            assert_eq!(seen, old, "the old inode was rewritten in place");
+            let now = fs::metadata(&p).unwrap();
+            assert_ne!(now.ino(), old_ino, "not replaced by rename");
+            assert_eq!(fs::read(&p).unwrap(), b"{\"new\": 1}");
+            assert_eq!(now.permissions().mode() & 0o777, 0o600);
+        }
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["entry.json"], "temp files left behind");
+    }
+
+    /// A failed write (the directory is gone) reports the error and leaves
+    /// no temp file.
+    #[test]
+    fn write_atomic_failure_is_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("missing/entry.json");
+        assert!(write_atomic(&p, b"x", 0o600, true).is_err());
+        assert!(!p.exists());
+    }
+
     #[test]
     fn key_hash_is_stable_and_separates_parts() {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));
