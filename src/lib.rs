@@ -19,6 +19,8 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod fsread;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod init;
 pub mod io;
 pub mod log;

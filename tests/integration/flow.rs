@@ -783,29 +783,6 @@ fn no_cache_and_refresh() {
     );
 }
 
-/// The one real-time test: a second GetSessionToken in the same 30 s step
-/// waits for the next step instead of sending a code AWS would reject.
-#[test]
-fn totp_code_is_never_reused() {
-    let h = Home::new();
-    h.mfacli().args(["env", "prod"]).assert().success();
-    h.mfacli().args(["clear", "--all"]).assert().success();
-    let start = Instant::now();
-    let out = h.mfacli().args(["env", "prod"]).assert().success();
-    let err = stderr(out.get_output());
-    assert!(
-        err.contains("waiting") && err.contains("already sent"),
-        "{err}"
-    );
-    assert!(start.elapsed() <= Duration::from_secs(32));
-    assert_eq!(h.counts(), (2, 2));
-    assert_eq!(
-        h.emu.count_all("GetSessionToken"),
-        2,
-        "no rejected code was sent"
-    );
-}
-
 /// A user with an existing AWS CLI setup needs no mfacli config: role
 /// profiles in the AWS config file are targets, read from the files the
 /// AWS_* variables name.

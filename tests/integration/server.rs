@@ -45,11 +45,10 @@ fn venv_bin() -> Option<PathBuf> {
     if bin.join("python").is_file() && bin.join("aws").is_file() {
         return Some(bin);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the test venv (boto3, awscli) is required in CI (scripts/test.sh)"
+    crate::util::skip(
+        &format!("no test venv at {}", dir.display()),
+        "the test venv (boto3, awscli): scripts/test.sh makes it",
     );
-    eprintln!("skipped: no test venv at {}", dir.display());
     None
 }
 

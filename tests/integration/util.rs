@@ -156,8 +156,8 @@ pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Is `prog` on PATH? In CI (where `.ci/run` installs everything) a missing
-/// tool is a failure, not a skip.
+/// Is `prog` on PATH? A missing tool fails the test unless skips are
+/// allowed (see [`skip`]).
 pub fn have(prog: &str) -> bool {
     let found = Command::new("sh")
         .arg("-c")
@@ -165,13 +165,30 @@ pub fn have(prog: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{prog} is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: {prog} is not installed");
+        skip(&format!("{prog} is not installed"), ".ci/run installs it");
     }
     found
+}
+
+/// A prerequisite is missing: a failure unless `MFACLI_ALLOW_SKIP=1`, when
+/// the test prints "skipped: …" and returns. Each skip is also appended
+/// to the file `$MFACLI_SKIP_LOG` names, which scripts/test.sh counts.
+pub fn skip(what: &str, fix: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        std::env::var_os("MFACLI_ALLOW_SKIP").is_some_and(|v| v == "1"),
+        "{test}: {what} ({fix}); set MFACLI_ALLOW_SKIP=1 to skip instead"
+    );
+    eprintln!("skipped: {test}: {what} ({fix})");
+    if let Some(log) = std::env::var_os("MFACLI_SKIP_LOG").filter(|v| !v.is_empty()) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("MFACLI_SKIP_LOG {}: {e}", Path::new(&log).display()));
+        writeln!(f, "{test}: {what}").unwrap();
+    }
 }
 
 /// Parses credential_process JSON.
