@@ -311,6 +311,54 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_seed() {
+        let s = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "src").unwrap();
+        assert_eq!(format!("{s:?}"), "Seed(<redacted> from src)");
+    }
+
+    /// At least 16 base32 characters (80 bits), only A-Z and 2-7.
+    #[test]
+    fn decode_needs_sixteen_base32_characters() {
+        assert!(Seed::decode("GEZDGNBVGY3TQOJQ", "t").is_ok(), "16");
+        for short in ["GEZDGNBVGY3TQOJ", "GEZDGNBV", "GE"] {
+            assert!(Seed::decode(short, "t").is_err(), "{short}");
+        }
+        for bad in [
+            "GEZDGNBVGY3TQOJ1",
+            "GEZDGNBVGY3TQOJQ8",
+            "GEZDGNBVGY3TQOJQ!",
+            "GEZDGNBVGY3TQOJQÄ",
+        ] {
+            assert!(Seed::decode(bad, "t").is_err(), "{bad}");
+        }
+    }
+
+    /// A seed file others can read is refused; 0600 and 0400 are fine.
+    #[test]
+    fn seed_file_mode_is_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("seed");
+        std::fs::write(&p, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n").unwrap();
+        for (mode, ok) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, false),
+            (0o604, false),
+            (0o610, false),
+        ] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let r = read_seed_file(&p);
+            assert_eq!(r.is_ok(), ok, "mode {mode:o}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains(&format!("{mode:04o}")), "{e}");
+            }
+        }
+        let seed = read_seed_file(&p.with_file_name("missing")).unwrap_err();
+        assert!(seed.to_string().contains("does not exist"), "{seed}");
+    }
+
+    #[test]
     fn replay_record_far_ahead_of_the_clock_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));

@@ -180,7 +180,7 @@ fn env_output_is_exact_and_evaluates_in_each_shell() {
 fn in_shell(h: &Home, shell: &str, script: &str) -> std::process::Output {
     let mut sh = h.command(shell);
     sh.env("AWS_PROFILE", "bastion").arg("-c").arg(script);
-    sh.output().unwrap()
+    sh.run_bounded().unwrap()
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn exec_gives_the_child_role_credentials_only() {
     let sig = h
         .std_mfacli()
         .args(["exec", "prod", "--", "sh", "-c", "kill -TERM $$"])
-        .status()
+        .status_bounded()
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(sig.signal(), Some(15), "{sig:?}");
@@ -285,7 +285,7 @@ fn no_code_source_fails_at_once_and_names_the_sources() {
             .env_remove("MFACLI_NON_INTERACTIVE")
             .args(["--wait", env!("CARGO_BIN_EXE_mfacli"), "env", "prod"])
             .stdin(std::process::Stdio::null());
-        let out = setsid.output().unwrap();
+        let out = setsid.run_bounded().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("no terminal"), "{}", stderr(&out));
     }

@@ -209,8 +209,15 @@ fn start_moto(venv: &Path) -> Moto {
         let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            // The port was free a moment ago; if something else took it,
+            // moto fails to bind and exits: only a moto still running
+            // after answering is ours.
             if answers_http(port) {
-                return moto;
+                thread::sleep(Duration::from_millis(300));
+                if moto.child.try_wait().expect("waiting for moto").is_none() && answers_http(port)
+                {
+                    return moto;
+                }
             }
             if let Some(status) = moto.child.try_wait().expect("waiting for moto") {
                 eprintln!(

@@ -679,7 +679,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
             s.env("NO_COLOR", "1");
         }
         s.args(["-qec", &format!("{bin} env nope"), "/dev/null"]);
-        stdout(&s.output().unwrap())
+        stdout(&s.run_bounded().unwrap())
     };
     let coloured = run(false);
     assert!(coloured.contains("\x1b[31mmfacli: error"), "{coloured:?}");

@@ -213,3 +213,81 @@ pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
     c.timeout(std::time::Duration::from_secs(90));
     Some(c)
 }
+
+/// How long any child a test runs may take before it is killed.
+pub const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `output()` and `status()` for a std `Command`, bounded by
+/// [`CHILD_TIMEOUT`]: a hung child is killed and fails the test instead of
+/// hanging the suite. (assert_cmd's `Command` has its own `timeout`.)
+pub trait Bounded {
+    fn run_bounded(&mut self) -> std::io::Result<std::process::Output>;
+    fn status_bounded(&mut self) -> std::io::Result<std::process::ExitStatus>;
+}
+
+impl Bounded for Command {
+    fn run_bounded(&mut self) -> std::io::Result<std::process::Output> {
+        use std::process::Stdio;
+        let child = self
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        Ok(output_bounded(child, &describe(self)))
+    }
+
+    fn status_bounded(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let mut child = self.spawn()?;
+        wait_bounded(&mut child, &describe(self))
+    }
+}
+
+fn describe(c: &Command) -> String {
+    format!(
+        "{:?} {:?}",
+        c.get_program(),
+        c.get_args().collect::<Vec<_>>()
+    )
+}
+
+/// `child.wait_with_output()`, bounded by [`CHILD_TIMEOUT`]: whatever
+/// stdout and stderr were piped are collected.
+pub fn output_bounded(mut child: std::process::Child, what: &str) -> std::process::Output {
+    use std::io::Read;
+    fn read(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut b);
+            }
+            b
+        })
+    }
+    let out = read(child.stdout.take());
+    let err = read(child.stderr.take());
+    let status = wait_bounded(&mut child, what).unwrap();
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Waits for `child` at most [`CHILD_TIMEOUT`], else kills it and panics.
+pub fn wait_bounded(
+    child: &mut std::process::Child,
+    what: &str,
+) -> std::io::Result<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {CHILD_TIMEOUT:?}; killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
