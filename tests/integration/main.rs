@@ -15,6 +15,7 @@ mod hardening;
 mod hook;
 mod init_doctor;
 mod interop;
+mod options;
 mod output_edge;
 mod policies;
 mod reliability;
