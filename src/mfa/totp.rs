@@ -358,6 +358,48 @@ mod tests {
         assert!(seed.to_string().contains("does not exist"), "{seed}");
     }
 
+    /// Each device has its own record and lock, named after it; the record
+    /// is the file `state_path` names, next to the lock.
+    #[test]
+    fn replay_records_are_per_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let b: MfaSerial = "arn:aws:iam::111111111111:mfa/bob".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap());
+        let (ga, gb) = (ReplayGuard::new(&cache, &a), ReplayGuard::new(&cache, &b));
+        assert_ne!(ga.lock_name(), gb.lock_name());
+        assert!(ga.lock_name().starts_with("totp-"), "{}", ga.lock_name());
+        assert_eq!(ga.state_path(), cache.path(&format!("{}.json", ga.lock_name())));
+        ga.take_code(&seed, &clock, |_| panic!("no wait")).unwrap();
+        gb.take_code(&seed, &clock, |_| panic!("no wait for another device"))
+            .unwrap();
+        let step = step_of(1_800_000_010);
+        assert_eq!(ga.last_step(), Some(step));
+        assert_eq!(gb.last_step(), Some(step));
+        assert!(ga.state_path().is_file() && gb.state_path().is_file());
+        assert_ne!(ga.state_path(), gb.state_path());
+    }
+
+    /// `restore` puts the record back as it was: removed, or the old step.
+    #[test]
+    fn restore_puts_back_the_previous_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap());
+        let g = ReplayGuard::new(&cache, &a);
+        g.take_code(&seed, &clock, |_| {}).unwrap();
+        g.restore(None);
+        assert_eq!(g.last_step(), None);
+        assert!(!g.state_path().exists());
+        g.take_code(&seed, &clock, |_| {}).unwrap();
+        g.restore(Some(7));
+        assert_eq!(g.last_step(), Some(7));
+    }
+
     #[test]
     fn replay_record_far_ahead_of_the_clock_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
