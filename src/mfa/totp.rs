@@ -371,7 +371,10 @@ mod tests {
         let (ga, gb) = (ReplayGuard::new(&cache, &a), ReplayGuard::new(&cache, &b));
         assert_ne!(ga.lock_name(), gb.lock_name());
         assert!(ga.lock_name().starts_with("totp-"), "{}", ga.lock_name());
-        assert_eq!(ga.state_path(), cache.path(&format!("{}.json", ga.lock_name())));
+        assert_eq!(
+            ga.state_path(),
+            cache.path(&format!("{}.json", ga.lock_name()))
+        );
         ga.take_code(&seed, &clock, |_| panic!("no wait")).unwrap();
         gb.take_code(&seed, &clock, |_| panic!("no wait for another device"))
             .unwrap();
@@ -398,6 +401,51 @@ mod tests {
         g.take_code(&seed, &clock, |_| {}).unwrap();
         g.restore(Some(7));
         assert_eq!(g.last_step(), Some(7));
+    }
+
+    /// A record one step ahead (another machine's clock ran a little
+    /// fast): wait for the step after it, up to two steps; and even a clock
+    /// that did not move while "sleeping" never yields a used step.
+    #[test]
+    fn replay_record_one_step_ahead_waits_two_steps_at_most() {
+        struct Stuck(chrono::DateTime<chrono::Utc>);
+        impl Clock for Stuck {
+            fn now(&self) -> chrono::DateTime<chrono::Utc> {
+                self.0
+            }
+            fn sleep(&self, _: std::time::Duration) {}
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let now = 1_800_000_010u64; // 10 s into a step
+        let step = step_of(now);
+        let guard = ReplayGuard::new(&cache, &serial);
+        guard.restore(Some(step + 1));
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(now as i64, 0).unwrap());
+        let mut waits = Vec::new();
+        let code = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(
+            waits,
+            vec![(step + 2) * STEP_SECS - now],
+            "to the step after the record"
+        );
+        assert_eq!(code, seed.code_at((step + 2) * STEP_SECS));
+        assert_eq!(guard.last_step(), Some(step + 2));
+        // Right at a step start with the record one ahead: 60 s, the cap.
+        let at = (step + 10) * STEP_SECS;
+        guard.restore(Some(step + 11));
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(at as i64, 0).unwrap());
+        let mut waits = Vec::new();
+        guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(waits, vec![2 * STEP_SECS]);
+        // A clock that does not advance while sleeping.
+        guard.restore(Some(step));
+        let stuck = Stuck(chrono::Utc.timestamp_opt(now as i64, 0).unwrap());
+        let code = guard.take_code(&seed, &stuck, |_| {}).unwrap();
+        assert_eq!(guard.last_step(), Some(step + 1));
+        assert_eq!(code, seed.code_at((step + 1) * STEP_SECS));
     }
 
     #[test]
