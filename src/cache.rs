@@ -474,6 +474,39 @@ mod tests {
         assert!(!p.exists());
     }
 
+    /// Entries up to the size limit parse; one byte more is not ours.
+    #[test]
+    fn parse_entry_size_limit() {
+        let limit = MAX_ENTRY_BYTES as usize;
+        let mut at_limit = b"{\"x\": 1}".to_vec();
+        at_limit.resize(limit, b' ');
+        assert_eq!(parse_entry::<serde_json::Value>(&at_limit).unwrap()["x"], 1);
+        at_limit.push(b' ');
+        assert!(parse_entry::<serde_json::Value>(&at_limit).is_none());
+        assert!(parse_entry::<serde_json::Value>(b"{").is_none());
+    }
+
+    /// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
+    #[test]
+    fn default_dir_precedence() {
+        let home = [("HOME", "/h")];
+        assert_eq!(
+            default_dir(&Env::from_pairs(home)),
+            PathBuf::from("/h/.cache/mfacli")
+        );
+        let xdg = [("HOME", "/h"), ("XDG_CACHE_HOME", "/x")];
+        assert_eq!(
+            default_dir(&Env::from_pairs(xdg)),
+            PathBuf::from("/x/mfacli")
+        );
+        let all = [
+            ("HOME", "/h"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("MFACLI_CACHE_DIR", "/m"),
+        ];
+        assert_eq!(default_dir(&Env::from_pairs(all)), PathBuf::from("/m"));
+    }
+
     #[test]
     fn key_hash_is_stable_and_separates_parts() {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));

@@ -610,6 +610,17 @@ fn assume_summary_and_write_profile() {
         .args(["assume", "prod", "--write-profile", "mine", "--force"])
         .assert()
         .success();
+    // --force replaced [mine] with the role credentials, once, and kept
+    // every other section (the long-term keys above all).
+    let text = std::fs::read_to_string(&creds).unwrap();
+    assert_eq!(text.matches("[mine]").count(), 1, "{text}");
+    let mine = text.split("[mine]").nth(1).unwrap();
+    let mine = mine.split("\n[").next().unwrap();
+    assert!(!mine.contains("x = 1"), "{text}");
+    assert!(mine.contains("aws_access_key_id = ASIA"), "{text}");
+    assert!(mine.contains("aws_session_token = "), "{text}");
+    assert!(text.contains(ALICE_SECRET), "the bastion keys stay: {text}");
+    assert_eq!(text.matches("[prod-temp]").count(), 1, "{text}");
     let v = json(&stdout(
         h.mfacli()
             .args(["assume", "prod", "--json"])
