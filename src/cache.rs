@@ -507,6 +507,34 @@ mod tests {
         assert_eq!(default_dir(&Env::from_pairs(all)), PathBuf::from("/m"));
     }
 
+    /// `remove` says whether there was an entry; other errors are errors.
+    #[test]
+    fn remove_reports_what_it_did() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        c.write("a.json", &serde_json::json!({"x": 1})).unwrap();
+        assert!(c.remove("a.json").unwrap());
+        assert!(!c.path("a.json").exists());
+        assert!(!c.remove("a.json").unwrap());
+        fs::create_dir(c.path("dir.json")).unwrap();
+        assert!(c.remove("dir.json").is_err(), "a directory is not removed");
+    }
+
+    /// `entries` lists the `.json` entries with the prefix, sorted: no
+    /// locks, temp files or other prefixes.
+    #[test]
+    fn entries_are_only_json_with_the_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        for n in ["role-b.json", "role-a.json", "session-x.json"] {
+            c.write(n, &serde_json::json!({})).unwrap();
+        }
+        let _lock = c.lock("role-a", Duration::from_secs(1), || {}).unwrap();
+        fs::write(c.path("role-c.json.tmp"), b"{}").unwrap();
+        assert_eq!(c.entries("role-"), ["role-a.json", "role-b.json"]);
+        assert_eq!(c.entries("").len(), 3);
+    }
+
     #[test]
     fn key_hash_is_stable_and_separates_parts() {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));
