@@ -535,6 +535,32 @@ mod tests {
         assert_eq!(c.entries("").len(), 3);
     }
 
+    /// Writers racing on one entry each get their own temp file: every
+    /// write succeeds and the entry is always one of them, whole.
+    #[test]
+    fn concurrent_writes_of_one_entry_all_succeed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("e.json");
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let p = &p;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let body = format!("{{\"t\": {t}, \"i\": {i}}}");
+                        write_atomic(p, body.as_bytes(), 0o600, false).unwrap();
+                    }
+                });
+            }
+        });
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["i"], 49);
+        assert_eq!(
+            fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp files left"
+        );
+    }
+
     #[test]
     fn key_hash_is_stable_and_separates_parts() {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));

@@ -400,3 +400,50 @@ fn role_cache_key_follows_the_target_definition() {
         "another access key never shares role credentials"
     );
 }
+
+/// Sessions are cached per key, device and endpoint: another endpoint
+/// (another partition or a test STS) never gets this one's session.
+#[test]
+fn session_file_separates_keys_devices_and_endpoints() {
+    let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+    let b: MfaSerial = "arn:aws:iam::111111111111:mfa/bob".parse().unwrap();
+    let f = session_file(KEY, &a, "https://sts.amazonaws.com");
+    assert!(f.starts_with("session-") && f.ends_with(".json"), "{f}");
+    for other in [
+        session_file("AKIAOTHER00000000001", &a, "https://sts.amazonaws.com"),
+        session_file(KEY, &b, "https://sts.amazonaws.com"),
+        session_file(KEY, &a, "https://sts.eu-west-1.amazonaws.com"),
+    ] {
+        assert_ne!(f, other);
+    }
+}
+
+/// A role entry in the slot's file is used only if its version and key
+/// match the slot (a planted or outdated file is a miss).
+#[test]
+fn role_slot_reads_only_its_own_key_and_version() {
+    let w = World::new(&code_env());
+    let plan = w.sources.plan("prod").unwrap();
+    let slot = RoleSlot::new(&plan, KEY);
+    let cache = w.sources.cache();
+    let entry = |version, key: &str| RoleEntry {
+        version,
+        target: "prod".into(),
+        key: key.into(),
+        role_arn: plan.target.role_arn.to_string(),
+        assumed_role_arn: None,
+        credentials: w.sts.answer("AssumeRole", 1).unwrap(),
+    };
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION, &slot.key))
+        .unwrap();
+    assert!(slot.read(&cache).is_some());
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION, "other"))
+        .unwrap();
+    assert!(slot.read(&cache).is_none(), "another key");
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION + 1, &slot.key))
+        .unwrap();
+    assert!(slot.read(&cache).is_none(), "another version");
+}
