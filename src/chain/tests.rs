@@ -447,3 +447,71 @@ fn role_slot_reads_only_its_own_key_and_version() {
         .unwrap();
     assert!(slot.read(&cache).is_none(), "another version");
 }
+
+/// A session entry is used only for its own access key, device and cache
+/// version, even when it sits in the right file.
+#[test]
+fn cached_session_checks_key_device_and_version() {
+    let w = World::new(&code_env());
+    let cache = w.sources.cache();
+    let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+    let keys = LongTermKeys {
+        access_key_id: KEY.into(),
+        secret_access_key: Secret::new("s3cr3t"),
+    };
+    let endpoint = "https://sts.eu-west-1.amazonaws.com";
+    let file = session_file(KEY, &serial, endpoint);
+    let entry = |version, key: &str, mfa: &str| SessionEntry {
+        version,
+        access_key_id: key.into(),
+        mfa_serial: mfa.into(),
+        endpoint: endpoint.into(),
+        credentials: w.sts.answer("GetSessionToken", 12).unwrap(),
+    };
+    let alice = serial.as_str();
+    cache
+        .write(&file, &entry(CACHE_VERSION, KEY, alice))
+        .unwrap();
+    assert!(cached_session(&cache, &keys, &serial, endpoint).is_some());
+    for (e, why) in [
+        (
+            entry(CACHE_VERSION, "AKIAOTHER00000000001", alice),
+            "another key",
+        ),
+        (
+            entry(CACHE_VERSION, KEY, "arn:aws:iam::111111111111:mfa/bob"),
+            "another device",
+        ),
+        (entry(CACHE_VERSION + 1, KEY, alice), "another version"),
+    ] {
+        cache.write(&file, &e).unwrap();
+        assert!(
+            cached_session(&cache, &keys, &serial, endpoint).is_none(),
+            "{why}"
+        );
+    }
+}
+
+/// Role files are named `role-<target>-<key>.json`: `clear TARGET` and
+/// `list` find a target's entries by that prefix.
+#[test]
+fn role_files_start_with_the_target_prefix() {
+    let w = World::new(&code_env());
+    assert_eq!(role_file_prefix("prod"), "role-prod-");
+    let slot = RoleSlot::new(&w.sources.plan("prod").unwrap(), KEY);
+    assert!(slot.file.starts_with("role-prod-"), "{}", slot.file);
+    assert!(
+        slot.file.ends_with(&format!("{}.json", slot.key)),
+        "{}",
+        slot.file
+    );
+}
+
+/// One STS client per invocation: the session and the role call share it.
+#[test]
+fn one_client_serves_the_session_and_the_role_call() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.calls().len(), 2, "{:?}", w.sts.calls());
+    assert_eq!(*w.connect.1.borrow(), 1);
+}
