@@ -515,3 +515,20 @@ fn one_client_serves_the_session_and_the_role_call() {
     assert_eq!(w.sts.calls().len(), 2, "{:?}", w.sts.calls());
     assert_eq!(*w.connect.1.borrow(), 1);
 }
+
+/// Only ExpiredToken drops the cached session: any other AssumeRole error
+/// is reported at once, the session kept.
+#[test]
+fn assume_role_errors_other_than_expired_keep_the_session() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.advance_mins(61); // role expired, session still cached
+    w.sts
+        .fail_next("AccessDenied", "not authorized to perform sts:AssumeRole");
+    let e = w.get("prod").unwrap_err();
+    assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_eq!(w.sts.count("AssumeRole"), 2, "{:?}", w.sts.calls());
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "the session was kept");
+}
