@@ -532,3 +532,36 @@ fn assume_role_errors_other_than_expired_keep_the_session() {
     w.get("prod").unwrap();
     assert_eq!(w.sts.count("GetSessionToken"), 1, "the session was kept");
 }
+
+/// A consumer's minimum margin (credential-process asks for the SDKs' 15
+/// min) is capped at half the role's duration, or a 1 h role asked for a
+/// 45 min margin would be renewed on every call.
+#[test]
+fn min_margin_is_capped_at_half_the_role_duration() {
+    let w = World::new(&code_env());
+    let get = |margin| {
+        let log = Log::default();
+        for_target_with(&w.sources, &log, "prod", margin, &w.clock, &w.connect)
+            .map(|(_, c)| c)
+            .unwrap()
+    };
+    assert!(!get(2700).from_cache);
+    w.advance_mins(25); // 35 min left: more than half of 1 h
+    assert!(get(2700).from_cache, "45 min asked, 30 min applied");
+    w.advance_mins(7); // 28 min left
+    assert!(!get(2700).from_cache, "inside the capped margin");
+}
+
+/// A fixed code STS rejects is reported, not retried: only a TOTP seed can
+/// give the next step's code.
+#[test]
+fn a_rejected_fixed_code_is_not_retried() {
+    let w = World::new(&code_env());
+    w.sts.fail_next(
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+    );
+    let e = w.get("prod").unwrap_err();
+    assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_eq!(w.sts.calls().len(), 1, "{:?}", w.sts.calls());
+}
