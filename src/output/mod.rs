@@ -351,4 +351,24 @@ mod tests {
         assert_eq!(human_left(7260), "2h 01m");
         assert_eq!(human_left(0), "expired");
     }
+
+    #[test]
+    fn shell_from_the_shell_variable() {
+        for (shell, want) in [
+            ("/usr/bin/fish", Shell::Fish),
+            ("/bin/zsh", Shell::Zsh),
+            ("zsh", Shell::Zsh),
+            ("/usr/bin/pwsh", Shell::Powershell),
+            ("powershell", Shell::Powershell),
+            ("pwsh.exe", Shell::Powershell),
+            ("powershell.exe", Shell::Powershell),
+            ("/bin/bash", Shell::Bash),
+            ("/bin/dash", Shell::Bash),
+            ("", Shell::Bash),
+        ] {
+            let env = Env::from_pairs([("SHELL", shell)]);
+            assert_eq!(Shell::from_env(&env), want, "SHELL={shell}");
+        }
+        assert_eq!(Shell::from_env(&Env::from_pairs::<&str, &str>([])), Shell::Bash);
+    }
 }
