@@ -350,6 +350,9 @@ mod tests {
         assert_eq!(human_left(3599), "59m 59s");
         assert_eq!(human_left(7260), "2h 01m");
         assert_eq!(human_left(0), "expired");
+        assert_eq!(human_left(250), "4m 10s");
+        assert_eq!(human_left(45), "45s");
+        assert_eq!(human_left(-5), "expired");
     }
 
     #[test]
