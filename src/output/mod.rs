@@ -372,6 +372,44 @@ mod tests {
             let env = Env::from_pairs([("SHELL", shell)]);
             assert_eq!(Shell::from_env(&env), want, "SHELL={shell}");
         }
-        assert_eq!(Shell::from_env(&Env::from_pairs::<&str, &str>([])), Shell::Bash);
+        assert_eq!(
+            Shell::from_env(&Env::from_pairs::<&str, &str>([])),
+            Shell::Bash
+        );
+    }
+
+    /// Exact text: a blank line before an appended section (one, not two),
+    /// and a section in the middle replaced with its neighbours intact.
+    #[test]
+    fn upsert_exact_text() {
+        let c = creds();
+        let body = "# managed by mfacli: rewritten by `mfacli assume --write-profile`\n\
+                    aws_access_key_id = ASIAXAMPLE\n\
+                    aws_secret_access_key = se'cr\\et\n\
+                    aws_session_token = tok\n\
+                    expiration = 2026-11-28T22:00:00Z\n";
+        for text in ["[a]\nx = 1\n", "[a]\nx = 1\n\n"] {
+            assert_eq!(
+                upsert_profile(text, "p", &c, None, false).unwrap(),
+                format!("[a]\nx = 1\n\n[p]\n{body}"),
+                "{text:?}"
+            );
+        }
+        let middle = format!("[a]\nx = 1\n\n[p]\n{body}old = 1\n\n[b]\ny = 2\n");
+        assert_eq!(
+            upsert_profile(&middle, "p", &c, Some("eu-west-1"), false).unwrap(),
+            format!("[a]\nx = 1\n\n[p]\n{body}region = eu-west-1\n\n[b]\ny = 2\n")
+        );
+        let first = format!("[p]\n{body}\n[b]\ny = 2\n");
+        assert_eq!(upsert_profile(&first, "p", &c, None, false).unwrap(), first);
+    }
+
+    #[test]
+    fn local_time_has_date_time_and_zone() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 22, 0, 7).unwrap();
+        let s = local_time(t);
+        assert!(s.starts_with("2026-11-"), "{s}");
+        assert_eq!(&s[16..20], ":07 ", "{s}");
+        assert!(s.len() > 20, "{s}");
     }
 }
