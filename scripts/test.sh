@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: sets up the Python tools the interoperability tests use
 # (moto's STS server, AWS CLI v1, boto3) in .venv, then runs every test.
-# Shell tests use bash, zsh, fish and faketime where installed (.ci/run
-# installs them).
+# Tests that need a tool (the venv, zsh, fish, faketime, chromium, openssl)
+# fail when it is missing; with MFACLI_ALLOW_SKIP=1 they skip instead, and
+# the count of skipped tests is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,21 @@ if [ ! -x "$VENV/bin/aws" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/
     "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' awscli boto3
 fi
 export MFACLI_TEST_VENV="$PWD/$VENV"
+
+MFACLI_SKIP_LOG="$(mktemp)"
+export MFACLI_SKIP_LOG
+report_skips() {
+    local n
+    n=$(wc -l < "$MFACLI_SKIP_LOG")
+    if [ "$n" -gt 0 ]; then
+        echo "==> $n skipped test(s) (MFACLI_ALLOW_SKIP=1):"
+        sed 's/^/    /' "$MFACLI_SKIP_LOG"
+    else
+        echo "==> 0 skipped tests"
+    fi
+    rm -f "$MFACLI_SKIP_LOG"
+}
+trap report_skips EXIT
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked "$@"

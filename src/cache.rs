@@ -465,6 +465,133 @@ mod tests {
         );
     }
 
+    /// A reader holding the old file open keeps seeing the old bytes: the
+    /// new ones arrive by rename (a new inode), never by rewriting in place
+    /// (which a SIGKILL between truncate and write would leave torn).
+    #[test]
+    fn write_atomic_replaces_by_rename_leaving_the_old_inode_whole() {
+        use std::io::{Read, Seek};
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("entry.json");
+        let old = b"{\"old\": \"a value long enough to notice a truncation\"}";
+        write_atomic(&p, old, 0o600, false).unwrap();
+        let mut held = File::open(&p).unwrap();
+        let old_ino = held.metadata().unwrap().ino();
+        for durable in [false, true] {
+            write_atomic(&p, b"{\"new\": 1}", 0o600, durable).unwrap();
+            let mut seen = Vec::new();
+            held.rewind().unwrap();
+            held.read_to_end(&mut seen).unwrap();
+            assert_eq!(seen, old, "the old inode was rewritten in place");
+            let now = fs::metadata(&p).unwrap();
+            assert_ne!(now.ino(), old_ino, "not replaced by rename");
+            assert_eq!(fs::read(&p).unwrap(), b"{\"new\": 1}");
+            assert_eq!(now.permissions().mode() & 0o777, 0o600);
+        }
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["entry.json"], "temp files left behind");
+    }
+
+    /// A failed write (the directory is gone) reports the error and leaves
+    /// no temp file.
+    #[test]
+    fn write_atomic_failure_is_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("missing/entry.json");
+        assert!(write_atomic(&p, b"x", 0o600, true).is_err());
+        assert!(!p.exists());
+    }
+
+    /// Entries up to the size limit parse; one byte more is not ours.
+    #[test]
+    fn parse_entry_size_limit() {
+        let limit = MAX_ENTRY_BYTES as usize;
+        let mut at_limit = b"{\"x\": 1}".to_vec();
+        at_limit.resize(limit, b' ');
+        assert_eq!(parse_entry::<serde_json::Value>(&at_limit).unwrap()["x"], 1);
+        at_limit.push(b' ');
+        assert!(parse_entry::<serde_json::Value>(&at_limit).is_none());
+        assert!(parse_entry::<serde_json::Value>(b"{").is_none());
+    }
+
+    /// `$MFACLI_CACHE_DIR` > `$XDG_CACHE_HOME/mfacli` > `~/.cache/mfacli`.
+    #[test]
+    fn default_dir_precedence() {
+        let home = [("HOME", "/h")];
+        assert_eq!(
+            default_dir(&Env::from_pairs(home)),
+            PathBuf::from("/h/.cache/mfacli")
+        );
+        let xdg = [("HOME", "/h"), ("XDG_CACHE_HOME", "/x")];
+        assert_eq!(
+            default_dir(&Env::from_pairs(xdg)),
+            PathBuf::from("/x/mfacli")
+        );
+        let all = [
+            ("HOME", "/h"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("MFACLI_CACHE_DIR", "/m"),
+        ];
+        assert_eq!(default_dir(&Env::from_pairs(all)), PathBuf::from("/m"));
+    }
+
+    /// `remove` says whether there was an entry; other errors are errors.
+    #[test]
+    fn remove_reports_what_it_did() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        c.write("a.json", &serde_json::json!({"x": 1})).unwrap();
+        assert!(c.remove("a.json").unwrap());
+        assert!(!c.path("a.json").exists());
+        assert!(!c.remove("a.json").unwrap());
+        fs::create_dir(c.path("dir.json")).unwrap();
+        assert!(c.remove("dir.json").is_err(), "a directory is not removed");
+    }
+
+    /// `entries` lists the `.json` entries with the prefix, sorted: no
+    /// locks, temp files or other prefixes.
+    #[test]
+    fn entries_are_only_json_with_the_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("mfacli"));
+        for n in ["role-b.json", "role-a.json", "session-x.json"] {
+            c.write(n, &serde_json::json!({})).unwrap();
+        }
+        let _lock = c.lock("role-a", Duration::from_secs(1), || {}).unwrap();
+        fs::write(c.path("role-c.json.tmp"), b"{}").unwrap();
+        assert_eq!(c.entries("role-"), ["role-a.json", "role-b.json"]);
+        assert_eq!(c.entries("").len(), 3);
+    }
+
+    /// Writers racing on one entry each get their own temp file: every
+    /// write succeeds and the entry is always one of them, whole.
+    #[test]
+    fn concurrent_writes_of_one_entry_all_succeed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("e.json");
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let p = &p;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let body = format!("{{\"t\": {t}, \"i\": {i}}}");
+                        write_atomic(p, body.as_bytes(), 0o600, false).unwrap();
+                    }
+                });
+            }
+        });
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["i"], 49);
+        assert_eq!(
+            fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp files left"
+        );
+    }
+
     #[test]
     fn key_hash_is_stable_and_separates_parts() {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));

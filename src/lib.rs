@@ -22,6 +22,8 @@ pub(crate) mod doctor;
 pub(crate) mod env;
 pub mod error;
 pub(crate) mod fsread;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod iam;
 pub(crate) mod init;
 pub(crate) mod io;

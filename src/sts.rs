@@ -607,9 +607,10 @@ fn tls_context(endpoint: &Endpoint) -> Result<tls::TlsContext, StsError> {
         .map_err(|e| fail(format!("TLS setup failed: {}", error_chain(&e))))
 }
 
-/// Resolves the endpoint's host name first, bounded in time: the system
-/// resolver can hang for tens of seconds on a bad name, and the SDK's
-/// timeouts do not cover DNS.
+/// Resolves the endpoint's host name and opens a TCP connection to it
+/// first, bounded in time: the system resolver can hang for tens of
+/// seconds on a bad name, the SDK's timeouts do not cover DNS, and a
+/// refused or unroutable endpoint must fail before a TOTP step is spent.
 fn resolve_host(endpoint: &Endpoint) -> Result<(), StsError> {
     let rest = endpoint.url.split("://").nth(1).unwrap_or("");
     let authority = rest.split('/').next().unwrap_or("");
@@ -625,30 +626,49 @@ fn resolve_host(endpoint: &Endpoint) -> Result<(), StsError> {
         ),
         _ => (authority.to_owned(), default_port),
     };
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
-    }
     let fail = |detail: String| StsError {
         action: "connect",
         endpoint: endpoint.url.clone(),
         kind: StsErrorKind::Unreachable(detail),
         skew_secs: None,
     };
+    let limit = endpoint.timeout.min(Duration::from_secs(3));
     let (tx, rx) = std::sync::mpsc::channel();
     let lookup_host = host.clone();
     std::thread::spawn(move || {
         use std::net::ToSocketAddrs;
-        let _ = tx.send(
-            (lookup_host.as_str(), port)
-                .to_socket_addrs()
-                .map(|mut a| a.next().is_some()),
-        );
+        let addrs = match (lookup_host.as_str(), port).to_socket_addrs() {
+            Ok(a) => a.collect::<Vec<_>>(),
+            Err(e) => {
+                let _ = tx.send(Err(format!("DNS lookup of {lookup_host} failed: {e}")));
+                return;
+            }
+        };
+        if addrs.is_empty() {
+            let _ = tx.send(Err(format!(
+                "DNS lookup of {lookup_host} returned no address"
+            )));
+            return;
+        }
+        let mut last = None;
+        for a in addrs {
+            match std::net::TcpStream::connect_timeout(&a, limit) {
+                Ok(_) => {
+                    let _ = tx.send(Ok(()));
+                    return;
+                }
+                Err(e) => last = Some((a, e)),
+            }
+        }
+        if let Some((a, e)) = last {
+            let _ = tx.send(Err(format!("TCP connect to {a} failed: {e} (Connect)")));
+        }
     });
-    match rx.recv_timeout(endpoint.timeout.min(Duration::from_secs(3))) {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => Err(fail(format!("DNS lookup of {host} returned no address"))),
-        Ok(Err(e)) => Err(fail(format!("DNS lookup of {host} failed: {e}"))),
-        Err(_) => Err(fail(format!("DNS lookup of {host} timed out"))),
+    match rx.recv_timeout(limit + Duration::from_millis(200)) {
+        Ok(r) => r.map_err(fail),
+        Err(_) => Err(fail(format!(
+            "connecting to {host}:{port} timed out (Connect)"
+        ))),
     }
 }
 

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mfacli::aws_files::AwsFiles;
 
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -25,36 +24,5 @@ fn dir() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (credentials, config) = match data.iter().position(|&b| b == 0) {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (data, &[][..]),
-    };
-    let c = dir().join("credentials");
-    let g = dir().join("config");
-    std::fs::write(&c, credentials).expect("write credentials");
-    std::fs::write(&g, config).expect("write config");
-    match AwsFiles::load_from(c, g) {
-        Err(e) => {
-            let _ = e.to_string();
-        }
-        Ok(files) => {
-            let names = files.profile_names();
-            for name in names.iter().map(String::as_str).chain(["default", ""]) {
-                let _ = files.profile(name);
-                match files.long_term_keys(name) {
-                    Ok(k) => {
-                        assert!(!k.access_key_id.is_empty());
-                        assert!(!k.secret_access_key.expose().is_empty());
-                    }
-                    Err(e) => {
-                        let _ = e.to_string();
-                    }
-                }
-                let _ = files.has_credentials_section(name);
-            }
-            for (name, p) in files.role_profiles() {
-                assert!(p.get("role_arn").is_some(), "{name}");
-            }
-        }
-    }
+    mfacli::fuzz_checks::aws_files(data, dir());
 });

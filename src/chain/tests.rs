@@ -905,3 +905,189 @@ fn signature_mismatch_hint_names_the_bastion_profile() {
     assert!(hint.contains("aws configure --profile bastion`"), "{hint}");
     assert!(!hint.contains("PROFILE"), "{hint}");
 }
+
+/// An endpoint for the cache-key tests.
+fn endpoint(url: &str) -> Endpoint {
+    Endpoint {
+        url: url.into(),
+        region: "eu-west-1".into(),
+        timeout: Duration::from_secs(5),
+        ca_bundle: None,
+    }
+}
+
+/// Sessions are cached per key, device and STS scope: another partition or
+/// a test STS never gets this one's session; another AWS region does.
+#[test]
+fn session_file_separates_keys_devices_and_endpoints() {
+    let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+    let b: MfaSerial = "arn:aws:iam::111111111111:mfa/bob".parse().unwrap();
+    let global = endpoint("https://sts.amazonaws.com");
+    let f = session_file(KEY, &a, &global);
+    assert!(f.starts_with("session-") && f.ends_with(".json"), "{f}");
+    for other in [
+        session_file("AKIAOTHER00000000001", &a, &global),
+        session_file(KEY, &b, &global),
+        session_file(
+            KEY,
+            &a,
+            &endpoint("https://sts.cn-north-1.amazonaws.com.cn"),
+        ),
+        session_file(KEY, &a, &endpoint("http://127.0.0.1:4566")),
+    ] {
+        assert_ne!(f, other);
+    }
+    assert_eq!(
+        f,
+        session_file(KEY, &a, &endpoint("https://sts.eu-west-1.amazonaws.com")),
+        "a GetSessionToken session is valid at every regional endpoint of its partition"
+    );
+}
+
+/// A role entry in the slot's file is used only if its version and key
+/// match the slot (a planted or outdated file is a miss).
+#[test]
+fn role_slot_reads_only_its_own_key_and_version() {
+    let w = World::new(&code_env());
+    let plan = w.sources.plan("prod").unwrap();
+    let slot = RoleSlot::new(&plan, KEY);
+    let cache = w.sources.cache();
+    let entry = |version, key: &str| RoleEntry {
+        version,
+        target: "prod".into(),
+        key: key.into(),
+        role_arn: plan.target.role_arn.to_string(),
+        assumed_role_arn: None,
+        credentials: w.sts.answer("AssumeRole", 1).unwrap(),
+    };
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION, &slot.key))
+        .unwrap();
+    assert!(slot.read(&cache).is_some());
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION, "other"))
+        .unwrap();
+    assert!(slot.read(&cache).is_none(), "another key");
+    cache
+        .write(&slot.file, &entry(CACHE_VERSION + 1, &slot.key))
+        .unwrap();
+    assert!(slot.read(&cache).is_none(), "another version");
+}
+
+/// A session entry is used only for its own access key, device and cache
+/// version, even when it sits in the right file.
+#[test]
+fn cached_session_checks_key_device_and_version() {
+    let w = World::new(&code_env());
+    let cache = w.sources.cache();
+    let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+    let keys = LongTermKeys {
+        access_key_id: KEY.into(),
+        secret_access_key: Secret::new("s3cr3t"),
+    };
+    let sts = endpoint("https://sts.eu-west-1.amazonaws.com");
+    let file = session_file(KEY, &serial, &sts);
+    let entry = |version, key: &str, mfa: &str| SessionEntry {
+        version,
+        access_key_id: key.into(),
+        mfa_serial: mfa.into(),
+        endpoint: sts.url.clone(),
+        credentials: w.sts.answer("GetSessionToken", 12).unwrap(),
+    };
+    let alice = serial.as_str();
+    cache
+        .write(&file, &entry(CACHE_VERSION, KEY, alice))
+        .unwrap();
+    assert!(cached_session(&cache, &keys, &serial, &sts).is_some());
+    for (e, why) in [
+        (
+            entry(CACHE_VERSION, "AKIAOTHER00000000001", alice),
+            "another key",
+        ),
+        (
+            entry(CACHE_VERSION, KEY, "arn:aws:iam::111111111111:mfa/bob"),
+            "another device",
+        ),
+        (entry(CACHE_VERSION + 1, KEY, alice), "another version"),
+    ] {
+        cache.write(&file, &e).unwrap();
+        assert!(
+            cached_session(&cache, &keys, &serial, &sts).is_none(),
+            "{why}"
+        );
+    }
+}
+
+/// Role files are named `role-<target>-<key>.json`: `clear TARGET` and
+/// `list` find a target's entries by that prefix.
+#[test]
+fn role_files_start_with_the_target_prefix() {
+    let w = World::new(&code_env());
+    assert_eq!(role_file_prefix("prod"), "role-prod-");
+    let slot = RoleSlot::new(&w.sources.plan("prod").unwrap(), KEY);
+    assert!(slot.file.starts_with("role-prod-"), "{}", slot.file);
+    assert!(
+        slot.file.ends_with(&format!("{}.json", slot.key)),
+        "{}",
+        slot.file
+    );
+}
+
+/// One STS client per invocation: the session and the role call share it.
+#[test]
+fn one_client_serves_the_session_and_the_role_call() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.calls().len(), 2, "{:?}", w.sts.calls());
+    assert_eq!(*w.connect.1.borrow(), 1);
+}
+
+/// Only ExpiredToken drops the cached session: any other AssumeRole error
+/// is reported at once, the session kept.
+#[test]
+fn assume_role_errors_other_than_expired_keep_the_session() {
+    let w = World::new(&code_env());
+    w.get("prod").unwrap();
+    w.advance_mins(61); // role expired, session still cached
+    w.sts
+        .fail_next("AccessDenied", "not authorized to perform sts:AssumeRole");
+    let e = w.get("prod").unwrap_err();
+    assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_eq!(w.sts.count("AssumeRole"), 2, "{:?}", w.sts.calls());
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1, "the session was kept");
+}
+
+/// A consumer's minimum margin (credential-process asks for the SDKs' 15
+/// min) is capped at half the role's duration, or a 1 h role asked for a
+/// 45 min margin would be renewed on every call.
+#[test]
+fn min_margin_is_capped_at_half_the_role_duration() {
+    let w = World::new(&code_env());
+    let get = |margin| {
+        let log = Log::default();
+        for_target_with(&w.sources, &log, "prod", margin, &*w.clock, &w.connect)
+            .map(|(_, c)| c)
+            .unwrap()
+    };
+    assert!(!get(2700).from_cache);
+    w.advance_mins(25); // 35 min left: more than half of 1 h
+    assert!(get(2700).from_cache, "45 min asked, 30 min applied");
+    w.advance_mins(7); // 28 min left
+    assert!(!get(2700).from_cache, "inside the capped margin");
+}
+
+/// A fixed code STS rejects is reported, not retried: only a TOTP seed can
+/// give the next step's code.
+#[test]
+fn a_rejected_fixed_code_is_not_retried() {
+    let w = World::new(&code_env());
+    w.sts.fail_next(
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+    );
+    let e = w.get("prod").unwrap_err();
+    assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_eq!(w.sts.calls().len(), 1, "{:?}", w.sts.calls());
+}

@@ -384,6 +384,160 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_seed() {
+        let s = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "src").unwrap();
+        assert_eq!(format!("{s:?}"), "Seed(<redacted> from src)");
+    }
+
+    /// At least 16 base32 characters (80 bits), only A-Z and 2-7.
+    #[test]
+    fn decode_needs_sixteen_base32_characters() {
+        assert!(Seed::decode("GEZDGNBVGY3TQOJQ", "t").is_ok(), "16");
+        for short in ["GEZDGNBVGY3TQOJ", "GEZDGNBV", "GE"] {
+            assert!(Seed::decode(short, "t").is_err(), "{short}");
+        }
+        for bad in [
+            "GEZDGNBVGY3TQOJ1",
+            "GEZDGNBVGY3TQOJQ8",
+            "GEZDGNBVGY3TQOJQ!",
+            "GEZDGNBVGY3TQOJQÄ",
+        ] {
+            assert!(Seed::decode(bad, "t").is_err(), "{bad}");
+        }
+    }
+
+    /// A seed file others can read is refused; 0600 and 0400 are fine.
+    #[test]
+    fn seed_file_mode_is_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("seed");
+        std::fs::write(&p, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n").unwrap();
+        for (mode, ok) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, false),
+            (0o604, false),
+            (0o610, false),
+        ] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let r = read_seed_file(&p);
+            assert_eq!(r.is_ok(), ok, "mode {mode:o}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains(&format!("{mode:04o}")), "{e}");
+            }
+        }
+        let seed = read_seed_file(&p.with_file_name("missing")).unwrap_err();
+        assert!(seed.to_string().contains("does not exist"), "{seed}");
+    }
+
+    /// Each device has its own record and lock, named after it; the record
+    /// is the file `state_path` names, next to the lock.
+    #[test]
+    fn replay_records_are_per_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let b: MfaSerial = "arn:aws:iam::111111111111:mfa/bob".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap());
+        let (ga, gb) = (ReplayGuard::new(&cache, &a), ReplayGuard::new(&cache, &b));
+        assert_ne!(ga.lock_name(), gb.lock_name());
+        assert!(ga.lock_name().starts_with("totp-"), "{}", ga.lock_name());
+        assert_eq!(
+            ga.state_path(),
+            cache.path(&format!("{}.json", ga.lock_name()))
+        );
+        ga.take_code(&seed, &clock, |_| panic!("no wait")).unwrap();
+        gb.take_code(&seed, &clock, |_| panic!("no wait for another device"))
+            .unwrap();
+        let step = step_of(1_800_000_010);
+        assert_eq!(ga.last_step(), Some(step));
+        assert_eq!(gb.last_step(), Some(step));
+        assert!(ga.state_path().is_file() && gb.state_path().is_file());
+        assert_ne!(ga.state_path(), gb.state_path());
+    }
+
+    /// `restore` puts the record back as it was: removed, or the old step.
+    #[test]
+    fn restore_puts_back_the_previous_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let a: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap());
+        let g = ReplayGuard::new(&cache, &a);
+        g.take_code(&seed, &clock, |_| {}).unwrap();
+        g.restore(None);
+        assert_eq!(g.last_step(), None);
+        assert!(!g.state_path().exists());
+        g.take_code(&seed, &clock, |_| {}).unwrap();
+        g.restore(Some(ReplayState {
+            serial: a.to_string(),
+            last_step: 7,
+            recent: Vec::new(),
+        }));
+        assert_eq!(g.last_step(), Some(7));
+    }
+
+    /// A record one step ahead (another machine's clock ran a little
+    /// fast): wait for the step after it, up to two steps; and even a clock
+    /// that did not move while "sleeping" never yields a used step.
+    #[test]
+    fn replay_record_one_step_ahead_waits_two_steps_at_most() {
+        struct Stuck(chrono::DateTime<chrono::Utc>);
+        impl Clock for Stuck {
+            fn now(&self) -> chrono::DateTime<chrono::Utc> {
+                self.0
+            }
+            fn sleep(&self, _: std::time::Duration) {}
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
+        let now = 1_800_000_010u64; // 10 s into a step
+        let step = step_of(now);
+        let guard = ReplayGuard::new(&cache, &serial);
+        guard.restore(Some(ReplayState {
+            serial: serial.to_string(),
+            last_step: step + 1,
+            recent: Vec::new(),
+        }));
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(now as i64, 0).unwrap());
+        let mut waits = Vec::new();
+        let code = guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(
+            waits,
+            vec![(step + 2) * STEP_SECS - now],
+            "to the step after the record"
+        );
+        assert_eq!(code, seed.code_at((step + 2) * STEP_SECS));
+        assert_eq!(guard.last_step(), Some(step + 2));
+        // Right at a step start with the record one ahead: 60 s, the cap.
+        let at = (step + 10) * STEP_SECS;
+        guard.restore(Some(ReplayState {
+            serial: serial.to_string(),
+            last_step: step + 11,
+            recent: Vec::new(),
+        }));
+        let clock = ManualClock::new(chrono::Utc.timestamp_opt(at as i64, 0).unwrap());
+        let mut waits = Vec::new();
+        guard.take_code(&seed, &clock, |w| waits.push(w)).unwrap();
+        assert_eq!(waits, vec![2 * STEP_SECS]);
+        // A clock that does not advance while sleeping.
+        guard.restore(Some(ReplayState {
+            serial: serial.to_string(),
+            last_step: step,
+            recent: Vec::new(),
+        }));
+        let stuck = Stuck(chrono::Utc.timestamp_opt(now as i64, 0).unwrap());
+        let code = guard.take_code(&seed, &stuck, |_| {}).unwrap();
+        assert_eq!(guard.last_step(), Some(step + 1));
+        assert_eq!(code, seed.code_at((step + 1) * STEP_SECS));
+    }
+
+    #[test]
     fn replay_record_far_ahead_of_the_clock_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));

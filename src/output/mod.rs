@@ -294,6 +294,41 @@ mod tests {
         assert_eq!(human_left(3599), "59m 59s");
         assert_eq!(human_left(7260), "2h 01m");
         assert_eq!(human_left(0), "expired");
+        assert_eq!(human_left(250), "4m 10s");
+        assert_eq!(human_left(45), "45s");
+        assert_eq!(human_left(-5), "expired");
+    }
+
+    #[test]
+    fn shell_from_the_shell_variable() {
+        for (shell, want) in [
+            ("/usr/bin/fish", Shell::Fish),
+            ("/bin/zsh", Shell::Zsh),
+            ("zsh", Shell::Zsh),
+            ("/usr/bin/pwsh", Shell::Powershell),
+            ("powershell", Shell::Powershell),
+            ("pwsh.exe", Shell::Powershell),
+            ("powershell.exe", Shell::Powershell),
+            ("/bin/bash", Shell::Bash),
+            ("/bin/dash", Shell::Bash),
+            ("", Shell::Bash),
+        ] {
+            let env = Env::from_pairs([("SHELL", shell)]);
+            assert_eq!(Shell::from_env(&env), want, "SHELL={shell}");
+        }
+        assert_eq!(
+            Shell::from_env(&Env::from_pairs::<&str, &str>([])),
+            Shell::Bash
+        );
+    }
+
+    #[test]
+    fn local_time_has_date_time_and_zone() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 22, 0, 7).unwrap();
+        let s = local_time(t);
+        assert!(s.starts_with("2026-11-"), "{s}");
+        assert_eq!(&s[16..20], ":07 ", "{s}");
+        assert!(s.len() > 20, "{s}");
     }
 
     #[test]

@@ -134,3 +134,48 @@ fn credential_process_renews_inside_the_sdk_refresh_window() {
         "a fresh hour"
     );
 }
+
+/// A second GetSessionToken in the same 30 s step waits for the next step
+/// instead of sending a code AWS would reject. Both runs start at the same
+/// faked instant, 4 s before a step boundary, with the emulator's clock in
+/// step: the wait is the 4 s to the boundary, wherever the real clock is.
+#[test]
+fn totp_code_is_never_reused() {
+    let h = Home::new();
+    let real = Utc::now().timestamp();
+    let t0 = (real / 30 + 100) * 30 + 26;
+    h.emu.set_offset_secs(t0 - real);
+    let spec = format!(
+        "@{}",
+        Utc.timestamp_opt(t0, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+    );
+    let Some(mut first) = faked_mfacli(&h, &spec) else {
+        return;
+    };
+    first.args(["env", "prod"]).assert().success();
+    h.mfacli().args(["clear", "--all"]).assert().success();
+    let start = std::time::Instant::now();
+    let out = faked_mfacli(&h, &spec)
+        .unwrap()
+        .args(["env", "prod"])
+        .assert()
+        .success();
+    let waited = start.elapsed();
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("waiting") && err.contains("already sent"),
+        "{err}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_secs(3) && waited <= std::time::Duration::from_secs(12),
+        "waited {waited:?} for a boundary 4 s away"
+    );
+    assert_eq!(h.counts(), (2, 2));
+    assert_eq!(
+        h.emu.count_all("GetSessionToken"),
+        2,
+        "no rejected code was sent"
+    );
+}

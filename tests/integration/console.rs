@@ -502,7 +502,7 @@ fn chromium_dom(h: &Home, url: &str) -> String {
     let _ = Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
         .stderr(Stdio::null())
-        .status();
+        .status_bounded();
     let _ = child.wait();
     assert!(status.is_some(), "chromium did not finish within 60 s");
     reader.join().unwrap()

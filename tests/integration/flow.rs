@@ -180,7 +180,7 @@ fn env_output_is_exact_and_evaluates_in_each_shell() {
 fn in_shell(h: &Home, shell: &str, script: &str) -> std::process::Output {
     let mut sh = h.command(shell);
     sh.env("AWS_PROFILE", "bastion").arg("-c").arg(script);
-    sh.output().unwrap()
+    sh.run_bounded().unwrap()
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn exec_gives_the_child_role_credentials_only() {
     let sig = h
         .std_mfacli()
         .args(["exec", "prod", "--", "sh", "-c", "kill -TERM $$"])
-        .status()
+        .status_bounded()
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(sig.signal(), Some(15), "{sig:?}");
@@ -285,7 +285,7 @@ fn no_code_source_fails_at_once_and_names_the_sources() {
             .env_remove("MFACLI_NON_INTERACTIVE")
             .args(["--wait", env!("CARGO_BIN_EXE_mfacli"), "env", "prod"])
             .stdin(std::process::Stdio::null());
-        let out = setsid.output().unwrap();
+        let out = setsid.run_bounded().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("no terminal"), "{}", stderr(&out));
     }
@@ -624,6 +624,17 @@ fn assume_summary_and_write_profile() {
             && !mine.contains("x = 1"),
         "{mine}"
     );
+    // --force replaced [mine] with the role credentials, once, and kept
+    // every other section (the long-term keys above all).
+    let text = std::fs::read_to_string(&creds).unwrap();
+    assert_eq!(text.matches("[mine]").count(), 1, "{text}");
+    let mine = text.split("[mine]").nth(1).unwrap();
+    let mine = mine.split("\n[").next().unwrap();
+    assert!(!mine.contains("x = 1"), "{text}");
+    assert!(mine.contains("aws_access_key_id = ASIA"), "{text}");
+    assert!(mine.contains("aws_session_token = "), "{text}");
+    assert!(text.contains(ALICE_SECRET), "the bastion keys stay: {text}");
+    assert_eq!(text.matches("[prod-temp]").count(), 1, "{text}");
     let v = json(&stdout(
         h.mfacli()
             .args(["assume", "prod", "--json"])
@@ -794,29 +805,6 @@ fn no_cache_and_refresh() {
         h.counts(),
         (2, 3),
         "--no-cache: nothing read from the cache"
-    );
-}
-
-/// The one real-time test: a second GetSessionToken in the same 30 s step
-/// waits for the next step instead of sending a code AWS would reject.
-#[test]
-fn totp_code_is_never_reused() {
-    let h = Home::new();
-    h.mfacli().args(["env", "prod"]).assert().success();
-    h.mfacli().args(["clear", "--all"]).assert().success();
-    let start = Instant::now();
-    let out = h.mfacli().args(["env", "prod"]).assert().success();
-    let err = stderr(out.get_output());
-    assert!(
-        err.contains("waiting") && err.contains("already sent"),
-        "{err}"
-    );
-    assert!(start.elapsed() <= Duration::from_secs(32));
-    assert_eq!(h.counts(), (2, 2));
-    assert_eq!(
-        h.emu.count_all("GetSessionToken"),
-        2,
-        "no rejected code was sent"
     );
 }
 

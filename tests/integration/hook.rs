@@ -99,7 +99,7 @@ fn hook_renews_inside_the_margin_and_spawns_nothing_while_fresh() {
                 .env("TZ", "UTC")
                 .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
                 .args(["-f", &format!("+{offset}s"), case.shell, "-c", case.script])
-                .output()
+                .run_bounded()
                 .unwrap();
             assert!(out.status.success(), "{}: {}", case.shell, stderr(&out));
             stdout(&out)

@@ -76,6 +76,7 @@ impl Setup {
             .env("MFACLI_CACHE_DIR", self.path("cache"))
             .env("MFACLI_NON_INTERACTIVE", "1")
             .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url());
+        c.timeout(crate::util::CHILD_TIMEOUT);
         c
     }
 }
@@ -650,10 +651,14 @@ fn doctor_detects_clock_skew() {
     // The keys are not to blame. (The SDK corrects its signing time from
     // the rejected request's Date and retries, so the call may succeed.)
     assert!(line(&o.stdout, "error", "sts").is_none(), "{}", o.stdout);
-    eprintln!(
-        "GetCallerIdentity requests: {}",
-        s.emu.count_all("GetCallerIdentity")
+    // One call refused for the skew, one retried at the corrected time.
+    assert_eq!(
+        s.emu.count_all("GetCallerIdentity"),
+        2,
+        "{:?}",
+        s.emu.requests()
     );
+    assert_eq!(s.emu.count("GetCallerIdentity"), 1);
 
     s.emu.set_offset_secs(-3600);
     let o = run(s.cmd(), &["doctor", "--json"]);

@@ -11,13 +11,14 @@ fn into_closed_pipe(h: &Home, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let mut c = h.std_mfacli();
-    c.args(args)
+    c.env("MFACLI_FEDERATION_URL", h.emu.federation_url())
+        .args(args)
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(Stdio::piped());
     let child = c.spawn().unwrap();
     drop(c);
-    child.wait_with_output().unwrap()
+    output_bounded(child, &format!("mfacli {args:?}"))
 }
 
 #[test]
@@ -35,6 +36,14 @@ fn every_command_into_a_closed_pipe_exits_zero_quietly() {
         &["policy", "bastion"],
         &["policy", "trust", "--bastion-account", "111111111111"],
         &["policy", "cloudformation", "target"],
+        &["policy", "cloudformation", "bastion"],
+        &["console", "prod", "--print"],
+        &["hook", "bash"],
+        &["hook", "zsh"],
+        &["hook", "fish"],
+        &["clear", "prod"],
+        &["completions", "powershell"],
+        &["completions", "elvish"],
         &["list"],
         &["list", "--json"],
         &["env", "prod"],
@@ -75,8 +84,9 @@ fn a_closed_stderr_never_panics() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(writer)
-        .output()
+        .spawn()
         .unwrap();
+    let out = output_bounded(out, "mfacli -v env prod --refresh");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(stdout(&out).starts_with("export AWS_ACCESS_KEY_ID="));
 }

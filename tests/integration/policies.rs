@@ -9,9 +9,18 @@ use sts_emulator::{Emulator, Role, User, World};
 
 const ROLE: &str = "arn:aws:iam::222222222222:role/PowerUser";
 
+/// `mfacli ARGS` with an empty HOME and no other environment (the
+/// developer's config, AWS files and AWS_* variables must not change what
+/// the policies say).
 fn mfacli_stdout(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
     let out = assert_cmd::Command::cargo_bin("mfacli")
         .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("MFACLI_NON_INTERACTIVE", "1")
+        .timeout(CHILD_TIMEOUT)
         .args(args)
         .assert()
         .success();

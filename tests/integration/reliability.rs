@@ -64,6 +64,41 @@ fn unreachable_sts_fails_fast_with_a_clear_error() {
     }
 }
 
+/// With a TOTP seed, a refused endpoint fails at once: the connection is
+/// checked before a code is taken, so mfacli neither waits for a fresh
+/// step (the current one is used) nor records one.
+#[test]
+fn refused_endpoint_with_a_seed_fails_fast_and_spends_no_step() {
+    let h = Home::new();
+    // Use the current step against the emulator.
+    h.mfacli().args(["env", "prod"]).assert().success();
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let before = snapshot(&h.cache_dir());
+    let start = Instant::now();
+    let out = h
+        .mfacli()
+        .args(["env", "prod", "--endpoint-url", &refused])
+        .assert()
+        .code(1);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    let o = out.get_output();
+    assert_clean_error(o);
+    assert!(stderr(o).contains(&refused), "{}", stderr(o));
+    let changed: Vec<_> = snapshot(&h.cache_dir())
+        .into_iter()
+        .filter(|(k, v)| !k.ends_with(".lock") && before.get(k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(changed.is_empty(), "a step was recorded: {changed:?}");
+}
+
 #[test]
 fn slow_sts_times_out_naming_the_endpoint_and_caches_nothing() {
     let h = Home::new();
@@ -233,11 +268,47 @@ fn ninety_seconds_of_skew_follow_sts_and_name_the_fix() {
     );
 }
 
+/// `--refresh` rewrites the role entry; each child is SIGKILLed the moment
+/// the entry is seen to change (so a kill lands right after a write, not
+/// only before any), the others at staggered times. Every read of the
+/// entry, while the children write it and after the kills, is whole JSON.
 #[test]
 fn sigkill_during_writes_never_leaves_a_torn_cache_file() {
+    use std::os::unix::fs::MetadataExt;
     let h = Home::new();
     h.mfacli().args(["env", "prod"]).assert().success();
-    for i in 0..15u64 {
+    let before = snapshot(&h.cache_dir());
+    h.mfacli()
+        .args(["--refresh", "env", "prod"])
+        .assert()
+        .success();
+    let after = snapshot(&h.cache_dir());
+    let role: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| k.ends_with(".json") && before.get(*k) != Some(*v))
+        .map(|(k, _)| std::path::PathBuf::from(k))
+        .collect();
+    assert_eq!(role.len(), 1, "--refresh rewrites one entry: {role:?}");
+    let role = &role[0];
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    };
+    let check_whole = |p: &Path| {
+        if let Ok(b) = std::fs::read(p) {
+            assert!(
+                serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
+                "torn read of {}: {:?}",
+                p.display(),
+                String::from_utf8_lossy(&b)
+            );
+        }
+    };
+    let mut killed_after_write = 0;
+    for i in 0..12u64 {
+        let seen = stamp(role);
+        let assumed = h.emu.count("AssumeRole");
         let mut child = h
             .std_mfacli()
             .args(["--refresh", "env", "prod"])
@@ -245,10 +316,36 @@ fn sigkill_during_writes_never_leaves_a_torn_cache_file() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(5 + (i * 7) % 60));
-        let _ = child.kill();
+        let start = Instant::now();
+        if i % 2 == 0 {
+            // Kill as soon as the write is visible.
+            loop {
+                check_whole(role);
+                if stamp(role) != seen {
+                    check_whole(role);
+                    let _ = child.kill();
+                    killed_after_write += 1;
+                    break;
+                }
+                if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(30)
+                {
+                    break;
+                }
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(5 + (i * 7) % 60));
+            let _ = child.kill();
+        }
         let _ = child.wait();
+        check_whole(role);
+        if i % 2 == 0 {
+            assert_eq!(h.emu.count("AssumeRole"), assumed + 1, "run {i} called STS");
+        }
     }
+    assert_eq!(
+        killed_after_write, 6,
+        "each even run was killed after its write"
+    );
     walk(&h.cache_dir(), &mut |p| {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         assert!(!name.ends_with(".tmp") || name.starts_with('.'), "{name}");
@@ -518,64 +615,130 @@ fn totp_seed_file_mode_and_malformed_seeds() {
     assert!(stderr(out.get_output()).contains("s left in this step)"));
 }
 
-/// Runs every command and error path with known secrets; none may appear
-/// on stderr, in verbose output, in `list`, or in files other than the
-/// cache and the intended outputs.
-#[test]
-fn secrets_never_leak() {
-    let h = Home::new();
-    let cp = json(&stdout(
-        h.mfacli()
-            .args(["-v", "credential-process", "prod"])
-            .assert()
-            .success()
-            .get_output(),
-    ));
-    let session_secret = cp["SecretAccessKey"].as_str().unwrap().to_owned();
-    let session_token = cp["SessionToken"].as_str().unwrap().to_owned();
-    let secrets = [ALICE_SECRET, SEED, &session_secret, &session_token];
-
-    let runs: Vec<Vec<&str>> = vec![
-        vec!["-v", "env", "prod"],
-        vec!["--debug", "env", "staging"],
-        vec!["-v", "assume", "prod"],
-        vec!["-v", "assume", "prod", "--json"],
-        vec!["-v", "list"],
-        vec!["-v", "list", "--json"],
-        vec!["-v", "whoami", "prod"],
-        vec!["-v", "exec", "prod", "--", "true"],
-        vec!["-v", "env", "untrusting"],
-        vec!["-v", "env", "nope"],
-        vec!["-v", "env", "prod", "--endpoint-url", "http://127.0.0.1:1"],
-        vec!["-v", "--refresh", "env", "audit"],
-        vec!["-v", "clear", "prod"],
-        vec!["-v", "env", "long"],
-        vec!["-v", "policy", "bastion"],
-    ];
-    for args in runs {
-        let o = h.mfacli().args(&args).output().unwrap();
-        let err = stderr(&o);
-        for s in secrets {
-            assert!(
-                !err.contains(s),
-                "{args:?} leaked a secret on stderr:\n{err}"
-            );
+/// Every string value in the cache's JSON files whose key names a secret
+/// or token (what mfacli cached, whatever the emulator says it issued).
+fn cached_secrets(dir: &Path) -> Vec<String> {
+    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let k = k.to_ascii_lowercase();
+                    match v {
+                        serde_json::Value::String(s)
+                            if k.contains("secret") || k.contains("token") =>
+                        {
+                            out.push(s.clone())
+                        }
+                        _ => collect(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+            _ => {}
         }
-        if args.contains(&"list")
-            || args.contains(&"assume") && !args.contains(&"--export")
-            || args.contains(&"whoami")
-        {
-            for s in secrets {
-                assert!(
-                    !stdout(&o).contains(s),
-                    "{args:?} leaked a secret on stdout"
-                );
+    }
+    let mut out = Vec::new();
+    for (name, bytes) in snapshot(dir) {
+        if name.ends_with(".json") {
+            if let Ok(v) = serde_json::from_slice(&bytes) {
+                collect(&v, &mut out);
             }
         }
     }
+    out
+}
+
+/// Runs every command and error path; no secret mfacli was issued or
+/// cached may appear on stderr (verbose and debug output included), the
+/// MFA session's never on stdout either, and none in `list`, `assume`,
+/// `whoami` or in files other than the cache and the intended outputs.
+/// The secrets are read at the end, from the emulator (everything it
+/// issued, GetSessionToken's credentials included) and the cache files.
+#[test]
+fn secrets_never_leak() {
+    use sts_emulator::SecretKind::*;
+    let h = Home::new();
+    let runs: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["-v", "credential-process", "prod"], 0),
+        (vec!["-v", "env", "prod"], 0),
+        // A session cache hit (the role is new).
+        (vec!["--debug", "env", "staging"], 0),
+        (vec!["-v", "credential-process", "audit"], 0),
+        (vec!["-v", "assume", "prod"], 0),
+        (vec!["-v", "assume", "prod", "--json"], 0),
+        (vec!["-v", "list"], 0),
+        (vec!["-v", "list", "--json"], 0),
+        (vec!["-v", "whoami", "prod"], 0),
+        (vec!["-v", "exec", "prod", "--", "true"], 0),
+        (vec!["-v", "env", "untrusting"], 1),
+        (vec!["-v", "env", "nope"], 1),
+        (
+            vec!["-v", "env", "prod", "--endpoint-url", "http://127.0.0.1:1"],
+            1,
+        ),
+        (vec!["-v", "--refresh", "env", "audit"], 0),
+        (vec!["-v", "clear", "prod"], 0),
+        (vec!["-v", "env", "long"], 0),
+        (vec!["--debug", "env", "prod"], 0),
+        (vec!["-v", "policy", "bastion"], 0),
+    ];
+    let mut outputs = Vec::new();
+    for (args, code) in runs {
+        let o = h.mfacli().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{args:?}:\n{}", stderr(&o));
+        outputs.push((args, o));
+    }
+    let issued = h.emu.issued_secrets();
+    let of = |kinds: &[sts_emulator::SecretKind]| -> Vec<String> {
+        issued
+            .iter()
+            .filter(|s| kinds.contains(&s.kind))
+            .map(|s| s.value.clone())
+            .collect()
+    };
+    assert!(of(&[UserSessionSecret]).len() == 1, "one MFA session");
+    assert!(of(&[RoleSessionSecret]).len() >= 5, "{issued:?}");
+    let cached = cached_secrets(&h.cache_dir());
+    let session = of(&[UserSessionSecret, UserSessionToken]);
+    assert!(
+        session.iter().all(|s| cached.contains(s)),
+        "the MFA session is cached"
+    );
+    // Never printed by any command: long-term keys, seeds, the MFA session.
+    let never: Vec<String> = of(&[AccessKeySecret, MfaSeed])
+        .into_iter()
+        .chain(session)
+        .collect();
+    let all: Vec<String> = issued
+        .iter()
+        .map(|s| s.value.clone())
+        .chain(cached)
+        .collect();
+    assert!(never.iter().any(|s| s == SEED) && never.iter().any(|s| s == ALICE_SECRET));
+    for (args, o) in &outputs {
+        let (out, err) = (stdout(o), stderr(o));
+        for s in &all {
+            assert!(
+                !err.contains(s.as_str()),
+                "{args:?} leaked a secret on stderr:\n{err}"
+            );
+        }
+        let quiet = args.contains(&"list")
+            || args.contains(&"assume") && !args.contains(&"--export")
+            || args.contains(&"whoami")
+            || args.contains(&"policy");
+        for s in if quiet { &all } else { &never } {
+            assert!(
+                !out.contains(s.as_str()),
+                "{args:?} leaked a secret on stdout"
+            );
+        }
+    }
     for (p, text) in h.files_outside_cache() {
-        for s in [SEED, session_secret.as_str(), session_token.as_str()] {
-            assert!(!text.contains(s), "secret in {}", p.display());
+        for s in &all {
+            if s != ALICE_SECRET {
+                assert!(!text.contains(s.as_str()), "secret in {}", p.display());
+            }
         }
         if !p.ends_with(".aws/credentials") {
             assert!(
@@ -602,7 +765,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
             s.env("NO_COLOR", "1");
         }
         s.args(["-qec", &format!("{bin} env nope"), "/dev/null"]);
-        stdout(&s.output().unwrap())
+        stdout(&s.run_bounded().unwrap())
     };
     let coloured = run(false);
     assert!(coloured.contains("\x1b[31mmfacli: error"), "{coloured:?}");

@@ -45,11 +45,10 @@ fn venv_bin() -> Option<PathBuf> {
     if bin.join("python").is_file() && bin.join("aws").is_file() {
         return Some(bin);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the test venv (boto3, awscli) is required in CI (scripts/test.sh)"
+    crate::util::skip(
+        &format!("no test venv at {}", dir.display()),
+        "the test venv (boto3, awscli): scripts/test.sh makes it",
     );
-    eprintln!("skipped: no test venv at {}", dir.display());
     None
 }
 
@@ -158,7 +157,7 @@ impl Running {
     fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &self.0.id().to_string()])
-            .status()
+            .status_bounded()
             .unwrap()
             .success();
         assert!(ok);
@@ -245,7 +244,7 @@ fn exec_server_gives_boto3_and_the_aws_cli_the_role() {
             "env | grep -E '^(AWS_|MFACLI_)' | sed 's/=.*//' | sort; python client.py once; \
              aws sts get-caller-identity --query Arn --output text",
         )
-        .output()
+        .run_bounded()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let o = stdout(&out);
@@ -295,7 +294,7 @@ fn exec_server_is_the_configured_default_and_no_server_overrides_it() {
         .mfacli(false)
         .args(["exec", "prod", "--"])
         .args(probe)
-        .output()
+        .run_bounded()
         .unwrap();
     let o = stdout(&out);
     assert!(
@@ -306,7 +305,7 @@ fn exec_server_is_the_configured_default_and_no_server_overrides_it() {
         .mfacli(false)
         .args(["exec", "--no-server", "prod", "--"])
         .args(probe)
-        .output()
+        .run_bounded()
         .unwrap();
     let o = stdout(&out);
     assert!(o.contains("uri= key=ASIA"), "{o}");
@@ -336,7 +335,7 @@ fn serve_answers_sdks_and_refuses_everything_else() {
     };
     let mut py = s.h.command(s.bin.join("python"));
     client_env(py.args(["client.py", "once"]));
-    let o = stdout(&py.output().unwrap());
+    let o = stdout(&py.run_bounded().unwrap());
     assert_eq!(o.trim(), format!("ok {PROD_ROLE_SESSION}"));
     let mut aws = s.h.command(s.bin.join("aws"));
     client_env(aws.args([
@@ -348,7 +347,7 @@ fn serve_answers_sdks_and_refuses_everything_else() {
         "text",
     ]));
     aws.env("AWS_DEFAULT_REGION", "eu-west-1");
-    let out = aws.output().unwrap();
+    let out = aws.run_bounded().unwrap();
     assert_eq!(stdout(&out).trim(), PROD_ROLE_SESSION, "{}", stderr(&out));
 
     // The JSON contract.
@@ -463,7 +462,7 @@ fn signals_are_forwarded_and_the_exit_status_is_the_childs() {
     let code = |script: &str| {
         s.mfacli(false)
             .args(["exec", "--server", "prod", "--", "sh", "-c", script])
-            .status()
+            .status_bounded()
             .unwrap()
     };
     assert_eq!(code("exit 3").code(), Some(3));

@@ -76,7 +76,7 @@ openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 
         .args(["-c", script])
         .current_dir(h.path())
         .stderr(Stdio::null())
-        .status()
+        .status_bounded()
         .unwrap();
     assert!(ok.success() && ca.exists() && cert.exists());
     let mut child = Command::new("python3")

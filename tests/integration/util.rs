@@ -170,8 +170,8 @@ pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Is `prog` on PATH? In CI (where `.ci/run` installs everything) a missing
-/// tool is a failure, not a skip.
+/// Is `prog` on PATH? A missing tool fails the test unless skips are
+/// allowed (see [`skip`]).
 pub fn have(prog: &str) -> bool {
     let found = Command::new("sh")
         .arg("-c")
@@ -179,13 +179,30 @@ pub fn have(prog: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{prog} is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: {prog} is not installed");
+        skip(&format!("{prog} is not installed"), ".ci/run installs it");
     }
     found
+}
+
+/// A prerequisite is missing: a failure unless `MFACLI_ALLOW_SKIP=1`, when
+/// the test prints "skipped: …" and returns. Each skip is also appended
+/// to the file `$MFACLI_SKIP_LOG` names, which scripts/test.sh counts.
+pub fn skip(what: &str, fix: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        std::env::var_os("MFACLI_ALLOW_SKIP").is_some_and(|v| v == "1"),
+        "{test}: {what} ({fix}); set MFACLI_ALLOW_SKIP=1 to skip instead"
+    );
+    eprintln!("skipped: {test}: {what} ({fix})");
+    if let Some(log) = std::env::var_os("MFACLI_SKIP_LOG").filter(|v| !v.is_empty()) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("MFACLI_SKIP_LOG {}: {e}", Path::new(&log).display()));
+        writeln!(f, "{test}: {what}").unwrap();
+    }
 }
 
 /// Parses credential_process JSON.
@@ -221,4 +238,82 @@ pub fn printed_only_a_failure(o: &std::process::Output) -> bool {
             || l == "false"
             || l == "throw 'mfacli could not get credentials (see the error above)'"
     })
+}
+
+/// How long any child a test runs may take before it is killed.
+pub const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `output()` and `status()` for a std `Command`, bounded by
+/// [`CHILD_TIMEOUT`]: a hung child is killed and fails the test instead of
+/// hanging the suite. (assert_cmd's `Command` has its own `timeout`.)
+pub trait Bounded {
+    fn run_bounded(&mut self) -> std::io::Result<std::process::Output>;
+    fn status_bounded(&mut self) -> std::io::Result<std::process::ExitStatus>;
+}
+
+impl Bounded for Command {
+    fn run_bounded(&mut self) -> std::io::Result<std::process::Output> {
+        use std::process::Stdio;
+        let child = self
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        Ok(output_bounded(child, &describe(self)))
+    }
+
+    fn status_bounded(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let mut child = self.spawn()?;
+        wait_bounded(&mut child, &describe(self))
+    }
+}
+
+fn describe(c: &Command) -> String {
+    format!(
+        "{:?} {:?}",
+        c.get_program(),
+        c.get_args().collect::<Vec<_>>()
+    )
+}
+
+/// `child.wait_with_output()`, bounded by [`CHILD_TIMEOUT`]: whatever
+/// stdout and stderr were piped are collected.
+pub fn output_bounded(mut child: std::process::Child, what: &str) -> std::process::Output {
+    use std::io::Read;
+    fn read(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut b);
+            }
+            b
+        })
+    }
+    let out = read(child.stdout.take());
+    let err = read(child.stderr.take());
+    let status = wait_bounded(&mut child, what).unwrap();
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Waits for `child` at most [`CHILD_TIMEOUT`], else kills it and panics.
+pub fn wait_bounded(
+    child: &mut std::process::Child,
+    what: &str,
+) -> std::io::Result<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + CHILD_TIMEOUT;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {CHILD_TIMEOUT:?}; killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

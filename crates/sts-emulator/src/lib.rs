@@ -23,12 +23,14 @@ mod clock;
 mod federation;
 mod http;
 mod iam;
+mod issued;
 mod sigv4;
 mod sts;
 mod totp;
 mod xml;
 
 pub use iam::AccessKeyInfo;
+pub use issued::{IssuedSecret, SecretKind};
 pub use server::{Emulator, Fault, RequestRecord, StartError};
 pub use sts::SigningRegion;
 pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

@@ -330,6 +330,12 @@ impl Emulator {
             .count()
     }
 
+    /// Every secret it knows or issued so far: access key secrets, MFA
+    /// seeds, and each session's secret and token.
+    pub fn issued_secrets(&self) -> Vec<crate::IssuedSecret> {
+        lock(&self.shared.state).issued_secrets()
+    }
+
     pub fn clear_log(&self) {
         lock(&self.shared.log).clear();
     }
