@@ -191,14 +191,25 @@ pub(crate) fn render_failure(shell: Shell) -> String {
 
 /// Exactly what `credential_process` consumers expect.
 pub(crate) fn credential_process_json(creds: &TemporaryCredentials) -> String {
-    let v = serde_json::json!({
-        "Version": 1,
-        "AccessKeyId": creds.access_key_id,
-        "SecretAccessKey": creds.secret_access_key.expose(),
-        "SessionToken": creds.session_token.expose(),
-        "Expiration": rfc3339(creds.expiration),
-    });
-    format!("{}\n", serde_json::to_string(&v).expect("json"))
+    /// Borrowed fields in the order they have always been printed: no copy
+    /// of the secrets, no intermediate JSON tree on the cache-hit path.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Output<'a> {
+        access_key_id: &'a str,
+        expiration: String,
+        secret_access_key: &'a str,
+        session_token: &'a str,
+        version: u8,
+    }
+    let out = Output {
+        access_key_id: &creds.access_key_id,
+        expiration: rfc3339(creds.expiration),
+        secret_access_key: creds.secret_access_key.expose(),
+        session_token: creds.session_token.expose(),
+        version: 1,
+    };
+    format!("{}\n", serde_json::to_string(&out).expect("json"))
 }
 
 /// "1h 59m", "4m 10s", "expired".
