@@ -402,6 +402,9 @@ mod tests {
         );
         let first = format!("[p]\n{body}\n[b]\ny = 2\n");
         assert_eq!(upsert_profile(&first, "p", &c, None, false).unwrap(), first);
+        // No blank line before the next section: its last line is replaced too.
+        let tight = format!("[p]\n{body}[b]\ny = 2\n");
+        assert_eq!(upsert_profile(&tight, "p", &c, None, false).unwrap(), tight);
     }
 
     #[test]
