@@ -77,20 +77,7 @@ impl IamError {
 
 impl std::fmt::Display for IamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.kind {
-            StsErrorKind::Service { code, message } => {
-                write!(f, "IAM {} failed: {code}: {}", self.action, message.trim())
-            }
-            StsErrorKind::Timeout => write!(f, "IAM {} timed out ({})", self.action, self.endpoint),
-            StsErrorKind::Unreachable(d) => write!(
-                f,
-                "IAM {} failed: cannot reach {}: {d}",
-                self.action, self.endpoint
-            ),
-            StsErrorKind::Other(d) => {
-                write!(f, "IAM {} failed ({}): {d}", self.action, self.endpoint)
-            }
-        }
+        self.kind.describe(f, "IAM", self.action, &self.endpoint)
     }
 }
 

@@ -446,29 +446,12 @@ impl Sources {
         } else {
             (default_url.to_owned(), "partition")
         };
-        let url = url.trim_end_matches('/').to_owned();
-        let valid = (url.starts_with("https://") || url.starts_with("http://"))
-            && url
-                .split("://")
-                .nth(1)
-                .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
-        if !valid {
-            return Err(
-                UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
-                    .hint("e.g. AWS_ENDPOINT_URL_IAM=https://iam.amazonaws.com"),
-            );
-        }
-        let timeout = self
-            .overrides
-            .timeout
-            .or(self.config.timeout)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        Ok(Endpoint {
-            url,
-            region: region.to_owned(),
-            timeout: Duration::from_secs(timeout.secs().into()),
-            ca_bundle: self.env.path("AWS_CA_BUNDLE"),
-        })
+        self.checked_endpoint(
+            &url,
+            source,
+            "e.g. AWS_ENDPOINT_URL_IAM=https://iam.amazonaws.com",
+            region.to_owned(),
+        )
     }
 
     /// The region of mfacli's own STS calls: --region > [bastion] region >
@@ -549,6 +532,24 @@ impl Sources {
         } else {
             (partition.sts_endpoint(&region), "region")
         };
+        self.checked_endpoint(
+            &url,
+            source,
+            "e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com",
+            region,
+        )
+    }
+
+    /// An endpoint from `url` (named `source` in errors): an http(s) URL,
+    /// plain http only to this machine unless opted in, with the timeout
+    /// and CA bundle every AWS call of mfacli uses. One rule for STS and IAM.
+    fn checked_endpoint(
+        &self,
+        url: &str,
+        source: &str,
+        example: &str,
+        region: String,
+    ) -> Result<Endpoint, UserError> {
         let url = url.trim_end_matches('/').to_owned();
         let valid = (url.starts_with("https://") || url.starts_with("http://"))
             && url
@@ -557,8 +558,7 @@ impl Sources {
                 .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
         if !valid {
             return Err(
-                UserError::new(format!("{source}: '{url}' is not an http(s) URL"))
-                    .hint("e.g. --endpoint-url https://sts.eu-west-1.amazonaws.com"),
+                UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
             );
         }
         if url.starts_with("http://") && !is_loopback_url(&url) && !self.insecure_allowed()? {
@@ -794,6 +794,41 @@ mod tests {
         assert_eq!(p.target.session_name.as_str(), "bob");
         let e = s.plan("rol").unwrap_err();
         assert!(e.message.contains("did you mean 'role'"), "{e}");
+    }
+
+    /// IAM endpoints follow the same rule as STS: CreateAccessKey answers
+    /// with a new secret key, so plain http goes only to this machine.
+    #[test]
+    fn iam_endpoint_refuses_plain_http_to_another_host() {
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_ENDPOINT_URL_IAM", "http://iam.example.com")],
+            Overrides::default(),
+        );
+        let e = s.iam_endpoint(Partition::Aws).unwrap_err();
+        assert!(
+            e.message.contains("AWS_ENDPOINT_URL_IAM") && e.message.contains("plain http"),
+            "{e}"
+        );
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9/")],
+            Overrides::default(),
+        );
+        assert_eq!(
+            s.iam_endpoint(Partition::Aws).unwrap().url,
+            "http://127.0.0.1:9"
+        );
+        let (_d, s) = sources(
+            CONFIG,
+            &[("AWS_ENDPOINT_URL", "notaurl")],
+            Overrides::default(),
+        );
+        assert!(s
+            .iam_endpoint(Partition::Aws)
+            .unwrap_err()
+            .message
+            .contains("AWS_ENDPOINT_URL"));
     }
 
     #[test]

@@ -176,22 +176,32 @@ pub(crate) fn skew_sentence(skew_secs: i64) -> Option<String> {
     })
 }
 
+impl StsErrorKind {
+    /// One line for a failed call of `service` (STS, IAM): the AWS error
+    /// code and message, or what kept the call from being answered.
+    pub(crate) fn describe(
+        &self,
+        f: &mut std::fmt::Formatter<'_>,
+        service: &str,
+        action: &str,
+        endpoint: &str,
+    ) -> std::fmt::Result {
+        match self {
+            StsErrorKind::Service { code, message } => {
+                write!(f, "{service} {action} failed: {code}: {}", message.trim())
+            }
+            StsErrorKind::Timeout => write!(f, "{service} {action} timed out ({endpoint})"),
+            StsErrorKind::Unreachable(d) => {
+                write!(f, "{service} {action} failed: cannot reach {endpoint}: {d}")
+            }
+            StsErrorKind::Other(d) => write!(f, "{service} {action} failed ({endpoint}): {d}"),
+        }
+    }
+}
+
 impl std::fmt::Display for StsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.kind {
-            StsErrorKind::Service { code, message } => {
-                write!(f, "STS {} failed: {code}: {}", self.action, message.trim())
-            }
-            StsErrorKind::Timeout => write!(f, "STS {} timed out ({})", self.action, self.endpoint),
-            StsErrorKind::Unreachable(d) => write!(
-                f,
-                "STS {} failed: cannot reach {}: {d}",
-                self.action, self.endpoint
-            ),
-            StsErrorKind::Other(d) => {
-                write!(f, "STS {} failed ({}): {d}", self.action, self.endpoint)
-            }
-        }
+        self.kind.describe(f, "STS", self.action, &self.endpoint)
     }
 }
 
