@@ -130,18 +130,7 @@ fn open_browser(ctx: &Ctx, sources: &Sources, url: &Secret) -> Result<()> {
         .envs(ctx.env.iter())
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    for k in [crate::mfa::totp::SEED_ENV, crate::mfa::TOKEN_CODE_ENV] {
-        cmd.env_remove(k);
-    }
-    for k in [
-        ctx.global.totp_secret_env.as_deref(),
-        sources.bastion().totp_secret_env.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        cmd.env_remove(k);
-    }
+    super::strip_code_sources(ctx, sources, &mut cmd);
     ctx.log
         .verbose(&format!("opening the sign-in URL with {program}"));
     let fix =

@@ -86,18 +86,7 @@ fn child_command(
     for k in output::UNSET_VARS {
         cmd.env_remove(k);
     }
-    for k in [crate::mfa::totp::SEED_ENV, crate::mfa::TOKEN_CODE_ENV] {
-        cmd.env_remove(k);
-    }
-    for k in [
-        ctx.global.totp_secret_env.as_deref(),
-        sources.bastion().totp_secret_env.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        cmd.env_remove(k);
-    }
+    super::strip_code_sources(ctx, sources, &mut cmd);
     cmd
 }
 

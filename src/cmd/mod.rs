@@ -249,3 +249,23 @@ fn github_env(sources: &Sources, vars: &[(&str, String)]) -> Result<()> {
     })?;
     Ok(())
 }
+
+/// Removes from a child's environment every variable that gives an MFA
+/// code or seed: `MFACLI_TOTP_SECRET`, `MFACLI_TOKEN_CODE`, the variable
+/// named by `--totp-secret-env`, and each `totp_secret_env` of the config
+/// (`[bastion]` and every `[[bastion.mfa_devices]]`).
+pub(crate) fn strip_code_sources(ctx: &Ctx, sources: &Sources, cmd: &mut std::process::Command) {
+    let bastion = sources.bastion();
+    let devices = bastion.mfa_devices.iter().filter_map(|d| match &d.seed {
+        crate::config::SeedSource::Env(name) => Some(name.as_str()),
+        crate::config::SeedSource::File(_) => None,
+    });
+    [crate::mfa::totp::SEED_ENV, crate::mfa::TOKEN_CODE_ENV]
+        .into_iter()
+        .chain(ctx.global.totp_secret_env.as_deref())
+        .chain(bastion.totp_secret_env.as_deref())
+        .chain(devices)
+        .for_each(|k| {
+            cmd.env_remove(k);
+        });
+}

@@ -87,6 +87,34 @@ fn totp_secret_env_config_key_and_exec_strips_it() {
     assert_eq!(h.counts(), (1, 1));
 }
 
+/// Each `[[bastion.mfa_devices]]` seed variable is a secret too: `exec`
+/// keeps every one of them from the child, not only the first device's.
+#[test]
+fn exec_strips_every_device_seed() {
+    let h = Home::with_world(sts_emulator::World::demo_with_mfa_devices(2));
+    let (serial2, seed2) = sts_emulator::demo::ALICE_EXTRA_DEVICES[0];
+    h.write_config(&CONFIG.replacen(
+        "\n[targets.prod]",
+        &format!(
+            "totp_secret_env = \"SEED_ONE\"\n\n[[bastion.mfa_devices]]\nserial = \"{serial2}\"\ntotp_secret_env = \"SEED_TWO\"\n\n[targets.prod]"
+        ),
+        1,
+    ));
+    let o = h
+        .mfacli()
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("SEED_ONE", SEED)
+        .env("SEED_TWO", seed2)
+        .args(["exec", "prod", "--", "env"])
+        .assert()
+        .success();
+    let child_env = stdout(o.get_output());
+    assert!(child_env.contains("AWS_ACCESS_KEY_ID=ASIA"), "{child_env}");
+    for secret in ["SEED_ONE", "SEED_TWO", SEED, seed2] {
+        assert!(!child_env.contains(secret), "{secret} reached the child");
+    }
+}
+
 /// The config from `$XDG_CONFIG_HOME/mfacli/config.toml`, the cache in
 /// `$XDG_CACHE_HOME/mfacli`, nothing in ~/.config or ~/.cache.
 #[test]
