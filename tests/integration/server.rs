@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -140,7 +141,7 @@ impl Drop for Running {
 }
 
 impl Running {
-    fn wait_timeout(&mut self, limit: Duration) -> std::process::ExitStatus {
+    fn wait_timeout(&mut self, limit: Duration, what: &str) -> std::process::ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(s) = self.0.try_wait().unwrap() {
@@ -148,7 +149,7 @@ impl Running {
             }
             assert!(
                 start.elapsed() < limit,
-                "process still running after {limit:?}"
+                "process still running {limit:?} {what}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -410,7 +411,7 @@ fn serve_answers_sdks_and_refuses_everything_else() {
     // SIGTERM: a clean stop, exit 0.
     let mut proc = served.proc;
     proc.signal("TERM");
-    let status = proc.wait_timeout(Duration::from_secs(10));
+    let status = proc.wait_timeout(Duration::from_secs(10), "after SIGTERM to serve");
     assert_eq!(status.code(), Some(0));
     assert!(TcpStream::connect(&addr).is_err(), "the port is closed");
 }
@@ -474,6 +475,18 @@ fn signals_are_forwarded_and_the_exit_status_is_the_childs() {
         c.args(["exec", "--server", "prod", "--", "sh", "-c"])
             .arg("trap 'exit 42' TERM; trap 'exit 43' INT; trap 'exit 44' HUP; trap 'exit 45' WINCH; echo ready; while :; do sleep 0.05; done")
             .stdout(Stdio::piped());
+        // A test run started in the background (`cargo test &`, a CI
+        // script's `( … ) &`) has SIGINT and SIGQUIT ignored, and a shell
+        // cannot trap a signal ignored on entry: start mfacli (and so its
+        // child) with the default actions, as a terminal would.
+        // SAFETY: signal(2) only, between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut p = Running(c.spawn().unwrap());
         let mut line = String::new();
         BufReader::new(p.0.stdout.take().unwrap())
@@ -481,7 +494,7 @@ fn signals_are_forwarded_and_the_exit_status_is_the_childs() {
             .unwrap();
         assert_eq!(line, "ready\n");
         p.signal(sig);
-        let status = p.wait_timeout(Duration::from_secs(10));
+        let status = p.wait_timeout(Duration::from_secs(10), &format!("after SIG{sig}"));
         assert_eq!(status.code(), Some(expect), "SIG{sig}");
     }
 }
@@ -547,7 +560,9 @@ fn eight_hours_under_a_moved_clock() {
     assert_eq!(answer, format!("ok {PROD_ROLE_SESSION}"));
     assert_eq!(s.h.counts().0, 2, "a new MFA session from the seed");
     drop(input);
-    assert!(p.wait_timeout(Duration::from_secs(30)).success());
+    assert!(p
+        .wait_timeout(Duration::from_secs(30), "after the child finished")
+        .success());
 }
 
 /// The MFA session ends and no source can give a code: the SDK shows the
@@ -585,7 +600,8 @@ fn no_code_source_is_an_error_the_sdk_shows() {
     eprintln!("{answer}");
     drop(input);
     assert!(
-        p.wait_timeout(Duration::from_secs(30)).success(),
+        p.wait_timeout(Duration::from_secs(30), "after the child finished")
+            .success(),
         "the child ran on"
     );
     let mut err = String::new();
