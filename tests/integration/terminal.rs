@@ -168,7 +168,9 @@ fn typed_codes_under_eval_in_bash_and_zsh() {
         t.type_line("12345");
         t.wait_for("an MFA code is exactly 6 digits; try again");
         t.type_line(&wrong_code(&h));
-        let s = t.wait_for("STS rejected that code");
+        t.wait_for("STS rejected that code");
+        // The re-ask comes right after that line, in a write of its own.
+        let s = t.wait_for_n("MFA code for", 3);
         assert_eq!(s.matches("MFA code for").count(), 3, "{sh}:\n{s}");
         t.type_line(&spaced(&h.code(0)));
         let s = t.wait_for("rc=0 region=eu-central-1");
