@@ -131,7 +131,10 @@ fn bad_requests_get_a_status_and_nothing_else() {
         get(&server, "/creds/prod", Some("nope")),
         (403, String::new())
     );
-    let almost = format!("{}0", &t[..t.len() - 1]);
+    // The token with its last digit changed (a token ending in 0 gets 1).
+    let last = if t.ends_with('0') { '1' } else { '0' };
+    let almost = format!("{}{last}", &t[..t.len() - 1]);
+    assert_ne!(almost, t);
     assert_eq!(get(&server, "/creds/prod", Some(&almost)).0, 403);
     assert_eq!(get(&server, "/creds/other", Some(&t)), (404, String::new()));
     assert_eq!(get(&server, "/", Some(&t)).0, 404);
