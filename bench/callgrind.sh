@@ -3,15 +3,22 @@
 # unlike wall time. Compares a credential-process cache hit and --version
 # with the floor (a Rust program that reads one file and prints it).
 #   bash bench/callgrind.sh            # prints a table; needs valgrind
-# CALLGRIND_TOP=1 also prints the most expensive functions of the cache hit.
+# CALLGRIND_TOP=1 measures the `profiling` build instead (the release build
+# with symbols: the same code) and prints the most expensive functions of the
+# cache hit. CALLGRIND_OUT=FILE keeps the cache hit's profile for
+# callgrind_annotate.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 
-cargo build --release --quiet --workspace --bins
+PROFILE=release
+[ "${CALLGRIND_TOP:-}" = 1 ] && PROFILE=profiling
+cargo build --release --quiet -p sts-emulator --bins
+cargo build --profile "$PROFILE" --quiet --bin mfacli
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET_DIR/release"
+EMU="$TARGET_DIR/release/sts-emulator"
+BIN="$TARGET_DIR/$PROFILE"
 WORK="$(mktemp -d)"
 EMU_PID=""
 cleanup() {
@@ -22,7 +29,7 @@ trap cleanup EXIT
 mkdir -p "$WORK/build"
 rustc -O --edition 2021 -o "$WORK/build/floor" bench/floor.rs
 
-"$BIN/sts-emulator" >"$WORK/emu.out" 2>/dev/null &
+"$EMU" >"$WORK/emu.out" 2>/dev/null &
 EMU_PID=$!
 for _ in $(seq 100); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.05; done
 export HOME="$WORK/home" AWS_ENDPOINT_URL_STS="$(sed -n 's/.*listening on //p' "$WORK/emu.out")"
@@ -42,7 +49,8 @@ count() { # prints the instructions one command executes
 floor=$(count "$WORK/build/floor" "$entry")
 version=$(count "$BIN/mfacli" --version)
 hit=$(count "$BIN/mfacli" credential-process prod)
-[ "${CALLGRIND_TOP:-}" = 1 ] && callgrind_annotate --inclusive=yes "$WORK/cg.out" 2>/dev/null | head -40
+[ -n "${CALLGRIND_OUT:-}" ] && cp "$WORK/cg.out" "$CALLGRIND_OUT"
+[ "${CALLGRIND_TOP:-}" = 1 ] && callgrind_annotate --inclusive=yes "$WORK/cg.out" 2>/dev/null | sed -n 1,60p
 m() { awk -v n="$1" 'BEGIN { printf "%.2f M", n / 1e6 }'; }
 printf '| program | instructions |\n| --- | ---: |\n'
 printf '| floor: read one file, print it | %s |\n' "$(m "$floor")"

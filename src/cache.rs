@@ -3,6 +3,7 @@
 //! rename so a reader sees the old file or the new one, never a torn one.
 //! Fetches are serialised across processes with per-entry file locks.
 
+use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -57,10 +58,11 @@ pub fn key_hash(parts: &[&str]) -> String {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p.as_bytes());
     }
-    h.finalize()[..10]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = String::with_capacity(20);
+    for b in &h.finalize()[..10] {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Parses a cache file's bytes; anything oversized or malformed is `None`.

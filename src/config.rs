@@ -216,16 +216,13 @@ impl Config {
     /// Parses and validates config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, UserError> {
         let file = path.display().to_string();
-        let syntax = |e: toml::de::Error| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            UserError::new(format!("{file}:{line}:{col}: {}", e.message().trim_end()))
-                .hint("fix the TOML syntax at that line; see the config reference in the README")
-        };
-        let table: toml::Table = text.parse().map_err(syntax)?;
-        let warnings = unknown_keys(&table, &file);
+        // One parse serves both the unknown-key warnings and the typed
+        // config, spans kept for errors: this runs before every cache hit.
+        let table = toml::de::DeTable::parse(text).map_err(|e| syntax(text, &file, e))?;
+        let warnings = unknown_keys(table.get_ref(), &file);
         // An unknown key often is the cause of the error that follows
         // (`role-arn` for `role_arn`): say so in the error itself.
-        Self::parse_known(text, path, &file, warnings.clone()).map_err(|mut e| {
+        Self::parse_known(table, text, path, &file, warnings.clone()).map_err(|mut e| {
             if !warnings.is_empty() {
                 let mut hint = warnings.join("; ");
                 if let Some(h) = e.hint.take() {
@@ -238,17 +235,14 @@ impl Config {
     }
 
     fn parse_known(
+        table: toml::Spanned<toml::de::DeTable<'_>>,
         text: &str,
         path: &Path,
         file: &str,
         warnings: Vec<String>,
     ) -> Result<Self, UserError> {
-        let syntax = |e: toml::de::Error| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            UserError::new(format!("{file}:{line}:{col}: {}", e.message().trim_end()))
-                .hint("fix the TOML syntax at that line; see the config reference in the README")
-        };
-        let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
+        let raw = RawConfig::deserialize(toml::de::Deserializer::from(table))
+            .map_err(|e| syntax(text, file, e))?;
         let at = |section: &str, key: &str| format!("{file}: [{section}] {key}");
         let top = |key: &str| format!("{file}: {key}");
         let refresh_margin = field(&raw.refresh_margin, || top("refresh_margin"))?;
@@ -436,11 +430,33 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn unknown_keys(table: &toml::Table, file: &str) -> Vec<String> {
+/// A TOML error as `file:line:col: message`.
+/// The offending line is quoted with a caret under the column, since the
+/// parser's message alone ("duplicate key") may not say which key.
+fn syntax(text: &str, file: &str, e: toml::de::Error) -> UserError {
+    let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+    let mut message = format!("{file}:{line}:{col}: {}", e.message().trim_end());
+    if let Some(source) = line.checked_sub(1).and_then(|i| text.lines().nth(i)) {
+        let source: String = source.chars().take(120).collect();
+        let pad = " ".repeat(col.saturating_sub(1).min(120));
+        message.push_str(&format!("\n    {source}\n    {pad}^"));
+    }
+    UserError::new(message)
+        .hint("fix the TOML syntax at that line; see the config reference in the README")
+}
+
+/// The value of `name` in `t`.
+fn section<'t, 'i>(t: &'t toml::de::DeTable<'i>, name: &str) -> Option<&'t toml::de::DeValue<'i>> {
+    t.get(name).map(|v| v.get_ref())
+}
+
+fn unknown_keys(table: &toml::de::DeTable<'_>, file: &str) -> Vec<String> {
+    use toml::de::DeValue;
     let mut warnings = Vec::new();
-    let mut check = |t: &toml::Table, known: &[&str], section: &str| {
+    let mut check = |t: &toml::de::DeTable<'_>, known: &[&str], section: &str| {
         for key in t.keys() {
-            if !known.contains(&key.as_str()) {
+            let key: &str = key.get_ref();
+            if !known.contains(&key) {
                 let place = if section.is_empty() {
                     "at the top level".to_owned()
                 } else {
@@ -455,20 +471,20 @@ fn unknown_keys(table: &toml::Table, file: &str) -> Vec<String> {
         }
     };
     check(table, TOP_KEYS, "");
-    if let Some(toml::Value::Table(b)) = table.get("bastion") {
+    if let Some(DeValue::Table(b)) = section(table, "bastion") {
         check(b, BASTION_KEYS, "bastion");
-        if let Some(toml::Value::Array(devices)) = b.get("mfa_devices") {
+        if let Some(DeValue::Array(devices)) = section(b, "mfa_devices") {
             for d in devices {
-                if let toml::Value::Table(d) = d {
+                if let DeValue::Table(d) = d.get_ref() {
                     check(d, DEVICE_KEYS, "[bastion.mfa_devices]");
                 }
             }
         }
     }
-    if let Some(toml::Value::Table(ts)) = table.get("targets") {
+    if let Some(DeValue::Table(ts)) = section(table, "targets") {
         for (name, t) in ts {
-            if let toml::Value::Table(t) = t {
-                check(t, TARGET_KEYS, &format!("targets.{name}"));
+            if let DeValue::Table(t) = t.get_ref() {
+                check(t, TARGET_KEYS, &format!("targets.{}", name.get_ref()));
             }
         }
     }
@@ -542,6 +558,26 @@ role = "PowerUser"
     fn syntax_errors_have_line_and_column() {
         let err = parse("[bastion]\nprofile = \n").unwrap_err().to_string();
         assert!(err.starts_with("/cfg.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_quote_the_line_with_a_caret() {
+        let err = parse("[bastion]\nprofile = \"a\"\n[bastion]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/cfg.toml:3:2: duplicate key"), "{err}");
+        assert!(err.contains("\n    [bastion]\n     ^"), "{err}");
+        let err = parse("[targets.p]\nrole_arn = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/cfg.toml:2:12: invalid type: integer `5`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("\n    role_arn = 5\n               ^"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,13 +5,16 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::error::UserError;
 
-/// A snapshot of environment variables.
+/// A snapshot of environment variables. Cloning shares the snapshot (a
+/// `set` copies it first): every command clones it into its sources, and the
+/// cache-hit path should not copy every variable to do so.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Env {
-    vars: BTreeMap<OsString, OsString>,
+    vars: Arc<BTreeMap<OsString, OsString>>,
 }
 
 impl Env {
@@ -19,7 +22,7 @@ impl Env {
     #[allow(clippy::disallowed_methods)]
     pub(crate) fn capture() -> Self {
         Self {
-            vars: std::env::vars_os().collect(),
+            vars: Arc::new(std::env::vars_os().collect()),
         }
     }
 
@@ -29,16 +32,18 @@ impl Env {
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+            vars: Arc::new(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
         }
     }
 
     /// Sets one variable (for tests and for values mfacli derives).
     pub(crate) fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
-        self.vars.insert(name.into(), value.into());
+        Arc::make_mut(&mut self.vars).insert(name.into(), value.into());
     }
 
     /// The raw value, empty or not.
@@ -103,6 +108,17 @@ impl Env {
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn a_clone_is_independent_of_later_sets() {
+        let mut a = Env::from_pairs([("A", "1")]);
+        let b = a.clone();
+        a.set("A", "2");
+        a.set("B", "3");
+        assert_eq!(b.var_os("A"), Some(OsStr::new("1")));
+        assert_eq!(b.var_os("B"), None);
+        assert_eq!(a.var_os("A"), Some(OsStr::new("2")));
+    }
 
     #[test]
     fn text_skips_blank_and_names_non_utf8() {
