@@ -1,5 +1,6 @@
 //! A throwaway HOME with the bastion setup, and the STS emulator it talks to.
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,59 +39,178 @@ duration = "2h"
 session_name = "alice-long"
 "#;
 
+/// A throwaway HOME and the STS server it talks to. [`Home::new`] is the
+/// bastion setup most tests want; [`Home::builder`] varies it.
 pub struct Home {
-    pub dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub emu: Emulator,
+    config: PathBuf,
+    cache: PathBuf,
+    /// Every process's whole environment but the STS endpoint: a test may
+    /// replace the emulator.
+    env: Vec<(&'static str, OsString)>,
+}
+
+/// How a [`Home`] is set up; it starts as [`Home::new`]'s.
+pub struct HomeBuilder {
+    credentials: Option<String>,
+    config: Option<String>,
+    emu: Option<Emulator>,
+    code: Option<(&'static str, String)>,
+    aws_file_vars: bool,
+    cache_dir: Option<&'static str>,
+}
+
+impl HomeBuilder {
+    /// `~/.aws/credentials` (mode 0600), or none.
+    pub fn credentials(mut self, text: Option<&str>) -> Self {
+        self.credentials = text.map(str::to_owned);
+        self
+    }
+
+    /// mfacli's config, or none (as before `mfacli init`).
+    pub fn config(mut self, text: Option<&str>) -> Self {
+        self.config = text.map(str::to_owned);
+        self
+    }
+
+    /// Serves STS from `emu` instead of an emulator of the demo world.
+    pub fn emulator(mut self, emu: Emulator) -> Self {
+        self.emu = Some(emu);
+        self
+    }
+
+    /// The variable mfacli takes MFA codes from, and its value; or none.
+    pub fn code(mut self, code: Option<(&'static str, &str)>) -> Self {
+        self.code = code.map(|(var, value)| (var, value.to_owned()));
+        self
+    }
+
+    /// Names the AWS files in AWS_SHARED_CREDENTIALS_FILE and
+    /// AWS_CONFIG_FILE rather than leaving them to the HOME default.
+    pub fn aws_file_vars(mut self) -> Self {
+        self.aws_file_vars = true;
+        self
+    }
+
+    /// Keeps mfacli's cache at `rel` under HOME, named by MFACLI_CACHE_DIR.
+    pub fn cache_dir(mut self, rel: &'static str) -> Self {
+        self.cache_dir = Some(rel);
+        self
+    }
+
+    pub fn build(self) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        let config = home.join(".config/mfacli/config.toml");
+        let cache = home.join(self.cache_dir.unwrap_or(".cache/mfacli"));
+        if let Some(text) = &self.credentials {
+            write_private(&home.join(".aws/credentials"), text);
+        }
+        if let Some(text) = &self.config {
+            write(&config, text);
+        }
+
+        let mut env = vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME", home.into()),
+            ("MFACLI_NON_INTERACTIVE", "1".into()),
+        ];
+        env.extend(self.code.map(|(var, value)| (var, value.into())));
+        if self.cache_dir.is_some() {
+            env.push(("MFACLI_CACHE_DIR", cache.clone().into()));
+        }
+        if self.aws_file_vars {
+            env.push((
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.join(".aws/credentials").into(),
+            ));
+            env.push(("AWS_CONFIG_FILE", home.join(".aws/config").into()));
+        }
+
+        let emu = self
+            .emu
+            .unwrap_or_else(|| Emulator::start(World::demo()).unwrap());
+        Home {
+            dir,
+            emu,
+            config,
+            cache,
+            env,
+        }
+    }
+}
+
+/// Writes `text` to `path`, making its directory.
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// [`write`], then `chmod 600`, as for a credentials file.
+pub fn write_private(path: &Path, text: &str) {
+    write(path, text);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 impl Home {
+    /// Alice's bastion keys and [`CONFIG`] at the default paths, a demo
+    /// world emulator, and alice's TOTP seed.
+    pub fn builder() -> HomeBuilder {
+        HomeBuilder {
+            credentials: Some(format!(
+                "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
+            )),
+            config: Some(CONFIG.to_owned()),
+            emu: None,
+            code: Some(("MFACLI_TOTP_SECRET", SEED.to_owned())),
+            aws_file_vars: false,
+            cache_dir: None,
+        }
+    }
+
     pub fn new() -> Self {
-        Self::with_credentials(&format!(
-            "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
-        ))
+        Self::builder().build()
     }
 
     pub fn with_credentials(credentials: &str) -> Self {
-        Self::with_world_and_credentials(World::demo(), credentials)
+        Self::builder().credentials(Some(credentials)).build()
     }
 
     /// A HOME like [`Home::new`] whose emulator serves `world`.
     pub fn with_world(world: World) -> Self {
-        Self::with_world_and_credentials(
-            world,
-            &format!(
-                "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
-            ),
-        )
-    }
-
-    fn with_world_and_credentials(world: World, credentials: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path();
-        std::fs::create_dir_all(home.join(".aws")).unwrap();
-        std::fs::create_dir_all(home.join(".config/mfacli")).unwrap();
-        let creds = home.join(".aws/credentials");
-        std::fs::write(&creds, credentials).unwrap();
-        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::fs::write(home.join(".config/mfacli/config.toml"), CONFIG).unwrap();
-        let emu = Emulator::start(world).unwrap();
-        Self { dir, emu }
+        Self::builder()
+            .emulator(Emulator::start(world).unwrap())
+            .build()
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    pub fn credentials(&self) -> PathBuf {
+        self.path().join(".aws/credentials")
+    }
+
+    pub fn aws_config(&self) -> PathBuf {
+        self.path().join(".aws/config")
+    }
+
+    /// mfacli's config file.
+    pub fn config(&self) -> PathBuf {
+        self.config.clone()
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
-        self.path().join(".cache/mfacli")
+        self.cache.clone()
     }
 
     pub fn write_config(&self, text: &str) {
-        std::fs::write(self.path().join(".config/mfacli/config.toml"), text).unwrap();
+        std::fs::write(&self.config, text).unwrap();
     }
 
-    /// `mfacli` with a clean environment: only this HOME, the emulator, a
-    /// TOTP seed, and no terminal prompts.
+    /// `mfacli` with a clean environment: only this HOME, its STS, its MFA
+    /// code source, and no terminal prompts.
     pub fn mfacli(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::from_std(self.std_mfacli());
         c.timeout(std::time::Duration::from_secs(90));
@@ -102,15 +222,12 @@ impl Home {
     }
 
     /// Any program (a shell, faketime, script…) with the environment
-    /// `mfacli()` gets and nothing else.
+    /// `mfacli()` gets and nothing else, in HOME.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new(program);
         c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url())
-            .env("MFACLI_NON_INTERACTIVE", "1")
-            .env("MFACLI_TOTP_SECRET", SEED)
             .current_dir(self.path());
         c
     }
