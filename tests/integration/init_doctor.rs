@@ -399,9 +399,9 @@ fn doctor_healthy_setup() {
         o.stdout
     );
     assert!(!o.stdout.contains(ALICE_SECRET) && !o.stderr.contains(ALICE_SECRET));
-    assert_eq!(h.emu.count("GetCallerIdentity"), 1);
-    assert_eq!(h.emu.count_all("GetSessionToken"), 0);
-    assert_eq!(h.emu.count_all("AssumeRole"), 0);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 1);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 0);
+    assert_eq!(h.emu().count_all("AssumeRole"), 0);
 
     let o = run(h.mfacli(), &["doctor", "prod", "--json"]);
     assert_eq!(o.code, 0);
@@ -427,8 +427,8 @@ fn doctor_reports_cached_session_and_credentials_without_new_sts_calls() {
     let a = run(c, &["assume", "prod"]);
     assert_eq!(a.code, 0, "{}", a.stderr);
     let (gst, ar) = (
-        h.emu.count_all("GetSessionToken"),
-        h.emu.count_all("AssumeRole"),
+        h.emu().count_all("GetSessionToken"),
+        h.emu().count_all("AssumeRole"),
     );
     let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
@@ -449,8 +449,8 @@ fn doctor_reports_cached_session_and_credentials_without_new_sts_calls() {
     );
     assert_eq!(
         (
-            h.emu.count_all("GetSessionToken"),
-            h.emu.count_all("AssumeRole")
+            h.emu().count_all("GetSessionToken"),
+            h.emu().count_all("AssumeRole")
         ),
         (gst, ar)
     );
@@ -508,7 +508,7 @@ fn doctor_missing_keys_is_an_error_without_sts_calls() {
         "{}",
         o.stdout
     );
-    assert_eq!(h.emu.count_all("GetCallerIdentity"), 0);
+    assert_eq!(h.emu().count_all("GetCallerIdentity"), 0);
 }
 
 #[test]
@@ -598,7 +598,7 @@ fn doctor_config_warnings_and_no_targets() {
 fn doctor_detects_clock_skew() {
     let h = home();
     healthy(&h);
-    h.emu.set_offset_secs(3600);
+    h.emu().set_offset_secs(3600);
     let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     let l = has(&o, "error", "clock");
@@ -611,14 +611,14 @@ fn doctor_detects_clock_skew() {
     assert!(line(&o.stdout, "error", "sts").is_none(), "{}", o.stdout);
     // One call refused for the skew, one retried at the corrected time.
     assert_eq!(
-        h.emu.count_all("GetCallerIdentity"),
+        h.emu().count_all("GetCallerIdentity"),
         2,
         "{:?}",
-        h.emu.requests()
+        h.emu().requests()
     );
-    assert_eq!(h.emu.count("GetCallerIdentity"), 1);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 1);
 
-    h.emu.set_offset_secs(-3600);
+    h.emu().set_offset_secs(-3600);
     let o = run(h.mfacli(), &["doctor", "--json"]);
     assert_eq!(o.code, 1);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
-use sts_emulator::{Emulator, World};
+use sts_emulator::World;
 
 fn printed_policy() -> String {
     let out = assert_cmd::Command::cargo_bin("mfacli")
@@ -26,9 +26,7 @@ fn home_with(edit: impl FnOnce(&mut World)) -> Home {
         u.policies = vec![policy.clone()];
     }
     edit(&mut world);
-    let mut h = Home::new();
-    h.emu = Emulator::start(world).unwrap();
-    h
+    Home::with_world(world)
 }
 
 fn home() -> Home {
@@ -38,7 +36,7 @@ fn home() -> Home {
 /// `mfacli` with IAM at the emulator too.
 fn m(h: &Home) -> assert_cmd::Command {
     let mut c = h.mfacli();
-    c.env("AWS_ENDPOINT_URL_IAM", h.emu.endpoint_url());
+    c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url());
     c
 }
 
@@ -55,7 +53,7 @@ fn file_text(h: &Home) -> String {
 }
 
 fn keys_of(h: &Home) -> Vec<(String, String)> {
-    h.emu
+    h.emu()
         .access_keys("alice")
         .into_iter()
         .map(|k| (k.access_key_id, k.status))
@@ -73,7 +71,7 @@ fn key_in_file(h: &Home) -> String {
 
 /// A new MFA session with whatever key the file holds proves it works.
 fn assert_file_key_works(h: &Home) {
-    let before = h.emu.count("GetSessionToken");
+    let before = h.emu().count("GetSessionToken");
     let o = m(h)
         .args(["--no-cache", "credential-process", "--bastion"])
         .env("MFACLI_TOKEN_CODE", h.code(1))
@@ -81,13 +79,13 @@ fn assert_file_key_works(h: &Home) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(h.emu.count("GetSessionToken"), before + 1);
+    assert_eq!(h.emu().count("GetSessionToken"), before + 1);
 }
 
 /// STS's answer to GetCallerIdentity with alice's original key.
 fn old_key_at_sts(h: &Home) -> Option<String> {
     let sts = mfacli::sts::StsClient::new(mfacli::sts::Endpoint {
-        url: h.emu.endpoint_url(),
+        url: h.emu().endpoint_url(),
         region: "us-east-1".into(),
         timeout: Duration::from_secs(5),
         ca_bundle: None,
@@ -169,7 +167,7 @@ fn bastion_cache_hit_makes_no_request() {
     assert!(run(&h, &["credential-process", "--bastion"])
         .status
         .success());
-    let before = h.emu.requests().len();
+    let before = h.emu().requests().len();
     let o = run(&h, &["-v", "credential-process", "--bastion"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -178,7 +176,7 @@ fn bastion_cache_hit_makes_no_request() {
         stderr(&o)
     );
     assert_eq!(
-        h.emu.requests().len(),
+        h.emu().requests().len(),
         before,
         "no STS or IAM call on a hit"
     );
@@ -187,7 +185,7 @@ fn bastion_cache_hit_makes_no_request() {
 #[test]
 fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     let h = home();
-    h.emu.set_key_propagation_delay(Duration::from_secs(2));
+    h.emu().set_key_propagation_delay(Duration::from_secs(2));
     // A session and role credentials cached with the old key.
     assert!(run(&h, &["credential-process", "prod"]).status.success());
     let before = file_text(&h);
@@ -235,8 +233,8 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
         (1, 2),
         "AssumeRole with the moved session, no code"
     );
-    assert_eq!(h.emu.count("CreateAccessKey"), 1);
-    assert_eq!(h.emu.count("DeleteAccessKey"), 1);
+    assert_eq!(h.emu().count("CreateAccessKey"), 1);
+    assert_eq!(h.emu().count("DeleteAccessKey"), 1);
     assert_file_key_works(&h);
     assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
@@ -251,7 +249,7 @@ fn rotate_deactivate_keeps_the_old_key_inactive() {
     assert_eq!(keys[0], (ALICE_KEY.to_owned(), "Inactive".to_owned()));
     assert_eq!(keys[1].1, "Active");
     assert_eq!(key_in_file(&h), keys[1].0);
-    assert_eq!(h.emu.count("DeleteAccessKey"), 0);
+    assert_eq!(h.emu().count("DeleteAccessKey"), 0);
     assert_file_key_works(&h);
     assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
@@ -259,7 +257,7 @@ fn rotate_deactivate_keeps_the_old_key_inactive() {
 #[test]
 fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     let h = home();
-    let (other, _) = h.emu.add_access_key("alice").unwrap();
+    let (other, _) = h.emu().add_access_key("alice").unwrap();
     let before = file_text(&h);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
@@ -271,14 +269,14 @@ fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     );
     assert_eq!(file_text(&h), before);
     assert_eq!(keys_of(&h).len(), 2);
-    assert_eq!(h.emu.count_all("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert!(!h.path().join(".aws/credentials.mfacli-bak").exists());
 }
 
 #[test]
 fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
     let h = home();
-    h.emu.fail_iam_action("CreateAccessKey", 1);
+    h.emu().fail_iam_action("CreateAccessKey", 1);
     let before = file_text(&h);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
@@ -297,7 +295,7 @@ fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
 #[test]
 fn rotate_interrupted_when_sts_never_accepts_the_new_key_restores_the_old_one() {
     let h = home();
-    h.emu.set_key_propagation_delay(Duration::from_secs(600));
+    h.emu().set_key_propagation_delay(Duration::from_secs(600));
     let before = file_text(&h);
     let started = Instant::now();
     let o = run(&h, &["rotate"]);
@@ -351,7 +349,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
 
     // An emulator fault at the same step: same outcome.
     let h = home();
-    h.emu.fail_iam_action("DeleteAccessKey", 5);
+    h.emu().fail_iam_action("DeleteAccessKey", 5);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -389,7 +387,7 @@ fn mfa_add_virtual_enables_a_device_that_then_works() {
     assert_eq!(seed.len(), 64);
     assert!(!stderr(&o).contains(&seed));
     let serial = "arn:aws:iam::111111111111:mfa/alice-ci";
-    assert_eq!(h.emu.mfa_serials("alice"), [SERIAL, serial]);
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL, serial]);
 
     // Printed once when there is no --seed-file.
     let o = run(&h, &["mfa", "add-virtual", "alice-phone2"]);
@@ -423,7 +421,7 @@ fn mfa_add_virtual_enables_a_device_that_then_works() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let last = h
-        .emu
+        .emu()
         .requests()
         .into_iter()
         .rfind(|r| r.action == "GetSessionToken")
@@ -446,7 +444,7 @@ fn enable_needs_two_consecutive_codes() {
     };
     let iam = mfacli::iam::IamClient::new(
         mfacli::sts::Endpoint {
-            url: h.emu.endpoint_url(),
+            url: h.emu().endpoint_url(),
             region: "us-east-1".into(),
             timeout: Duration::from_secs(5),
             ca_bundle: None,
@@ -456,7 +454,7 @@ fn enable_needs_two_consecutive_codes() {
     .unwrap();
     let dev = iam.create_virtual_mfa_device("alice-x").unwrap();
     let seed = mfacli::mfa::totp::Seed::decode(dev.seed.expose(), "t").unwrap();
-    let now = h.emu.now().timestamp() as u64;
+    let now = h.emu().now().timestamp() as u64;
     let code = |t: u64| seed.code_at(t).as_str().to_owned();
     let e = iam
         .enable_mfa_device("alice", &dev.serial, &code(now), &code(now))
@@ -504,7 +502,7 @@ attempt("bob-new-key", lambda: iam.create_access_key(UserName="bob"))
 attempt("bob-devices", lambda: iam.list_mfa_devices(UserName="bob"))
 attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName="bob"))
 "#;
-    let url = h.emu.endpoint_url();
+    let url = h.emu().endpoint_url();
     let o = run(
         &h,
         &[
@@ -535,7 +533,7 @@ attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName
         stdout(&o),
         "own-keys AccessDenied\nown-devices AccessDenied\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\n"
     );
-    assert_eq!(h.emu.count("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count("CreateAccessKey"), 0);
 }
 
 fn venv_python() -> Option<PathBuf> {
@@ -568,8 +566,8 @@ fn doctor_reports_the_real_key_age_without_spending_a_code() {
     assert!(run(&h, &["credential-process", "--bastion"])
         .status
         .success());
-    h.emu
-        .set_access_key_created(ALICE_KEY, h.emu.now() - chrono::Duration::days(100));
+    h.emu()
+        .set_access_key_created(ALICE_KEY, h.emu().now() - chrono::Duration::days(100));
     let o = run(&h, &["doctor"]);
     let report = stdout(&o);
     assert!(
@@ -583,11 +581,11 @@ fn doctor_reports_the_real_key_age_without_spending_a_code() {
         .unwrap()
         .to_owned();
     assert!(line.trim_start().starts_with("warn"), "{line}");
-    assert_eq!(h.emu.count("GetSessionToken"), 1, "doctor spent no code");
-    assert_eq!(h.emu.count("ListAccessKeys"), 1);
+    assert_eq!(h.emu().count("GetSessionToken"), 1, "doctor spent no code");
+    assert_eq!(h.emu().count("ListAccessKeys"), 1);
 
-    h.emu
-        .set_access_key_created(ALICE_KEY, h.emu.now() - chrono::Duration::days(3));
+    h.emu()
+        .set_access_key_created(ALICE_KEY, h.emu().now() - chrono::Duration::days(3));
     let o = run(&h, &["doctor"]);
     let report = stdout(&o);
     let line = report.lines().find(|l| l.contains("key age")).unwrap();
@@ -610,8 +608,8 @@ fn doctor_without_the_self_manage_policy_says_why_the_age_is_unknown() {
         line.trim_start().starts_with("ok") && line.contains("does not allow iam:ListAccessKeys"),
         "{report}"
     );
-    assert_eq!(h.emu.count_all("ListAccessKeys"), 1);
-    assert_eq!(h.emu.count("ListAccessKeys"), 0);
+    assert_eq!(h.emu().count_all("ListAccessKeys"), 1);
+    assert_eq!(h.emu().count("ListAccessKeys"), 0);
 }
 
 #[test]
@@ -625,7 +623,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
         .mfacli()
         .args(["-v", "mfa", "list"])
         .env("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9")
-        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .env("AWS_ENDPOINT_URL", h.emu().endpoint_url())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -643,7 +641,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
     let o = h
         .mfacli()
         .args(["mfa", "list"])
-        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .env("AWS_ENDPOINT_URL", h.emu().endpoint_url())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -669,6 +667,6 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing changed"), "{}", stderr(&o));
-    assert_eq!(h.emu.count_all("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert_eq!(keys_of(&h).len(), 1);
 }

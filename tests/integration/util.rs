@@ -43,11 +43,11 @@ session_name = "alice-long"
 /// bastion setup most tests want; [`Home::builder`] varies it.
 pub struct Home {
     dir: tempfile::TempDir,
-    pub emu: Emulator,
+    emu: Emulator,
     config: PathBuf,
     cache: PathBuf,
     /// Every process's whole environment but the STS endpoint: a test may
-    /// replace the emulator.
+    /// replace the emulator (see [`Home::emu_mut`]).
     env: Vec<(&'static str, OsString)>,
 }
 
@@ -188,6 +188,15 @@ impl Home {
         self.dir.path()
     }
 
+    pub fn emu(&self) -> &Emulator {
+        &self.emu
+    }
+
+    /// For a test that restarts the emulator.
+    pub fn emu_mut(&mut self) -> &mut Emulator {
+        &mut self.emu
+    }
+
     pub fn credentials(&self) -> PathBuf {
         self.path().join(".aws/credentials")
     }
@@ -234,7 +243,7 @@ impl Home {
 
     /// The TOTP code the emulator accepts now, `steps` steps ahead.
     pub fn code(&self, steps: i64) -> String {
-        let t = self.emu.now().timestamp() + steps * 30;
+        let t = self.emu().now().timestamp() + steps * 30;
         mfacli::mfa::totp::Seed::decode(SEED, "test")
             .unwrap()
             .code_at(t as u64)
@@ -244,8 +253,8 @@ impl Home {
 
     pub fn counts(&self) -> (usize, usize) {
         (
-            self.emu.count("GetSessionToken"),
-            self.emu.count("AssumeRole"),
+            self.emu().count("GetSessionToken"),
+            self.emu().count("AssumeRole"),
         )
     }
 
