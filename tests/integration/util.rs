@@ -43,7 +43,7 @@ session_name = "alice-long"
 /// bastion setup most tests want; [`Home::builder`] varies it.
 pub struct Home {
     dir: tempfile::TempDir,
-    emu: Emulator,
+    sts: Sts,
     config: PathBuf,
     cache: PathBuf,
     /// Every process's whole environment but the STS endpoint: a test may
@@ -51,14 +51,25 @@ pub struct Home {
     env: Vec<(&'static str, OsString)>,
 }
 
+/// Where a HOME's STS calls go.
+enum Sts {
+    Emulator(Emulator),
+    /// moto, or an address nothing answers on.
+    External(String),
+}
+
 /// How a [`Home`] is set up; it starts as [`Home::new`]'s.
 pub struct HomeBuilder {
     credentials: Option<String>,
+    aws_config: Option<String>,
     config: Option<String>,
-    emu: Option<Emulator>,
+    config_path: Option<&'static str>,
+    sts: Option<Sts>,
     code: Option<(&'static str, String)>,
     aws_file_vars: bool,
     cache_dir: Option<&'static str>,
+    path_dirs: Vec<PathBuf>,
+    env: Vec<(&'static str, String)>,
 }
 
 impl HomeBuilder {
@@ -68,15 +79,34 @@ impl HomeBuilder {
         self
     }
 
+    /// `~/.aws/config`.
+    pub fn aws_config(mut self, text: &str) -> Self {
+        self.aws_config = Some(text.to_owned());
+        self
+    }
+
     /// mfacli's config, or none (as before `mfacli init`).
     pub fn config(mut self, text: Option<&str>) -> Self {
         self.config = text.map(str::to_owned);
         self
     }
 
+    /// Keeps mfacli's config at `rel` under HOME, named by MFACLI_CONFIG,
+    /// instead of at the XDG default.
+    pub fn config_path(mut self, rel: &'static str) -> Self {
+        self.config_path = Some(rel);
+        self
+    }
+
     /// Serves STS from `emu` instead of an emulator of the demo world.
     pub fn emulator(mut self, emu: Emulator) -> Self {
-        self.emu = Some(emu);
+        self.sts = Some(Sts::Emulator(emu));
+        self
+    }
+
+    /// Sends STS calls to `url` (moto, or nothing); no emulator runs.
+    pub fn endpoint(mut self, url: &str) -> Self {
+        self.sts = Some(Sts::External(url.to_owned()));
         self
     }
 
@@ -99,24 +129,48 @@ impl HomeBuilder {
         self
     }
 
+    /// Puts `dir` on PATH, ahead of the inherited PATH and after the
+    /// directories added before it.
+    pub fn path_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.path_dirs.push(dir.into());
+        self
+    }
+
+    /// One more environment variable.
+    pub fn env(mut self, name: &'static str, value: &str) -> Self {
+        self.env.push((name, value.to_owned()));
+        self
+    }
+
     pub fn build(self) -> Home {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
-        let config = home.join(".config/mfacli/config.toml");
+        let config = home.join(self.config_path.unwrap_or(".config/mfacli/config.toml"));
         let cache = home.join(self.cache_dir.unwrap_or(".cache/mfacli"));
         if let Some(text) = &self.credentials {
             write_private(&home.join(".aws/credentials"), text);
+        }
+        if let Some(text) = &self.aws_config {
+            write(&home.join(".aws/config"), text);
         }
         if let Some(text) = &self.config {
             write(&config, text);
         }
 
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let path = self
+            .path_dirs
+            .into_iter()
+            .chain(std::env::split_paths(&inherited));
         let mut env = vec![
-            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("PATH", std::env::join_paths(path).unwrap()),
             ("HOME", home.into()),
             ("MFACLI_NON_INTERACTIVE", "1".into()),
         ];
         env.extend(self.code.map(|(var, value)| (var, value.into())));
+        if self.config_path.is_some() {
+            env.push(("MFACLI_CONFIG", config.clone().into()));
+        }
         if self.cache_dir.is_some() {
             env.push(("MFACLI_CACHE_DIR", cache.clone().into()));
         }
@@ -127,13 +181,14 @@ impl HomeBuilder {
             ));
             env.push(("AWS_CONFIG_FILE", home.join(".aws/config").into()));
         }
+        env.extend(self.env.into_iter().map(|(k, v)| (k, v.into())));
 
-        let emu = self
-            .emu
-            .unwrap_or_else(|| Emulator::start(World::demo()).unwrap());
+        let sts = self
+            .sts
+            .unwrap_or_else(|| Sts::Emulator(Emulator::start(World::demo()).unwrap()));
         Home {
             dir,
-            emu,
+            sts,
             config,
             cache,
             env,
@@ -161,11 +216,15 @@ impl Home {
             credentials: Some(format!(
                 "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
             )),
+            aws_config: None,
             config: Some(CONFIG.to_owned()),
-            emu: None,
+            config_path: None,
+            sts: None,
             code: Some(("MFACLI_TOTP_SECRET", SEED.to_owned())),
             aws_file_vars: false,
             cache_dir: None,
+            path_dirs: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -188,13 +247,20 @@ impl Home {
         self.dir.path()
     }
 
+    /// The emulator; a HOME built with [`HomeBuilder::endpoint`] has none.
     pub fn emu(&self) -> &Emulator {
-        &self.emu
+        match &self.sts {
+            Sts::Emulator(emu) => emu,
+            Sts::External(url) => panic!("this HOME's STS is {url}, not an emulator"),
+        }
     }
 
     /// For a test that restarts the emulator.
     pub fn emu_mut(&mut self) -> &mut Emulator {
-        &mut self.emu
+        match &mut self.sts {
+            Sts::Emulator(emu) => emu,
+            Sts::External(url) => panic!("this HOME's STS is {url}, not an emulator"),
+        }
     }
 
     pub fn credentials(&self) -> PathBuf {
@@ -233,10 +299,14 @@ impl Home {
     /// Any program (a shell, faketime, script…) with the environment
     /// `mfacli()` gets and nothing else, in HOME.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let sts = match &self.sts {
+            Sts::Emulator(emu) => emu.endpoint_url(),
+            Sts::External(url) => url.clone(),
+        };
         let mut c = Command::new(program);
         c.env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url())
+            .env("AWS_ENDPOINT_URL_STS", sts)
             .current_dir(self.path());
         c
     }
@@ -394,7 +464,8 @@ impl Bounded for Command {
     }
 }
 
-fn describe(c: &Command) -> String {
+/// A command line, for messages.
+pub fn describe(c: &Command) -> String {
     format!(
         "{:?} {:?}",
         c.get_program(),
