@@ -9,12 +9,7 @@ use crate::util::*;
 use sts_emulator::World;
 
 fn printed_policy() -> String {
-    let out = assert_cmd::Command::cargo_bin("mfacli")
-        .unwrap()
-        .args(["policy", "bastion", "--self-manage-mfa"])
-        .assert()
-        .success();
-    stdout(out.get_output())
+    bare_mfacli_stdout(&["policy", "bastion", "--self-manage-mfa"])
 }
 
 /// The demo world, with alice's and bob's policies replaced by the printed
@@ -44,12 +39,8 @@ fn run(h: &Home, args: &[&str]) -> std::process::Output {
     m(h).args(args).output().unwrap()
 }
 
-fn credentials_file(h: &Home) -> PathBuf {
-    h.path().join(".aws/credentials")
-}
-
 fn file_text(h: &Home) -> String {
-    std::fs::read_to_string(credentials_file(h)).unwrap()
+    std::fs::read_to_string(h.credentials()).unwrap()
 }
 
 fn keys_of(h: &Home) -> Vec<(String, String)> {
@@ -658,7 +649,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
 #[test]
 fn rotate_refuses_keys_outside_the_credentials_file() {
     let h = home();
-    std::fs::write(credentials_file(&h), "").unwrap();
+    std::fs::write(h.credentials(), "").unwrap();
     std::fs::write(
         h.path().join(".aws/config"),
         format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),

@@ -288,7 +288,7 @@ impl Home {
     /// code source, and no terminal prompts.
     pub fn mfacli(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::from_std(self.std_mfacli());
-        c.timeout(std::time::Duration::from_secs(90));
+        c.timeout(CHILD_TIMEOUT);
         c
     }
 
@@ -420,7 +420,7 @@ pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
         .arg(spec)
         .arg(env!("CARGO_BIN_EXE_mfacli"));
     let mut c = assert_cmd::Command::from_std(c);
-    c.timeout(std::time::Duration::from_secs(90));
+    c.timeout(CHILD_TIMEOUT);
     Some(c)
 }
 
@@ -513,4 +513,21 @@ pub fn wait_bounded(
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// What `mfacli ARGS` prints in an empty HOME with a cleared environment:
+/// for commands that need no setup (`policy`, `completions`).
+pub fn bare_mfacli_stdout(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("mfacli")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("MFACLI_NON_INTERACTIVE", "1")
+        .timeout(CHILD_TIMEOUT)
+        .args(args)
+        .assert()
+        .success();
+    stdout(out.get_output())
 }
