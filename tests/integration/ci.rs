@@ -119,7 +119,7 @@ fn eight_machines_on_four_devices_all_get_credentials() {
         );
         assert!(!err.contains(ALICE_SEED), "machine {i}");
     }
-    assert_eq!(h.emu.count("GetSessionToken"), 8);
+    assert_eq!(h.emu().count("GetSessionToken"), 8);
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
 }
 
@@ -242,16 +242,16 @@ fn doctor_check_mfa_spends_one_code_per_device() {
             "{text}"
         );
     }
-    assert_eq!(h.emu.count_all("GetSessionToken"), 3);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 3);
     // Plain doctor spends no code.
-    h.emu.clear_log();
+    h.emu().clear_log();
     let mut cmd = h.mfacli();
     cmd.env_remove("MFACLI_TOTP_SECRET")
         .env("SEED_1", ALICE_SEED);
     cmd.env("SEED_2", ALICE_SEED).env("SEED_3", ALICE_SEED);
     let plain = cmd.args(["doctor"]).assert();
     let _ = plain;
-    assert_eq!(h.emu.count_all("GetSessionToken"), 0);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 0);
     // Device 2 given device 1's seed: an error naming device 2.
     let mut cmd = h.mfacli();
     cmd.env_remove("MFACLI_TOTP_SECRET");

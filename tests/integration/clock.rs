@@ -12,7 +12,7 @@ fn expiry_and_refresh_follow_the_clock() {
 
     // 55 min later the role credentials have 5 min left: inside the
     // default refresh margin, so they are renewed with the cached session.
-    h.emu.set_offset_secs(3300);
+    h.emu().set_offset_secs(3300);
     let Some(mut at) = faked_mfacli(&h, "+3300s") else {
         return;
     };
@@ -25,7 +25,7 @@ fn expiry_and_refresh_follow_the_clock() {
 
     // Those now expire at +6900 s. At +6660 s 4 min are left: a 1 min
     // margin keeps them, the default 5 min margin renews them.
-    h.emu.set_offset_secs(6660);
+    h.emu().set_offset_secs(6660);
     h.write_config(&format!("refresh_margin = \"1m\"\n{CONFIG}"));
     faked_mfacli(&h, "+6660s")
         .unwrap()
@@ -43,7 +43,7 @@ fn expiry_and_refresh_follow_the_clock() {
 
     // After 13 h the 12 h MFA session is gone: one new code, from the seed
     // at the moved clock, which the emulator accepts at its moved clock.
-    h.emu.set_offset_secs(13 * 3600);
+    h.emu().set_offset_secs(13 * 3600);
     let out = faked_mfacli(&h, &format!("+{}s", 13 * 3600))
         .unwrap()
         .args(["-v", "env", "staging"])
@@ -72,7 +72,7 @@ fn rejected_totp_code_is_retried_with_the_next_unused_step() {
     let real = Utc::now().timestamp();
     // Two seconds before a step boundary, a while from now.
     let t0 = (real / 30 + 100) * 30 + 28;
-    h.emu.set_offset_secs(t0 - real);
+    h.emu().set_offset_secs(t0 - real);
     let spec = format!(
         "@{}",
         Utc.timestamp_opt(t0, 0)
@@ -100,9 +100,9 @@ fn rejected_totp_code_is_retried_with_the_next_unused_step() {
             && !err.contains("waiting"),
         "{err}"
     );
-    assert_eq!(h.emu.count("GetSessionToken"), 2);
+    assert_eq!(h.emu().count("GetSessionToken"), 2);
     assert_eq!(
-        h.emu.count_all("GetSessionToken"),
+        h.emu().count_all("GetSessionToken"),
         3,
         "exactly one rejected attempt"
     );
@@ -115,7 +115,7 @@ fn rejected_totp_code_is_retried_with_the_next_unused_step() {
 fn credential_process_renews_inside_the_sdk_refresh_window() {
     let h = Home::new();
     h.mfacli().args(["env", "prod"]).assert().success();
-    h.emu.set_offset_secs(3000);
+    h.emu().set_offset_secs(3000);
     let Some(mut env) = faked_mfacli(&h, "+3000s") else {
         return;
     };
@@ -130,7 +130,7 @@ fn credential_process_renews_inside_the_sdk_refresh_window() {
     let v = json(&stdout(out.get_output()));
     let exp = chrono::DateTime::parse_from_rfc3339(v["Expiration"].as_str().unwrap()).unwrap();
     assert!(
-        exp.timestamp() - h.emu.now().timestamp() > 3000,
+        exp.timestamp() - h.emu().now().timestamp() > 3000,
         "a fresh hour"
     );
 }
@@ -144,7 +144,7 @@ fn totp_code_is_never_reused() {
     let h = Home::new();
     let real = Utc::now().timestamp();
     let t0 = (real / 30 + 100) * 30 + 26;
-    h.emu.set_offset_secs(t0 - real);
+    h.emu().set_offset_secs(t0 - real);
     let spec = format!(
         "@{}",
         Utc.timestamp_opt(t0, 0)
@@ -174,7 +174,7 @@ fn totp_code_is_never_reused() {
     );
     assert_eq!(h.counts(), (2, 2));
     assert_eq!(
-        h.emu.count_all("GetSessionToken"),
+        h.emu().count_all("GetSessionToken"),
         2,
         "no rejected code was sent"
     );

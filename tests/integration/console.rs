@@ -14,7 +14,7 @@ use crate::util::*;
 const ROLE_PREFIX: &str = "arn:aws:sts::222222222222:assumed-role/PowerUser/";
 
 fn federation(h: &Home) -> String {
-    format!("{}/federation", h.emu.endpoint_url())
+    format!("{}/federation", h.emu().endpoint_url())
 }
 
 /// `mfacli` with the emulator as the federation endpoint.
@@ -101,7 +101,7 @@ fn header(r: &Resp, name: &str) -> Option<String> {
 }
 
 fn signin_records(h: &Home) -> Vec<sts_emulator::RequestRecord> {
-    h.emu
+    h.emu()
         .requests()
         .into_iter()
         .filter(|r| r.action == "getSigninToken")
@@ -149,7 +149,7 @@ fn print_gives_a_login_url_that_works_once_from_the_cached_session() {
     let login = http_get(&url, None);
     assert_eq!(login.status, 302);
     let location = header(&login, "location").unwrap();
-    let page = http_get(&format!("{}{location}", h.emu.endpoint_url()), None);
+    let page = http_get(&format!("{}{location}", h.emu().endpoint_url()), None);
     assert!(page.body.contains(PROD_ROLE_SESSION), "{}", page.body);
     assert!(page
         .body
@@ -224,7 +224,7 @@ fn verbose_output_and_errors_never_contain_the_token() {
     assert!(!err.contains(&session_token[..40]));
 
     // Revoked credentials (still cached): the federation endpoint refuses.
-    h.emu.expire_all_sessions();
+    h.emu().expire_all_sessions();
     let out = console(&h)
         .args(["-v", "console", "prod", "--print"])
         .output()
@@ -315,7 +315,7 @@ fn federation_errors_are_one_line_with_the_fix() {
     assert!(err.contains("mfacli exec prod"), "{err}");
 
     // A federation URL that is not one: refused before any STS call.
-    let before = h.emu.requests().len();
+    let before = h.emu().requests().len();
     let out = h
         .mfacli()
         .args([
@@ -328,7 +328,7 @@ fn federation_errors_are_one_line_with_the_fix() {
         .output()
         .unwrap();
     assert!(stderr(&out).contains("--federation-url: 'signin.example' is not an http(s) URL"));
-    assert_eq!(h.emu.requests().len(), before);
+    assert_eq!(h.emu().requests().len(), before);
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
         .assert()
         .success();
     assert_eq!(h.counts(), (1, 1));
-    h.emu.clear_log();
+    h.emu().clear_log();
 
     let out = console(&h)
         .args(["console", "prod", "--print", "--duration", "8h"])
@@ -353,7 +353,7 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
         "{err}"
     );
     assert!(err.contains("console session 8h"), "{err}");
-    let log = h.emu.requests();
+    let log = h.emu().requests();
     let actions: Vec<&str> = log.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(actions, ["AssumeRole", "getSigninToken"], "{log:?}");
     let assume = &log[0];
@@ -372,7 +372,7 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
     let url = stdout(&out).trim().to_owned();
     let login = http_get(&url, None);
     let location = header(&login, "location").unwrap();
-    let page = http_get(&format!("{}{location}", h.emu.endpoint_url()), None);
+    let page = http_get(&format!("{}{location}", h.emu().endpoint_url()), None);
     // The emulator shows the time left as "7h 59m" (or "8h 00m").
     assert!(
         page.body.contains("<span id=\"remaining\">7h 59m</span>")
@@ -382,7 +382,7 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
     );
 
     // Out of range: refused before any STS call.
-    h.emu.clear_log();
+    h.emu().clear_log();
     for bad in ["13h", "10m"] {
         let out = console(&h)
             .args(["console", "prod", "--print", "--duration", bad])
@@ -391,7 +391,7 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("--duration:"), "{}", stderr(&out));
     }
-    assert!(h.emu.requests().is_empty());
+    assert!(h.emu().requests().is_empty());
 }
 
 #[test]
@@ -530,7 +530,7 @@ fn headless_chromium_signs_in_and_a_second_use_fails() {
     );
     assert!(dom.contains("Session time left"), "{dom}");
     let logins: Vec<_> = h
-        .emu
+        .emu()
         .requests()
         .into_iter()
         .filter(|r| r.action == "login" || r.action == "console")

@@ -136,7 +136,7 @@ fn exec_server_serves_the_aws_cli_v2_and_the_rust_sdk() {
         "{o}"
     );
     assert_eq!(h.counts(), (1, 1), "one code, one AssumeRole for both");
-    assert_eq!(h.emu.count("GetCallerIdentity"), 2);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 2);
 }
 
 struct Killed(Child);
@@ -198,5 +198,5 @@ fn serve_serves_the_aws_cli_v2_and_the_rust_sdk() {
         "{o}"
     );
     assert_eq!(h.counts(), (1, 1));
-    assert_eq!(h.emu.count("GetCallerIdentity"), 2);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 2);
 }

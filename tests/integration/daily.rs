@@ -10,10 +10,10 @@ use crate::util::*;
 /// Restart the emulator on the same port: it forgets every session, as
 /// STS forgets a revoked one (InvalidClientTokenId).
 fn restart(h: &mut Home) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], h.emu.port()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], h.emu().port()));
     let placeholder = Emulator::start(World::demo()).unwrap();
-    drop(std::mem::replace(&mut h.emu, placeholder));
-    h.emu = Emulator::start_on(World::demo(), addr).unwrap();
+    drop(std::mem::replace(h.emu_mut(), placeholder));
+    *h.emu_mut() = Emulator::start_on(World::demo(), addr).unwrap();
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn a_session_sts_forgot_heals_and_doctor_reports_it() {
     );
     assert!(text.contains("mfacli clear --all"), "{text}");
     assert_eq!(
-        h.emu.count_all("GetSessionToken"),
+        h.emu().count_all("GetSessionToken"),
         0,
         "doctor spends no code"
     );
@@ -46,9 +46,9 @@ fn a_session_sts_forgot_heals_and_doctor_reports_it() {
         err.contains("STS rejected the cached MFA session (InvalidClientTokenId); dropping it"),
         "{err}"
     );
-    assert_eq!(h.emu.count("GetSessionToken"), 1);
+    assert_eq!(h.emu().count("GetSessionToken"), 1);
     assert_eq!(
-        h.emu.count_all("AssumeRole"),
+        h.emu().count_all("AssumeRole"),
         2,
         "one rejected, one retried"
     );
@@ -67,7 +67,7 @@ fn a_session_sts_forgot_heals_and_doctor_reports_it() {
 fn a_revoked_session_heals_with_one_new_code() {
     let h = Home::new();
     h.mfacli().args(["env", "prod"]).assert().success();
-    h.emu.expire_all_sessions();
+    h.emu().expire_all_sessions();
     let out = h.mfacli().args(["doctor"]).output().unwrap();
     assert!(
         stdout(&out).contains("is rejected by STS: ExpiredToken"),
@@ -197,7 +197,7 @@ fn region_typos_are_clear_errors() {
         err.contains("[targets.prod] region: 'eu-cetnral-1' is not a known region; did you mean 'eu-central-1'?"),
         "{err}"
     );
-    assert_eq!(h.emu.requests().len(), 0);
+    assert_eq!(h.emu().requests().len(), 0);
 }
 
 /// `mfacli env prod` straight to a terminal: the exports, and a hint on

@@ -38,7 +38,7 @@ fn one_mfa_session_serves_every_target() {
         "staging: one AssumeRole, no new MFA session"
     );
     let codes_sent = h
-        .emu
+        .emu()
         .requests()
         .iter()
         .filter(|r| r.token_code_sent)
@@ -75,7 +75,7 @@ fn credential_process_prints_exactly_the_json() {
     assert_eq!(v["Version"], 1);
     assert!(v["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
     let exp = chrono::DateTime::parse_from_rfc3339(v["Expiration"].as_str().unwrap()).unwrap();
-    let left = exp.timestamp() - h.emu.now().timestamp();
+    let left = exp.timestamp() - h.emu().now().timestamp();
     assert!(
         (3500..=3600).contains(&left),
         "role credentials last 1h: {left}"
@@ -275,7 +275,7 @@ fn no_code_source_fails_at_once_and_names_the_sources() {
     ] {
         assert!(err.contains(source), "{err}");
     }
-    assert_eq!(h.emu.count_all("GetSessionToken"), 0);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 0);
 
     // Without --non-interactive and without a controlling terminal (setsid).
     if have("setsid") {
@@ -308,7 +308,7 @@ fn token_code_flag_and_env_are_validated_before_sts() {
         .assert()
         .code(1);
     assert!(stderr(out.get_output()).contains("MFACLI_TOKEN_CODE"));
-    assert_eq!(h.emu.requests().len(), 0, "nothing reached STS");
+    assert_eq!(h.emu().requests().len(), 0, "nothing reached STS");
 
     let code = h.code(0);
     h.mfacli()
@@ -400,7 +400,7 @@ fn sts_errors_come_with_hints_and_no_secrets() {
 fn revoked_session_is_dropped_and_replaced_once() {
     let h = Home::new();
     h.mfacli().args(["env", "prod"]).assert().success();
-    h.emu.expire_all_sessions();
+    h.emu().expire_all_sessions();
     // The next code must be a fresh step: pass the next step's code.
     let next = h.code(1);
     let out = h
@@ -416,7 +416,7 @@ fn revoked_session_is_dropped_and_replaced_once() {
     );
     assert_eq!(h.counts(), (2, 2));
     assert_eq!(
-        h.emu.count_all("AssumeRole"),
+        h.emu().count_all("AssumeRole"),
         3,
         "one failed with ExpiredToken, retried once"
     );
@@ -430,7 +430,7 @@ fn long_role_sessions_use_the_long_term_keys_with_mfa() {
     assert!(err.contains("> 1h"), "{err}");
     assert_eq!(h.counts(), (0, 1), "no MFA session for a direct AssumeRole");
     let r = h
-        .emu
+        .emu()
         .requests()
         .into_iter()
         .find(|r| r.action == "AssumeRole")
@@ -673,7 +673,7 @@ fn thirty_two_parallel_processes_make_one_sts_call_each() {
     );
     assert_eq!(h.counts(), (1, 1));
     assert_eq!(
-        h.emu.count_all("GetSessionToken") + h.emu.count_all("AssumeRole"),
+        h.emu().count_all("GetSessionToken") + h.emu().count_all("AssumeRole"),
         2
     );
 }
@@ -682,7 +682,7 @@ fn thirty_two_parallel_processes_make_one_sts_call_each() {
 fn a_killed_lock_holder_does_not_block_the_next_process() {
     let h = Home::new();
     h.mfacli().args(["env", "staging"]).assert().success(); // MFA session cached
-    h.emu.inject(
+    h.emu().inject(
         sts_emulator::Fault::Latency(Duration::from_secs(20)),
         Some(1),
     );
@@ -722,7 +722,7 @@ fn a_killed_lock_holder_does_not_block_the_next_process() {
     assert!(held, "the first process never took the role lock");
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
-    h.emu.clear_faults();
+    h.emu().clear_faults();
     let start = Instant::now();
     h.mfacli()
         .args(["--lock-timeout", "10s", "env", "prod"])
@@ -927,7 +927,7 @@ fn mfa_command_supplies_the_code() {
 fn precedence_flag_over_environment_over_config() {
     let h = Home::new();
     let dead = "http://127.0.0.1:1";
-    let emu = h.emu.endpoint_url();
+    let emu = h.emu().endpoint_url();
 
     // Bastion profile: config says "bastion"; MFACLI_PROFILE beats it; --profile beats both.
     let out = h

@@ -405,7 +405,7 @@ fn write_private(p: &Path, text: &str) {
 #[test]
 fn a_replay_record_from_the_future_is_ignored_and_clear_keeps_it_unless_asked() {
     let h = Home::new();
-    let step = h.emu.now().timestamp() / 30;
+    let step = h.emu().now().timestamp() / 30;
     write_private(
         &replay_file(&h),
         &format!("{{\"serial\":\"{SERIAL}\",\"last_step\":{}}}", step + 2880),
@@ -736,7 +736,7 @@ fn non_utf8_variables_are_errors_naming_the_variable() {
         );
         assert!(printed_only_a_failure(&out), "{}", stdout(&out));
     }
-    assert_eq!(h.emu.count("GetSessionToken"), 0);
+    assert_eq!(h.emu().count("GetSessionToken"), 0);
 }
 
 fn with_mfa_command(h: &Home, cmd: &str, timeout: Option<&str>) {

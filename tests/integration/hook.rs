@@ -87,7 +87,7 @@ fn hook_renews_inside_the_margin_and_spawns_nothing_while_fresh() {
             .to_owned();
 
         let run = |offset: i64| {
-            h.emu.set_offset_secs(offset);
+            h.emu().set_offset_secs(offset);
             let path = format!(
                 "{}:{}",
                 wrap_dir.display(),

@@ -2,83 +2,46 @@
 //! STS emulator's demo world, with a throwaway HOME.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use sts_emulator::{Emulator, World};
 
+use crate::util::{mode, write_private, Home};
 use sts_emulator::demo::{ALICE_KEY, ALICE_SECRET, ALICE_SEED, ALICE_SERIAL};
 
-struct Setup {
-    home: tempfile::TempDir,
-    emu: Emulator,
+/// An empty HOME (no AWS files, no mfacli config, no MFA code source) whose
+/// AWS files and cache are named explicitly.
+fn home() -> Home {
+    Home::builder()
+        .credentials(None)
+        .config(None)
+        .code(None)
+        .aws_file_vars()
+        .cache_dir("cache")
+        .build()
 }
 
-impl Setup {
-    fn new() -> Self {
-        Setup {
-            home: tempfile::tempdir().unwrap(),
-            emu: Emulator::start(World::demo()).unwrap(),
-        }
-    }
+fn alice_keys(h: &Home, secret: &str) {
+    write_private(
+        &h.credentials(),
+        &format!("[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {secret}\n"),
+    );
+}
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.home.path().join(rel)
-    }
+/// The healthy setup: alice's keys (0600) and a config with two targets.
+fn healthy(h: &Home) {
+    alice_keys(h, ALICE_SECRET);
+    mfacli_config(
+        h,
+        "[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\n\
+         [targets.audit]\naccount = \"444444444444\"\nrole = \"Auditor\"\nexternal_id = \"audit-42\"\n",
+    );
+}
 
-    fn credentials(&self) -> PathBuf {
-        self.path(".aws/credentials")
-    }
-
-    fn config(&self) -> PathBuf {
-        self.path(".config/mfacli/config.toml")
-    }
-
-    fn write(&self, path: &Path, text: &str, mode: u32) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    fn alice_keys(&self, secret: &str, mode: u32) {
-        self.write(
-            &self.credentials(),
-            &format!(
-                "[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {secret}\n"
-            ),
-            mode,
-        );
-    }
-
-    /// The healthy setup: alice's keys (0600) and a config with two targets.
-    fn healthy(&self) {
-        self.alice_keys(ALICE_SECRET, 0o600);
-        self.mfacli_config(
-            "[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\n\
-             [targets.audit]\naccount = \"444444444444\"\nrole = \"Auditor\"\nexternal_id = \"audit-42\"\n",
-        );
-    }
-
-    fn mfacli_config(&self, targets: &str) {
-        let text = format!(
-            "[bastion]\nprofile = \"bastion\"\nmfa_serial = \"{ALICE_SERIAL}\"\nsession_duration = \"12h\"\n\n{targets}"
-        );
-        self.write(&self.config(), &text, 0o600);
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("mfacli").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials())
-            .env("AWS_CONFIG_FILE", self.path(".aws/config"))
-            .env("MFACLI_CACHE_DIR", self.path("cache"))
-            .env("MFACLI_NON_INTERACTIVE", "1")
-            .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url());
-        c.timeout(crate::util::CHILD_TIMEOUT);
-        c
-    }
+fn mfacli_config(h: &Home, targets: &str) {
+    let text = format!(
+        "[bastion]\nprofile = \"bastion\"\nmfa_serial = \"{ALICE_SERIAL}\"\nsession_duration = \"12h\"\n\n{targets}"
+    );
+    write_private(&h.config(), &text);
 }
 
 struct Out {
@@ -94,10 +57,6 @@ fn run(mut c: Command, args: &[&str]) -> Out {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 /// The line of a check, e.g. `line(out, "error", "sts")`.
@@ -138,22 +97,22 @@ const INIT_FLAGS: &[&str] = &[
 
 #[test]
 fn init_non_interactive_writes_a_config_that_list_reads() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    let o = run(s.cmd(), INIT_FLAGS);
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    let o = run(h.mfacli(), INIT_FLAGS);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(
-        o.stdout.contains(&s.config().display().to_string()),
+        o.stdout.contains(&h.config().display().to_string()),
         "{}",
         o.stdout
     );
     assert!(o.stdout.contains("mfacli list"), "{}", o.stdout);
-    assert_eq!(mode(&s.config()), 0o600);
-    let text = std::fs::read_to_string(s.config()).unwrap();
+    assert_eq!(mode(&h.config()), 0o600);
+    let text = std::fs::read_to_string(h.config()).unwrap();
     assert!(text.contains("session_duration = \"8h\""), "{text}");
     assert!(text.contains("region = \"eu-west-1\""), "{text}");
 
-    let l = run(s.cmd(), &["list"]);
+    let l = run(h.mfacli(), &["list"]);
     assert_eq!(l.code, 0, "{}", l.stderr);
     assert!(l.stderr.is_empty(), "no warnings expected: {}", l.stderr);
     assert!(
@@ -171,7 +130,7 @@ fn init_non_interactive_writes_a_config_that_list_reads() {
         l.stdout
     );
 
-    let j = run(s.cmd(), &["list", "--json"]);
+    let j = run(h.mfacli(), &["list", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
     let staging = v["targets"]
         .as_array()
@@ -184,34 +143,34 @@ fn init_non_interactive_writes_a_config_that_list_reads() {
 
 #[test]
 fn init_refuses_to_overwrite_without_force() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    assert_eq!(run(s.cmd(), INIT_FLAGS).code, 0);
-    let before = std::fs::read_to_string(s.config()).unwrap();
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    assert_eq!(run(h.mfacli(), INIT_FLAGS).code, 0);
+    let before = std::fs::read_to_string(h.config()).unwrap();
 
     let mut again: Vec<&str> = INIT_FLAGS.to_vec();
     again.truncate(again.len() - 4); // drop the targets
-    let o = run(s.cmd(), &again);
+    let o = run(h.mfacli(), &again);
     assert_eq!(o.code, 1);
     assert!(
         o.stderr.contains("already exists") && o.stderr.contains("--force"),
         "{}",
         o.stderr
     );
-    assert_eq!(std::fs::read_to_string(s.config()).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(h.config()).unwrap(), before);
 
     again.push("--force");
-    let o = run(s.cmd(), &again);
+    let o = run(h.mfacli(), &again);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let after = std::fs::read_to_string(s.config()).unwrap();
+    let after = std::fs::read_to_string(h.config()).unwrap();
     assert!(!after.contains("[targets."), "{after}");
-    assert_eq!(mode(&s.config()), 0o600);
+    assert_eq!(mode(&h.config()), 0o600);
 }
 
 #[test]
 fn init_bad_values_name_the_flag() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
     let base = ["init", "--non-interactive", "--bastion-profile", "bastion"];
     for (extra, flag) in [
         (
@@ -270,28 +229,27 @@ fn init_bad_values_name_the_flag() {
         ),
     ] {
         let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
-        let o = run(s.cmd(), &args);
+        let o = run(h.mfacli(), &args);
         assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
         assert!(o.stderr.contains(flag), "{args:?}: {}", o.stderr);
-        assert!(!s.config().exists(), "{args:?} wrote a config");
+        assert!(!h.config().exists(), "{args:?} wrote a config");
     }
 }
 
 #[test]
 fn init_non_interactive_takes_defaults_from_the_aws_files() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    s.write(
-        &s.path(".aws/config"),
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    write_private(
+        &h.aws_config(),
         &format!("[profile bastion]\nmfa_serial = {ALICE_SERIAL}\nregion = eu-central-1\n"),
-        0o600,
     );
     let o = run(
-        s.cmd(),
+        h.mfacli(),
         &["init", "--target", "prod=222222222222:PowerUser"],
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let text = std::fs::read_to_string(s.config()).unwrap();
+    let text = std::fs::read_to_string(h.config()).unwrap();
     assert!(text.contains("profile = \"bastion\""), "{text}");
     assert!(
         text.contains(&format!("mfa_serial = \"{ALICE_SERIAL}\"")),
@@ -301,15 +259,14 @@ fn init_non_interactive_takes_defaults_from_the_aws_files() {
     assert!(text.contains("region = \"eu-central-1\""), "{text}");
 
     // Two candidate profiles: the flag is needed, and the error says which.
-    let s = Setup::new();
-    s.write(
-        &s.credentials(),
+    let h = home();
+    write_private(
+        &h.credentials(),
         &format!(
             "[a]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = x\n[b]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = y\n"
         ),
-        0o600,
     );
-    let o = run(s.cmd(), &["init", "--mfa-serial", ALICE_SERIAL]);
+    let o = run(h.mfacli(), &["init", "--mfa-serial", ALICE_SERIAL]);
     assert_eq!(o.code, 1);
     assert!(
         o.stderr.contains("--bastion-profile") && o.stderr.contains("a, b"),
@@ -320,14 +277,14 @@ fn init_non_interactive_takes_defaults_from_the_aws_files() {
 
 #[test]
 fn init_interactive_through_stdin() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
     // profile [bastion], account, user, serial [derived], duration [12h],
     // region (none), target prod (account, role [PowerUser], duration [1h]),
     // target audit (Auditor, 1h), then an empty name.
     let answers =
         "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\naudit\n444444444444\nAuditor\n1h\n\n";
-    let mut c = s.cmd();
+    let mut c = h.mfacli();
     c.env_remove("MFACLI_NON_INTERACTIVE").write_stdin(answers);
     let o = run(c, &["init"]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
@@ -347,14 +304,14 @@ fn init_interactive_through_stdin() {
         "{}",
         o.stderr
     );
-    assert_eq!(mode(&s.config()), 0o600);
-    let text = std::fs::read_to_string(s.config()).unwrap();
+    assert_eq!(mode(&h.config()), 0o600);
+    let text = std::fs::read_to_string(h.config()).unwrap();
     assert!(
         text.contains(&format!("mfa_serial = \"{ALICE_SERIAL}\"")),
         "{text}"
     );
     assert!(!text.contains("region ="), "{text}");
-    let l = run(s.cmd(), &["list"]);
+    let l = run(h.mfacli(), &["list"]);
     assert!(
         l.stdout.contains("arn:aws:iam::444444444444:role/Auditor"),
         "{}",
@@ -362,43 +319,43 @@ fn init_interactive_through_stdin() {
     );
 
     // An existing config: "n" keeps it, "y" replaces it.
-    let before = std::fs::read_to_string(s.config()).unwrap();
-    let mut c = s.cmd();
+    let before = std::fs::read_to_string(h.config()).unwrap();
+    let mut c = h.mfacli();
     c.env_remove("MFACLI_NON_INTERACTIVE").write_stdin("n\n");
     let o = run(c, &["init"]);
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("overwrite? [y/N]"), "{}", o.stderr);
-    assert_eq!(std::fs::read_to_string(s.config()).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(h.config()).unwrap(), before);
 
-    let mut c = s.cmd();
+    let mut c = h.mfacli();
     c.env_remove("MFACLI_NON_INTERACTIVE")
         .write_stdin(format!("y\nbastion\n{ALICE_SERIAL}\n\n4h\neu-west-1\n\n"));
     let o = run(c, &["init"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let text = std::fs::read_to_string(s.config()).unwrap();
+    let text = std::fs::read_to_string(h.config()).unwrap();
     assert!(
         text.contains("session_duration = \"4h\"") && !text.contains("[targets."),
         "{text}"
     );
 
     // Input that ends early writes nothing.
-    std::fs::remove_file(s.config()).unwrap();
-    let mut c = s.cmd();
+    std::fs::remove_file(h.config()).unwrap();
+    let mut c = h.mfacli();
     c.env_remove("MFACLI_NON_INTERACTIVE")
         .write_stdin("bastion\n");
     let o = run(c, &["init"]);
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("input ended"), "{}", o.stderr);
-    assert!(!s.config().exists());
+    assert!(!h.config().exists());
 }
 
 // ---------------------------------------------------------------- doctor
 
 #[test]
 fn doctor_healthy_setup() {
-    let s = Setup::new();
-    s.healthy();
-    let o = run(s.cmd(), &["doctor"]);
+    let h = home();
+    healthy(&h);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     for check in [
         "config",
@@ -442,11 +399,11 @@ fn doctor_healthy_setup() {
         o.stdout
     );
     assert!(!o.stdout.contains(ALICE_SECRET) && !o.stderr.contains(ALICE_SECRET));
-    assert_eq!(s.emu.count("GetCallerIdentity"), 1);
-    assert_eq!(s.emu.count_all("GetSessionToken"), 0);
-    assert_eq!(s.emu.count_all("AssumeRole"), 0);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 1);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 0);
+    assert_eq!(h.emu().count_all("AssumeRole"), 0);
 
-    let o = run(s.cmd(), &["doctor", "prod", "--json"]);
+    let o = run(h.mfacli(), &["doctor", "prod", "--json"]);
     assert_eq!(o.code, 0);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(v["ok"], true);
@@ -463,17 +420,17 @@ fn doctor_healthy_setup() {
 
 #[test]
 fn doctor_reports_cached_session_and_credentials_without_new_sts_calls() {
-    let s = Setup::new();
-    s.healthy();
-    let mut c = s.cmd();
+    let h = home();
+    healthy(&h);
+    let mut c = h.mfacli();
     c.env("MFACLI_TOTP_SECRET", ALICE_SEED);
     let a = run(c, &["assume", "prod"]);
     assert_eq!(a.code, 0, "{}", a.stderr);
     let (gst, ar) = (
-        s.emu.count_all("GetSessionToken"),
-        s.emu.count_all("AssumeRole"),
+        h.emu().count_all("GetSessionToken"),
+        h.emu().count_all("AssumeRole"),
     );
-    let o = run(s.cmd(), &["doctor"]);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(
         has(&o, "ok", "mfa session").contains(" left"),
@@ -492,8 +449,8 @@ fn doctor_reports_cached_session_and_credentials_without_new_sts_calls() {
     );
     assert_eq!(
         (
-            s.emu.count_all("GetSessionToken"),
-            s.emu.count_all("AssumeRole")
+            h.emu().count_all("GetSessionToken"),
+            h.emu().count_all("AssumeRole")
         ),
         (gst, ar)
     );
@@ -501,11 +458,11 @@ fn doctor_reports_cached_session_and_credentials_without_new_sts_calls() {
 
 #[test]
 fn doctor_wrong_secret_is_an_error_about_the_secret() {
-    let s = Setup::new();
-    s.healthy();
+    let h = home();
+    healthy(&h);
     let wrong = "wrongSECRETkey0000000000000000EXAMPLE999";
-    s.alice_keys(wrong, 0o600);
-    let o = run(s.cmd(), &["doctor"]);
+    alice_keys(&h, wrong);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     let l = has(&o, "error", "sts");
     assert!(
@@ -519,14 +476,13 @@ fn doctor_wrong_secret_is_an_error_about_the_secret() {
 
 #[test]
 fn doctor_unknown_key_is_an_error() {
-    let s = Setup::new();
-    s.healthy();
-    s.write(
-        &s.credentials(),
+    let h = home();
+    healthy(&h);
+    write_private(
+        &h.credentials(),
         "[bastion]\naws_access_key_id = AKIANOBODY0000000000\naws_secret_access_key = nobodySECRET00000000000000000000000000\n",
-        0o600,
     );
-    let o = run(s.cmd(), &["doctor"]);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     let l = has(&o, "error", "sts");
     assert!(
@@ -537,10 +493,10 @@ fn doctor_unknown_key_is_an_error() {
 
 #[test]
 fn doctor_missing_keys_is_an_error_without_sts_calls() {
-    let s = Setup::new();
-    s.healthy();
-    std::fs::remove_file(s.credentials()).unwrap();
-    let o = run(s.cmd(), &["doctor"]);
+    let h = home();
+    healthy(&h);
+    std::fs::remove_file(h.credentials()).unwrap();
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
         has(&o, "error", "bastion keys").contains("no long-term keys for profile 'bastion'"),
@@ -552,15 +508,15 @@ fn doctor_missing_keys_is_an_error_without_sts_calls() {
         "{}",
         o.stdout
     );
-    assert_eq!(s.emu.count_all("GetCallerIdentity"), 0);
+    assert_eq!(h.emu().count_all("GetCallerIdentity"), 0);
 }
 
 #[test]
 fn doctor_warns_about_a_readable_credentials_file() {
-    let s = Setup::new();
-    s.healthy();
-    std::fs::set_permissions(s.credentials(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let o = run(s.cmd(), &["doctor"]);
+    let h = home();
+    healthy(&h);
+    std::fs::set_permissions(h.credentials(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "a warning is not an error: {}", o.stdout);
     assert!(
         has(&o, "warn", "file mode").contains("0644"),
@@ -569,7 +525,7 @@ fn doctor_warns_about_a_readable_credentials_file() {
     );
     assert!(
         o.stdout
-            .contains(&format!("fix: chmod 600 {}", s.credentials().display())),
+            .contains(&format!("fix: chmod 600 {}", h.credentials().display())),
         "{}",
         o.stdout
     );
@@ -578,10 +534,13 @@ fn doctor_warns_about_a_readable_credentials_file() {
 #[test]
 fn doctor_names_broken_targets() {
     // A bad role ARN in the mfacli config: the config itself is the error.
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    s.mfacli_config("[targets.broken]\nrole_arn = \"arn:aws:iam::22:role/PowerUser\"\n");
-    let o = run(s.cmd(), &["doctor"]);
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    mfacli_config(
+        &h,
+        "[targets.broken]\nrole_arn = \"arn:aws:iam::22:role/PowerUser\"\n",
+    );
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
         has(&o, "error", "config").contains("[targets.broken] role_arn"),
@@ -590,14 +549,13 @@ fn doctor_names_broken_targets() {
     );
 
     // A bad role ARN in ~/.aws/config: an error line for that target only.
-    let s = Setup::new();
-    s.healthy();
-    s.write(
-        &s.path(".aws/config"),
+    let h = home();
+    healthy(&h);
+    write_private(
+        &h.aws_config(),
         "[profile broken]\nrole_arn = arn:aws:iam::222222222222:user/nope\nsource_profile = bastion\n",
-        0o600,
     );
-    let o = run(s.cmd(), &["doctor"]);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
         has(&o, "error", "target broken").contains("role_arn"),
@@ -608,7 +566,7 @@ fn doctor_names_broken_targets() {
     has(&o, "ok", "sts");
 
     // An unknown target named on the command line.
-    let o = run(s.cmd(), &["doctor", "prdo"]);
+    let o = run(h.mfacli(), &["doctor", "prdo"]);
     assert_eq!(o.code, 1);
     assert!(
         has(&o, "error", "target prdo").contains("did you mean 'prod'"),
@@ -619,13 +577,13 @@ fn doctor_names_broken_targets() {
 
 #[test]
 fn doctor_config_warnings_and_no_targets() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    s.mfacli_config("");
-    let mut text = std::fs::read_to_string(s.config()).unwrap();
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    mfacli_config(&h, "");
+    let mut text = std::fs::read_to_string(h.config()).unwrap();
     text = text.replace("session_duration", "sesion_duration");
-    std::fs::write(s.config(), text).unwrap();
-    let o = run(s.cmd(), &["doctor"]);
+    std::fs::write(h.config(), text).unwrap();
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(
         has(&o, "warn", "config").contains("did you mean 'session_duration'"),
@@ -638,10 +596,10 @@ fn doctor_config_warnings_and_no_targets() {
 
 #[test]
 fn doctor_detects_clock_skew() {
-    let s = Setup::new();
-    s.healthy();
-    s.emu.set_offset_secs(3600);
-    let o = run(s.cmd(), &["doctor"]);
+    let h = home();
+    healthy(&h);
+    h.emu().set_offset_secs(3600);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     let l = has(&o, "error", "clock");
     assert!(
@@ -653,15 +611,15 @@ fn doctor_detects_clock_skew() {
     assert!(line(&o.stdout, "error", "sts").is_none(), "{}", o.stdout);
     // One call refused for the skew, one retried at the corrected time.
     assert_eq!(
-        s.emu.count_all("GetCallerIdentity"),
+        h.emu().count_all("GetCallerIdentity"),
         2,
         "{:?}",
-        s.emu.requests()
+        h.emu().requests()
     );
-    assert_eq!(s.emu.count("GetCallerIdentity"), 1);
+    assert_eq!(h.emu().count("GetCallerIdentity"), 1);
 
-    s.emu.set_offset_secs(-3600);
-    let o = run(s.cmd(), &["doctor", "--json"]);
+    h.emu().set_offset_secs(-3600);
+    let o = run(h.mfacli(), &["doctor", "--json"]);
     assert_eq!(o.code, 1);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     let clock = v["checks"]
@@ -681,13 +639,14 @@ fn doctor_detects_clock_skew() {
 
 #[test]
 fn doctor_warns_about_targets_over_one_hour() {
-    let s = Setup::new();
-    s.alice_keys(ALICE_SECRET, 0o600);
-    s.mfacli_config(
+    let h = home();
+    alice_keys(&h, ALICE_SECRET);
+    mfacli_config(
+        &h,
         "[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\n\
          [targets.long]\nrole_arn = \"arn:aws:iam::333333333333:role/PowerUser\"\nduration = \"2h\"\n",
     );
-    let o = run(s.cmd(), &["doctor"]);
+    let o = run(h.mfacli(), &["doctor"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
     let l = has(&o, "warn", "target long");
     assert!(l.contains("2h") && l.contains("own MFA code"), "{l}");

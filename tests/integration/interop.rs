@@ -10,20 +10,18 @@
 //! runs with a cleared environment plus only what the test sets.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sts_emulator::{Emulator, World};
+use crate::util::{describe, mode, Bounded, Home, HomeBuilder};
+use sts_emulator::demo::{ALICE_KEY, ALICE_SECRET, ALICE_SERIAL};
+use sts_emulator::Emulator;
 
 const MFACLI: &str = env!("CARGO_BIN_EXE_mfacli");
-/// Generous: the machine may be busy, and AWS CLI v1 starts slowly.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 const REGION: &str = "us-east-1";
 
 const EMU_PROD_ROLE: &str = "arn:aws:iam::222222222222:role/PowerUser";
@@ -31,6 +29,7 @@ const EMU_STAGING_ROLE: &str = "arn:aws:iam::333333333333:role/PowerUser";
 const EMU_PROD_ARN: &str = "arn:aws:sts::222222222222:assumed-role/PowerUser/alice";
 const EMU_STAGING_ARN: &str = "arn:aws:sts::333333333333:assumed-role/PowerUser/alice";
 const MOTO_PROD_ARN: &str = "arn:aws:sts::123456789012:assumed-role/PowerUser/alice";
+const MOTO_KEY: &str = "AKIAMOTOFAKE00000001";
 
 // ---------------------------------------------------------------------------
 // Prerequisites: the venv and the shells
@@ -84,57 +83,13 @@ fn shell(name: &str) -> Option<PathBuf> {
 // Running commands
 // ---------------------------------------------------------------------------
 
-fn describe(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
-}
-
-/// Runs `cmd` with no stdin, capturing output; kills it after COMMAND_TIMEOUT.
-fn run(cmd: &mut Command) -> Output {
-    let what = describe(cmd);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
-    let reader = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out = reader(Box::new(child.stdout.take().expect("piped")));
-    let err = reader(Box::new(child.stderr.take().expect("piped")));
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("waiting for a child") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`{what}` did not finish within {COMMAND_TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("reader"),
-        stderr: err.join().expect("reader"),
-    }
-}
-
 /// Runs `cmd`, panics with everything it printed unless it exits 0, and
 /// returns its stdout.
 fn ok(cmd: &mut Command) -> String {
     let what = describe(cmd);
-    let out = run(cmd);
+    let out = cmd
+        .run_bounded()
+        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -237,66 +192,9 @@ fn start_moto(venv: &Path) -> Moto {
     panic!("moto_server could not be started; see the messages above");
 }
 
-fn start_emulator() -> Emulator {
-    Emulator::start(World::demo()).expect("starting the STS emulator")
-}
-
 // ---------------------------------------------------------------------------
 // A HOME with the AWS files and the mfacli config
 // ---------------------------------------------------------------------------
-
-/// The account-specific bits of a test setup.
-struct Setup {
-    access_key_id: String,
-    secret_access_key: String,
-    mfa_serial: String,
-    prod_role: &'static str,
-    staging_role: &'static str,
-    /// The MFA code source given to mfacli.
-    code_var: (&'static str, &'static str),
-}
-
-/// The emulator's demo world: alice, with a TOTP seed (the emulator rejects
-/// reused codes; mfacli guards against replay itself).
-fn emulator_setup() -> Setup {
-    let world = World::demo();
-    let alice = world
-        .users
-        .iter()
-        .find(|u| u.name == "alice")
-        .expect("alice in the demo world");
-    let mfa = alice.mfa.as_ref().expect("alice has an MFA device");
-    Setup {
-        access_key_id: alice.access_key_id.clone(),
-        secret_access_key: alice.secret_access_key.clone(),
-        mfa_serial: mfa.serial.clone(),
-        prod_role: EMU_PROD_ROLE,
-        staging_role: EMU_STAGING_ROLE,
-        code_var: ("MFACLI_TOTP_SECRET", sts_emulator::demo::ALICE_SEED),
-    }
-}
-
-/// moto accepts any keys and any MFA code.
-fn moto_setup() -> Setup {
-    Setup {
-        access_key_id: "AKIAMOTOFAKE00000001".into(),
-        secret_access_key: "motoFakeSecret0000000000000000000000001".into(),
-        mfa_serial: "arn:aws:iam::123456789012:mfa/alice".into(),
-        prod_role: "arn:aws:iam::123456789012:role/PowerUser",
-        staging_role: "arn:aws:iam::123456789012:role/Staging",
-        code_var: ("MFACLI_TOKEN_CODE", "123456"),
-    }
-}
-
-/// A temporary HOME: ~/.aws/credentials ([bastion] plus an unrelated
-/// section), ~/.aws/config ([profile prod] with credential_process), the
-/// mfacli config and a cache dir, all pointing at one STS endpoint.
-struct Home {
-    dir: tempfile::TempDir,
-    endpoint: String,
-    code_var: (&'static str, &'static str),
-    venv: Option<PathBuf>,
-}
 
 const CREDENTIALS_TAIL: &str = "
 # A colleague's sandbox keys; mfacli must leave this section alone.
@@ -306,127 +204,100 @@ aws_secret_access_key = sandboxSecret00000000000000000000000001
 region = eu-west-1
 ";
 
-impl Home {
-    fn new(setup: &Setup, endpoint: &str, venv: Option<&Path>) -> Home {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let home = Home {
-            dir,
-            endpoint: endpoint.to_owned(),
-            code_var: setup.code_var,
-            venv: venv.map(Path::to_owned),
-        };
-        std::fs::create_dir_all(home.path().join(".aws")).expect("mkdir ~/.aws");
-        std::fs::write(home.credentials(), home_credentials(setup)).expect("writing credentials");
-        std::fs::set_permissions(home.credentials(), std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
-        let aws_config = format!(
-            "# AWS CLI config written by tests/interop.rs\n[profile prod]\ncredential_process = {MFACLI} credential-process prod\n"
-        );
-        std::fs::write(home.aws_config(), aws_config).expect("writing aws config");
-        let config = format!(
-            "[bastion]\nprofile = \"bastion\"\nmfa_serial = \"{}\"\nregion = \"{REGION}\"\n\n\
-             [targets.prod]\nrole_arn = \"{}\"\n\n[targets.staging]\nrole_arn = \"{}\"\n",
-            setup.mfa_serial, setup.prod_role, setup.staging_role
-        );
-        std::fs::write(home.config(), config).expect("writing mfacli config");
-        home
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn credentials(&self) -> PathBuf {
-        self.path().join(".aws/credentials")
-    }
-
-    fn aws_config(&self) -> PathBuf {
-        self.path().join(".aws/config")
-    }
-
-    fn config(&self) -> PathBuf {
-        self.path().join("mfacli.toml")
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.path().join("mfacli-cache")
-    }
-
-    /// The whole environment of every process in this HOME: mfacli's own
-    /// settings (which the AWS CLI passes on to credential_process), the AWS
-    /// files and endpoint, and a PATH that finds mfacli and the venv first.
-    fn env(&self) -> Vec<(&'static str, OsString)> {
-        let mut dirs = vec![Path::new(MFACLI).parent().expect("binary dir").to_owned()];
-        dirs.extend(self.venv.iter().map(|v| v.join("bin")));
-        dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        let path = std::env::join_paths(dirs).expect("PATH");
-        vec![
-            ("PATH", path),
-            ("HOME", self.path().into()),
-            ("MFACLI_CONFIG", self.config().into()),
-            ("MFACLI_CACHE_DIR", self.cache().into()),
-            ("MFACLI_NON_INTERACTIVE", "1".into()),
-            (self.code_var.0, self.code_var.1.into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", self.credentials().into()),
-            ("AWS_CONFIG_FILE", self.aws_config().into()),
-            ("AWS_ENDPOINT_URL_STS", self.endpoint.clone().into()),
-            ("AWS_DEFAULT_REGION", REGION.into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ]
-    }
-
-    /// Any program, with a cleared environment plus [`Home::env`].
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear().envs(self.env()).current_dir(self.path());
-        cmd
-    }
-
-    /// A program from the venv.
-    fn venv_command(&self, name: &str) -> Command {
-        let venv = self.venv.as_ref().expect("this HOME has no venv");
-        self.command(venv.join("bin").join(name))
-    }
-
-    /// `aws sts get-caller-identity ARGS`, returning the Arn.
-    fn caller_arn(&self, args: &[&str], extra_env: &[(&str, &str)]) -> String {
-        let mut cmd = self.venv_command("aws");
-        cmd.args([
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ])
-        .args(args);
-        cmd.envs(extra_env.iter().copied());
-        ok(&mut cmd).trim().to_owned()
-    }
-
-    /// `SHELL FLAGS -c SCRIPT`, with $SHELL set to that shell; returns stdout.
-    fn shell_script(&self, shell: &Path, flags: &[&str], script: &str) -> String {
-        ok(self
-            .command(shell)
-            .env("SHELL", shell)
-            .args(flags)
-            .arg("-c")
-            .arg(script))
-    }
-}
-
-fn home_credentials(setup: &Setup) -> String {
+fn home_credentials(key: &str, secret: &str) -> String {
     format!(
-        "# Long-term keys of the bastion IAM user.\n[bastion]\naws_access_key_id = {}\naws_secret_access_key = {}\n{CREDENTIALS_TAIL}",
-        setup.access_key_id, setup.secret_access_key
+        "# Long-term keys of the bastion IAM user.\n[bastion]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n{CREDENTIALS_TAIL}"
     )
 }
 
-/// mfacli with a cleared environment plus the HOME's settings.
-fn mfacli(home: &Home) -> Command {
-    home.command(MFACLI)
+/// A HOME with ~/.aws/credentials ([bastion] plus an unrelated section),
+/// ~/.aws/config ([profile prod] with credential_process), and the mfacli
+/// config and cache at paths named by variables, which the AWS CLI passes
+/// on to credential_process. mfacli's directory and then the venv's come
+/// first on PATH.
+fn interop_home(
+    key: &str,
+    secret: &str,
+    serial: &str,
+    [prod_role, staging_role]: [&str; 2],
+    venv: Option<&Path>,
+) -> HomeBuilder {
+    let aws_config = format!(
+        "# AWS CLI config written by tests/interop.rs\n[profile prod]\ncredential_process = {MFACLI} credential-process prod\n"
+    );
+    let config = format!(
+        "[bastion]\nprofile = \"bastion\"\nmfa_serial = \"{serial}\"\nregion = \"{REGION}\"\n\n\
+         [targets.prod]\nrole_arn = \"{prod_role}\"\n\n[targets.staging]\nrole_arn = \"{staging_role}\"\n"
+    );
+    let home = Home::builder()
+        .credentials(Some(&home_credentials(key, secret)))
+        .aws_config(&aws_config)
+        .config(Some(&config))
+        .config_path("mfacli.toml")
+        .cache_dir("mfacli-cache")
+        .aws_file_vars()
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .path_dir(Path::new(MFACLI).parent().expect("binary dir"));
+    match venv {
+        Some(venv) => home.path_dir(venv.join("bin")),
+        None => home,
+    }
+}
+
+/// The emulator's demo world: alice, with her TOTP seed (the emulator
+/// rejects reused codes; mfacli guards against replay itself).
+fn emulator_home(venv: Option<&Path>) -> HomeBuilder {
+    interop_home(
+        ALICE_KEY,
+        ALICE_SECRET,
+        ALICE_SERIAL,
+        [EMU_PROD_ROLE, EMU_STAGING_ROLE],
+        venv,
+    )
+}
+
+/// moto's STS at `url`; moto accepts any keys and any MFA code.
+fn moto_home(url: &str, venv: &Path) -> Home {
+    interop_home(
+        MOTO_KEY,
+        "motoFakeSecret0000000000000000000000001",
+        "arn:aws:iam::123456789012:mfa/alice",
+        [
+            "arn:aws:iam::123456789012:role/PowerUser",
+            "arn:aws:iam::123456789012:role/Staging",
+        ],
+        Some(venv),
+    )
+    .endpoint(url)
+    .code(Some(("MFACLI_TOKEN_CODE", "123456")))
+    .build()
+}
+
+/// `aws sts get-caller-identity ARGS` from the venv, returning the Arn.
+fn caller_arn(home: &Home, venv: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> String {
+    let mut cmd = home.command(venv.join("bin/aws"));
+    cmd.args([
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ])
+    .args(args);
+    cmd.envs(extra_env.iter().copied());
+    ok(&mut cmd).trim().to_owned()
+}
+
+/// `SHELL FLAGS -c SCRIPT`, with $SHELL set to that shell; returns stdout.
+fn shell_script(home: &Home, shell: &Path, flags: &[&str], script: &str) -> String {
+    ok(home
+        .command(shell)
+        .env("SHELL", shell)
+        .args(flags)
+        .arg("-c")
+        .arg(script))
 }
 
 // ---------------------------------------------------------------------------
@@ -536,17 +407,17 @@ fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
     let Some(venv) = venv() else { return };
     let Some(bash) = shell("bash") else { return };
     let moto = start_moto(&venv);
-    let home = Home::new(&moto_setup(), &moto.url, Some(&venv));
+    let home = moto_home(&moto.url, &venv);
 
     // env, evaluated by bash.
     let script = r#"eval "$(mfacli env prod)" && env | grep '^AWS_'"#;
     let from_env = Creds::from_env_lines(
-        &home.shell_script(&bash, &["--norc", "--noprofile"], script),
+        &shell_script(&home, &bash, &["--norc", "--noprofile"], script),
         "env in bash",
     );
 
     // exec: the command sees the credentials, and not the MFA code.
-    let exec_env = ok(mfacli(&home).args(["exec", "prod", "--", "env"]));
+    let exec_env = ok(home.std_mfacli().args(["exec", "prod", "--", "env"]));
     let from_exec = Creds::from_env_lines(&exec_env, "exec prod -- env");
     for gone in ["MFACLI_TOKEN_CODE", "AWS_PROFILE"] {
         assert!(
@@ -556,9 +427,11 @@ fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
     }
 
     let from_cp =
-        Creds::from_credential_process(&ok(mfacli(&home).args(["credential-process", "prod"])));
+        Creds::from_credential_process(&ok(home.std_mfacli().args(["credential-process", "prod"])));
 
-    ok(mfacli(&home).args(["assume", "prod", "--write-profile", "prod-temp"]));
+    ok(home
+        .std_mfacli()
+        .args(["assume", "prod", "--write-profile", "prod-temp"]));
     let written = std::fs::read_to_string(home.credentials()).expect("reading credentials");
     let from_profile = Creds::from_ini_section(&written, "prod-temp");
 
@@ -567,18 +440,24 @@ fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
     assert_eq!(from_env, from_cp, "env and credential-process disagree");
     assert_eq!(from_env, from_profile, "env and --write-profile disagree");
     assert_ne!(
-        from_env.access_key_id,
-        moto_setup().access_key_id,
+        from_env.access_key_id, MOTO_KEY,
         "got the long-term keys back"
     );
 
     // moto knows these credentials as the assumed role.
-    let arn = home.caller_arn(&["--endpoint-url", &moto.url], &from_env.as_env());
+    let arn = caller_arn(
+        &home,
+        &venv,
+        &["--endpoint-url", &moto.url],
+        &from_env.as_env(),
+    );
     assert_eq!(
         arn, MOTO_PROD_ARN,
         "GetCallerIdentity with the credentials from env/exec/credential-process"
     );
-    let arn = home.caller_arn(
+    let arn = caller_arn(
+        &home,
+        &venv,
         &["--endpoint-url", &moto.url, "--profile", "prod-temp"],
         &[],
     );
@@ -587,7 +466,7 @@ fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
         "GetCallerIdentity with the profile written by assume"
     );
 
-    let whoami = ok(mfacli(&home).args(["whoami", "prod"]));
+    let whoami = ok(home.std_mfacli().args(["whoami", "prod"]));
     let arn_line = whoami
         .lines()
         .find_map(|l| l.strip_prefix("Arn:"))
@@ -602,14 +481,20 @@ fn moto_env_exec_credential_process_and_profile_hold_the_assumed_role() {
 #[test]
 fn aws_cli_uses_mfacli_as_credential_process() {
     let Some(venv) = venv() else { return };
-    let emu = start_emulator();
-    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+    let home = emulator_home(Some(&venv)).build();
+    let emu = home.emu();
 
     // [profile prod] has only credential_process; [bastion] in the
     // credentials file must not be used.
-    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
+    assert_eq!(
+        caller_arn(&home, &venv, &["--profile", "prod"], &[]),
+        EMU_PROD_ARN
+    );
     // AWS CLI v1 does not cache credential_process results: mfacli does.
-    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
+    assert_eq!(
+        caller_arn(&home, &venv, &["--profile", "prod"], &[]),
+        EMU_PROD_ARN
+    );
     assert_eq!(emu.count("GetSessionToken"), 1, "{:#?}", emu.requests());
     assert_eq!(emu.count("AssumeRole"), 1, "{:#?}", emu.requests());
     assert_eq!(emu.count("GetCallerIdentity"), 2, "{:#?}", emu.requests());
@@ -623,18 +508,19 @@ fn aws_cli_uses_mfacli_as_credential_process() {
 #[test]
 fn aws_profile_env_selecting_the_credential_process_profile() {
     let Some(venv) = venv() else { return };
-    let emu = start_emulator();
-    let setup = emulator_setup();
-    let home = Home::new(&setup, &emu.endpoint_url(), Some(&venv));
-    let credentials = home_credentials(&setup).replace("[bastion]", "[default]");
+    let home = emulator_home(Some(&venv)).build();
+    let credentials = home_credentials(ALICE_KEY, ALICE_SECRET).replace("[bastion]", "[default]");
     std::fs::write(home.credentials(), credentials).expect("writing credentials");
     let config = std::fs::read_to_string(home.config()).expect("reading config");
     std::fs::write(home.config(), config.replace("profile = \"bastion\"\n", ""))
         .expect("writing config");
 
-    assert_eq!(home.caller_arn(&["--profile", "prod"], &[]), EMU_PROD_ARN);
     assert_eq!(
-        home.caller_arn(&[], &[("AWS_PROFILE", "prod")]),
+        caller_arn(&home, &venv, &["--profile", "prod"], &[]),
+        EMU_PROD_ARN
+    );
+    assert_eq!(
+        caller_arn(&home, &venv, &[], &[("AWS_PROFILE", "prod")]),
         EMU_PROD_ARN
     );
 }
@@ -642,11 +528,11 @@ fn aws_profile_env_selecting_the_credential_process_profile() {
 #[test]
 fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
     let Some(venv) = venv() else { return };
-    let emu = start_emulator();
-    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+    let home = emulator_home(Some(&venv)).build();
+    let emu = home.emu();
     let who = "aws sts get-caller-identity --query Arn --output text";
 
-    let out = ok(mfacli(&home).args([
+    let out = ok(home.std_mfacli().args([
         "exec",
         "prod",
         "--",
@@ -662,7 +548,8 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
 
     let mut shells_run = vec![];
     if let Some(bash) = shell("bash") {
-        let out = home.shell_script(
+        let out = shell_script(
+            &home,
             &bash,
             &["--norc", "--noprofile"],
             &format!(r#"eval "$(mfacli env prod)"; {who}"#),
@@ -671,7 +558,8 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
         shells_run.push("bash");
     }
     if let Some(zsh) = shell("zsh") {
-        let out = home.shell_script(
+        let out = shell_script(
+            &home,
             &zsh,
             &["-f"],
             &format!(r#"eval "$(mfacli env prod --shell zsh)"; {who}"#),
@@ -680,7 +568,8 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
         shells_run.push("zsh");
     }
     if let Some(fish) = shell("fish") {
-        let out = home.shell_script(
+        let out = shell_script(
+            &home,
             &fish,
             &["--no-config"],
             &format!("mfacli env prod --shell fish | source; {who}"),
@@ -690,7 +579,7 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
     }
 
     // A second target reuses the MFA session too.
-    let out = ok(mfacli(&home).args([
+    let out = ok(home.std_mfacli().args([
         "exec",
         "staging",
         "--",
@@ -711,12 +600,12 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
         "one MFA code for everything ({shells_run:?}):\n{log:#?}"
     );
     assert_eq!(
-        count_for_role(&emu, "AssumeRole", EMU_PROD_ROLE),
+        count_for_role(emu, "AssumeRole", EMU_PROD_ROLE),
         1,
         "prod assumed once:\n{log:#?}"
     );
     assert_eq!(
-        count_for_role(&emu, "AssumeRole", EMU_STAGING_ROLE),
+        count_for_role(emu, "AssumeRole", EMU_STAGING_ROLE),
         1,
         "staging assumed once:\n{log:#?}"
     );
@@ -726,13 +615,13 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
 #[test]
 fn boto3_uses_mfacli_as_credential_process() {
     let Some(venv) = venv() else { return };
-    let emu = start_emulator();
-    let home = Home::new(&emulator_setup(), &emu.endpoint_url(), Some(&venv));
+    let home = emulator_home(Some(&venv)).build();
+    let emu = home.emu();
     let script = "import sys, boto3\n\
                   sts = boto3.Session(profile_name='prod').client('sts', endpoint_url=sys.argv[1])\n\
                   print(sts.get_caller_identity()['Arn'])";
     let out = ok(home
-        .venv_command("python")
+        .command(venv.join("bin/python"))
         .args(["-c", script, &emu.endpoint_url()]));
     assert_eq!(out.trim(), EMU_PROD_ARN);
     assert_eq!(emu.count("AssumeRole"), 1);
@@ -741,16 +630,17 @@ fn boto3_uses_mfacli_as_credential_process() {
 #[test]
 fn aws_cli_reads_the_profile_written_by_assume() {
     let Some(venv) = venv() else { return };
-    let emu = start_emulator();
-    let setup = emulator_setup();
-    let home = Home::new(&setup, &emu.endpoint_url(), Some(&venv));
-    let before = home_credentials(&setup);
+    let home = emulator_home(Some(&venv)).build();
+    let emu = home.emu();
+    let before = home_credentials(ALICE_KEY, ALICE_SECRET);
 
     for _ in 0..2 {
         // The second run rewrites the section mfacli wrote the first time.
-        ok(mfacli(&home).args(["assume", "prod", "--write-profile", "prod-temp"]));
+        ok(home
+            .std_mfacli()
+            .args(["assume", "prod", "--write-profile", "prod-temp"]));
         assert_eq!(
-            home.caller_arn(&["--profile", "prod-temp"], &[]),
+            caller_arn(&home, &venv, &["--profile", "prod-temp"], &[]),
             EMU_PROD_ARN
         );
 
@@ -760,12 +650,7 @@ fn aws_cli_reads_the_profile_written_by_assume() {
             "other sections and comments changed:\n{text}"
         );
         assert_eq!(text.matches("[prod-temp]").count(), 1, "{text}");
-        let mode = std::fs::metadata(home.credentials())
-            .expect("stat")
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600, "credentials file mode");
+        assert_eq!(mode(&home.credentials()), 0o600, "credentials file mode");
     }
     // All that was added is the one new section, at the end.
     let text = std::fs::read_to_string(home.credentials()).expect("reading credentials");
@@ -790,8 +675,14 @@ fn aws_cli_reads_the_profile_written_by_assume() {
 /// stderr, and print `expect` (proof the completion was registered).
 fn completions_load(name: &str, flags: &[&str], script: &str, expect: &str) {
     let Some(sh) = shell(name) else { return };
-    let home = Home::new(&emulator_setup(), "http://127.0.0.1:9", None);
-    let out = run(home.command(&sh).args(flags).arg("-c").arg(script));
+    let home = emulator_home(None).endpoint("http://127.0.0.1:9").build();
+    let out = home
+        .command(&sh)
+        .args(flags)
+        .arg("-c")
+        .arg(script)
+        .run_bounded()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -11,7 +11,7 @@ fn into_closed_pipe(h: &Home, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let mut c = h.std_mfacli();
-    c.env("MFACLI_FEDERATION_URL", h.emu.federation_url())
+    c.env("MFACLI_FEDERATION_URL", h.emu().federation_url())
         .args(args)
         .stdin(Stdio::null())
         .stdout(writer)

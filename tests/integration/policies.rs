@@ -9,31 +9,13 @@ use sts_emulator::{Emulator, Role, User, World};
 
 const ROLE: &str = "arn:aws:iam::222222222222:role/PowerUser";
 
-/// `mfacli ARGS` with an empty HOME and no other environment (the
-/// developer's config, AWS files and AWS_* variables must not change what
-/// the policies say).
-fn mfacli_stdout(args: &[&str]) -> String {
-    let home = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("mfacli")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("MFACLI_NON_INTERACTIVE", "1")
-        .timeout(CHILD_TIMEOUT)
-        .args(args)
-        .assert()
-        .success();
-    stdout(out.get_output())
-}
-
 /// A world whose policies are exactly what `mfacli policy` prints; the
 /// role itself does not insist on MFA, so only the policies decide.
 fn generated_world(trust_args: &[&str]) -> World {
-    let bastion = mfacli_stdout(&["policy", "bastion"]);
+    let bastion = bare_mfacli_stdout(&["policy", "bastion"]);
     let mut args = vec!["policy", "trust", "--bastion-account", "111111111111"];
     args.extend_from_slice(trust_args);
-    let trust = mfacli_stdout(&args);
+    let trust = bare_mfacli_stdout(&args);
     World::new()
         .with_user(
             User::new("111111111111", "alice", ALICE_KEY, ALICE_SECRET)

@@ -80,12 +80,11 @@ impl RealWorld {
         if !can_unshare() {
             return None;
         }
-        let mut h = Home::new();
         let pki = pki(HOSTS);
         let emu = bind_443(World::demo(), pki.chain.as_bytes(), pki.key.as_bytes());
         emu.set_signing_region(SigningRegion::FromHost);
-        h.emu = emu;
-        let ip = h.emu.endpoint_url();
+        let h = Home::builder().emulator(emu).build();
+        let ip = h.emu().endpoint_url();
         let ip = ip
             .trim_start_matches("https://")
             .trim_end_matches(":443")
@@ -134,7 +133,7 @@ impl RealWorld {
 
     /// mfacli under libfaketime, `secs` ahead, with the emulator moved too.
     fn at(&self, secs: i64, args: &[&str]) -> assert_cmd::Command {
-        self.h.emu.set_offset_secs(secs);
+        self.h.emu().set_offset_secs(secs);
         let spec = format!("+{secs}s");
         let mut a = vec!["-f", &spec, env!("CARGO_BIN_EXE_mfacli")];
         a.extend_from_slice(args);
@@ -144,7 +143,7 @@ impl RealWorld {
     }
 
     fn sessions(&self) -> usize {
-        self.h.emu.count_all("GetSessionToken")
+        self.h.emu().count_all("GetSessionToken")
     }
 }
 
@@ -201,8 +200,8 @@ mfacli exec prod -- "$MFACLI" whoami prod
         .success();
     let text = stdout(out.get_output());
     assert!(text.contains(PROD_ROLE_SESSION), "{text}");
-    assert_eq!(w.sessions(), 1, "{:#?}", w.h.emu.requests());
-    assert_eq!(w.h.emu.count("AssumeRole"), 2, "prod once, staging once");
+    assert_eq!(w.sessions(), 1, "{:#?}", w.h.emu().requests());
+    assert_eq!(w.h.emu().count("AssumeRole"), 2, "prod once, staging once");
 }
 
 /// Without a [bastion] region the ambient AWS_REGION picks the endpoint,
@@ -224,8 +223,8 @@ fn without_a_bastion_region_every_regional_endpoint_shares_the_session() {
             "{err}"
         );
     }
-    assert_eq!(w.sessions(), 1, "{:#?}", w.h.emu.requests());
-    assert_eq!(w.h.emu.count("AssumeRole"), 3);
+    assert_eq!(w.sessions(), 1, "{:#?}", w.h.emu().requests());
+    assert_eq!(w.h.emu().count("AssumeRole"), 3);
     // No region anywhere: the partition's default, us-east-1.
     w.mfacli(&["-v", "whoami", "prod", "--refresh"])
         .assert()
@@ -258,7 +257,7 @@ fn a_working_day_in_three_regions_takes_one_code() {
             .assert()
             .success();
     }
-    let reqs = w.h.emu.requests();
+    let reqs = w.h.emu().requests();
     assert_eq!(w.sessions(), 1, "{reqs:#?}");
     assert_eq!(
         reqs.iter().filter(|r| r.token_code_sent).count(),
@@ -287,8 +286,8 @@ fn aws_cn_uses_the_amazonaws_com_cn_endpoint() {
     );
     // The emulator knows only the aws partition's roles, but the session
     // was issued there: TLS, name and signing region all matched.
-    assert_eq!(w.h.emu.count("GetSessionToken"), 1, "{err}");
-    assert_eq!(w.h.emu.count_all("AssumeRole"), 1, "{err}");
+    assert_eq!(w.h.emu().count("GetSessionToken"), 1, "{err}");
+    assert_eq!(w.h.emu().count_all("AssumeRole"), 1, "{err}");
 }
 
 /// The emulator refuses a signature for another region than the host's,
@@ -328,7 +327,7 @@ fn the_ca_bundle_is_what_makes_tls_work() {
         .failure();
     let err = stderr(out.get_output());
     assert!(err.contains("sts.eu-west-1.amazonaws.com"), "{err}");
-    assert_eq!(w.h.emu.requests().len(), 0);
+    assert_eq!(w.h.emu().requests().len(), 0);
     w.mfacli(&["env", "prod"]).assert().success();
     assert_eq!(w.sessions(), 1);
 }

@@ -103,7 +103,8 @@ fn refused_endpoint_with_a_seed_fails_fast_and_spends_no_step() {
 fn slow_sts_times_out_naming_the_endpoint_and_caches_nothing() {
     let h = Home::new();
     // Without working timeouts, 3 attempts would take 90 s.
-    h.emu.inject(Fault::Latency(Duration::from_secs(30)), None);
+    h.emu()
+        .inject(Fault::Latency(Duration::from_secs(30)), None);
     let start = Instant::now();
     let out = h
         .mfacli()
@@ -119,7 +120,7 @@ fn slow_sts_times_out_naming_the_endpoint_and_caches_nothing() {
     );
     let err = stderr(out.get_output());
     assert!(
-        err.contains("timed out") && err.contains(&h.emu.endpoint_url()),
+        err.contains("timed out") && err.contains(&h.emu().endpoint_url()),
         "{err}"
     );
     let cached: Vec<_> = snapshot(&h.cache_dir())
@@ -145,16 +146,16 @@ fn slow_sts_times_out_naming_the_endpoint_and_caches_nothing() {
 #[test]
 fn server_errors_and_throttling_are_retried_then_reported() {
     let h = Home::new();
-    h.emu.inject(Fault::InternalError, Some(2));
+    h.emu().inject(Fault::InternalError, Some(2));
     h.mfacli().args(["env", "prod"]).assert().success();
     assert_eq!(
-        h.emu.count_all("GetSessionToken"),
+        h.emu().count_all("GetSessionToken"),
         3,
         "two 500s, then success"
     );
     assert_eq!(h.counts(), (1, 1));
 
-    h.emu.inject(Fault::Throttling, None);
+    h.emu().inject(Fault::Throttling, None);
     let out = h.mfacli().args(["env", "staging"]).assert().code(1);
     let o = out.get_output();
     assert_clean_error(o);
@@ -163,13 +164,17 @@ fn server_errors_and_throttling_are_retried_then_reported() {
         "{}",
         stderr(o)
     );
-    assert_eq!(h.emu.count_all("AssumeRole"), 1 + 3, "bounded: 3 attempts");
-    h.emu.clear_faults();
+    assert_eq!(
+        h.emu().count_all("AssumeRole"),
+        1 + 3,
+        "bounded: 3 attempts"
+    );
+    h.emu().clear_faults();
     h.mfacli().args(["env", "staging"]).assert().success();
     h.mfacli().args(["env", "staging"]).assert().success();
     assert_eq!(h.counts(), (1, 2), "the later success was cached");
 
-    h.emu.inject(Fault::DropConnection, Some(1));
+    h.emu().inject(Fault::DropConnection, Some(1));
     h.mfacli()
         .args(["--refresh", "env", "staging"])
         .assert()
@@ -179,7 +184,7 @@ fn server_errors_and_throttling_are_retried_then_reported() {
 #[test]
 fn clock_skew_is_named_in_the_error() {
     let h = Home::new();
-    h.emu.set_offset_secs(3600);
+    h.emu().set_offset_secs(3600);
     // A TOTP code: rejected once, then generated for STS's time, and the
     // skew is named with the fix.
     let out = h.mfacli().args(["-v", "env", "prod"]).assert().success();
@@ -196,13 +201,13 @@ fn clock_skew_is_named_in_the_error() {
     );
     assert!(err.contains("timedatectl set-ntp true"), "{err}");
     let mfa_rejections = h
-        .emu
+        .emu()
         .requests()
         .iter()
         .filter(|r| r.action == "GetSessionToken" && r.token_code_sent && r.status != 200)
         .map(|r| format!("{:?}", r.error_code))
         .collect::<Vec<_>>();
-    assert_eq!(h.emu.count("GetSessionToken"), 1);
+    assert_eq!(h.emu().count("GetSessionToken"), 1);
     // (The SDK itself retries each signature an hour off once, after
     // correcting its own clock: those are the SignatureDoesNotMatch.)
     assert_eq!(
@@ -235,7 +240,7 @@ fn clock_skew_is_named_in_the_error() {
 #[test]
 fn ninety_seconds_of_skew_follow_sts_and_name_the_fix() {
     let h = Home::new();
-    h.emu.set_offset_secs(90);
+    h.emu().set_offset_secs(90);
     let start = std::time::Instant::now();
     let out = h.mfacli().args(["-v", "env", "prod"]).assert().success();
     let err = stderr(out.get_output());
@@ -308,7 +313,7 @@ fn sigkill_during_writes_never_leaves_a_torn_cache_file() {
     let mut killed_after_write = 0;
     for i in 0..12u64 {
         let seen = stamp(role);
-        let assumed = h.emu.count("AssumeRole");
+        let assumed = h.emu().count("AssumeRole");
         let mut child = h
             .std_mfacli()
             .args(["--refresh", "env", "prod"])
@@ -339,7 +344,11 @@ fn sigkill_during_writes_never_leaves_a_torn_cache_file() {
         let _ = child.wait();
         check_whole(role);
         if i % 2 == 0 {
-            assert_eq!(h.emu.count("AssumeRole"), assumed + 1, "run {i} called STS");
+            assert_eq!(
+                h.emu().count("AssumeRole"),
+                assumed + 1,
+                "run {i} called STS"
+            );
         }
     }
     assert_eq!(
@@ -688,7 +697,7 @@ fn secrets_never_leak() {
         assert_eq!(o.status.code(), Some(code), "{args:?}:\n{}", stderr(&o));
         outputs.push((args, o));
     }
-    let issued = h.emu.issued_secrets();
+    let issued = h.emu().issued_secrets();
     let of = |kinds: &[sts_emulator::SecretKind]| -> Vec<String> {
         issued
             .iter()

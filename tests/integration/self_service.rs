@@ -6,15 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
-use sts_emulator::{Emulator, World};
+use sts_emulator::World;
 
 fn printed_policy() -> String {
-    let out = assert_cmd::Command::cargo_bin("mfacli")
-        .unwrap()
-        .args(["policy", "bastion", "--self-manage-mfa"])
-        .assert()
-        .success();
-    stdout(out.get_output())
+    bare_mfacli_stdout(&["policy", "bastion", "--self-manage-mfa"])
 }
 
 /// The demo world, with alice's and bob's policies replaced by the printed
@@ -26,9 +21,7 @@ fn home_with(edit: impl FnOnce(&mut World)) -> Home {
         u.policies = vec![policy.clone()];
     }
     edit(&mut world);
-    let mut h = Home::new();
-    h.emu = Emulator::start(world).unwrap();
-    h
+    Home::with_world(world)
 }
 
 fn home() -> Home {
@@ -38,7 +31,7 @@ fn home() -> Home {
 /// `mfacli` with IAM at the emulator too.
 fn m(h: &Home) -> assert_cmd::Command {
     let mut c = h.mfacli();
-    c.env("AWS_ENDPOINT_URL_IAM", h.emu.endpoint_url());
+    c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url());
     c
 }
 
@@ -46,16 +39,12 @@ fn run(h: &Home, args: &[&str]) -> std::process::Output {
     m(h).args(args).output().unwrap()
 }
 
-fn credentials_file(h: &Home) -> PathBuf {
-    h.path().join(".aws/credentials")
-}
-
 fn file_text(h: &Home) -> String {
-    std::fs::read_to_string(credentials_file(h)).unwrap()
+    std::fs::read_to_string(h.credentials()).unwrap()
 }
 
 fn keys_of(h: &Home) -> Vec<(String, String)> {
-    h.emu
+    h.emu()
         .access_keys("alice")
         .into_iter()
         .map(|k| (k.access_key_id, k.status))
@@ -73,7 +62,7 @@ fn key_in_file(h: &Home) -> String {
 
 /// A new MFA session with whatever key the file holds proves it works.
 fn assert_file_key_works(h: &Home) {
-    let before = h.emu.count("GetSessionToken");
+    let before = h.emu().count("GetSessionToken");
     let o = m(h)
         .args(["--no-cache", "credential-process", "--bastion"])
         .env("MFACLI_TOKEN_CODE", h.code(1))
@@ -81,13 +70,13 @@ fn assert_file_key_works(h: &Home) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(h.emu.count("GetSessionToken"), before + 1);
+    assert_eq!(h.emu().count("GetSessionToken"), before + 1);
 }
 
 /// STS's answer to GetCallerIdentity with alice's original key.
 fn old_key_at_sts(h: &Home) -> Option<String> {
     let sts = mfacli::sts::StsClient::new(mfacli::sts::Endpoint {
-        url: h.emu.endpoint_url(),
+        url: h.emu().endpoint_url(),
         region: "us-east-1".into(),
         timeout: Duration::from_secs(5),
         ca_bundle: None,
@@ -169,7 +158,7 @@ fn bastion_cache_hit_makes_no_request() {
     assert!(run(&h, &["credential-process", "--bastion"])
         .status
         .success());
-    let before = h.emu.requests().len();
+    let before = h.emu().requests().len();
     let o = run(&h, &["-v", "credential-process", "--bastion"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -178,7 +167,7 @@ fn bastion_cache_hit_makes_no_request() {
         stderr(&o)
     );
     assert_eq!(
-        h.emu.requests().len(),
+        h.emu().requests().len(),
         before,
         "no STS or IAM call on a hit"
     );
@@ -187,7 +176,7 @@ fn bastion_cache_hit_makes_no_request() {
 #[test]
 fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     let h = home();
-    h.emu.set_key_propagation_delay(Duration::from_secs(2));
+    h.emu().set_key_propagation_delay(Duration::from_secs(2));
     // A session and role credentials cached with the old key.
     assert!(run(&h, &["credential-process", "prod"]).status.success());
     let before = file_text(&h);
@@ -235,8 +224,8 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
         (1, 2),
         "AssumeRole with the moved session, no code"
     );
-    assert_eq!(h.emu.count("CreateAccessKey"), 1);
-    assert_eq!(h.emu.count("DeleteAccessKey"), 1);
+    assert_eq!(h.emu().count("CreateAccessKey"), 1);
+    assert_eq!(h.emu().count("DeleteAccessKey"), 1);
     assert_file_key_works(&h);
     assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
@@ -251,7 +240,7 @@ fn rotate_deactivate_keeps_the_old_key_inactive() {
     assert_eq!(keys[0], (ALICE_KEY.to_owned(), "Inactive".to_owned()));
     assert_eq!(keys[1].1, "Active");
     assert_eq!(key_in_file(&h), keys[1].0);
-    assert_eq!(h.emu.count("DeleteAccessKey"), 0);
+    assert_eq!(h.emu().count("DeleteAccessKey"), 0);
     assert_file_key_works(&h);
     assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
 }
@@ -259,7 +248,7 @@ fn rotate_deactivate_keeps_the_old_key_inactive() {
 #[test]
 fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     let h = home();
-    let (other, _) = h.emu.add_access_key("alice").unwrap();
+    let (other, _) = h.emu().add_access_key("alice").unwrap();
     let before = file_text(&h);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
@@ -271,14 +260,14 @@ fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     );
     assert_eq!(file_text(&h), before);
     assert_eq!(keys_of(&h).len(), 2);
-    assert_eq!(h.emu.count_all("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert!(!h.path().join(".aws/credentials.mfacli-bak").exists());
 }
 
 #[test]
 fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
     let h = home();
-    h.emu.fail_iam_action("CreateAccessKey", 1);
+    h.emu().fail_iam_action("CreateAccessKey", 1);
     let before = file_text(&h);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
@@ -297,7 +286,7 @@ fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
 #[test]
 fn rotate_interrupted_when_sts_never_accepts_the_new_key_restores_the_old_one() {
     let h = home();
-    h.emu.set_key_propagation_delay(Duration::from_secs(600));
+    h.emu().set_key_propagation_delay(Duration::from_secs(600));
     let before = file_text(&h);
     let started = Instant::now();
     let o = run(&h, &["rotate"]);
@@ -351,7 +340,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
 
     // An emulator fault at the same step: same outcome.
     let h = home();
-    h.emu.fail_iam_action("DeleteAccessKey", 5);
+    h.emu().fail_iam_action("DeleteAccessKey", 5);
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -389,7 +378,7 @@ fn mfa_add_virtual_enables_a_device_that_then_works() {
     assert_eq!(seed.len(), 64);
     assert!(!stderr(&o).contains(&seed));
     let serial = "arn:aws:iam::111111111111:mfa/alice-ci";
-    assert_eq!(h.emu.mfa_serials("alice"), [SERIAL, serial]);
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL, serial]);
 
     // Printed once when there is no --seed-file.
     let o = run(&h, &["mfa", "add-virtual", "alice-phone2"]);
@@ -423,7 +412,7 @@ fn mfa_add_virtual_enables_a_device_that_then_works() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let last = h
-        .emu
+        .emu()
         .requests()
         .into_iter()
         .rfind(|r| r.action == "GetSessionToken")
@@ -446,7 +435,7 @@ fn enable_needs_two_consecutive_codes() {
     };
     let iam = mfacli::iam::IamClient::new(
         mfacli::sts::Endpoint {
-            url: h.emu.endpoint_url(),
+            url: h.emu().endpoint_url(),
             region: "us-east-1".into(),
             timeout: Duration::from_secs(5),
             ca_bundle: None,
@@ -456,7 +445,7 @@ fn enable_needs_two_consecutive_codes() {
     .unwrap();
     let dev = iam.create_virtual_mfa_device("alice-x").unwrap();
     let seed = mfacli::mfa::totp::Seed::decode(dev.seed.expose(), "t").unwrap();
-    let now = h.emu.now().timestamp() as u64;
+    let now = h.emu().now().timestamp() as u64;
     let code = |t: u64| seed.code_at(t).as_str().to_owned();
     let e = iam
         .enable_mfa_device("alice", &dev.serial, &code(now), &code(now))
@@ -504,7 +493,7 @@ attempt("bob-new-key", lambda: iam.create_access_key(UserName="bob"))
 attempt("bob-devices", lambda: iam.list_mfa_devices(UserName="bob"))
 attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName="bob"))
 "#;
-    let url = h.emu.endpoint_url();
+    let url = h.emu().endpoint_url();
     let o = run(
         &h,
         &[
@@ -535,7 +524,7 @@ attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName
         stdout(&o),
         "own-keys AccessDenied\nown-devices AccessDenied\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\n"
     );
-    assert_eq!(h.emu.count("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count("CreateAccessKey"), 0);
 }
 
 fn venv_python() -> Option<PathBuf> {
@@ -568,8 +557,8 @@ fn doctor_reports_the_real_key_age_without_spending_a_code() {
     assert!(run(&h, &["credential-process", "--bastion"])
         .status
         .success());
-    h.emu
-        .set_access_key_created(ALICE_KEY, h.emu.now() - chrono::Duration::days(100));
+    h.emu()
+        .set_access_key_created(ALICE_KEY, h.emu().now() - chrono::Duration::days(100));
     let o = run(&h, &["doctor"]);
     let report = stdout(&o);
     assert!(
@@ -583,11 +572,11 @@ fn doctor_reports_the_real_key_age_without_spending_a_code() {
         .unwrap()
         .to_owned();
     assert!(line.trim_start().starts_with("warn"), "{line}");
-    assert_eq!(h.emu.count("GetSessionToken"), 1, "doctor spent no code");
-    assert_eq!(h.emu.count("ListAccessKeys"), 1);
+    assert_eq!(h.emu().count("GetSessionToken"), 1, "doctor spent no code");
+    assert_eq!(h.emu().count("ListAccessKeys"), 1);
 
-    h.emu
-        .set_access_key_created(ALICE_KEY, h.emu.now() - chrono::Duration::days(3));
+    h.emu()
+        .set_access_key_created(ALICE_KEY, h.emu().now() - chrono::Duration::days(3));
     let o = run(&h, &["doctor"]);
     let report = stdout(&o);
     let line = report.lines().find(|l| l.contains("key age")).unwrap();
@@ -610,8 +599,8 @@ fn doctor_without_the_self_manage_policy_says_why_the_age_is_unknown() {
         line.trim_start().starts_with("ok") && line.contains("does not allow iam:ListAccessKeys"),
         "{report}"
     );
-    assert_eq!(h.emu.count_all("ListAccessKeys"), 1);
-    assert_eq!(h.emu.count("ListAccessKeys"), 0);
+    assert_eq!(h.emu().count_all("ListAccessKeys"), 1);
+    assert_eq!(h.emu().count("ListAccessKeys"), 0);
 }
 
 #[test]
@@ -625,7 +614,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
         .mfacli()
         .args(["-v", "mfa", "list"])
         .env("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9")
-        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .env("AWS_ENDPOINT_URL", h.emu().endpoint_url())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -643,7 +632,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
     let o = h
         .mfacli()
         .args(["mfa", "list"])
-        .env("AWS_ENDPOINT_URL", h.emu.endpoint_url())
+        .env("AWS_ENDPOINT_URL", h.emu().endpoint_url())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -660,7 +649,7 @@ fn iam_endpoint_follows_the_sdk_variables() {
 #[test]
 fn rotate_refuses_keys_outside_the_credentials_file() {
     let h = home();
-    std::fs::write(credentials_file(&h), "").unwrap();
+    std::fs::write(h.credentials(), "").unwrap();
     std::fs::write(
         h.path().join(".aws/config"),
         format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
@@ -669,6 +658,6 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
     let o = run(&h, &["rotate"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing changed"), "{}", stderr(&o));
-    assert_eq!(h.emu.count_all("CreateAccessKey"), 0);
+    assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert_eq!(keys_of(&h).len(), 1);
 }

@@ -122,7 +122,7 @@ impl Setup {
         let tmp = self.faketime_file.with_extension("tmp");
         std::fs::write(&tmp, format!("+{secs}s\n")).unwrap();
         std::fs::rename(&tmp, &self.faketime_file).unwrap();
-        self.h.emu.set_offset_secs(secs);
+        self.h.emu().set_offset_secs(secs);
     }
 }
 
@@ -428,7 +428,7 @@ fn concurrent_requests_during_renewal_make_one_assume_role() {
     assert_eq!(s.h.counts(), (1, 1));
     // 50 minutes later 10 are left: inside the SDKs' 15 min window.
     s.set_clock(3000);
-    s.h.emu.inject(
+    s.h.emu().inject(
         sts_emulator::server::Fault::Latency(Duration::from_millis(700)),
         Some(1),
     );
@@ -549,7 +549,7 @@ fn eight_hours_under_a_moved_clock() {
     assert_eq!(gst, 1);
     assert!((8..=10).contains(&ar), "{ar} AssumeRole");
     let errors =
-        s.h.emu
+        s.h.emu()
             .requests()
             .iter()
             .filter(|r| r.status != 200)

@@ -176,7 +176,7 @@ fn typed_codes_under_eval_in_bash_and_zsh() {
         let s = t.wait_for("rc=0 region=eu-central-1");
         // Nothing typed was echoed.
         assert!(!s.contains("12345"), "{sh}: echo was on:\n{s}");
-        assert_eq!(h.emu.count_all("GetSessionToken"), 2, "{sh}");
+        assert_eq!(h.emu().count_all("GetSessionToken"), 2, "{sh}");
         assert_eq!(h.counts(), (1, 1), "{sh}");
         t.type_line(STTY_CHECK_POSIX);
         t.wait_for("bad=0");
@@ -197,7 +197,7 @@ fn three_rejected_codes_end_the_run() {
     }
     let s = t.wait_for("rc=1");
     assert!(s.contains("invalid MFA one time pass code"), "{s}");
-    assert_eq!(h.emu.count_all("GetSessionToken"), 3);
+    assert_eq!(h.emu().count_all("GetSessionToken"), 3);
 }
 
 /// Ctrl-C at the prompt: the terminal comes back with echo, icanon and
@@ -247,7 +247,7 @@ fn ctrl_c_at_the_prompt_restores_the_terminal() {
             t.type_line(check);
             t.wait_for_n("bad=0", 2);
         }
-        assert_eq!(h.emu.requests().len(), 0, "{sh}");
+        assert_eq!(h.emu().requests().len(), 0, "{sh}");
     }
 }
 
@@ -299,7 +299,7 @@ fn prompt_under_the_aws_cli_credential_process() {
     };
     let aws = format!(
         "aws --profile prodcp --endpoint-url {} sts get-caller-identity --output text; echo \"rc=$?\"",
-        h.emu.endpoint_url()
+        h.emu().endpoint_url()
     );
     t.type_line(&aws);
     t.wait_for("MFA code for");

@@ -83,7 +83,7 @@ openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 
         .args(["-c", PROXY])
         .arg(&cert)
         .arg(&key)
-        .arg(h.emu.port().to_string())
+        .arg(h.emu().port().to_string())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -113,7 +113,7 @@ fn private_ca_needs_aws_ca_bundle() {
     let err = stderr(out.get_output());
     assert!(err.contains(&endpoint), "{err}");
     assert_eq!(
-        h.emu.requests().len(),
+        h.emu().requests().len(),
         0,
         "nothing got through an untrusted TLS endpoint"
     );

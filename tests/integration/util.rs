@@ -1,5 +1,6 @@
 //! A throwaway HOME with the bastion setup, and the STS emulator it talks to.
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,62 +39,256 @@ duration = "2h"
 session_name = "alice-long"
 "#;
 
+/// A throwaway HOME and the STS server it talks to. [`Home::new`] is the
+/// bastion setup most tests want; [`Home::builder`] varies it.
 pub struct Home {
-    pub dir: tempfile::TempDir,
-    pub emu: Emulator,
+    dir: tempfile::TempDir,
+    sts: Sts,
+    config: PathBuf,
+    cache: PathBuf,
+    /// Every process's whole environment but the STS endpoint: a test may
+    /// replace the emulator (see [`Home::emu_mut`]).
+    env: Vec<(&'static str, OsString)>,
+}
+
+/// Where a HOME's STS calls go.
+enum Sts {
+    Emulator(Emulator),
+    /// moto, or an address nothing answers on.
+    External(String),
+}
+
+/// How a [`Home`] is set up; it starts as [`Home::new`]'s.
+pub struct HomeBuilder {
+    credentials: Option<String>,
+    aws_config: Option<String>,
+    config: Option<String>,
+    config_path: Option<&'static str>,
+    sts: Option<Sts>,
+    code: Option<(&'static str, String)>,
+    aws_file_vars: bool,
+    cache_dir: Option<&'static str>,
+    path_dirs: Vec<PathBuf>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl HomeBuilder {
+    /// `~/.aws/credentials` (mode 0600), or none.
+    pub fn credentials(mut self, text: Option<&str>) -> Self {
+        self.credentials = text.map(str::to_owned);
+        self
+    }
+
+    /// `~/.aws/config`.
+    pub fn aws_config(mut self, text: &str) -> Self {
+        self.aws_config = Some(text.to_owned());
+        self
+    }
+
+    /// mfacli's config, or none (as before `mfacli init`).
+    pub fn config(mut self, text: Option<&str>) -> Self {
+        self.config = text.map(str::to_owned);
+        self
+    }
+
+    /// Keeps mfacli's config at `rel` under HOME, named by MFACLI_CONFIG,
+    /// instead of at the XDG default.
+    pub fn config_path(mut self, rel: &'static str) -> Self {
+        self.config_path = Some(rel);
+        self
+    }
+
+    /// Serves STS from `emu` instead of an emulator of the demo world.
+    pub fn emulator(mut self, emu: Emulator) -> Self {
+        self.sts = Some(Sts::Emulator(emu));
+        self
+    }
+
+    /// Sends STS calls to `url` (moto, or nothing); no emulator runs.
+    pub fn endpoint(mut self, url: &str) -> Self {
+        self.sts = Some(Sts::External(url.to_owned()));
+        self
+    }
+
+    /// The variable mfacli takes MFA codes from, and its value; or none.
+    pub fn code(mut self, code: Option<(&'static str, &str)>) -> Self {
+        self.code = code.map(|(var, value)| (var, value.to_owned()));
+        self
+    }
+
+    /// Names the AWS files in AWS_SHARED_CREDENTIALS_FILE and
+    /// AWS_CONFIG_FILE rather than leaving them to the HOME default.
+    pub fn aws_file_vars(mut self) -> Self {
+        self.aws_file_vars = true;
+        self
+    }
+
+    /// Keeps mfacli's cache at `rel` under HOME, named by MFACLI_CACHE_DIR.
+    pub fn cache_dir(mut self, rel: &'static str) -> Self {
+        self.cache_dir = Some(rel);
+        self
+    }
+
+    /// Puts `dir` on PATH, ahead of the inherited PATH and after the
+    /// directories added before it.
+    pub fn path_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.path_dirs.push(dir.into());
+        self
+    }
+
+    /// One more environment variable.
+    pub fn env(mut self, name: &'static str, value: &str) -> Self {
+        self.env.push((name, value.to_owned()));
+        self
+    }
+
+    pub fn build(self) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        let config = home.join(self.config_path.unwrap_or(".config/mfacli/config.toml"));
+        let cache = home.join(self.cache_dir.unwrap_or(".cache/mfacli"));
+        if let Some(text) = &self.credentials {
+            write_private(&home.join(".aws/credentials"), text);
+        }
+        if let Some(text) = &self.aws_config {
+            write(&home.join(".aws/config"), text);
+        }
+        if let Some(text) = &self.config {
+            write(&config, text);
+        }
+
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let path = self
+            .path_dirs
+            .into_iter()
+            .chain(std::env::split_paths(&inherited));
+        let mut env = vec![
+            ("PATH", std::env::join_paths(path).unwrap()),
+            ("HOME", home.into()),
+            ("MFACLI_NON_INTERACTIVE", "1".into()),
+        ];
+        env.extend(self.code.map(|(var, value)| (var, value.into())));
+        if self.config_path.is_some() {
+            env.push(("MFACLI_CONFIG", config.clone().into()));
+        }
+        if self.cache_dir.is_some() {
+            env.push(("MFACLI_CACHE_DIR", cache.clone().into()));
+        }
+        if self.aws_file_vars {
+            env.push((
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.join(".aws/credentials").into(),
+            ));
+            env.push(("AWS_CONFIG_FILE", home.join(".aws/config").into()));
+        }
+        env.extend(self.env.into_iter().map(|(k, v)| (k, v.into())));
+
+        let sts = self
+            .sts
+            .unwrap_or_else(|| Sts::Emulator(Emulator::start(World::demo()).unwrap()));
+        Home {
+            dir,
+            sts,
+            config,
+            cache,
+            env,
+        }
+    }
+}
+
+/// Writes `text` to `path`, making its directory.
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// [`write`], then `chmod 600`, as for a credentials file.
+pub fn write_private(path: &Path, text: &str) {
+    write(path, text);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 impl Home {
+    /// Alice's bastion keys and [`CONFIG`] at the default paths, a demo
+    /// world emulator, and alice's TOTP seed.
+    pub fn builder() -> HomeBuilder {
+        HomeBuilder {
+            credentials: Some(format!(
+                "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
+            )),
+            aws_config: None,
+            config: Some(CONFIG.to_owned()),
+            config_path: None,
+            sts: None,
+            code: Some(("MFACLI_TOTP_SECRET", SEED.to_owned())),
+            aws_file_vars: false,
+            cache_dir: None,
+            path_dirs: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
     pub fn new() -> Self {
-        Self::with_credentials(&format!(
-            "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
-        ))
+        Self::builder().build()
     }
 
     pub fn with_credentials(credentials: &str) -> Self {
-        Self::with_world_and_credentials(World::demo(), credentials)
+        Self::builder().credentials(Some(credentials)).build()
     }
 
     /// A HOME like [`Home::new`] whose emulator serves `world`.
     pub fn with_world(world: World) -> Self {
-        Self::with_world_and_credentials(
-            world,
-            &format!(
-                "# my bastion keys\n[bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"
-            ),
-        )
-    }
-
-    fn with_world_and_credentials(world: World, credentials: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path();
-        std::fs::create_dir_all(home.join(".aws")).unwrap();
-        std::fs::create_dir_all(home.join(".config/mfacli")).unwrap();
-        let creds = home.join(".aws/credentials");
-        std::fs::write(&creds, credentials).unwrap();
-        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::fs::write(home.join(".config/mfacli/config.toml"), CONFIG).unwrap();
-        let emu = Emulator::start(world).unwrap();
-        Self { dir, emu }
+        Self::builder()
+            .emulator(Emulator::start(world).unwrap())
+            .build()
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// The emulator; a HOME built with [`HomeBuilder::endpoint`] has none.
+    pub fn emu(&self) -> &Emulator {
+        match &self.sts {
+            Sts::Emulator(emu) => emu,
+            Sts::External(url) => panic!("this HOME's STS is {url}, not an emulator"),
+        }
+    }
+
+    /// For a test that restarts the emulator.
+    pub fn emu_mut(&mut self) -> &mut Emulator {
+        match &mut self.sts {
+            Sts::Emulator(emu) => emu,
+            Sts::External(url) => panic!("this HOME's STS is {url}, not an emulator"),
+        }
+    }
+
+    pub fn credentials(&self) -> PathBuf {
+        self.path().join(".aws/credentials")
+    }
+
+    pub fn aws_config(&self) -> PathBuf {
+        self.path().join(".aws/config")
+    }
+
+    /// mfacli's config file.
+    pub fn config(&self) -> PathBuf {
+        self.config.clone()
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
-        self.path().join(".cache/mfacli")
+        self.cache.clone()
     }
 
     pub fn write_config(&self, text: &str) {
-        std::fs::write(self.path().join(".config/mfacli/config.toml"), text).unwrap();
+        std::fs::write(&self.config, text).unwrap();
     }
 
-    /// `mfacli` with a clean environment: only this HOME, the emulator, a
-    /// TOTP seed, and no terminal prompts.
+    /// `mfacli` with a clean environment: only this HOME, its STS, its MFA
+    /// code source, and no terminal prompts.
     pub fn mfacli(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::from_std(self.std_mfacli());
-        c.timeout(std::time::Duration::from_secs(90));
+        c.timeout(CHILD_TIMEOUT);
         c
     }
 
@@ -102,22 +297,23 @@ impl Home {
     }
 
     /// Any program (a shell, faketime, script…) with the environment
-    /// `mfacli()` gets and nothing else.
+    /// `mfacli()` gets and nothing else, in HOME.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let sts = match &self.sts {
+            Sts::Emulator(emu) => emu.endpoint_url(),
+            Sts::External(url) => url.clone(),
+        };
         let mut c = Command::new(program);
         c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("AWS_ENDPOINT_URL_STS", self.emu.endpoint_url())
-            .env("MFACLI_NON_INTERACTIVE", "1")
-            .env("MFACLI_TOTP_SECRET", SEED)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("AWS_ENDPOINT_URL_STS", sts)
             .current_dir(self.path());
         c
     }
 
     /// The TOTP code the emulator accepts now, `steps` steps ahead.
     pub fn code(&self, steps: i64) -> String {
-        let t = self.emu.now().timestamp() + steps * 30;
+        let t = self.emu().now().timestamp() + steps * 30;
         mfacli::mfa::totp::Seed::decode(SEED, "test")
             .unwrap()
             .code_at(t as u64)
@@ -127,8 +323,8 @@ impl Home {
 
     pub fn counts(&self) -> (usize, usize) {
         (
-            self.emu.count("GetSessionToken"),
-            self.emu.count("AssumeRole"),
+            self.emu().count("GetSessionToken"),
+            self.emu().count("AssumeRole"),
         )
     }
 
@@ -224,7 +420,7 @@ pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
         .arg(spec)
         .arg(env!("CARGO_BIN_EXE_mfacli"));
     let mut c = assert_cmd::Command::from_std(c);
-    c.timeout(std::time::Duration::from_secs(90));
+    c.timeout(CHILD_TIMEOUT);
     Some(c)
 }
 
@@ -268,7 +464,8 @@ impl Bounded for Command {
     }
 }
 
-fn describe(c: &Command) -> String {
+/// A command line, for messages.
+pub fn describe(c: &Command) -> String {
     format!(
         "{:?} {:?}",
         c.get_program(),
@@ -316,4 +513,21 @@ pub fn wait_bounded(
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// What `mfacli ARGS` prints in an empty HOME with a cleared environment:
+/// for commands that need no setup (`policy`, `completions`).
+pub fn bare_mfacli_stdout(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("mfacli")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("MFACLI_NON_INTERACTIVE", "1")
+        .timeout(CHILD_TIMEOUT)
+        .args(args)
+        .assert()
+        .success();
+    stdout(out.get_output())
 }
