@@ -538,6 +538,57 @@ mod tests {
     }
 
     #[test]
+    fn free_steps_are_current_next_previous_less_the_used_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let guard = ReplayGuard::new(&cache, &serial);
+        let now = 1_800_000_010u64;
+        let step = step_of(now);
+        assert_eq!(guard.free_steps(now), vec![step, step + 1, step - 1]);
+        guard.record(step).unwrap();
+        assert_eq!(guard.free_steps(now), vec![step + 1, step - 1]);
+        guard.record(step - 1).unwrap();
+        assert_eq!(guard.free_steps(now), vec![step + 1]);
+        // Step 0 has no previous step.
+        assert_eq!(
+            ReplayGuard::new(
+                &cache,
+                &"arn:aws:iam::111111111111:mfa/bob".parse().unwrap()
+            )
+            .free_steps(5),
+            vec![0, 1]
+        );
+    }
+
+    #[test]
+    fn an_older_record_without_recent_steps_keeps_its_last_step() {
+        // Older versions wrote only `last_step`; recording a lower step and
+        // then a higher one must not forget it.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let guard = ReplayGuard::new(&cache, &serial);
+        let now = 1_800_000_010u64;
+        let step = step_of(now);
+        guard.restore(Some(ReplayState {
+            serial: serial.to_string(),
+            last_step: step,
+            recent: Vec::new(),
+        }));
+        guard.record(step - 1).unwrap();
+        guard.record(step + 1).unwrap();
+        assert_eq!(guard.last_step(), Some(step + 1));
+        assert!(
+            guard.free_steps(now).is_empty(),
+            "steps {} to {} were all sent: {:?}",
+            step - 1,
+            step + 1,
+            guard.free_steps(now)
+        );
+    }
+
+    #[test]
     fn replay_record_far_ahead_of_the_clock_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
