@@ -24,6 +24,10 @@ import http.client
 ENV = os.environ
 BENCH_DIR = ENV["BENCH_DIR"]
 MFACLI = ENV["MFACLI_BIN"]
+# Another mfacli build (e.g. the last release) measured in the same run, for
+# before/after figures that share one machine state: MFACLI_BASELINE_BIN.
+BASELINE = ENV.get("MFACLI_BASELINE_BIN") or None
+BASELINE_LABEL = ENV.get("MFACLI_BASELINE_LABEL") or "baseline"
 FLOOR = ENV["FLOOR_BIN"]
 VENV_BIN = ENV["VENV_BIN"]
 PORT = int(ENV["STS_PORT"])
@@ -113,15 +117,16 @@ class Tool:
 
 
 class Mfacli(Tool):
-    def __init__(self, root, port=PORT):
-        home = os.path.join(root, "mfacli")
+    def __init__(self, root, port=PORT, binary=MFACLI, name="mfacli"):
+        home = os.path.join(root, name.replace(" ", "-"))
         env = base_env(home, "bench-mfacli", port)
         env.update(
             MFACLI_CONFIG=os.path.join(home, "mfacli.toml"),
             MFACLI_CACHE_DIR=os.path.join(home, "cache"),
             MFACLI_NON_INTERACTIVE="1",
         )
-        super().__init__("mfacli", "bench-mfacli", home, env)
+        super().__init__(name, "bench-mfacli", home, env)
+        self.binary = binary
         self.app = ("bench-mfacli", "aws-sdk-rust")  # mfacli's SDK client may not read AWS_SDK_UA_APP_ID
         write(os.path.join(home, ".aws", "credentials"), "[bastion]\n" + long_term_keys("mfacli"))
         toml = f'[bastion]\nprofile = "bastion"\nmfa_serial = "{MFA_SERIAL}"\nregion = "us-east-1"\n'
@@ -133,10 +138,12 @@ class Mfacli(Tool):
         shutil.rmtree(self.env["MFACLI_CACHE_DIR"], ignore_errors=True)
 
     def cmd(self, target="prod", code=True, sub="credential-process"):
-        return [MFACLI, sub, target, "--token-code", CODE], None
+        return [self.binary, sub, target, "--token-code", CODE], None
 
     def hit_cmd(self, target="prod"):
-        return self.cmd(target)
+        # Exactly what the AWS CLI runs for `credential_process = mfacli
+        # credential-process prod`: no code on a hit.
+        return [self.binary, "credential-process", target], None
 
 
 def aws_config_files(home, tag):
@@ -262,9 +269,15 @@ def sts_round_trip(action):
 # 1. Cache hit
 
 
+def baseline(root):
+    """The baseline build as a tool of its own, or nothing."""
+    return [Mfacli(root, binary=BASELINE, name=f"mfacli {BASELINE_LABEL}")] if BASELINE else []
+
+
 def bench_cache_hit(root):
     m, cli, aw, am = Mfacli(root), AwsCli(root), Awsume(root), AwsMfa(root)
-    for t in (m, cli, aw, am):  # warm-up call fills each tool's cache
+    base = baseline(root)
+    for t in [m, cli, aw, am] + base:  # warm-up call fills each tool's cache
         t.reset()
         argv, stdin = t.cmd("prod")
         run(argv, t.env, stdin)
@@ -276,7 +289,7 @@ def bench_cache_hit(root):
         ("mfacli credential-process (hit)", m.hit_cmd()[0], m.env, None),
         ("/bin/true", ["/bin/true"], m.env, None),
         ("Rust floor (read+print a file)", [FLOOR, role_file], m.env, None),
-    ]
+    ] + [(f"{b.name} credential-process (hit)", b.hit_cmd()[0], b.env, None) for b in base]
     slow = [
         ("AWS CLI v1 (botocore + file cache)", cli.hit_cmd()[0], cli.env, None),
         ("awsume (cached MFA session)", aw.hit_cmd()[0], aw.env, None),
@@ -307,7 +320,7 @@ def bench_cache_hit(root):
 
 
 def bench_cold(root):
-    tools = [Mfacli(root), AwsCli(root), Awsume(root), AwsMfa(root)]
+    tools = [Mfacli(root), AwsCli(root), Awsume(root), AwsMfa(root)] + baseline(root)
     times = {t.name: [] for t in tools}
     calls = {}
     rtt = {"GetSessionToken": [], "AssumeRole": []}
@@ -410,13 +423,22 @@ def bench_rss(root):
         m.reset()
         cold.append(peak_rss_kib(m.cmd()[0], m.env))
         hit.append(peak_rss_kib(m.cmd()[0], m.env))
+    base = {}
+    for b in baseline(root):
+        b_cold, b_hit = [], []
+        for _ in range(5):
+            b.reset()
+            b_cold.append(peak_rss_kib(b.cmd()[0], b.env))
+            b_hit.append(peak_rss_kib(b.cmd()[0], b.env))
+        base[f"{b.name} peak RSS, cache hit (max of 5)"] = max(b_hit)
+        base[f"{b.name} peak RSS, cold (max of 5)"] = max(b_cold)
     peers = {}
     for t in (AwsCli(root), Awsume(root), AwsMfa(root)):
         t.reset()
         argv, stdin = t.cmd("prod")
         run(argv, t.env, stdin)
         peers[t.name] = peak_rss_kib(argv, t.env, stdin)
-    return max(hit), max(cold), peers
+    return max(hit), max(cold), peers, base
 
 
 # --------------------------------------------------------------------------
@@ -466,7 +488,7 @@ def main():
     print("[bench] 4/5 parallel", file=sys.stderr, flush=True)
     par = bench_parallel(os.path.join(root, "par"))
     print("[bench] 5/5 RSS and size", file=sys.stderr, flush=True)
-    rss_hit, rss_cold, rss_peers = bench_rss(os.path.join(root, "rss"))
+    rss_hit, rss_cold, rss_peers, rss_base = bench_rss(os.path.join(root, "rss"))
     size = os.stat(MFACLI).st_size
     load1 = os.getloadavg()
 
@@ -478,7 +500,10 @@ def main():
     say(f"- load average at start / end: {load0[0]:.2f} / {load1[0]:.2f} (shared machine; the bench runs under `nice`)")
     say("- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
     say(f"- wall time: {time.time() - t_start:.0f} s")
-    say("- STS: moto's STS app on 127.0.0.1 behind a request-counting shim (bench/sts_server.py)\n")
+    say("- STS: moto's STS app on 127.0.0.1 behind a request-counting shim (bench/sts_server.py)")
+    if BASELINE:
+        say(f"- baseline: `mfacli {BASELINE_LABEL}` is {BASELINE}, measured in the same interleaved runs")
+    say("")
 
     m_hit = hit["mfacli credential-process (hit)"]["median"]
     floor = hit["Rust floor (read+print a file)"]["median"]
@@ -553,6 +578,11 @@ def main():
     for name, kib in rss_peers.items():
         say(f"| {name} peak RSS, cache hit | {kib / 1024:.1f} MiB |")
     say(f"| mfacli release binary | {size:,} bytes ({size / 1e6:.2f} MB) |")
+    for name, kib in rss_base.items():
+        say(f"| {name} | {kib / 1024:.1f} MiB |")
+    if BASELINE:
+        b_size = os.stat(BASELINE).st_size
+        say(f"| mfacli {BASELINE_LABEL} binary | {b_size:,} bytes ({b_size / 1e6:.2f} MB) |")
     say("")
     verdict(max(rss_hit, rss_cold) < 12 * 1024, f"peak RSS < 12 MiB: hit {rss_hit / 1024:.1f} MiB, "
             f"cold {rss_cold / 1024:.1f} MiB")
