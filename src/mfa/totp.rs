@@ -344,6 +344,15 @@ mod tests {
     use crate::clock::ManualClock;
     use chrono::TimeZone;
 
+    /// An empty cache and alice's MFA serial (the directory lives as long
+    /// as the returned guard).
+    fn alice_cache() -> (tempfile::TempDir, Cache, MfaSerial) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let serial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        (dir, cache, serial)
+    }
+
     /// RFC 6238 appendix B, SHA-1 seed "12345678901234567890", 8 digits.
     #[test]
     fn rfc6238_vectors() {
@@ -492,9 +501,7 @@ mod tests {
             }
             fn sleep(&self, _: std::time::Duration) {}
         }
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let (_dir, cache, serial) = alice_cache();
         let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
         let now = 1_800_000_010u64; // 10 s into a step
         let step = step_of(now);
@@ -539,9 +546,7 @@ mod tests {
 
     #[test]
     fn free_steps_are_current_next_previous_less_the_used_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let (_dir, cache, serial) = alice_cache();
         let guard = ReplayGuard::new(&cache, &serial);
         let now = 1_800_000_010u64;
         let step = step_of(now);
@@ -565,9 +570,7 @@ mod tests {
     fn an_older_record_without_recent_steps_keeps_its_last_step() {
         // Older versions wrote only `last_step`; recording a lower step and
         // then a higher one must not forget it.
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let (_dir, cache, serial) = alice_cache();
         let guard = ReplayGuard::new(&cache, &serial);
         let now = 1_800_000_010u64;
         let step = step_of(now);
@@ -590,9 +593,7 @@ mod tests {
 
     #[test]
     fn replay_record_far_ahead_of_the_clock_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let (_dir, cache, serial) = alice_cache();
         let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
         let now = 1_800_000_010;
         let clock = ManualClock::new(chrono::Utc.timestamp_opt(now, 0).unwrap());
@@ -621,9 +622,7 @@ mod tests {
 
     #[test]
     fn replay_guard_waits_for_next_step() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let serial: MfaSerial = "arn:aws:iam::111111111111:mfa/alice".parse().unwrap();
+        let (_dir, cache, serial) = alice_cache();
         let seed = Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "t").unwrap();
         // 10 s into a step.
         let start = chrono::Utc.timestamp_opt(1_800_000_010, 0).unwrap();

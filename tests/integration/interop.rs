@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{describe, mode, Bounded, Home, HomeBuilder};
+use crate::util::{describe, mode, Bounded, Home, HomeBuilder, CALLER_ARN_ARGS};
 use sts_emulator::demo::{ALICE_KEY, ALICE_SECRET, ALICE_SERIAL};
 use sts_emulator::Emulator;
 
@@ -277,15 +277,7 @@ fn moto_home(url: &str, venv: &Path) -> Home {
 /// `aws sts get-caller-identity ARGS` from the venv, returning the Arn.
 fn caller_arn(home: &Home, venv: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> String {
     let mut cmd = home.command(venv.join("bin/aws"));
-    cmd.args([
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ])
-    .args(args);
+    cmd.args(CALLER_ARN_ARGS).args(args);
     cmd.envs(extra_env.iter().copied());
     ok(&mut cmd).trim().to_owned()
 }
@@ -532,18 +524,10 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
     let emu = home.emu();
     let who = "aws sts get-caller-identity --query Arn --output text";
 
-    let out = ok(home.std_mfacli().args([
-        "exec",
-        "prod",
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]));
+    let out = ok(home
+        .std_mfacli()
+        .args(["exec", "prod", "--", "aws"])
+        .args(CALLER_ARN_ARGS));
     assert_eq!(out.trim(), EMU_PROD_ARN, "exec prod -- aws");
 
     let mut shells_run = vec![];
@@ -579,18 +563,10 @@ fn exec_and_env_in_bash_zsh_fish_share_one_mfa_session() {
     }
 
     // A second target reuses the MFA session too.
-    let out = ok(home.std_mfacli().args([
-        "exec",
-        "staging",
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]));
+    let out = ok(home
+        .std_mfacli()
+        .args(["exec", "staging", "--", "aws"])
+        .args(CALLER_ARN_ARGS));
     assert_eq!(out.trim(), EMU_STAGING_ARN, "exec staging -- aws");
 
     let log = emu.requests();

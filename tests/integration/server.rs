@@ -339,14 +339,7 @@ fn serve_answers_sdks_and_refuses_everything_else() {
     let o = stdout(&py.run_bounded().unwrap());
     assert_eq!(o.trim(), format!("ok {PROD_ROLE_SESSION}"));
     let mut aws = s.h.command(s.bin.join("aws"));
-    client_env(aws.args([
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]));
+    client_env(aws.args(CALLER_ARN_ARGS));
     aws.env("AWS_DEFAULT_REGION", "eu-west-1");
     let out = aws.run_bounded().unwrap();
     assert_eq!(stdout(&out).trim(), PROD_ROLE_SESSION, "{}", stderr(&out));

@@ -531,3 +531,14 @@ pub fn bare_mfacli_stdout(args: &[&str]) -> String {
         .success();
     stdout(out.get_output())
 }
+
+/// `sts get-caller-identity` printing only the caller's ARN: the AWS CLI
+/// arguments every consumer test runs.
+pub const CALLER_ARN_ARGS: &[&str] = &[
+    "sts",
+    "get-caller-identity",
+    "--query",
+    "Arn",
+    "--output",
+    "text",
+];
