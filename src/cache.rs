@@ -353,6 +353,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durable: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
 
     /// A short wait is silent; a longer one is announced once, after 1 s.
     #[test]
@@ -599,6 +600,27 @@ mod tests {
         assert_eq!(key_hash(&["a", "b"]), key_hash(&["a", "b"]));
         assert_ne!(key_hash(&["ab", "c"]), key_hash(&["a", "bc"]));
         assert_eq!(key_hash(&["x"]).len(), 20);
+    }
+
+    #[test]
+    fn lock_refuses_a_lock_file_that_is_not_a_regular_file() {
+        // A FIFO with a reader opens for writing at once, so only the
+        // regular-file guard stands between it and a lock that means nothing.
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("cache"));
+        c.ensure_dir().unwrap();
+        let path = c.path("k.lock");
+        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+        assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
+        let _reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        let got = c.lock("k", Duration::from_millis(100), || {}).unwrap();
+        assert!(got.is_none(), "a FIFO is no lock file");
+        assert!(fs::symlink_metadata(&path).unwrap().file_type().is_fifo());
     }
 
     #[test]
