@@ -541,10 +541,20 @@ pub(crate) fn for_bastion(
     log: &Log,
     min_margin_secs: i64,
 ) -> Result<(SessionPlan, RoleCredentials), UserError> {
+    for_bastion_with(sources, log, min_margin_secs, &SystemClock, &SdkConnect)
+}
+
+/// [`for_bastion`] with the clock and the STS connector given, for tests.
+pub(crate) fn for_bastion_with(
+    sources: &Sources,
+    log: &Log,
+    min_margin_secs: i64,
+    clock: &dyn Clock,
+    connect: &dyn Connect,
+) -> Result<(SessionPlan, RoleCredentials), UserError> {
     let plan = sources.bastion_plan()?;
     let floor = min_margin_secs.min(i64::from(plan.session_duration.secs()) / 2);
-    let world: (&dyn Clock, &dyn Connect) = (&SystemClock, &SdkConnect);
-    let creds = with_provider(sources, log, world, floor, |p| {
+    let creds = with_provider(sources, log, (clock, connect), floor, |p| {
         p.bastion_credentials(&plan, &sources.aws)
     })?;
     Ok((plan, creds))

@@ -423,6 +423,7 @@ fn other_errors_are_not_retried() {
         .fail_next("AccessDenied", "not authorized to perform sts:AssumeRole");
     let e = w.get("prod").unwrap_err();
     assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_not_blamed_on_the_session(&e);
     assert_eq!(w.sts.calls().len(), 1);
     // Nothing was cached: the next call asks STS again.
     w.get("prod").unwrap();
@@ -1053,10 +1054,45 @@ fn assume_role_errors_other_than_expired_keep_the_session() {
         .fail_next("AccessDenied", "not authorized to perform sts:AssumeRole");
     let e = w.get("prod").unwrap_err();
     assert!(e.message.contains("AccessDenied"), "{e}");
+    assert_not_blamed_on_the_session(&e);
     assert_eq!(w.sts.count("AssumeRole"), 2, "{:?}", w.sts.calls());
     assert_eq!(w.sts.count("GetSessionToken"), 1, "{:?}", w.sts.calls());
     w.get("prod").unwrap();
     assert_eq!(w.sts.count("GetSessionToken"), 1, "the session was kept");
+}
+
+/// An AssumeRole refusal is the role's or the policy's doing: its hint must
+/// not send the user after the MFA session or the endpoint.
+fn assert_not_blamed_on_the_session(e: &UserError) {
+    let hint = e.hint.as_deref().unwrap_or_default();
+    assert!(
+        !hint.contains("does not accept the MFA session"),
+        "{e}: {hint}"
+    );
+}
+
+/// `--bastion`'s margin is capped the same way, at half the session's
+/// duration (12 h here).
+#[test]
+fn bastion_min_margin_is_capped_at_half_the_session_duration() {
+    let w = World::new(&code_env());
+    let get = |margin| {
+        let log = Log::default();
+        for_bastion_with(&w.sources, &log, margin, &*w.clock, &w.connect)
+            .map(|(_, c)| c)
+            .unwrap()
+    };
+    let margin = 30_000; // 8 h 20 min asked, 6 h applied
+    assert!(!get(margin).from_cache);
+    w.advance_mins(5 * 60); // 7 h left
+    assert!(
+        get(margin).from_cache,
+        "7 h left is more than the capped 6 h"
+    );
+    w.advance_mins(2 * 60); // 5 h left
+    assert!(!get(margin).from_cache, "inside the capped margin");
+    assert_eq!(w.sts.count("GetSessionToken"), 2, "{:?}", w.sts.calls());
+    assert_eq!(w.sts.count("AssumeRole"), 0, "{:?}", w.sts.calls());
 }
 
 /// A consumer's minimum margin (credential-process asks for the SDKs' 15
