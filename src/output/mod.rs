@@ -271,6 +271,19 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_makes_each_shells_eval_fail() {
+        let why = "mfacli could not get credentials (see the error above)";
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            assert_eq!(render_failure(shell), format!("# {why}\nfalse\n"));
+        }
+        assert_eq!(
+            render_failure(Shell::Powershell),
+            format!("throw '{why}'\n")
+        );
+        assert_eq!(render_failure(Shell::Github), "");
+    }
+
+    #[test]
     fn credential_process_shape() {
         let v: serde_json::Value =
             serde_json::from_str(&credential_process_json(&creds())).unwrap();
