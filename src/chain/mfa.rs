@@ -315,3 +315,44 @@ fn deadline_error(tally: &Tally, devices: usize, deadline: Duration) -> UserErro
     ))
     .hint(hint)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Jitter;
+
+    #[test]
+    fn jitter_is_xorshift64_star() {
+        // Reference values of xorshift64* (13, 7, 17) from state 1.
+        let mut j = Jitter::seeded(1);
+        assert_eq!(
+            [j.next(), j.next(), j.next()],
+            [
+                13473309256371520605,
+                205591708820793437,
+                18309282447448061861
+            ]
+        );
+    }
+
+    #[test]
+    fn below_spreads_over_the_whole_range() {
+        let mut j = Jitter::seeded(7);
+        let mut seen = [0u32; 10];
+        for _ in 0..1000 {
+            seen[j.below(10) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| (50..=150).contains(&c)), "{seen:?}");
+        assert_eq!(j.below(0), 0);
+    }
+
+    #[test]
+    fn entropy_seeds_are_odd_and_differ() {
+        // Odd means never the all-zero state xorshift cannot leave.
+        let seeds: Vec<u64> = (0..16).map(|_| Jitter::from_entropy().0).collect();
+        assert!(seeds.iter().all(|s| s & 1 == 1), "{seeds:?}");
+        let mut distinct = seeds.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), seeds.len(), "{seeds:?}");
+    }
+}

@@ -680,6 +680,54 @@ fn a_rejected_device_is_left_for_another() {
     );
 }
 
+/// A rejected code (another machine sent it) is followed, after a pause
+/// of at most 2 s, by the next step's code: no wait for a step boundary.
+#[test]
+fn a_rejected_step_is_followed_at_once_by_a_free_one() {
+    let (machines, sts) = ci_machines(1, 1, "5m");
+    let w = &machines[0];
+    let t = start().timestamp() as u64 / 30;
+    let serial = demo_devices(1)[0].0;
+    sts.borrow_mut().used.insert((serial.to_owned(), t));
+    w.get("prod").unwrap();
+    let st = sts.borrow();
+    let seed = Seed::decode(demo_devices(1)[0].1, "t").unwrap();
+    let sent: Vec<_> = st.sent.iter().map(|s| (s.2.clone(), s.3)).collect();
+    assert_eq!(
+        sent,
+        vec![
+            (seed.code_at(t * 30).as_str().to_owned(), false),
+            (seed.code_at((t + 1) * 30).as_str().to_owned(), true),
+        ]
+    );
+    let waited = (w.clock.now() - start()).num_milliseconds();
+    assert!(waited <= 2_000, "waited {waited} ms");
+}
+
+/// With several devices, the code after a rejection goes to another device
+/// (whoever used this one's step may use its neighbours too). Sixteen
+/// machines, so that some start on a used device whatever the jitter.
+#[test]
+fn after_a_rejection_the_next_code_goes_to_another_device() {
+    let mut checked = 0;
+    for _ in 0..16 {
+        let (machines, sts) = ci_machines(1, 3, "5m");
+        let t = start().timestamp() as u64 / 30;
+        for (serial, _) in &demo_devices(3)[..2] {
+            for step in [t - 1, t, t + 1] {
+                sts.borrow_mut().used.insert(((*serial).to_owned(), step));
+            }
+        }
+        machines[0].get("prod").unwrap();
+        let st = sts.borrow();
+        if let [first, second, ..] = &st.sent[..] {
+            assert_ne!(first.1, second.1, "{:?}", st.sent);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no machine started on a used device");
+}
+
 #[test]
 fn the_session_is_shared_by_every_device() {
     let (machines, sts) = ci_machines(1, 4, "5m");
