@@ -144,12 +144,6 @@ impl fmt::Display for ProfileName {
     }
 }
 
-impl AsRef<str> for ProfileName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | '%' | '@' | ':' | '+')
 }

@@ -82,6 +82,7 @@ fn names_are_normalised_and_validated() {
     assert_eq!(name(" bastion"), name("bastion"));
     assert_eq!(name("\tbastion "), name("bastion"));
     assert_eq!(name(" bastion").as_str(), "bastion");
+    assert_eq!(name(" prod-admin ").to_string(), "prod-admin");
     for bad in [
         "",
         " ",
