@@ -469,14 +469,22 @@ fn signals_are_forwarded_and_the_exit_status_is_the_childs() {
             .arg("trap 'exit 42' TERM; trap 'exit 43' INT; trap 'exit 44' HUP; trap 'exit 45' WINCH; echo ready; while :; do sleep 0.05; done")
             .stdout(Stdio::piped());
         // A test run started in the background (`cargo test &`, a CI
-        // script's `( … ) &`) has SIGINT and SIGQUIT ignored, and a shell
-        // cannot trap a signal ignored on entry: start mfacli (and so its
-        // child) with the default actions, as a terminal would.
+        // script's `( … ) &`) has SIGINT and SIGQUIT ignored, one under
+        // `nohup` SIGHUP, and a shell cannot trap a signal ignored on
+        // entry (mfacli rightly keeps inherited ignores for its child):
+        // start mfacli with the default actions, as a terminal would.
         // SAFETY: signal(2) only, between fork and exec.
         unsafe {
             c.pre_exec(|| {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                for sig in [
+                    libc::SIGINT,
+                    libc::SIGQUIT,
+                    libc::SIGTERM,
+                    libc::SIGHUP,
+                    libc::SIGWINCH,
+                ] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
                 Ok(())
             });
         }
