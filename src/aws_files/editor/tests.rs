@@ -256,13 +256,14 @@ fn duplicate_target_is_refused() {
 #[test]
 fn files_the_parsers_read_differently_are_refused() {
     for (text, line) in [
-        ("[a]\n  [p]\nk = v\n", 2),     // botocore header, SDK continuation
-        ("[a]\n[]\n", 2),               // SDK profile "", botocore error
-        ("[a]\n[#]\n", 2),              // SDK error, botocore header "#"
-        ("[a]\n[x;y]\n", 2),            // SDK error, botocore header
-        ("[a\nk = v\n", 1),             // SDK error
-        ("[a]\n\u{a0}[b]\nk = v\n", 2), // botocore strips NBSP
-        ("[a]\n\u{1c}[b]\n", 2),        // U+001C is whitespace to Python only
+        ("[a]\n  [p]\nk = v\n", 2),      // botocore header, SDK continuation
+        ("[a]\n[]\n", 2),                // SDK profile "", botocore error
+        ("[a]\n[#]\n", 2),               // SDK error, botocore header "#"
+        ("[a]\n[x;y]\n", 2),             // SDK error, botocore header
+        ("[a\nk = v\n", 1),              // SDK error
+        ("[a]\n\u{a0}[b]\nk = v\n", 2),  // botocore strips NBSP
+        ("[a]\n\u{1c}[b]\n", 2),         // U+001C is whitespace to Python only
+        ("[a]\n  k = v\n#c\n [p]\n", 4), // a comment keeps botocore's indent level
     ] {
         let e = upsert(text, "p", true);
         assert!(
