@@ -430,19 +430,49 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// A TOML error as `file:line:col: message`.
-/// The offending line is quoted with a caret under the column, since the
-/// parser's message alone ("duplicate key") may not say which key.
+/// A TOML error as `file:line:col: message`, with the offending line
+/// quoted and a caret under the column, since the parser's message alone
+/// ("duplicate key") may not say which key. String values in the quoted
+/// line are masked: a value (say, an `mfa_command` with a password in it)
+/// never reaches an error message.
 fn syntax(text: &str, file: &str, e: toml::de::Error) -> UserError {
     let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
     let mut message = format!("{file}:{line}:{col}: {}", e.message().trim_end());
     if let Some(source) = line.checked_sub(1).and_then(|i| text.lines().nth(i)) {
-        let source: String = source.chars().take(120).collect();
+        let source: String = mask_strings(source).chars().take(120).collect();
         let pad = " ".repeat(col.saturating_sub(1).min(120));
         message.push_str(&format!("\n    {source}\n    {pad}^"));
     }
     UserError::new(message)
         .hint("fix the TOML syntax at that line; see the config reference in the README")
+}
+
+/// `line` with every character inside a TOML string replaced by `*`, so
+/// columns still line up. A line that starts inside a multi-line string
+/// is masked from its first quote on, which errs towards hiding.
+fn mask_strings(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote = None;
+    let mut escaped = false;
+    for c in line.chars() {
+        match quote {
+            None => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+            Some(q) if c == q && !escaped => {
+                quote = None;
+                out.push(c);
+            }
+            Some(q) => {
+                escaped = q == '"' && c == '\\' && !escaped;
+                out.push('*');
+            }
+        }
+    }
+    out
 }
 
 /// The value of `name` in `t`.
@@ -577,6 +607,22 @@ role = "PowerUser"
         assert!(
             err.contains("\n    role_arn = 5\n               ^"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn quoted_lines_never_show_string_values() {
+        let err = parse("[bastion]\nmfa_command = \"ykman --password hunter2\" x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("\n    mfa_command = \"************************\" x\n"),
+            "{err}"
+        );
+        assert_eq!(
+            mask_strings(r#"a = "x\"y" b = 'z\' c"#),
+            r#"a = "****" b = '**' c"#
         );
     }
 
