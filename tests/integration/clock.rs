@@ -63,22 +63,28 @@ fn expiry_and_refresh_follow_the_clock() {
     assert!(list.contains("11h") || list.contains("12h"), "{list}");
 }
 
+/// A libfaketime spec for an instant `secs` before a 30 s step boundary,
+/// about 50 min from now, with the emulator's clock moved to it as well.
+fn faked_instant_before_a_step(h: &Home, secs: i64) -> String {
+    let real = Utc::now().timestamp();
+    let t0 = (real / 30 + 100) * 30 + 30 - secs;
+    h.emu().set_offset_secs(t0 - real);
+    format!(
+        "@{}",
+        Utc.timestamp_opt(t0, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
 /// Another machine (here: another cache dir) used this step's code, so
 /// STS rejects it; mfacli retries at once with the next step's code (AWS
 /// accepts the adjacent steps), which this machine never sent.
 #[test]
 fn rejected_totp_code_is_retried_with_the_next_unused_step() {
     let h = Home::new();
-    let real = Utc::now().timestamp();
     // Two seconds before a step boundary, a while from now.
-    let t0 = (real / 30 + 100) * 30 + 28;
-    h.emu().set_offset_secs(t0 - real);
-    let spec = format!(
-        "@{}",
-        Utc.timestamp_opt(t0, 0)
-            .unwrap()
-            .format("%Y-%m-%d %H:%M:%S")
-    );
+    let spec = faked_instant_before_a_step(&h, 2);
     let Some(mut first) = faked_mfacli(&h, &spec) else {
         return;
     };
@@ -142,15 +148,7 @@ fn credential_process_renews_inside_the_sdk_refresh_window() {
 #[test]
 fn totp_code_is_never_reused() {
     let h = Home::new();
-    let real = Utc::now().timestamp();
-    let t0 = (real / 30 + 100) * 30 + 26;
-    h.emu().set_offset_secs(t0 - real);
-    let spec = format!(
-        "@{}",
-        Utc.timestamp_opt(t0, 0)
-            .unwrap()
-            .format("%Y-%m-%d %H:%M:%S")
-    );
+    let spec = faked_instant_before_a_step(&h, 4);
     let Some(mut first) = faked_mfacli(&h, &spec) else {
         return;
     };
