@@ -352,6 +352,8 @@ def faked(env):
     env = dict(env)
     env.update(
         LD_PRELOAD=FAKETIME_LIB,
+        # The pair bench/faketime.sh owns: no per-PID /dev/shm entries.
+        FAKETIME_SHARED=ENV["FAKETIME_SHARED"],
         FAKETIME_TIMESTAMP_FILE=FAKETIME_FILE,
         FAKETIME_NO_CACHE="1",
         FAKETIME_DONT_FAKE_MONOTONIC="1",

@@ -10,12 +10,12 @@ BUILD="$BENCH_DIR/.build"
 log() { printf '[bench] %s\n' "$*" >&2; }
 
 # --- system packages: libfaketime (working-day simulation), GNU time (peak RSS)
-FAKETIME_LIB="$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n1 || true)"
-if [[ -z "$FAKETIME_LIB" || ! -x /usr/bin/time ]]; then
+source "$BENCH_DIR/faketime.sh"
+if ! faketime_setup libfaketimeMT.so.1 || [[ ! -x /usr/bin/time ]]; then
     log "installing faketime and time (Debian packages)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime time >/dev/null
-    FAKETIME_LIB="$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 | head -n1)"
+    faketime_setup libfaketimeMT.so.1
 fi
 
 # --- Python peers and moto, in a private venv
@@ -44,6 +44,7 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK_DIR"
+    faketime_cleanup
 }
 trap cleanup EXIT
 
@@ -67,7 +68,7 @@ STS_PORT="$(free_port)"
 "$VENV/bin/python" "$BENCH_DIR/sts_server.py" 127.0.0.1 "$STS_PORT" >"$WORK_DIR/sts-$STS_PORT.log" 2>&1 &
 PIDS+=($!)
 DAY_STS_PORT="$(free_port)"
-LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$FAKETIME_FILE" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+LD_PRELOAD="$FAKETIME_LIB" FAKETIME_SHARED="$FAKETIME_SHARED" FAKETIME_TIMESTAMP_FILE="$FAKETIME_FILE" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
     "$VENV/bin/python" "$BENCH_DIR/sts_server.py" 127.0.0.1 "$DAY_STS_PORT" >"$WORK_DIR/sts-$DAY_STS_PORT.log" 2>&1 &
 PIDS+=($!)
 wait_for "$STS_PORT"

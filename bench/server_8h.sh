@@ -14,8 +14,8 @@ ROOT="$(dirname "$BENCH_DIR")"
 IDLE="${IDLE:-30}"
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-LIBFAKETIME="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)"
-[[ -n "$LIBFAKETIME" ]] || { echo "needs libfaketime (apt-get install faketime)" >&2; exit 1; }
+source "$BENCH_DIR/faketime.sh"
+faketime_setup libfaketime.so.1 || { echo "needs libfaketime (apt-get install faketime)" >&2; exit 1; }
 
 if [[ -z "${MFACLI_BIN:-}" || -z "${EMULATOR_BIN:-}" ]]; then
     log "building mfacli and sts-emulator (release)"
@@ -31,13 +31,14 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
+    faketime_cleanup
 }
 trap cleanup EXIT
 
 CLOCK="$WORK/faketime"
 echo "+0s" >"$CLOCK"
 # `env` execs the program, so $! is its pid.
-FAKED=(env LD_PRELOAD="$LIBFAKETIME" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1
+FAKED=(env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_SHARED="$FAKETIME_SHARED" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1
     FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC)
 set_clock() { echo "+${1}s" >"$CLOCK.tmp"; mv "$CLOCK.tmp" "$CLOCK"; }
 

@@ -18,6 +18,24 @@ export MFACLI_TEST_VENV="$PWD/$VENV"
 
 MFACLI_SKIP_LOG="$(mktemp)"
 export MFACLI_SKIP_LOG
+# Nothing the suite starts may leave an entry in /dev/shm (a stale
+# libfaketime semaphore fails later runs: issue 27).
+SHM_BEFORE="$(mktemp)"
+ls -A /dev/shm 2>/dev/null | sort >"$SHM_BEFORE" || true
+report() {
+    local status=$?
+    report_skips
+    local new
+    new=$(ls -A /dev/shm 2>/dev/null | sort | comm -13 "$SHM_BEFORE" - || true)
+    echo "==> /dev/shm: $(wc -l <"$SHM_BEFORE") entries before the tests, $(ls -A /dev/shm 2>/dev/null | wc -l) after"
+    rm -f "$SHM_BEFORE"
+    if [ -n "$new" ]; then
+        echo "==> the tests left these in /dev/shm:"
+        printf '    %s\n' $new
+        [ "$status" -ne 0 ] || status=1
+    fi
+    exit "$status"
+}
 report_skips() {
     local n
     n=$(wc -l < "$MFACLI_SKIP_LOG")
@@ -29,7 +47,7 @@ report_skips() {
     fi
     rm -f "$MFACLI_SKIP_LOG"
 }
-trap report_skips EXIT
+trap report EXIT
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked "$@"

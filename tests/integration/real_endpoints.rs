@@ -103,6 +103,12 @@ impl RealWorld {
     /// `program args…` inside the namespace, with `Home`'s environment
     /// minus the endpoint override, plus the CA bundle.
     fn command(&self, program: &str, args: &[&str]) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::from_std(self.std_command(program, args));
+        c.timeout(std::time::Duration::from_secs(90));
+        c
+    }
+
+    fn std_command(&self, program: &str, args: &[&str]) -> std::process::Command {
         let mut c = self.h.command("unshare");
         c.env_remove("AWS_ENDPOINT_URL_STS")
             .env("AWS_CA_BUNDLE", &self.ca)
@@ -116,8 +122,6 @@ impl RealWorld {
             .arg(&self.hosts)
             .arg(program)
             .args(args);
-        let mut c = assert_cmd::Command::from_std(c);
-        c.timeout(std::time::Duration::from_secs(90));
         c
     }
 
@@ -134,11 +138,10 @@ impl RealWorld {
     /// mfacli under libfaketime, `secs` ahead, with the emulator moved too.
     fn at(&self, secs: i64, args: &[&str]) -> assert_cmd::Command {
         self.h.emu().set_offset_secs(secs);
-        let spec = format!("+{secs}s");
-        let mut a = vec!["-f", &spec, env!("CARGO_BIN_EXE_mfacli")];
-        a.extend_from_slice(args);
-        let mut c = self.command("faketime", &a);
-        c.env("TZ", "UTC").env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        let mut c = self.std_command(env!("CARGO_BIN_EXE_mfacli"), args);
+        fake_clock(&mut c, FakeClock::Spec(&format!("+{secs}s")));
+        let mut c = assert_cmd::Command::from_std(c);
+        c.timeout(std::time::Duration::from_secs(90));
         c
     }
 
@@ -240,7 +243,7 @@ fn without_a_bastion_region_every_regional_endpoint_shares_the_session() {
 #[test]
 fn a_working_day_in_three_regions_takes_one_code() {
     let Some(w) = RealWorld::new() else { return };
-    if !have("faketime") {
+    if libfaketime().is_none() {
         return;
     }
     let steps: [(i64, &str, &[&str]); 6] = [

@@ -27,15 +27,6 @@ const FAKED_PYTHON: [&str; 5] = [
     "client.py",
 ];
 
-/// libfaketime's preload library (`/usr/lib/<triplet>/faketime/`).
-fn libfaketime() -> Option<PathBuf> {
-    std::fs::read_dir("/usr/lib")
-        .ok()?
-        .flatten()
-        .map(|d| d.path().join("faketime/libfaketime.so.1"))
-        .find(|p| p.is_file())
-}
-
 /// The venv's bin directory (python with boto3, aws v1), or a skip.
 fn venv_bin() -> Option<PathBuf> {
     let dir = std::env::var_os("MFACLI_TEST_VENV")
@@ -106,13 +97,7 @@ impl Setup {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("TZ", "UTC");
         if faked {
-            c.env(
-                "LD_PRELOAD",
-                libfaketime().expect("have_faketime() checked"),
-            )
-            .env("FAKETIME_TIMESTAMP_FILE", &self.faketime_file)
-            .env("FAKETIME_NO_CACHE", "1")
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+            fake_clock(&mut c, FakeClock::File(&self.faketime_file));
         }
         c
     }
@@ -127,7 +112,7 @@ impl Setup {
 }
 
 fn have_faketime() -> bool {
-    have("faketime") && libfaketime().is_some()
+    libfaketime().is_some()
 }
 
 /// Kills the child on drop, so a failing test leaves nothing running.

@@ -1,6 +1,7 @@
 //! A throwaway HOME with the bastion setup, and the STS emulator it talks to.
 
 use std::ffi::OsString;
+use std::os::fd::FromRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -406,24 +407,6 @@ pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
 
-/// `mfacli` under libfaketime, its clock moved by the same spec the test
-/// gives the emulator (`+3300s`, or `@2026-11-28 12:00:28` to start there).
-/// None (skip) where faketime is not installed.
-pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
-    if !have("faketime") {
-        return None;
-    }
-    let mut c = h.command("faketime");
-    c.env("TZ", "UTC")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .arg("-f")
-        .arg(spec)
-        .arg(env!("CARGO_BIN_EXE_mfacli"));
-    let mut c = assert_cmd::Command::from_std(c);
-    c.timeout(CHILD_TIMEOUT);
-    Some(c)
-}
-
 /// Whether a failed run printed nothing on stdout but the statement that
 /// fails the caller's `eval` (`env`, `assume --export`): no credentials, no
 /// exports.
@@ -542,3 +525,153 @@ pub const CALLER_ARN_ARGS: &[&str] = &[
     "--output",
     "text",
 ];
+
+/// How a faked process's clock moves: a fixed libfaketime spec (`+3300s`,
+/// or `@2026-11-28 12:00:28` to start there), or a timestamp file the test
+/// rewrites while the process runs.
+#[derive(Clone, Copy)]
+pub enum FakeClock<'a> {
+    Spec(&'a str),
+    File(&'a Path),
+}
+
+/// libfaketime's preload library (`/usr/lib/<triplet>/faketime/`), or a
+/// skip where the faketime package is not installed.
+pub fn libfaketime() -> Option<PathBuf> {
+    let lib = std::fs::read_dir("/usr/lib")
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.is_file());
+    if lib.is_none() {
+        skip("libfaketime is not installed", ".ci/run installs faketime");
+    }
+    lib
+}
+
+/// Runs `c` under libfaketime through `LD_PRELOAD`, never through the
+/// `faketime` wrapper: the wrapper (and libfaketime 0.9.10 itself, when
+/// `FAKETIME_SHARED` is unset) creates `/dev/shm/sem.faketime_sem_<pid>`
+/// exclusively, so a stale entry left by a killed process fails every later
+/// process that gets that PID. Here each process opens the one pair this
+/// test binary owns ([`FakeTimeShared`]) and creates nothing.
+/// The monotonic clock stays real (mfacli's timeouts and locks use it).
+pub fn fake_clock(c: &mut Command, clock: FakeClock<'_>) {
+    let lib = libfaketime().expect("the caller checked libfaketime()");
+    c.env("LD_PRELOAD", lib)
+        .env("FAKETIME_SHARED", FakeTimeShared::get().env_value())
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("TZ", "UTC");
+    match clock {
+        FakeClock::Spec(spec) => {
+            c.env("FAKETIME", spec)
+                .env_remove("FAKETIME_TIMESTAMP_FILE");
+        }
+        FakeClock::File(file) => {
+            c.env("FAKETIME_TIMESTAMP_FILE", file)
+                .env("FAKETIME_NO_CACHE", "1")
+                .env_remove("FAKETIME");
+        }
+    }
+}
+
+/// `mfacli` under libfaketime, its clock moved by the same spec the test
+/// gives the emulator. None (skip) where libfaketime is not installed.
+pub fn faked_mfacli(h: &Home, spec: &str) -> Option<assert_cmd::Command> {
+    libfaketime()?;
+    let mut c = h.std_mfacli();
+    fake_clock(&mut c, FakeClock::Spec(spec));
+    let mut c = assert_cmd::Command::from_std(c);
+    c.timeout(CHILD_TIMEOUT);
+    Some(c)
+}
+
+/// The semaphore and shared-memory pair libfaketime syncs through, created
+/// once per test binary under a name of its own and removed when the binary
+/// exits. Processes given it in `FAKETIME_SHARED` only open it, so a faked
+/// process killed at its time bound leaves nothing in /dev/shm.
+pub struct FakeTimeShared {
+    sem: String,
+    shm: String,
+}
+
+impl FakeTimeShared {
+    pub fn get() -> &'static FakeTimeShared {
+        static SHARED: std::sync::OnceLock<FakeTimeShared> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let pair = FakeTimeShared::create(&format!("mfacli_tests_{}", std::process::id()));
+            extern "C" fn remove_at_exit() {
+                if let Some(pair) = SHARED.get() {
+                    pair.remove();
+                }
+            }
+            // SAFETY: registers a plain function; it runs once at exit.
+            unsafe { libc::atexit(remove_at_exit) };
+            pair
+        })
+    }
+
+    fn create(base: &str) -> FakeTimeShared {
+        use std::ffi::CString;
+        let pair = FakeTimeShared {
+            sem: format!("/{base}_sem"),
+            shm: format!("/{base}_shm"),
+        };
+        // A pair of this name is a leftover of a killed run with our PID.
+        pair.remove();
+        let sem = CString::new(pair.sem.as_str()).unwrap();
+        let shm = CString::new(pair.shm.as_str()).unwrap();
+        // SAFETY: FFI with valid C strings; every result is checked.
+        unsafe {
+            let s = libc::sem_open(sem.as_ptr(), libc::O_CREAT | libc::O_EXCL, 0o600, 1);
+            assert!(
+                s != libc::SEM_FAILED,
+                "sem_open {}: {}",
+                pair.sem,
+                std::io::Error::last_os_error()
+            );
+            libc::sem_close(s);
+            let fd = libc::shm_open(
+                shm.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
+                0o600,
+            );
+            assert!(
+                fd >= 0,
+                "shm_open {}: {}",
+                pair.shm,
+                std::io::Error::last_os_error()
+            );
+            // libfaketime's ft_shared_s: two u64 counters, then the start
+            // times (timespecs), whose tv_nsec of -1 means "not set yet",
+            // as libfaketime's own ft_shm_create writes them.
+            let mut init = [0i64; 10];
+            for i in [3, 5, 7, 9] {
+                init[i] = -1;
+            }
+            let bytes = std::slice::from_raw_parts(init.as_ptr().cast::<u8>(), 80);
+            let mut f = std::fs::File::from_raw_fd(fd);
+            std::io::Write::write_all(&mut f, bytes).unwrap();
+            f.set_len(4096).unwrap();
+        }
+        pair
+    }
+
+    fn remove(&self) {
+        use std::ffi::CString;
+        let sem = CString::new(self.sem.as_str()).unwrap();
+        let shm = CString::new(self.shm.as_str()).unwrap();
+        // SAFETY: FFI with valid C strings; a missing name is not an error here.
+        unsafe {
+            libc::sem_unlink(sem.as_ptr());
+            libc::shm_unlink(shm.as_ptr());
+        }
+    }
+
+    /// `FAKETIME_SHARED`'s format: "<semaphore> <shared memory>".
+    pub fn env_value(&self) -> String {
+        format!("{} {}", self.sem, self.shm)
+    }
+}
