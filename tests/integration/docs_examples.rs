@@ -199,39 +199,56 @@ fn run_block(h: &Home, block: &[Example]) -> Vec<String> {
     outputs
 }
 
-/// Every example of every file; the drifted ones, with what they print now.
-fn check_examples(files: &[PathBuf]) -> (usize, Vec<String>) {
+/// One file's examples, in one HOME: how many, and the drifted ones with
+/// what they print now.
+fn check_file(file: &Path) -> (usize, Vec<String>) {
+    let name = rel(file);
+    let text = std::fs::read_to_string(file).unwrap();
+    let blocks = console_blocks(&name, &text);
     let mut checked = 0;
     let mut drifted = Vec::new();
-    for file in files {
-        let name = rel(file);
-        let text = std::fs::read_to_string(file).unwrap();
-        let blocks = console_blocks(&name, &text);
-        if blocks.is_empty() {
-            continue;
-        }
-        let h = demo_home(!text.contains(NO_CONFIG));
-        for block in &blocks {
-            for (ex, actual) in block.iter().zip(run_block(&h, block)) {
-                checked += 1;
-                let actual: Vec<&str> = actual.trim_end().lines().collect();
-                let mut expected = ex.expected.clone();
-                while expected.last().is_some_and(|l| l.is_empty()) {
-                    expected.pop();
-                }
-                if !lines_match(&expected, &actual) {
-                    drifted.push(format!(
-                        "{name}:{}: $ {}\n--- the docs say:\n{}\n--- it prints now:\n{}\n",
-                        ex.line,
-                        ex.command,
-                        expected.join("\n"),
-                        actual.join("\n")
-                    ));
-                }
+    if blocks.is_empty() {
+        return (0, drifted);
+    }
+    let h = demo_home(!text.contains(NO_CONFIG));
+    for block in &blocks {
+        for (ex, actual) in block.iter().zip(run_block(&h, block)) {
+            checked += 1;
+            let actual: Vec<&str> = actual.trim_end().lines().collect();
+            let mut expected = ex.expected.clone();
+            while expected.last().is_some_and(|l| l.is_empty()) {
+                expected.pop();
+            }
+            if !lines_match(&expected, &actual) {
+                drifted.push(format!(
+                    "{name}:{}: $ {}\n--- the docs say:\n{}\n--- it prints now:\n{}\n",
+                    ex.line,
+                    ex.command,
+                    expected.join("\n"),
+                    actual.join("\n")
+                ));
             }
         }
     }
     (checked, drifted)
+}
+
+/// Every file's examples, the files side by side (each has its own HOME
+/// and emulator; a TOTP step wait in one does not hold up the others).
+fn check_examples(files: &[PathBuf]) -> (usize, Vec<String>) {
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|f| s.spawn(move || check_file(f)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    results
+        .into_iter()
+        .fold((0, Vec::new()), |(n, mut all), (k, drifted)| {
+            all.extend(drifted);
+            (n + k, all)
+        })
 }
 
 #[test]
