@@ -36,6 +36,26 @@ account = "333333333333"
 role = "PowerUser"
 "#;
 
+/// The CI chapter's config: alice's two TOTP devices, seeds in variables.
+const TWO_DEVICES_CONFIG: &str = r#"[bastion]
+profile = "bastion"
+region = "eu-west-1"
+
+[[bastion.mfa_devices]]
+serial = "arn:aws:iam::111111111111:mfa/alice"
+totp_secret_env = "MFA_SEED_1"
+
+[[bastion.mfa_devices]]
+serial = "arn:aws:iam::111111111111:mfa/alice-2"
+totp_secret_env = "MFA_SEED_2"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+
+[targets.staging]
+role_arn = "arn:aws:iam::333333333333:role/PowerUser"
+"#;
+
 /// Where the docs say HOME is.
 const DOC_HOME: &str = "/home/alice";
 
@@ -148,26 +168,62 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
 /// A file with this line starts from a HOME without an mfacli config
 /// (its examples run `mfacli init`).
 const NO_CONFIG: &str = "<!-- docs examples: no mfacli config -->";
+/// A file with this line gets alice's second MFA device and
+/// [`TWO_DEVICES_CONFIG`], the seeds in MFA_SEED_1 and MFA_SEED_2 (and none
+/// in MFACLI_TOTP_SECRET, which would override the list).
+const TWO_DEVICES: &str = "<!-- docs examples: two MFA devices -->";
+
+/// How a file's HOME starts.
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    Demo,
+    NoConfig,
+    TwoDevices,
+}
+
+impl Setup {
+    fn of(text: &str) -> Setup {
+        if text.contains(NO_CONFIG) {
+            Setup::NoConfig
+        } else if text.contains(TWO_DEVICES) {
+            Setup::TwoDevices
+        } else {
+            Setup::Demo
+        }
+    }
+}
 
 /// A HOME of the demo world for one file's examples. The users carry
 /// `mfacli policy bastion --self-manage-mfa`, as the book's admin set-up
 /// recommends, so `rotate` and `mfa` work too; IAM is the emulator's.
-fn demo_home(config: bool) -> Home {
+fn demo_home(setup: Setup) -> Home {
     let bin = Path::new(env!("CARGO_BIN_EXE_mfacli")).parent().unwrap();
     let policy = std::process::Command::new(env!("CARGO_BIN_EXE_mfacli"))
         .args(["policy", "bastion", "--self-manage-mfa"])
         .output()
         .unwrap();
-    let mut world = sts_emulator::World::demo();
+    let mut world = match setup {
+        Setup::TwoDevices => sts_emulator::World::demo_with_mfa_devices(2),
+        _ => sts_emulator::World::demo(),
+    };
     for u in &mut world.users {
         u.policies = vec![String::from_utf8(policy.stdout.clone()).unwrap()];
     }
     let emu = sts_emulator::Emulator::start(world).unwrap();
     let iam = emu.endpoint_url();
-    Home::builder()
-        .emulator(emu)
-        .config(config.then_some(DEMO_CONFIG))
-        .path_dir(bin)
+    let config = match setup {
+        Setup::Demo => Some(DEMO_CONFIG),
+        Setup::NoConfig => None,
+        Setup::TwoDevices => Some(TWO_DEVICES_CONFIG),
+    };
+    let mut b = Home::builder().emulator(emu).config(config);
+    if setup == Setup::TwoDevices {
+        b = b
+            .code(None)
+            .env("MFA_SEED_1", SEED)
+            .env("MFA_SEED_2", sts_emulator::demo::ALICE_EXTRA_DEVICES[0].1);
+    }
+    b.path_dir(bin)
         .env("AWS_ENDPOINT_URL_IAM", &iam)
         .env("MFACLI_FEDERATION_URL", &format!("{iam}/federation"))
         .env("SHELL", "/bin/bash")
@@ -210,7 +266,7 @@ fn check_file(file: &Path) -> (usize, Vec<String>) {
     if blocks.is_empty() {
         return (0, drifted);
     }
-    let h = demo_home(!text.contains(NO_CONFIG));
+    let h = demo_home(Setup::of(&text));
     for block in &blocks {
         for (ex, actual) in block.iter().zip(run_block(&h, block)) {
             checked += 1;
