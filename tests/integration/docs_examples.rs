@@ -483,3 +483,22 @@ fn the_ci_chapters_actions_recipe_is_the_projects_own_job() {
         "docs/src/ci.md's recipe is not in .github/workflows/ci.yml verbatim:\n{recipe}"
     );
 }
+
+/// Every chapter file is in the book's SUMMARY.md (mdBook leaves out a
+/// file it does not list, and its examples would be checked but unread).
+#[test]
+fn every_chapter_is_in_the_summary() {
+    let src = root().join("docs/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let listed: Vec<String> = links(&summary).into_iter().map(|(_, t)| t).collect();
+    let missing: Vec<String> = doc_files()
+        .iter()
+        .filter(|p| p.starts_with(&src))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|f| f != "SUMMARY.md" && !listed.contains(f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/src/SUMMARY.md does not list {missing:?}"
+    );
+}
