@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# For this repository's own CI (the README's GitHub Actions recipe, run in
+# For this repository's own CI (the book's GitHub Actions recipe, docs/src/ci.md,, run in
 # .github/workflows/ci.yml): builds mfacli and sts-emulator, puts mfacli on
 # PATH, starts the emulator in the background with bench/ci_world.toml (alice
 # with 8 TOTP devices), and hands the job what a real setup takes from

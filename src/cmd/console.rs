@@ -89,7 +89,9 @@ pub(crate) fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<u8> {
                 duration.is_some(),
             )
         })?;
-    let region = landing_region.or_else(|| plan.target.region.clone());
+    // The region `env` would export (target, else [bastion]), unless
+    // --region names another landing page.
+    let region = landing_region.or_else(|| sources.export_region(&plan));
     let landing = console::destination_url(partition, &destination, region.as_deref());
     let url = console::login_url(&federation_url, &landing, &token);
     let session_secs = match duration {

@@ -198,6 +198,41 @@ fn print_gives_a_login_url_that_works_once_from_the_cached_session() {
     assert_eq!(signin_records(&h).len(), 3);
 }
 
+/// The console lands in the region `env` exports: a target without its
+/// own region (staging) gets `[bastion] region`, as its shell would.
+#[test]
+fn console_lands_in_the_region_env_exports() {
+    let h = Home::new();
+    let env = h
+        .mfacli()
+        .args(["env", "staging", "--shell", "bash"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&env).contains("export AWS_REGION='eu-west-1'"),
+        "{}",
+        stdout(&env)
+    );
+    let out = console(&h)
+        .args(["console", "staging", "--print"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        query(stdout(&out).trim())[2].1,
+        "https://console.aws.amazon.com/console/home?region=eu-west-1"
+    );
+    // --region still picks another landing page.
+    let out = console(&h)
+        .args(["console", "staging", "--print", "--region", "us-east-2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        query(stdout(&out).trim())[2].1,
+        "https://console.aws.amazon.com/console/home?region=us-east-2"
+    );
+}
+
 #[test]
 fn verbose_output_and_errors_never_contain_the_token() {
     let h = Home::new();
