@@ -1371,3 +1371,803 @@ fn error_type_displays_message() {
     assert_eq!(err.to_string(), err.message);
     let _: &dyn std::error::Error = &err;
 }
+
+// ---- Table-driven: each operator family, allow and deny cases ----
+
+/// Whether an Allow statement with this one condition applies to a request
+/// whose context is `ctx`.
+fn condition_holds(condition: &str, ctx: &ConditionContext) -> bool {
+    let p = identity(&with_condition(condition));
+    eval_id(&p, "sts:AssumeRole", "*", ctx) == Decision::Allow
+}
+
+fn ctx_with(key: &str, value: &str) -> ConditionContext {
+    ConditionContext::new().with(key, value)
+}
+
+#[test]
+fn operator_table_from_the_iam_documentation() {
+    let now = "2026-06-01T12:00:00Z";
+    // (operator, key, policy value, context value, holds)
+    let table: &[(&str, &str, &str, &str, bool)] = &[
+        ("StringEquals", "aws:username", "alice", "alice", true),
+        ("StringEquals", "aws:username", "alice", "Alice", false),
+        ("StringNotEquals", "aws:username", "alice", "bob", true),
+        ("StringNotEquals", "aws:username", "alice", "alice", false),
+        (
+            "StringEqualsIgnoreCase",
+            "aws:username",
+            "ALICE",
+            "alice",
+            true,
+        ),
+        (
+            "StringEqualsIgnoreCase",
+            "aws:username",
+            "ALICE",
+            "bob",
+            false,
+        ),
+        (
+            "StringNotEqualsIgnoreCase",
+            "aws:username",
+            "ALICE",
+            "alice",
+            false,
+        ),
+        (
+            "StringNotEqualsIgnoreCase",
+            "aws:username",
+            "ALICE",
+            "bob",
+            true,
+        ),
+        ("StringLike", "aws:username", "ali*", "alice", true),
+        ("StringLike", "aws:username", "a?ice", "alice", true),
+        ("StringLike", "aws:username", "ali*", "Alice", false),
+        ("StringNotLike", "aws:username", "ali*", "alice", false),
+        ("StringNotLike", "aws:username", "ali*", "bob", true),
+        (
+            "NumericEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            true,
+        ),
+        (
+            "NumericEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3601",
+            false,
+        ),
+        (
+            "NumericNotEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3601",
+            true,
+        ),
+        (
+            "NumericNotEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            false,
+        ),
+        (
+            "NumericLessThan",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3599",
+            true,
+        ),
+        (
+            "NumericLessThan",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            false,
+        ),
+        (
+            "NumericLessThanEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            true,
+        ),
+        (
+            "NumericLessThanEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3601",
+            false,
+        ),
+        (
+            "NumericGreaterThan",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3601",
+            true,
+        ),
+        (
+            "NumericGreaterThan",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            false,
+        ),
+        (
+            "NumericGreaterThanEquals",
+            "aws:MultiFactorAuthAge",
+            "3600",
+            "3600",
+            true,
+        ),
+        (
+            "NumericGreaterThanEquals",
+            "aws:MultiFactorAuthAge",
+            "3600.5",
+            "3600",
+            false,
+        ),
+        ("DateEquals", "aws:CurrentTime", now, now, true),
+        ("DateEquals", "aws:CurrentTime", "1780315200", now, true),
+        ("DateEquals", "aws:CurrentTime", "2026-06-01", now, false),
+        ("DateNotEquals", "aws:CurrentTime", "2026-06-01", now, true),
+        ("DateNotEquals", "aws:CurrentTime", now, now, false),
+        (
+            "DateLessThan",
+            "aws:CurrentTime",
+            "2026-12-31T23:59:59Z",
+            now,
+            true,
+        ),
+        (
+            "DateLessThan",
+            "aws:CurrentTime",
+            "2026-06-01T12:00:00+00:00",
+            now,
+            false,
+        ),
+        ("DateLessThanEquals", "aws:CurrentTime", now, now, true),
+        (
+            "DateLessThanEquals",
+            "aws:CurrentTime",
+            "2026-05-31",
+            now,
+            false,
+        ),
+        (
+            "DateGreaterThan",
+            "aws:CurrentTime",
+            "2026-06-01",
+            now,
+            true,
+        ),
+        (
+            "DateGreaterThan",
+            "aws:CurrentTime",
+            "2027-01-01T00:00:00Z",
+            now,
+            false,
+        ),
+        ("DateGreaterThanEquals", "aws:CurrentTime", now, now, true),
+        (
+            "DateGreaterThanEquals",
+            "aws:CurrentTime",
+            "2026-06-01T13:00:00+01:00",
+            now,
+            true,
+        ),
+        (
+            "DateGreaterThanEquals",
+            "aws:CurrentTime",
+            "2026-06-01T12:00:01Z",
+            now,
+            false,
+        ),
+        ("Bool", "aws:SecureTransport", "true", "true", true),
+        ("Bool", "aws:SecureTransport", "true", "false", false),
+        ("Bool", "aws:SecureTransport", "false", "false", true),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "203.0.113.0/24",
+            "203.0.113.7",
+            true,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "203.0.113.0/24",
+            "198.51.100.1",
+            false,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "203.0.113.7",
+            "203.0.113.7",
+            true,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "0.0.0.0/0",
+            "198.51.100.1",
+            true,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "2001:DB8:1234:5678::/64",
+            "2001:db8:1234:5678::1",
+            true,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "2001:DB8:1234:5678::/64",
+            "2001:db8:1234:5679::1",
+            false,
+        ),
+        (
+            "IpAddress",
+            "aws:SourceIp",
+            "203.0.113.0/24",
+            "2001:db8::1",
+            false,
+        ),
+        (
+            "NotIpAddress",
+            "aws:SourceIp",
+            "203.0.113.0/24",
+            "198.51.100.1",
+            true,
+        ),
+        (
+            "NotIpAddress",
+            "aws:SourceIp",
+            "203.0.113.0/24",
+            "203.0.113.7",
+            false,
+        ),
+        (
+            "ArnEquals",
+            "aws:PrincipalArn",
+            "arn:aws:iam::111111111111:role/Admin",
+            "arn:aws:iam::111111111111:role/Admin",
+            true,
+        ),
+        (
+            "ArnEquals",
+            "aws:PrincipalArn",
+            "arn:aws:iam::111111111111:role/Admin",
+            "arn:aws:iam::111111111111:role/admin",
+            false,
+        ),
+        (
+            "ArnLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*:role/Adm*",
+            "arn:aws:iam::111111111111:role/Admin",
+            true,
+        ),
+        (
+            "ArnLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*:role/Adm*",
+            "arn:aws:iam::111111111111:user/Admin",
+            false,
+        ),
+        // Wildcards stay within one part: "*" in the account does not eat colons.
+        (
+            "ArnLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*",
+            "arn:aws:iam::111111111111:role/Admin",
+            false,
+        ),
+        (
+            "ArnLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*:*",
+            "not-an-arn",
+            false,
+        ),
+        (
+            "ArnNotEquals",
+            "aws:PrincipalArn",
+            "arn:aws:iam::111111111111:role/Admin",
+            "arn:aws:iam::111111111111:role/Other",
+            true,
+        ),
+        (
+            "ArnNotLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*:role/Adm*",
+            "arn:aws:iam::111111111111:role/Admin",
+            false,
+        ),
+        (
+            "ArnNotLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::*:role/Adm*",
+            "arn:aws:iam::111111111111:role/Dev",
+            true,
+        ),
+    ];
+    for (op, key, want, got, holds) in table {
+        let condition = format!(r#"{{"{op}":{{"{key}":"{want}"}}}}"#);
+        assert_eq!(
+            condition_holds(&condition, &ctx_with(key, got)),
+            *holds,
+            "{condition} with {key}={got}"
+        );
+        // The same as a Deny: the statement denies exactly when it holds.
+        let p = identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*"}},{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{condition}}}]}}"#
+        ));
+        let expected = if *holds {
+            Decision::ExplicitDeny
+        } else {
+            Decision::Allow
+        };
+        assert_eq!(
+            eval_id(&p, "sts:AssumeRole", "*", &ctx_with(key, got)),
+            expected,
+            "Deny {condition}"
+        );
+    }
+}
+
+#[test]
+fn null_operator_tests_presence() {
+    let present = ctx_with("aws:TokenIssueTime", "2026-06-01T12:00:00Z");
+    let absent = ConditionContext::new();
+    let is_null = r#"{"Null":{"aws:TokenIssueTime":"true"}}"#;
+    let not_null = r#"{"Null":{"aws:TokenIssueTime":"false"}}"#;
+    assert!(condition_holds(is_null, &absent));
+    assert!(!condition_holds(is_null, &present));
+    assert!(condition_holds(not_null, &present));
+    assert!(!condition_holds(not_null, &absent));
+}
+
+/// Every operator name IAM has (but Null and Binary*).
+const ALL_OPERATORS: [(&str, &str); 25] = [
+    ("StringEquals", "x"),
+    ("StringNotEquals", "x"),
+    ("StringEqualsIgnoreCase", "x"),
+    ("StringNotEqualsIgnoreCase", "x"),
+    ("StringLike", "x*"),
+    ("StringNotLike", "x*"),
+    ("NumericEquals", "1"),
+    ("NumericNotEquals", "1"),
+    ("NumericLessThan", "1"),
+    ("NumericLessThanEquals", "1"),
+    ("NumericGreaterThan", "1"),
+    ("NumericGreaterThanEquals", "1"),
+    ("DateEquals", "2026-01-01T00:00:00Z"),
+    ("DateNotEquals", "2026-01-01T00:00:00Z"),
+    ("DateLessThan", "2026-01-01T00:00:00Z"),
+    ("DateLessThanEquals", "2026-01-01T00:00:00Z"),
+    ("DateGreaterThan", "2026-01-01T00:00:00Z"),
+    ("DateGreaterThanEquals", "2026-01-01T00:00:00Z"),
+    ("Bool", "true"),
+    ("IpAddress", "10.0.0.0/8"),
+    ("NotIpAddress", "10.0.0.0/8"),
+    ("ArnEquals", "arn:aws:iam::111111111111:role/x"),
+    ("ArnLike", "arn:aws:iam::*:role/x"),
+    ("ArnNotEquals", "arn:aws:iam::111111111111:role/x"),
+    ("ArnNotLike", "arn:aws:iam::*:role/x"),
+];
+
+#[test]
+fn absent_key_under_every_operator_with_and_without_if_exists() {
+    // IAM: an absent key makes a condition false, except that a negated
+    // operator ("...Not...") then holds; ...IfExists holds when the key is
+    // absent. ForAnyValue over no values is false, ForAllValues true.
+    let absent = ConditionContext::new();
+    for (op, value) in ALL_OPERATORS {
+        let negated = op.contains("Not");
+        let cases = [
+            (op.to_string(), negated),
+            (format!("{op}IfExists"), true),
+            (format!("ForAnyValue:{op}"), false),
+            (format!("ForAnyValue:{op}IfExists"), true),
+            (format!("ForAllValues:{op}"), true),
+            (format!("ForAllValues:{op}IfExists"), true),
+        ];
+        for (name, holds) in cases {
+            let condition = format!(r#"{{"{name}":{{"aws:TokenIssueTime":"{value}"}}}}"#);
+            assert_eq!(
+                condition_holds(&condition, &absent),
+                holds,
+                "{name} with the key absent"
+            );
+        }
+    }
+    assert!(condition_holds(
+        r#"{"Null":{"aws:TokenIssueTime":"true"}}"#,
+        &absent
+    ));
+}
+
+#[test]
+fn if_exists_checks_a_present_key_like_the_plain_operator() {
+    for (op, want, got, holds) in [
+        ("StringEqualsIfExists", "alice", "alice", true),
+        ("StringEqualsIfExists", "alice", "bob", false),
+        ("NumericLessThanIfExists", "3600", "4000", false),
+        ("BoolIfExists", "false", "true", false),
+        ("BoolIfExists", "false", "false", true),
+        ("IpAddressIfExists", "10.0.0.0/8", "10.1.2.3", true),
+        ("NotIpAddressIfExists", "10.0.0.0/8", "10.1.2.3", false),
+    ] {
+        let condition = format!(r#"{{"{op}":{{"aws:username":"{want}"}}}}"#);
+        assert_eq!(
+            condition_holds(&condition, &ctx_with("aws:username", got)),
+            holds,
+            "{condition} with {got}"
+        );
+    }
+}
+
+#[test]
+fn set_qualifiers_over_multi_valued_keys() {
+    // The IAM guide's example: ForAllValues:StringEquals allows a request
+    // whose every value is listed; ForAnyValue needs one listed value.
+    let mut ctx = ConditionContext::new();
+    ctx.set_all(
+        "aws:RequestedRegion",
+        vec!["eu-west-1".into(), "us-east-1".into()],
+    );
+    let listed = r#"["eu-west-1","us-east-1","eu-central-1"]"#;
+    let cases = [
+        (
+            format!(r#"{{"ForAllValues:StringEquals":{{"aws:RequestedRegion":{listed}}}}}"#),
+            true,
+        ),
+        (
+            r#"{"ForAllValues:StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#.to_string(),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#.to_string(),
+            true,
+        ),
+        (
+            r#"{"ForAnyValue:StringEquals":{"aws:RequestedRegion":"ap-south-1"}}"#.to_string(),
+            false,
+        ),
+        (
+            r#"{"ForAnyValue:StringLike":{"aws:RequestedRegion":"us-*"}}"#.to_string(),
+            true,
+        ),
+        // Negated under qualifiers: some value not listed / no value listed.
+        (
+            r#"{"ForAnyValue:StringNotEquals":{"aws:RequestedRegion":"eu-west-1"}}"#.to_string(),
+            true,
+        ),
+        (
+            r#"{"ForAllValues:StringNotEquals":{"aws:RequestedRegion":"eu-west-1"}}"#.to_string(),
+            false,
+        ),
+        (
+            r#"{"ForAllValues:StringNotEquals":{"aws:RequestedRegion":"ap-south-1"}}"#.to_string(),
+            true,
+        ),
+    ];
+    for (condition, holds) in cases {
+        assert_eq!(condition_holds(&condition, &ctx), holds, "{condition}");
+    }
+    // A multi-valued key is no policy variable: the value matches nothing.
+    let p = identity(&with_condition(
+        r#"{"StringEquals":{"aws:username":"${aws:RequestedRegion}"}}"#,
+    ));
+    let mut ctx2 = ctx.clone();
+    ctx2.set("aws:username", "eu-west-1");
+    assert_eq!(
+        eval_id(&p, "sts:AssumeRole", "*", &ctx2),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn negated_operator_with_several_values_is_none_of_them() {
+    let condition = r#"{"StringNotEquals":{"aws:username":["alice","bob"]}}"#;
+    assert!(!condition_holds(
+        condition,
+        &ctx_with("aws:username", "alice")
+    ));
+    assert!(!condition_holds(
+        condition,
+        &ctx_with("aws:username", "bob")
+    ));
+    assert!(condition_holds(
+        condition,
+        &ctx_with("aws:username", "carol")
+    ));
+}
+
+#[test]
+fn policy_variables_in_resources_and_conditions() {
+    let ctx = ConditionContext::new()
+        .with("aws:username", "alice")
+        .with("aws:userid", "AIDAEXAMPLE")
+        .with("aws:PrincipalAccount", "111111111111");
+    // The issue's case: a role named after the user.
+    let p = identity(&one_statement(
+        r#""Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/${aws:username}-*""#,
+    ));
+    assert_eq!(
+        eval_id(
+            &p,
+            "sts:AssumeRole",
+            "arn:aws:iam::222222222222:role/alice-admin",
+            &ctx
+        ),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(
+            &p,
+            "sts:AssumeRole",
+            "arn:aws:iam::222222222222:role/bob-admin",
+            &ctx
+        ),
+        Decision::ImplicitDeny
+    );
+    // ${*}, ${?} and ${$} are the literal characters, never wildcards.
+    let p = identity(&one_statement(
+        r#""Effect":"Allow","Action":"*","Resource":"arn:aws:iam::${aws:PrincipalAccount}:user/a${*}b${?}${$}""#,
+    ));
+    assert_eq!(
+        eval_id(
+            &p,
+            "iam:GetUser",
+            "arn:aws:iam::111111111111:user/a*b?$",
+            &ctx
+        ),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(
+            &p,
+            "iam:GetUser",
+            "arn:aws:iam::111111111111:user/axbc$",
+            &ctx
+        ),
+        Decision::ImplicitDeny
+    );
+    // A value brought in by a variable is literal too.
+    let starry = ctx.clone().with("aws:username", "*");
+    let p = identity(&one_statement(
+        r#""Effect":"Allow","Action":"*","Resource":"arn:aws:iam::111111111111:user/${aws:username}""#,
+    ));
+    assert_eq!(
+        eval_id(
+            &p,
+            "iam:GetUser",
+            "arn:aws:iam::111111111111:user/bob",
+            &starry
+        ),
+        Decision::ImplicitDeny
+    );
+    // In condition values; a default when the key is absent.
+    let p = identity(&with_condition(
+        r#"{"StringEquals":{"sts:RoleSessionName":"${aws:username}"}}"#,
+    ));
+    assert_eq!(
+        eval_id(
+            &p,
+            "sts:AssumeRole",
+            "*",
+            &ctx.clone().with("sts:RoleSessionName", "alice")
+        ),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(
+            &p,
+            "sts:AssumeRole",
+            "*",
+            &ctx.clone().with("sts:RoleSessionName", "bob")
+        ),
+        Decision::ImplicitDeny
+    );
+    let p = identity(&with_condition(
+        r#"{"StringLike":{"sts:RoleSessionName":"${aws:username, 'ci'}-*"}}"#,
+    ));
+    let role_session = ConditionContext::new().with("sts:RoleSessionName", "ci-42");
+    assert_eq!(
+        eval_id(&p, "sts:AssumeRole", "*", &role_session),
+        Decision::Allow
+    );
+    // Numeric and date values may come from variables.
+    let p = identity(&with_condition(
+        r#"{"DateGreaterThan":{"aws:CurrentTime":"${aws:TokenIssueTime}"}}"#,
+    ));
+    let timed = ConditionContext::new()
+        .with("aws:CurrentTime", "2026-06-01T12:00:00Z")
+        .with("aws:TokenIssueTime", "2026-06-01T11:00:00Z");
+    assert_eq!(eval_id(&p, "sts:AssumeRole", "*", &timed), Decision::Allow);
+}
+
+#[test]
+fn not_action_and_not_resource_apply_to_everything_else() {
+    let p = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Action":"*","Resource":"*"},
+          {"Effect":"Deny","NotAction":["iam:List*","sts:GetSessionToken"],"Resource":"*"}]}"#,
+    );
+    let ctx = ConditionContext::new();
+    assert_eq!(
+        eval_id(&p, "iam:ListMFADevices", "*", &ctx),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(&p, "STS:GetSessionToken", "*", &ctx),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(&p, "sts:AssumeRole", "*", &ctx),
+        Decision::ExplicitDeny
+    );
+    let p = identity(&one_statement(
+        r#""Effect":"Allow","Action":"iam:*","NotResource":"arn:aws:iam::*:user/root-*""#,
+    ));
+    assert_eq!(
+        eval_id(
+            &p,
+            "iam:GetUser",
+            "arn:aws:iam::111111111111:user/alice",
+            &ctx
+        ),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(
+            &p,
+            "iam:GetUser",
+            "arn:aws:iam::111111111111:user/root-x",
+            &ctx
+        ),
+        Decision::ImplicitDeny
+    );
+    // A NotAction Allow grants nothing it excludes, even with "*" resources.
+    let p = identity(&one_statement(
+        r#""Effect":"Allow","NotAction":"iam:*","Resource":"*""#,
+    ));
+    assert_eq!(
+        eval_id(&p, "iam:GetUser", "*", &ctx),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(eval_id(&p, "sts:AssumeRole", "*", &ctx), Decision::Allow);
+}
+
+#[test]
+fn not_principal_deny_excludes_the_named_principals() {
+    let p = trust(
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"},
+          {"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111111111111:user/alice","arn:aws:sts::111111111111:assumed-role/ci/build"]},"Action":"sts:AssumeRole"}]}"#,
+    );
+    let ctx = ConditionContext::new();
+    assert_eq!(eval_trust(&p, &alice(), &ctx), Decision::Allow);
+    let carol = Principal {
+        account: "111111111111".into(),
+        arn: "arn:aws:iam::111111111111:user/carol".into(),
+    };
+    assert_eq!(eval_trust(&p, &carol, &ctx), Decision::ExplicitDeny);
+    let build = Principal {
+        account: "111111111111".into(),
+        arn: "arn:aws:sts::111111111111:assumed-role/ci/build".into(),
+    };
+    assert_eq!(eval_trust(&p, &build, &ctx), Decision::Allow);
+}
+
+/// AWS's documented force-MFA statement (IAM user guide, Force_MFA;
+/// knowledge center BlockMostAccessUnlessSignedInWithMFA).
+pub(crate) const FORCE_MFA_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{
+  "Sid":"BlockMostAccessUnlessSignedInWithMFA","Effect":"Deny",
+  "NotAction":["iam:CreateVirtualMFADevice","iam:EnableMFADevice","iam:GetUser","iam:ListMFADevices","iam:ListVirtualMFADevices","iam:ResyncMFADevice","sts:GetSessionToken"],
+  "Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
+
+#[test]
+fn force_mfa_deny_with_bool_if_exists() {
+    let p = identity(FORCE_MFA_DENY);
+    let long_term = ConditionContext::new();
+    let plain_session = mfa(Some(false), None, None);
+    let mfa_session = mfa(Some(true), Some(10), None);
+    let (d, why) = p.explain(&Request {
+        action: "sts:AssumeRole",
+        resource: ROLE_ARN,
+        principal: &alice(),
+        context: &long_term,
+    });
+    assert_eq!(
+        d,
+        Decision::ExplicitDeny,
+        "long-term keys: the key is absent"
+    );
+    assert_eq!(
+        why.as_deref(),
+        Some("Statement[0] (Sid \"BlockMostAccessUnlessSignedInWithMFA\")")
+    );
+    assert_eq!(
+        eval_id(&p, "sts:AssumeRole", ROLE_ARN, &plain_session),
+        Decision::ExplicitDeny
+    );
+    assert_eq!(
+        eval_id(&p, "sts:AssumeRole", ROLE_ARN, &mfa_session),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        eval_id(&p, "sts:GetSessionToken", "*", &long_term),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        eval_id(&p, "iam:ListMFADevices", "*", &long_term),
+        Decision::ImplicitDeny
+    );
+    // The IAM guide's warning: with Bool (no IfExists) long-term keys escape.
+    let bool_only = identity(&FORCE_MFA_DENY.replace("BoolIfExists", "Bool"));
+    assert_eq!(
+        eval_id(&bool_only, "sts:AssumeRole", ROLE_ARN, &long_term),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        eval_id(&bool_only, "sts:AssumeRole", ROLE_ARN, &plain_session),
+        Decision::ExplicitDeny
+    );
+}
+
+#[test]
+fn intersection_of_policy_sets() {
+    use Decision::*;
+    assert_eq!(intersect(Allow, Allow), Allow);
+    assert_eq!(intersect(Allow, ImplicitDeny), ImplicitDeny);
+    assert_eq!(intersect(ImplicitDeny, Allow), ImplicitDeny);
+    assert_eq!(intersect(ExplicitDeny, Allow), ExplicitDeny);
+    assert_eq!(intersect(Allow, ExplicitDeny), ExplicitDeny);
+    assert_eq!(intersect(ImplicitDeny, ImplicitDeny), ImplicitDeny);
+}
+
+#[test]
+fn aws_managed_policies_are_built_in() {
+    let ro = identity(aws_managed("arn:aws:iam::aws:policy/ReadOnlyAccess").unwrap());
+    let ctx = ConditionContext::new();
+    assert_eq!(
+        eval_id(&ro, "iam:ListAccessKeys", "*", &ctx),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval_id(&ro, "iam:CreateAccessKey", "*", &ctx),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        eval_id(&ro, "sts:AssumeRole", ROLE_ARN, &ctx),
+        Decision::ImplicitDeny
+    );
+    assert!(aws_managed("arn:aws:iam::aws:policy/AdministratorAccess").is_some());
+    assert!(aws_managed("arn:aws:iam::aws:policy/NoSuchPolicy").is_none());
+    assert!(aws_managed("arn:aws:iam::111111111111:policy/ReadOnlyAccess").is_none());
+}
+
+#[test]
+fn ipv6_and_mapped_addresses_in_cidrs() {
+    assert!(super::conditions::cidr_contains("10.0.0.0/8", "10.255.0.1"));
+    assert!(!super::conditions::cidr_contains("10.0.0.0/8", "11.0.0.1"));
+    assert!(super::conditions::cidr_contains(
+        "10.0.0.0/8",
+        "::ffff:10.0.0.1"
+    ));
+    assert!(super::conditions::cidr_contains("::/0", "2001:db8::1"));
+    assert!(super::conditions::cidr_contains("0.0.0.0/0", "127.0.0.1"));
+    assert!(!super::conditions::cidr_contains(
+        "2001:db8::/32",
+        "10.0.0.1"
+    ));
+}
