@@ -702,6 +702,8 @@ impl State {
             ctx.set("aws:SourceIp", ip.to_string());
         }
         ctx.set("aws:RequestedRegion", caller.region.clone());
+        // Callers here are principals calling directly, never a service.
+        ctx.set("aws:ViaAWSService", "false");
         match &caller.identity {
             Identity::User(i) => {
                 let u = &self.world.users[*i];
@@ -893,11 +895,21 @@ impl State {
             principal: &principal,
             context: &context,
         };
-        if self.identity_decision(caller, &request).0 != Decision::Allow {
-            return Err(StsError::access_denied(format!(
-                "User: {} is not authorized to perform: sts:GetSessionToken",
-                principal.arn
-            )));
+        match self.identity_decision(caller, &request).0 {
+            Decision::Allow => {}
+            // AWS names an explicit deny (a force-MFA statement, typically).
+            Decision::ExplicitDeny => {
+                return Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy",
+                    principal.arn
+                )))
+            }
+            Decision::ImplicitDeny => {
+                return Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: sts:GetSessionToken",
+                    principal.arn
+                )))
+            }
         }
         let mfa = if serial.is_some() || code.is_some() {
             Some(self.check_mfa(caller, serial, code, now)?)

@@ -16,7 +16,7 @@ use super::{ConditionContext, PolicyError};
 
 /// The condition keys the emulator puts in a request context (when AWS
 /// would); a policy naming any other key is refused at load.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
     "aws:MultiFactorAuthPresent",
     "aws:MultiFactorAuthAge",
     "aws:username",
@@ -30,6 +30,7 @@ pub const KEYS: [&str; 15] = [
     "aws:SecureTransport",
     "aws:SourceIp",
     "aws:RequestedRegion",
+    "aws:ViaAWSService",
     "sts:ExternalId",
     "sts:RoleSessionName",
 ];

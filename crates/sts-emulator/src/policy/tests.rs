@@ -1012,7 +1012,7 @@ fn unsupported_operator_refused() {
 fn unsupported_condition_key_refused() {
     for (op, key) in [
         ("StringEquals", "aws:PrincipalTag/team"),
-        ("Bool", "aws:ViaAWSService"),
+        ("Bool", "aws:ViaKMS"),
         ("StringLike", "s3:prefix"),
         ("DateGreaterThan", "aws:MultiFactorAuthTime"),
     ] {
@@ -2068,11 +2068,11 @@ fn not_principal_deny_excludes_the_named_principals() {
     assert_eq!(eval_trust(&p, &build, &ctx), Decision::Allow);
 }
 
-/// AWS's documented force-MFA statement (IAM user guide, Force_MFA;
-/// knowledge center BlockMostAccessUnlessSignedInWithMFA).
+/// AWS's documented force-MFA statement: the IAM tutorial's "Force_MFA"
+/// policy (also in the knowledge center's "mfa-iam-user-aws-cli" article).
 pub(crate) const FORCE_MFA_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{
   "Sid":"BlockMostAccessUnlessSignedInWithMFA","Effect":"Deny",
-  "NotAction":["iam:CreateVirtualMFADevice","iam:EnableMFADevice","iam:GetUser","iam:ListMFADevices","iam:ListVirtualMFADevices","iam:ResyncMFADevice","sts:GetSessionToken"],
+  "NotAction":["iam:CreateVirtualMFADevice","iam:DeleteVirtualMFADevice","iam:ListVirtualMFADevices","iam:EnableMFADevice","iam:ResyncMFADevice","iam:ListAccountAliases","iam:ListUsers","iam:ListSSHPublicKeys","iam:ListAccessKeys","iam:ListServiceSpecificCredentials","iam:ListMFADevices","iam:GetAccountSummary","sts:GetSessionToken"],
   "Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
 
 #[test]

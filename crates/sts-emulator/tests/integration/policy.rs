@@ -11,11 +11,11 @@ use sts_emulator::{Emulator, Role, User, World};
 
 const ACCOUNT: &str = "111111111111";
 
-/// AWS's documented force-MFA statement (IAM user guide "Force_MFA",
-/// knowledge center "BlockMostAccessUnlessSignedInWithMFA").
+/// AWS's documented force-MFA statement: the IAM tutorial's "Force_MFA"
+/// policy (also in the knowledge center's "mfa-iam-user-aws-cli" article).
 pub const FORCE_MFA: &str = r#"{"Version":"2012-10-17","Statement":[{
   "Sid":"BlockMostAccessUnlessSignedInWithMFA","Effect":"Deny",
-  "NotAction":["iam:CreateVirtualMFADevice","iam:EnableMFADevice","iam:GetUser","iam:ListMFADevices","iam:ListVirtualMFADevices","iam:ResyncMFADevice","sts:GetSessionToken"],
+  "NotAction":["iam:CreateVirtualMFADevice","iam:DeleteVirtualMFADevice","iam:ListVirtualMFADevices","iam:EnableMFADevice","iam:ResyncMFADevice","iam:ListAccountAliases","iam:ListUsers","iam:ListSSHPublicKeys","iam:ListAccessKeys","iam:ListServiceSpecificCredentials","iam:ListMFADevices","iam:GetAccountSummary","sts:GetSessionToken"],
   "Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
 
 /// Run `script` with boto3; its stdout lines. `None` when botocore is
@@ -244,10 +244,11 @@ lt_sts, lt_iam = sts(*k), iam(*k)
 print('gst without mfa', attempt(lambda: lt_sts.get_session_token()))
 print('assume with keys', attempt(lambda: lt_sts.assume_role(RoleArn=os.environ['ROLE'], RoleSessionName='alice')))
 print('list mfa with keys', attempt(lambda: lt_iam.list_mfa_devices()))
+print('list keys with keys', attempt(lambda: lt_iam.list_access_keys()))
 try:
-    lt_iam.list_access_keys()
+    lt_iam.create_access_key()
 except ClientError as e:
-    print('list keys with keys', e.response['Error']['Code'], 'explicit deny' in e.response['Error']['Message'])
+    print('create key with keys', e.response['Error']['Code'], 'explicit deny' in e.response['Error']['Message'])
 s = creds(lt_sts.get_session_token(SerialNumber=os.environ['SERIAL'], TokenCode=os.environ['CODE'])['Credentials'])
 print('list keys with mfa', attempt(lambda: iam(*s).list_access_keys()))
 print('assume with mfa', attempt(lambda: sts(*s).assume_role(RoleArn=os.environ['ROLE'], RoleSessionName='alice')))
@@ -272,7 +273,8 @@ print('assume with mfa', attempt(lambda: sts(*s).assume_role(RoleArn=os.environ[
             "gst without mfa ok",
             "assume with keys AccessDenied",
             "list mfa with keys ok",
-            "list keys with keys AccessDenied True",
+            "list keys with keys ok",
+            "create key with keys AccessDenied True",
             "list keys with mfa ok",
             "assume with mfa ok",
         ]
