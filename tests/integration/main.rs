@@ -13,6 +13,7 @@ mod console;
 mod consumers;
 mod daily;
 mod flow;
+mod force_mfa;
 mod fuzz_regressions;
 mod gui_prompt;
 mod hardening;
