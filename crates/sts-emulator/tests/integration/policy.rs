@@ -416,3 +416,138 @@ fn session_policy_never_grants_more_than_the_role() {
         assert_eq!(r.tag("Code").as_deref(), Some("AccessDenied"));
     });
 }
+
+/// A role in account 222222222222 trusting account 111111111111 (and the
+/// Hub role) when `condition` holds.
+fn conditional_role(i: usize, condition: &str) -> Role {
+    Role::new(
+        format!("arn:aws:iam::222222222222:role/C{i}"),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":["111111111111","{HUB}"]}},"Action":"sts:AssumeRole","Condition":{condition}}}}}"#
+        ),
+    )
+}
+
+/// Which global keys each kind of caller brings, as AWS sets them: (condition,
+/// long-term keys without a code, MFA session, role session).
+const KEYS_BY_CALLER: &[(&str, bool, bool, bool)] = &[
+    // aws:MultiFactorAuthPresent: absent for long-term keys, "true" for an
+    // MFA session, carried into the role session made from it.
+    (
+        r#"{"Null":{"aws:MultiFactorAuthPresent":"true"}}"#,
+        true,
+        false,
+        false,
+    ),
+    (
+        r#"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#,
+        false,
+        true,
+        true,
+    ),
+    (
+        r#"{"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"}}"#,
+        false,
+        true,
+        true,
+    ),
+    // aws:username only for IAM users (and their GetSessionToken sessions).
+    (
+        r#"{"StringEquals":{"aws:username":"alice"}}"#,
+        true,
+        true,
+        false,
+    ),
+    (r#"{"Null":{"aws:username":"true"}}"#, false, false, true),
+    // aws:PrincipalArn: the user, or the role (not the session).
+    (
+        r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111111111111:user/alice"}}"#,
+        true,
+        true,
+        false,
+    ),
+    (
+        r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/Hub"}}"#,
+        false,
+        false,
+        true,
+    ),
+    (
+        r#"{"StringEquals":{"aws:PrincipalType":"AssumedRole"}}"#,
+        false,
+        false,
+        true,
+    ),
+    (
+        r#"{"StringLike":{"aws:userid":"AROA*:hub"}}"#,
+        false,
+        false,
+        true,
+    ),
+    (
+        r#"{"StringLike":{"aws:userid":"AIDA*"}}"#,
+        true,
+        true,
+        false,
+    ),
+    (
+        r#"{"StringEquals":{"aws:PrincipalAccount":"111111111111"}}"#,
+        true,
+        true,
+        false,
+    ),
+    // aws:TokenIssueTime only for temporary credentials.
+    (
+        r#"{"Null":{"aws:TokenIssueTime":"false"}}"#,
+        false,
+        true,
+        true,
+    ),
+    // sts:RoleSessionName on every AssumeRole.
+    (
+        r#"{"StringEquals":{"sts:RoleSessionName":"probe"}}"#,
+        true,
+        true,
+        true,
+    ),
+];
+
+#[tokio::test]
+async fn global_keys_per_kind_of_caller() {
+    let mut world = chain_world();
+    // Long-term keys may assume roles here (the chain world wants MFA).
+    world.users[0].policies.push(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::222222222222:role/C*"}}"#.into(),
+    );
+    for (i, (condition, ..)) in KEYS_BY_CALLER.iter().enumerate() {
+        world = world.with_role(conditional_role(i, condition));
+    }
+    let emu = Emulator::start(world).unwrap();
+    let s = mfa_session(&emu).await;
+    let mfa = session_client(&emu, &s);
+    let hub = mfa
+        .assume_role()
+        .role_arn(HUB)
+        .role_session_name("hub")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let callers = [
+        ("long-term keys", alice(&emu)),
+        ("MFA session", mfa),
+        ("role session", session_client(&emu, &hub)),
+    ];
+    for (i, (condition, keys, session, role)) in KEYS_BY_CALLER.iter().enumerate() {
+        for ((what, client), expected) in callers.iter().zip([keys, session, role]) {
+            let r = client
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::222222222222:role/C{i}"))
+                .role_session_name("probe")
+                .send()
+                .await;
+            assert_eq!(r.is_ok(), *expected, "{condition} for {what}: {r:?}");
+        }
+    }
+}
