@@ -233,6 +233,16 @@ impl State {
                 "User: {} is not authorized to perform: {action} on resource: {label} with an explicit deny in an identity-based policy",
                 principal.arn
             ))),
+            // Allowed by the role, but not by the session policies.
+            Decision::ImplicitDeny
+                if caller.session_policies.is_some()
+                    && self.principal_decision(caller, &request).0 == Decision::Allow =>
+            {
+                Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: {action} on resource: {label} because no session policy allows the {action} action",
+                    principal.arn
+                )))
+            }
             Decision::ImplicitDeny => Err(StsError::access_denied(format!(
                 "User: {} is not authorized to perform: {action} on resource: {label} because no identity-based policy allows the {action} action",
                 principal.arn

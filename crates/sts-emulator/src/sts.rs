@@ -751,37 +751,36 @@ impl State {
         caller: &Caller,
         request: &policy::Request,
     ) -> (Decision, Option<String>) {
-        let explain_all = |policies: &[Policy]| {
-            let mut decision = Decision::ImplicitDeny;
-            for p in policies {
-                match p.explain(request) {
-                    (Decision::ExplicitDeny, why) => return (Decision::ExplicitDeny, why),
-                    (Decision::Allow, _) => decision = Decision::Allow,
-                    _ => {}
-                }
-            }
-            (decision, None)
-        };
-        let identity = match &caller.identity {
-            Identity::User(u) => explain_all(&self.identity_policies[*u]),
-            Identity::AssumedRole { role, .. } => match &self.role_policies[*role] {
-                Some(policies) => explain_all(policies),
-                None if request.action.to_ascii_lowercase().starts_with("sts:") => {
-                    (Decision::Allow, None)
-                }
-                None => (Decision::ImplicitDeny, None),
-            },
-        };
+        let identity = self.principal_decision(caller, request);
         match &caller.session_policies {
             None => identity,
             Some(session) => {
-                let (s, why) = explain_all(session);
+                let (s, why) = explain_all(session, request);
                 match (identity.0, s) {
                     (Decision::ExplicitDeny, _) => identity,
                     (_, Decision::ExplicitDeny) => (Decision::ExplicitDeny, why),
                     _ => (policy::intersect(identity.0, s), None),
                 }
             }
+        }
+    }
+
+    /// The identity side without session policies: a user's policies, or a
+    /// role session's role policies (unmodelled roles: STS actions only).
+    pub(crate) fn principal_decision(
+        &self,
+        caller: &Caller,
+        request: &policy::Request,
+    ) -> (Decision, Option<String>) {
+        match &caller.identity {
+            Identity::User(u) => explain_all(&self.identity_policies[*u], request),
+            Identity::AssumedRole { role, .. } => match &self.role_policies[*role] {
+                Some(policies) => explain_all(policies, request),
+                None if request.action.to_ascii_lowercase().starts_with("sts:") => {
+                    (Decision::Allow, None)
+                }
+                None => (Decision::ImplicitDeny, None),
+            },
         }
     }
 
@@ -1173,6 +1172,20 @@ impl State {
             ("Account", &principal.account),
         ])
     }
+}
+
+/// Several policies of one kind: an explicit deny in any (with its
+/// statement), else an allow from any, else the default deny.
+fn explain_all(policies: &[Policy], request: &policy::Request) -> (Decision, Option<String>) {
+    let mut decision = Decision::ImplicitDeny;
+    for p in policies {
+        match p.explain(request) {
+            (Decision::ExplicitDeny, why) => return (Decision::ExplicitDeny, why),
+            (Decision::Allow, _) => decision = Decision::Allow,
+            _ => {}
+        }
+    }
+    (decision, None)
 }
 
 pub(crate) fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> String {

@@ -417,6 +417,43 @@ fn session_policy_never_grants_more_than_the_role() {
         let r = iam(&emu, creds, "CreateAccessKey&UserName=alice");
         assert_eq!(r.status, 403, "{}", r.body);
         assert_eq!(r.tag("Code").as_deref(), Some("AccessDenied"));
+        assert!(
+            r.body.contains("because no identity-based policy allows"),
+            "{}",
+            r.body
+        );
+
+        // The role allows iam:List*; a session narrowed to GetCallerIdentity
+        // may not, and AWS names the session policy.
+        let assume = |policy: Option<&'static str>| {
+            session_client(&emu, &s)
+                .assume_role()
+                .role_arn(HUB)
+                .role_session_name("hub")
+                .set_policy(policy.map(str::to_string))
+                .send()
+        };
+        // Unnarrowed, IAM authorises the call, then finds no user alice in
+        // the role's account (404); narrowed, the session policy refuses.
+        for (policy, status) in [
+            (None, 404),
+            (
+                Some(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}}"#),
+                403,
+            ),
+        ] {
+            let c = assume(policy).await.unwrap().credentials.unwrap();
+            let creds = (c.access_key_id(), c.secret_access_key(), Some(c.session_token()));
+            let r = iam(&emu, creds, "ListAccessKeys&UserName=alice");
+            assert_eq!(r.status, status, "{}", r.body);
+            if status == 403 {
+                assert!(
+                    r.body.contains("because no session policy allows the iam:ListAccessKeys action"),
+                    "{}",
+                    r.body
+                );
+            }
+        }
     });
 }
 
