@@ -71,6 +71,7 @@ def attempt(f):
 
 /// (condition, allowed) for GetSessionToken with long-term keys signed for
 /// eu-west-1 over plain HTTP from 127.0.0.1: no MFA keys, no token time.
+/// Every one of the 25 operators appears with an allow or a deny case.
 const TABLE: &[(&str, bool)] = &[
     (
         r#"{"StringEquals":{"aws:username":"${aws:username}"}}"#,
@@ -142,6 +143,49 @@ const TABLE: &[(&str, bool)] = &[
         r#"{"ForAllValues:StringEquals":{"aws:RequestedRegion":["us-east-1"]}}"#,
         false,
     ),
+    (
+        r#"{"StringNotEqualsIgnoreCase":{"aws:PrincipalType":"USER"}}"#,
+        false,
+    ),
+    (
+        r#"{"StringEqualsIfExists":{"aws:username":"nobody"}}"#,
+        false,
+    ),
+    (r#"{"NumericEquals":{"aws:EpochTime":"0"}}"#, false),
+    (r#"{"NumericNotEquals":{"aws:EpochTime":"0"}}"#, true),
+    (
+        r#"{"NumericLessThanEquals":{"aws:EpochTime":"1600000000"}}"#,
+        false,
+    ),
+    (
+        r#"{"NumericGreaterThan":{"aws:EpochTime":"1600000000"}}"#,
+        true,
+    ),
+    (
+        r#"{"DateEquals":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
+        false,
+    ),
+    (
+        r#"{"DateNotEquals":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
+        true,
+    ),
+    (
+        r#"{"DateLessThanEquals":{"aws:CurrentTime":"2020-01-01"}}"#,
+        false,
+    ),
+    (
+        r#"{"DateGreaterThanEquals":{"aws:CurrentTime":"1577836800"}}"#,
+        true,
+    ),
+    (
+        r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111111111111:user/${aws:username}"}}"#,
+        true,
+    ),
+    (
+        r#"{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/*"}}"#,
+        true,
+    ),
+    (r#"{"StringEquals":{"aws:ViaAWSService":"false"}}"#, true),
 ];
 
 fn table_user(i: usize, policy: String) -> User {
