@@ -768,4 +768,47 @@ mod tests {
             assert_eq!(scope(url), format!("url:{url}"), "{url}");
         }
     }
+
+    fn denied(action: &'static str, message: &str) -> StsError {
+        StsError {
+            action,
+            endpoint: "http://127.0.0.1:1".into(),
+            kind: StsErrorKind::Service {
+                code: "AccessDenied".into(),
+                message: message.into(),
+            },
+            skew_secs: None,
+        }
+    }
+
+    #[test]
+    fn an_explicit_deny_of_get_session_token_names_the_force_mfa_statement() {
+        let e = denied(
+            "GetSessionToken",
+            "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy",
+        );
+        let hint = e.hint().unwrap();
+        for needle in [
+            "BlockMostAccessUnlessSignedInWithMFA",
+            "\"sts:GetSessionToken\" in its NotAction",
+        ] {
+            assert!(hint.contains(needle), "{hint}");
+        }
+        // Without "explicit deny" it is the plain policy hint.
+        let e = denied(
+            "GetSessionToken",
+            "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:GetSessionToken",
+        );
+        assert!(!e.hint().unwrap().contains("NotAction"));
+        // After MFA, an explicit deny is not the force-MFA statement's.
+        let e = denied(
+            "AssumeRole",
+            "User: x is not authorized to perform: sts:AssumeRole on resource: y with an explicit deny in an identity-based policy",
+        );
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("find the Deny statement") && hint.contains("sts:AssumeRole"),
+            "{hint}"
+        );
+    }
 }
