@@ -10,7 +10,7 @@
 //!   `NotResource` (identity policies; case-sensitive, wildcards, policy
 //!   variables), `Principal`/`NotPrincipal` (trust policies; `"*"` or
 //!   `{"AWS": ...}`), `Condition`;
-//! * every condition operator family but `Binary*` ([`conditions`]), with
+//! * every condition operator family but `Binary*` (see `conditions.rs`), with
 //!   `IfExists` and `ForAnyValue:`/`ForAllValues:`, over the keys in
 //!   [`KEYS`];
 //! * policy variables `${key}`, `${key, 'default'}`, `${*}`, `${?}`, `${$}`
@@ -264,7 +264,7 @@ impl Policy {
     }
 
     /// The decision and, for an explicit deny, the statement that denied
-    /// ("Statement[2] (Sid \"BlockMostAccessUnlessSignedInWithMFA\")").
+    /// (`Statement[2] (Sid "BlockMostAccessUnlessSignedInWithMFA")`).
     pub fn explain(&self, request: &Request) -> (Decision, Option<String>) {
         let mut allowed = false;
         for statement in &self.statements {
