@@ -635,3 +635,32 @@ async fn global_keys_per_kind_of_caller() {
         }
     }
 }
+
+#[tokio::test]
+async fn username_variable_in_an_assume_role_resource() {
+    // The issue's case: `role/${aws:username}-*` admits alice's own roles.
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"}}"#;
+    let world = World::new()
+        .with_user(
+            User::new(ACCOUNT, "alice", ALICE_KEY, ALICE_SECRET)
+                .with_mfa(ALICE_SERIAL, ALICE_SEED)
+                .with_policy(r#"{"Version":"2012-10-17","Statement":[
+                  {"Effect":"Allow","Action":"sts:GetSessionToken","Resource":"*"},
+                  {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/${aws:username}-*",
+                   "Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#),
+        )
+        .with_role(Role::new("arn:aws:iam::222222222222:role/alice-admin", trust))
+        .with_role(Role::new("arn:aws:iam::222222222222:role/bob-admin", trust));
+    let emu = Emulator::start(world).unwrap();
+    let s = mfa_session(&emu).await;
+    let c = session_client(&emu, &s);
+    for (role, allowed) in [("alice-admin", true), ("bob-admin", false)] {
+        let r = c
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::222222222222:role/{role}"))
+            .role_session_name("alice")
+            .send()
+            .await;
+        assert_eq!(r.is_ok(), allowed, "{role}: {r:?}");
+    }
+}
