@@ -44,7 +44,11 @@ impl IamError {
     }
 
     pub(crate) fn hint(&self) -> Option<String> {
+        let explicit = matches!(&self.kind, StsErrorKind::Service { message, .. } if message.contains("explicit deny"));
         let h = match self.code() {
+            Some("AccessDenied") if explicit => {
+                crate::sts::explicit_deny_hint(&format!("iam:{}", self.action))
+            }
             Some("AccessDenied") => format!(
                 "the bastion user's IAM policy does not allow iam:{} for itself with this MFA session: attach the policy from `mfacli policy bastion --self-manage-mfa`",
                 self.action

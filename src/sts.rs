@@ -136,6 +136,7 @@ impl StsError {
                 "SignatureDoesNotMatch" => "the secret access key does not match the access key id: re-enter it with `aws configure --profile PROFILE`".to_owned(),
                 "AccessDenied" if message.contains("unable to validate MFA code") => "the MFA serial is not a device of this IAM user: check mfa_serial (IAM console, Security credentials, Assigned MFA device)".to_owned(),
                 "AccessDenied" if message.contains("MultiFactorAuthentication") => "the MFA code was rejected: it was mistyped, already used (wait for the next code), belongs to another device (check mfa_serial), or the clock is off".to_owned(),
+                "AccessDenied" if message.contains("explicit deny") => explicit_deny_hint(self.action),
                 "AccessDenied" if self.action == "AssumeRole" => "the role's trust policy does not allow this caller, or MFA is missing: check the role ARN, that the role trusts the bastion account, and that the bastion policy allows sts:AssumeRole with MFA".to_owned(),
                 "AccessDenied" => "the bastion user's IAM policy does not allow this call".to_owned(),
                 "ExpiredToken" => "the session expired or was revoked; run again (or `mfacli clear --all`) to start a new one".to_owned(),
@@ -158,6 +159,30 @@ impl StsError {
         .flatten()
         .collect();
         (!sentences.is_empty()).then(|| sentences.join(" "))
+    }
+}
+
+/// AWS's documented force-MFA statement, by the Sids AWS gives it.
+pub(crate) const FORCE_MFA_STATEMENT: &str =
+    "\"BlockMostAccessUnlessSignedInWithMFA\" (AWS's force-MFA policy, also published as \"Force_MFA\")";
+
+/// An explicit Deny refused `action` (an STS or IAM action name). Before MFA
+/// (GetSessionToken is called with the long-term keys) that is almost
+/// always the force-MFA statement, whose NotAction lists what it exempts.
+pub(crate) fn explicit_deny_hint(action: &str) -> String {
+    let full = if action.contains(':') {
+        action.to_owned()
+    } else {
+        format!("sts:{action}")
+    };
+    if full == "sts:GetSessionToken" {
+        format!(
+            "an explicit Deny in the bastion user's IAM policies refuses sts:GetSessionToken to the long-term keys, which mfacli needs to start an MFA session: this is the statement {FORCE_MFA_STATEMENT} without \"sts:GetSessionToken\" in its NotAction; add it there (see the \"Force MFA\" chapter of mfacli's docs)"
+        )
+    } else {
+        format!(
+            "an explicit Deny in the bastion user's IAM policies refuses {full} even with this MFA session: find the Deny statement that matches it (a force-MFA statement {FORCE_MFA_STATEMENT} only denies without MFA)"
+        )
     }
 }
 
@@ -742,5 +767,48 @@ mod tests {
         ] {
             assert_eq!(scope(url), format!("url:{url}"), "{url}");
         }
+    }
+
+    fn denied(action: &'static str, message: &str) -> StsError {
+        StsError {
+            action,
+            endpoint: "http://127.0.0.1:1".into(),
+            kind: StsErrorKind::Service {
+                code: "AccessDenied".into(),
+                message: message.into(),
+            },
+            skew_secs: None,
+        }
+    }
+
+    #[test]
+    fn an_explicit_deny_of_get_session_token_names_the_force_mfa_statement() {
+        let e = denied(
+            "GetSessionToken",
+            "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy",
+        );
+        let hint = e.hint().unwrap();
+        for needle in [
+            "BlockMostAccessUnlessSignedInWithMFA",
+            "\"sts:GetSessionToken\" in its NotAction",
+        ] {
+            assert!(hint.contains(needle), "{hint}");
+        }
+        // Without "explicit deny" it is the plain policy hint.
+        let e = denied(
+            "GetSessionToken",
+            "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:GetSessionToken",
+        );
+        assert!(!e.hint().unwrap().contains("NotAction"));
+        // After MFA, an explicit deny is not the force-MFA statement's.
+        let e = denied(
+            "AssumeRole",
+            "User: x is not authorized to perform: sts:AssumeRole on resource: y with an explicit deny in an identity-based policy",
+        );
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("find the Deny statement") && hint.contains("sts:AssumeRole"),
+            "{hint}"
+        );
     }
 }

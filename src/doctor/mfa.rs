@@ -1,6 +1,8 @@
 //! `doctor --check-mfa`: one GetSessionToken per configured TOTP device, to
 //! show that each seed belongs to its serial. Only when asked, since every
-//! check spends a code of that device.
+//! check spends a code of that device. Without a seed, one GetSessionToken
+//! without a code (spending none) still shows whether a policy, typically
+//! AWS's force-MFA statement, denies mfacli's first step.
 
 use super::Report;
 use crate::cache::Cache;
@@ -12,6 +14,32 @@ use crate::plan::{Plan, Sources};
 use crate::secret::LongTermKeys;
 use crate::sts::{Connect, SdkConnect};
 use crate::types::SessionDuration;
+
+/// GetSessionToken with the long-term keys and no code (a 15-minute session,
+/// discarded): an explicit deny here is a force-MFA statement that does not
+/// exempt sts:GetSessionToken, and every mfacli run would fail on it.
+fn check_without_code(r: &mut Report, plan: &Plan, keys: &LongTermKeys) {
+    let check = "force-mfa";
+    let sts = match SdkConnect.connect(&plan.endpoint) {
+        Ok(s) => s,
+        Err(e) => {
+            r.error(check, e.to_string(), e.hint().unwrap_or_default());
+            return;
+        }
+    };
+    let min = SessionDuration::from_secs(SessionDuration::SESSION_MIN);
+    match sts.get_session_token(keys, min, None) {
+        Ok(_) => r.ok(
+            check,
+            "the bastion policies let the long-term keys call sts:GetSessionToken (no force-MFA statement blocks it)",
+        ),
+        Err(e) => r.error(
+            check,
+            format!("GetSessionToken without a code: {e}"),
+            e.hint().unwrap_or_else(|| "see the message".into()),
+        ),
+    }
+}
 
 /// Checks every TOTP device the plan's runs could use.
 pub(super) fn check_devices(r: &mut Report, sources: &Sources, plan: &Plan, keys: &LongTermKeys) {
@@ -27,6 +55,7 @@ pub(super) fn check_devices(r: &mut Report, sources: &Sources, plan: &Plan, keys
     let devices = match codes.totp_devices(&plan.mfa_serial) {
         Ok(Some(d)) => d,
         Ok(None) => {
+            check_without_code(r, plan, keys);
             r.warn(
                 check,
                 "no TOTP seed is configured, so --check-mfa has nothing to check",

@@ -14,6 +14,7 @@ mod consumers;
 mod daily;
 mod docs_examples;
 mod flow;
+mod force_mfa;
 mod fuzz_regressions;
 mod gui_prompt;
 mod hardening;

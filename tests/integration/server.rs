@@ -28,7 +28,7 @@ const FAKED_PYTHON: [&str; 5] = [
 ];
 
 /// The venv's bin directory (python with boto3, aws v1), or a skip.
-fn venv_bin() -> Option<PathBuf> {
+pub(crate) fn venv_bin() -> Option<PathBuf> {
     let dir = std::env::var_os("MFACLI_TEST_VENV")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

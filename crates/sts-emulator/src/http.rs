@@ -13,6 +13,10 @@ pub(crate) struct Request {
     /// Header names lower-cased, in arrival order, duplicates kept.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// The connection's peer address (`aws:SourceIp`).
+    pub(crate) peer: Option<std::net::IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub(crate) secure: bool,
 }
 
 impl Request {
@@ -32,6 +36,8 @@ impl Request {
                 })
                 .collect(),
             body,
+            peer: None,
+            secure: false,
         }
     }
 
@@ -68,6 +74,8 @@ impl Request {
                 .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
                 .collect(),
             body: body.to_vec(),
+            peer: None,
+            secure: false,
         }
     }
 }

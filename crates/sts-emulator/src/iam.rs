@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use crate::policy::{self, ConditionContext, Decision};
+use crate::policy::{self, Decision};
 use crate::sts::{
     is_word, iso8601, random_string, AccessKey, Caller, Device, Identity, Params, State, StsError,
     Validation, BASE64, UPPER_DIGITS,
@@ -220,33 +220,29 @@ impl State {
         now: DateTime<Utc>,
     ) -> Result<(), StsError> {
         let principal = self.caller_principal(&caller.identity);
-        let (policies, username) = match caller.identity {
-            Identity::User(u) => (
-                self.identity_policies[u].as_slice(),
-                Some(self.world.users[u].name.clone()),
-            ),
-            Identity::AssumedRole { .. } => (&[][..], None),
-        };
-        let context = ConditionContext {
-            mfa_present: caller.temporary.then_some(caller.mfa_auth_time.is_some()),
-            mfa_age_secs: caller
-                .mfa_auth_time
-                .map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
-            external_id: None,
-            username,
-        };
+        let context = self.context(caller, now);
         let request = policy::Request {
             action,
             resource,
             principal: &principal,
             context: &context,
         };
-        match policy::combine(policies.iter().map(|pol| pol.evaluate(&request))) {
+        match self.identity_decision(caller, &request).0 {
             Decision::Allow => Ok(()),
             Decision::ExplicitDeny => Err(StsError::access_denied(format!(
                 "User: {} is not authorized to perform: {action} on resource: {label} with an explicit deny in an identity-based policy",
                 principal.arn
             ))),
+            // Allowed by the role, but not by the session policies.
+            Decision::ImplicitDeny
+                if caller.session_policies.is_some()
+                    && self.principal_decision(caller, &request).0 == Decision::Allow =>
+            {
+                Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: {action} on resource: {label} because no session policy allows the {action} action",
+                    principal.arn
+                )))
+            }
             Decision::ImplicitDeny => Err(StsError::access_denied(format!(
                 "User: {} is not authorized to perform: {action} on resource: {label} because no identity-based policy allows the {action} action",
                 principal.arn

@@ -33,4 +33,4 @@ pub use iam::AccessKeyInfo;
 pub use issued::{IssuedSecret, SecretKind};
 pub use server::{Emulator, Fault, RequestRecord, StartError};
 pub use sts::SigningRegion;
-pub use world::{MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};
+pub use world::{ManagedPolicy, MfaDevice, Role, User, World, WorldError, MAX_MFA_DEVICES};

@@ -488,8 +488,8 @@ async fn serve(
             _ = stopped.changed() => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, peer)) => (stream, peer.ip()),
             Err(_) => {
                 // e.g. EMFILE: back off briefly rather than spin.
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -500,7 +500,7 @@ async fn serve(
         let shared = Arc::clone(&shared);
         match &tls {
             None => {
-                tokio::spawn(serve_connection(stream, shared));
+                tokio::spawn(serve_connection(stream, shared, peer, false));
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -508,7 +508,7 @@ async fn serve(
                     let handshake =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        serve_connection(stream, shared).await;
+                        serve_connection(stream, shared, peer, true).await;
                     }
                 });
             }
@@ -517,11 +517,11 @@ async fn serve(
 }
 
 /// HTTP/1.1 on one connection (plain TCP, or TLS once accepted).
-async fn serve_connection<I>(io: I, shared: Arc<Shared>)
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, peer: std::net::IpAddr, secure: bool)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| respond(Arc::clone(&shared), req));
+    let service = service_fn(move |req| respond(Arc::clone(&shared), req, peer, secure));
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
@@ -537,6 +537,8 @@ type HyperResponse = hyper::Response<Full<Bytes>>;
 async fn respond(
     shared: Arc<Shared>,
     req: hyper::Request<Incoming>,
+    peer: std::net::IpAddr,
+    secure: bool,
 ) -> Result<HyperResponse, DropConnection> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
@@ -551,7 +553,13 @@ async fn respond(
         }
         Err(_) => return Err(DropConnection),
     };
-    let req = Request::from_parts(&parts, body);
+    let mut req = Request::from_parts(&parts, body);
+    // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d.
+    req.peer = Some(match peer {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, std::net::IpAddr::V4),
+        v4 => v4,
+    });
+    req.secure = secure;
     let faults = take_faults(&shared);
     let latency: Duration = faults
         .iter()

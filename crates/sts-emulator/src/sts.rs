@@ -9,7 +9,13 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::http::Request;
-use crate::policy::{self, ConditionContext, Decision, Policy, PolicyKind, Principal};
+use crate::policy::{self, aws_managed, ConditionContext, Decision, Policy, PolicyKind, Principal};
+
+/// AssumeRole takes at most this many `PolicyArns`.
+const MAX_POLICY_ARNS: usize = 10;
+/// The emulator's model of the packed session-policy space: characters of
+/// the whitespace-free inline policy plus the ARNs' characters.
+const PACKED_POLICY_LIMIT: usize = 2048;
 use crate::sigv4::{self, SigError};
 use crate::world::{parse_role_arn, World};
 
@@ -194,6 +200,11 @@ pub(crate) struct Session {
     pub(crate) chained: bool,
     /// When MFA was used to obtain this session (or its ancestor), if it was.
     mfa_auth_time: Option<DateTime<Utc>>,
+    /// When it was issued (`aws:TokenIssueTime`).
+    issued: DateTime<Utc>,
+    /// AssumeRole's `Policy` and `PolicyArns`: the session may do only what
+    /// these allow too. `None`: not narrowed.
+    pub(crate) session_policies: Option<Vec<Policy>>,
 }
 
 /// A long-term access key.
@@ -228,6 +239,15 @@ pub(crate) struct Caller {
     /// Temporary (session) credentials rather than a long-term access key.
     pub(crate) temporary: bool,
     pub(crate) mfa_auth_time: Option<DateTime<Utc>>,
+    /// When the session was issued (temporary credentials only).
+    pub(crate) issued: Option<DateTime<Utc>>,
+    pub(crate) session_policies: Option<Vec<Policy>>,
+    /// The connection's peer address, for `aws:SourceIp`.
+    pub(crate) source_ip: Option<std::net::IpAddr>,
+    /// Over TLS, for `aws:SecureTransport`.
+    pub(crate) secure: bool,
+    /// The SigV4 credential scope's region, for `aws:RequestedRegion`.
+    pub(crate) region: String,
 }
 
 /// Everything that changes while the emulator runs, plus the parsed world.
@@ -244,6 +264,10 @@ pub(crate) struct State {
     /// IAM Action -> requests still to fail with ServiceFailure (tests).
     pub(crate) iam_faults: HashMap<String, usize>,
     trust_policies: Vec<Policy>,
+    /// Per role: its permission policies, `None` when not modelled.
+    role_policies: Vec<Option<Vec<Policy>>>,
+    /// The world's managed policies by ARN (AWS managed ones are built in).
+    managed_policies: HashMap<String, Policy>,
     pub(crate) sessions: HashMap<String, Session>,
     /// Console sign-in tokens and console sessions (see `federation.rs`).
     pub(crate) federation: crate::federation::Federation,
@@ -430,6 +454,30 @@ impl State {
             .iter()
             .map(|r| Policy::parse(&r.trust_policy, PolicyKind::Trust))
             .collect::<Result<Vec<_>, _>>()?;
+        let role_policies = world
+            .roles
+            .iter()
+            .map(|r| {
+                r.policies
+                    .as_ref()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| Policy::parse(p, PolicyKind::Identity))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let managed_policies = world
+            .managed_policies
+            .iter()
+            .map(|m| {
+                Ok((
+                    m.arn.clone(),
+                    Policy::parse(&m.document, PolicyKind::Identity)?,
+                ))
+            })
+            .collect::<Result<HashMap<_, _>, policy::PolicyError>>()?;
         let keys = world
             .users
             .iter()
@@ -473,6 +521,8 @@ impl State {
             key_propagation: Duration::zero(),
             iam_faults: HashMap::new(),
             trust_policies,
+            role_policies,
+            managed_policies,
             sessions: HashMap::new(),
             federation: Default::default(),
             used_steps: HashMap::new(),
@@ -580,6 +630,11 @@ impl State {
                     identity: Identity::User(key.user),
                     temporary: false,
                     mfa_auth_time: None,
+                    issued: None,
+                    session_policies: None,
+                    source_ip: req.peer,
+                    secure: req.secure,
+                    region: auth.region.clone(),
                 };
                 (key.secret.as_str(), caller, None)
             } else if let Some(s) = self.sessions.get(&auth.access_key_id) {
@@ -590,6 +645,11 @@ impl State {
                     identity: s.identity.clone(),
                     temporary: true,
                     mfa_auth_time: s.mfa_auth_time,
+                    issued: Some(s.issued),
+                    session_policies: s.session_policies.clone(),
+                    source_ip: req.peer,
+                    secure: req.secure,
+                    region: auth.region.clone(),
                 };
                 (s.secret.as_str(), caller, Some(s))
             } else {
@@ -626,6 +686,101 @@ impl State {
                     arn: assumed_role_arn(r.account(), r.name(), session_name),
                 }
             }
+        }
+    }
+
+    /// The request context AWS builds for this caller: the global keys,
+    /// present or absent as AWS sets them for long-term keys (no MFA keys),
+    /// GetSessionToken sessions and role sessions (`aws:username` only for
+    /// users; `aws:MultiFactorAuthPresent` only for temporary credentials).
+    pub(crate) fn context(&self, caller: &Caller, now: DateTime<Utc>) -> ConditionContext {
+        let mut ctx = ConditionContext::new();
+        ctx.set("aws:CurrentTime", iso8601(now));
+        ctx.set("aws:EpochTime", now.timestamp().to_string());
+        ctx.set("aws:SecureTransport", caller.secure.to_string());
+        if let Some(ip) = caller.source_ip {
+            ctx.set("aws:SourceIp", ip.to_string());
+        }
+        ctx.set("aws:RequestedRegion", caller.region.clone());
+        // Callers here are principals calling directly, never a service.
+        ctx.set("aws:ViaAWSService", "false");
+        match &caller.identity {
+            Identity::User(i) => {
+                let u = &self.world.users[*i];
+                ctx.set("aws:username", u.name.clone());
+                ctx.set("aws:userid", stable_id("AIDA", &u.arn()));
+                ctx.set("aws:PrincipalArn", u.arn());
+                ctx.set("aws:PrincipalAccount", u.account.clone());
+                ctx.set("aws:PrincipalType", "User");
+            }
+            Identity::AssumedRole { role, session_name } => {
+                let r = &self.world.roles[*role];
+                ctx.set(
+                    "aws:userid",
+                    format!("{}:{session_name}", stable_id("AROA", &r.arn)),
+                );
+                // The role's ARN, not the session's (as AWS documents).
+                ctx.set("aws:PrincipalArn", r.arn.clone());
+                ctx.set("aws:PrincipalAccount", r.account().to_string());
+                ctx.set("aws:PrincipalType", "AssumedRole");
+            }
+        }
+        if caller.temporary {
+            ctx.set(
+                "aws:MultiFactorAuthPresent",
+                caller.mfa_auth_time.is_some().to_string(),
+            );
+        }
+        if let Some(t) = caller.mfa_auth_time {
+            ctx.set(
+                "aws:MultiFactorAuthAge",
+                (now - t).num_seconds().max(0).to_string(),
+            );
+        }
+        if let Some(t) = caller.issued {
+            ctx.set("aws:TokenIssueTime", iso8601(t));
+        }
+        ctx
+    }
+
+    /// The caller's identity-side decision: a user's policies; a role
+    /// session's role policies (unmodelled roles: STS actions only), within
+    /// its session policies. With the explicit deny's statement, if any.
+    pub(crate) fn identity_decision(
+        &self,
+        caller: &Caller,
+        request: &policy::Request,
+    ) -> (Decision, Option<String>) {
+        let identity = self.principal_decision(caller, request);
+        match &caller.session_policies {
+            None => identity,
+            Some(session) => {
+                let (s, why) = explain_all(session, request);
+                match (identity.0, s) {
+                    (Decision::ExplicitDeny, _) => identity,
+                    (_, Decision::ExplicitDeny) => (Decision::ExplicitDeny, why),
+                    _ => (policy::intersect(identity.0, s), None),
+                }
+            }
+        }
+    }
+
+    /// The identity side without session policies: a user's policies, or a
+    /// role session's role policies (unmodelled roles: STS actions only).
+    pub(crate) fn principal_decision(
+        &self,
+        caller: &Caller,
+        request: &policy::Request,
+    ) -> (Decision, Option<String>) {
+        match &caller.identity {
+            Identity::User(u) => explain_all(&self.identity_policies[*u], request),
+            Identity::AssumedRole { role, .. } => match &self.role_policies[*role] {
+                Some(policies) => explain_all(policies, request),
+                None if request.action.to_ascii_lowercase().starts_with("sts:") => {
+                    (Decision::Allow, None)
+                }
+                None => (Decision::ImplicitDeny, None),
+            },
         }
     }
 
@@ -674,6 +829,7 @@ impl State {
         duration: u32,
         mfa_auth_time: Option<DateTime<Utc>>,
         chained: bool,
+        session_policies: Option<Vec<Policy>>,
     ) -> String {
         let access_key_id = format!("ASIA{}", random_string(16, UPPER_DIGITS));
         let secret = random_string(40, BASE64);
@@ -700,6 +856,8 @@ impl State {
                 identity,
                 chained,
                 mfa_auth_time,
+                issued,
+                session_policies,
             },
         );
         xml
@@ -729,23 +887,28 @@ impl State {
         }
         let principal = self.caller_principal(&caller.identity);
         // Long-term keys carry no aws:MultiFactorAuthPresent key at all.
-        let context = ConditionContext::default();
+        let context = self.context(caller, now);
         let request = policy::Request {
             action: "sts:GetSessionToken",
             resource: "*",
             principal: &principal,
             context: &context,
         };
-        let decision = policy::combine(
-            self.identity_policies[user]
-                .iter()
-                .map(|pol| pol.evaluate(&request)),
-        );
-        if decision != Decision::Allow {
-            return Err(StsError::access_denied(format!(
-                "User: {} is not authorized to perform: sts:GetSessionToken",
-                principal.arn
-            )));
+        match self.identity_decision(caller, &request).0 {
+            Decision::Allow => {}
+            // AWS names an explicit deny (a force-MFA statement, typically).
+            Decision::ExplicitDeny => {
+                return Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: sts:GetSessionToken with an explicit deny in an identity-based policy",
+                    principal.arn
+                )))
+            }
+            Decision::ImplicitDeny => {
+                return Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: sts:GetSessionToken",
+                    principal.arn
+                )))
+            }
         }
         let mfa = if serial.is_some() || code.is_some() {
             Some(self.check_mfa(caller, serial, code, now)?)
@@ -754,7 +917,14 @@ impl State {
         };
         let mfa_auth_time = mfa.is_some().then_some(now);
         self.consume_mfa(mfa);
-        Ok(self.issue(Identity::User(user), now, duration, mfa_auth_time, false))
+        Ok(self.issue(
+            Identity::User(user),
+            now,
+            duration,
+            mfa_auth_time,
+            false,
+            None,
+        ))
     }
 
     fn assume_role(
@@ -787,7 +957,41 @@ impl State {
         let duration = v.duration(p.get("DurationSeconds"), 900, 43_200, 3600);
         let (serial, code) = (p.get("SerialNumber"), p.get("TokenCode"));
         v.mfa(serial, code);
+        let inline_policy = p.get("Policy");
+        v.string(
+            inline_policy,
+            "policy",
+            1,
+            2048,
+            Some((r"[\u0009\u000A\u000D\u0020-\u00FF]+", |c| {
+                matches!(c, '\t' | '\n' | '\r' | ' '..='\u{ff}')
+            })),
+        );
+        let policy_arns: Vec<&str> = (1..)
+            .map_while(|n| p.get(&format!("PolicyArns.member.{n}.arn")))
+            .collect();
+        if policy_arns.len() > MAX_POLICY_ARNS {
+            let shown: Vec<String> = policy_arns
+                .iter()
+                .map(|a| format!("PolicyDescriptorType(arn={a})"))
+                .collect();
+            v.fail(
+                Some(&format!("[{}]", shown.join(", "))),
+                "policyArns",
+                &format!("have length less than or equal to {MAX_POLICY_ARNS}"),
+            );
+        }
+        for (i, arn) in policy_arns.iter().enumerate() {
+            v.string(
+                Some(arn),
+                &format!("policyArns.{}.member.arn", i + 1),
+                20,
+                2048,
+                None,
+            );
+        }
         v.finish()?;
+        let (session_policies, packed) = self.session_policies(inline_policy, &policy_arns)?;
         let (role_arn, session_name) = (
             role_arn.unwrap_or_default(),
             session_name.unwrap_or_default(),
@@ -816,14 +1020,16 @@ impl State {
         } else {
             caller.mfa_auth_time
         };
-        let context = ConditionContext {
-            // The key is absent for long-term keys unless MFA accompanies this very call.
-            mfa_present: (caller.temporary || mfa.is_some()).then_some(mfa_auth_time.is_some()),
-            mfa_age_secs: mfa_auth_time
-                .map(|t| u64::try_from((now - t).num_seconds()).unwrap_or(0)),
-            external_id: external_id.map(str::to_string),
-            username: None,
-        };
+        let mut context = self.context(caller, now);
+        if mfa.is_some() {
+            // MFA accompanying this very call counts, even for long-term keys.
+            context.set("aws:MultiFactorAuthPresent", "true");
+            context.set("aws:MultiFactorAuthAge", "0");
+        }
+        if let Some(id) = external_id {
+            context.set("sts:ExternalId", id);
+        }
+        context.set("sts:RoleSessionName", session_name);
         let request = |principal| policy::Request {
             action: "sts:AssumeRole",
             resource: role_arn,
@@ -831,20 +1037,9 @@ impl State {
             context: &context,
         };
 
-        // Identity side: the user's policies must allow it. (Roles in this
-        // world model carry no permission policies, so role chaining is
-        // decided by the target's trust policy alone.)
-        let identity_ok = match caller.identity {
-            Identity::User(u) => {
-                let req = request(&principal);
-                policy::combine(
-                    self.identity_policies[u]
-                        .iter()
-                        .map(|pol| pol.evaluate(&req)),
-                ) == Decision::Allow
-            }
-            Identity::AssumedRole { .. } => true,
-        };
+        // Identity side: the user's policies, or the calling session's role
+        // policies within its session policies, must allow it.
+        let identity_ok = self.identity_decision(caller, &request(&principal)).0 == Decision::Allow;
         // Resource side: the trust policy must allow this principal. An
         // assumed-role session also matches statements naming its role.
         let trust = &self.trust_policies[role_index];
@@ -887,14 +1082,77 @@ impl State {
             duration,
             mfa_auth_time,
             caller.temporary,
+            session_policies,
         );
+        let packed = packed.map_or_else(String::new, |n| {
+            format!("<PackedPolicySize>{n}</PackedPolicySize>")
+        });
         Ok(format!(
-            "{credentials}<AssumedRoleUser>{}</AssumedRoleUser>",
+            "{credentials}<AssumedRoleUser>{}</AssumedRoleUser>{packed}",
             xml::elements(&[
                 ("AssumedRoleId", &format!("{role_id}:{session_name}")),
                 ("Arn", &assumed_role_arn(&account, &name, session_name)),
             ])
         ))
+    }
+
+    /// AssumeRole's session policies, parsed, and their packed size (per
+    /// cent of the limit); `(None, None)` without any.
+    #[allow(clippy::type_complexity)]
+    fn session_policies(
+        &self,
+        inline: Option<&str>,
+        arns: &[&str],
+    ) -> Result<(Option<Vec<Policy>>, Option<u32>), StsError> {
+        if inline.is_none() && arns.is_empty() {
+            return Ok((None, None));
+        }
+        let mut policies = Vec::new();
+        let mut packed_chars = 0;
+        if let Some(text) = inline {
+            let json: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+                StsError::new(
+                    400,
+                    "MalformedPolicyDocument",
+                    "The policy is not in the valid JSON format.",
+                )
+            })?;
+            let policy = Policy::parse(text, PolicyKind::Identity).map_err(|e| {
+                // AWS names no detail; a construct the emulator does not
+                // implement is named so that a test author knows why.
+                let message = if e.message.contains("not supported") {
+                    format!("The emulator does not support this policy: {}", e.message)
+                } else {
+                    "Syntax errors in policy.".to_string()
+                };
+                StsError::new(400, "MalformedPolicyDocument", message)
+            })?;
+            policies.push(policy);
+            // Packing drops insignificant whitespace.
+            packed_chars += json.to_string().chars().count();
+        }
+        for arn in arns {
+            packed_chars += arn.len();
+            let policy = match aws_managed(arn) {
+                Some(doc) => Some(
+                    Policy::parse(doc, PolicyKind::Identity)
+                        .map_err(|e| StsError::new(500, "InternalFailure", e.message))?,
+                ),
+                None => self.managed_policies.get(*arn).cloned(),
+            };
+            // A policy the world does not define grants nothing.
+            policies.extend(policy);
+        }
+        let percent =
+            u32::try_from((packed_chars * 100).div_ceil(PACKED_POLICY_LIMIT)).unwrap_or(u32::MAX);
+        if percent > 100 {
+            return Err(StsError::new(
+                400,
+                "PackedPolicyTooLarge",
+                format!("Packed policy consumes {percent}% of allotted space, please use smaller policy."),
+            ));
+        }
+        Ok((Some(policies), Some(percent)))
     }
 
     fn get_caller_identity(&self, caller: &Caller) -> String {
@@ -914,6 +1172,20 @@ impl State {
             ("Account", &principal.account),
         ])
     }
+}
+
+/// Several policies of one kind: an explicit deny in any (with its
+/// statement), else an allow from any, else the default deny.
+fn explain_all(policies: &[Policy], request: &policy::Request) -> (Decision, Option<String>) {
+    let mut decision = Decision::ImplicitDeny;
+    for p in policies {
+        match p.explain(request) {
+            (Decision::ExplicitDeny, why) => return (Decision::ExplicitDeny, why),
+            (Decision::Allow, _) => decision = Decision::Allow,
+            _ => {}
+        }
+    }
+    (decision, None)
 }
 
 pub(crate) fn assumed_role_arn(account: &str, role_name: &str, session_name: &str) -> String {

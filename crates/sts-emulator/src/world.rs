@@ -18,6 +18,19 @@ pub struct World {
     pub users: Vec<User>,
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// Customer managed policies, by ARN, for AssumeRole's `PolicyArns`
+    /// (AWS managed ones the emulator knows are built in: see
+    /// [`crate::policy::aws_managed`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<ManagedPolicy>,
+}
+
+/// A managed policy: `arn:aws:iam::ACCOUNT:policy/[PATH/]NAME` and its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub document: String,
 }
 
 /// IAM's limit on MFA devices per user.
@@ -81,6 +94,11 @@ pub struct Role {
     /// Refuse AssumeRole unless the caller authenticated with MFA, whatever the policies say.
     #[serde(default)]
     pub require_mfa: bool,
+    /// The role's permission policies. Unset: the role's permissions are not
+    /// modelled, and its sessions may call every STS action (role chaining
+    /// is then decided by the target's trust policy) and no IAM action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
 }
 
 fn default_max_session_duration() -> u32 {
@@ -156,7 +174,16 @@ impl Role {
             trust_policy: trust_policy.into(),
             max_session_duration: default_max_session_duration(),
             require_mfa: false,
+            policies: None,
         }
+    }
+
+    /// Add a permission policy (the role's permissions are then modelled).
+    pub fn with_policy(mut self, policy_json: impl Into<String>) -> Role {
+        self.policies
+            .get_or_insert_with(Vec::new)
+            .push(policy_json.into());
+        self
     }
 
     pub fn with_max_session_duration(mut self, secs: u32) -> Role {
@@ -201,6 +228,8 @@ pub enum WorldError {
     DuplicateAccessKey(String),
     /// Two roles share an ARN.
     DuplicateRole(String),
+    /// A managed policy is invalid.
+    ManagedPolicy { arn: String, problem: String },
 }
 
 impl fmt::Display for WorldError {
@@ -221,6 +250,9 @@ impl fmt::Display for WorldError {
                 write!(f, "access key id {k} is used by more than one user")
             }
             WorldError::DuplicateRole(arn) => write!(f, "role {arn} is defined more than once"),
+            WorldError::ManagedPolicy { arn, problem } => {
+                write!(f, "managed policy {arn}: {problem}")
+            }
         }
     }
 }
@@ -283,6 +315,19 @@ impl World {
 
     pub fn with_user(mut self, u: User) -> World {
         self.users.push(u);
+        self
+    }
+
+    /// Define a customer managed policy for AssumeRole's `PolicyArns`.
+    pub fn with_managed_policy(
+        mut self,
+        arn: impl Into<String>,
+        document: impl Into<String>,
+    ) -> World {
+        self.managed_policies.push(ManagedPolicy {
+            arn: arn.into(),
+            document: document.into(),
+        });
         self
     }
 
@@ -425,6 +470,31 @@ impl World {
                     message: e.message,
                 }
             })?;
+            for (index, p) in r.policies.iter().flatten().enumerate() {
+                Policy::parse(p, PolicyKind::Identity)
+                    .map_err(|e| err(format!("policies[{index}]: {}", e.message)))?;
+            }
+        }
+        let mut policy_arns = HashSet::new();
+        for m in &self.managed_policies {
+            let err = |problem: String| WorldError::ManagedPolicy {
+                arn: m.arn.clone(),
+                problem,
+            };
+            let parts: Vec<&str> = m.arn.splitn(6, ':').collect();
+            let ok = matches!(parts[..], ["arn", "aws", "iam", "", account, resource]
+                if is_account_id(account) && resource.strip_prefix("policy/").is_some_and(|n| !n.is_empty()));
+            if !ok {
+                return Err(err(
+                    "managed policy arn must look like arn:aws:iam::123456789012:policy/NAME"
+                        .into(),
+                ));
+            }
+            if !policy_arns.insert(m.arn.as_str()) {
+                return Err(err("managed policy is defined more than once".into()));
+            }
+            Policy::parse(&m.document, PolicyKind::Identity)
+                .map_err(|e| err(format!("document: {}", e.message)))?;
         }
         Ok(())
     }

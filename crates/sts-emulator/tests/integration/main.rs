@@ -7,6 +7,7 @@ mod faults;
 mod federation;
 mod get_session_token;
 mod iam;
+mod policy;
 mod tls;
 mod util;
 mod world;

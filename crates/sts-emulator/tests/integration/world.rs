@@ -268,3 +268,55 @@ fn access_key_created_must_be_rfc3339() {
         .validate()
         .unwrap();
 }
+
+#[test]
+fn role_policies_and_managed_policies_load_from_toml_and_bad_ones_are_named() {
+    let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#;
+    let toml = format!(
+        "[[roles]]\narn = \"arn:aws:iam::222222222222:role/R\"\ntrust_policy = '''{TRUST}'''\npolicies = ['''{allow}''']\n\n\
+         [[managed_policies]]\narn = \"arn:aws:iam::111111111111:policy/P\"\ndocument = '''{allow}'''\n"
+    );
+    let w = World::from_toml(&toml).unwrap();
+    assert_eq!(w.roles[0].policies.as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        w.managed_policies[0].arn,
+        "arn:aws:iam::111111111111:policy/P"
+    );
+
+    let e = toml_err(&toml.replace("policy/P", "role/P"));
+    assert!(
+        e.starts_with("managed policy arn:aws:iam::111111111111:role/P: ")
+            && e.contains("arn:aws:iam::123456789012:policy/NAME"),
+        "{e}"
+    );
+    let e = toml_err(&toml.replace(
+        r#"document = '''{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action""#,
+        r#"document = '''{"Version":"2012-10-17","Statement":{"Effect":"Allow","Actions""#,
+    ));
+    assert!(
+        e.contains("managed policy") && e.contains("\"Actions\""),
+        "{e}"
+    );
+    // A role policy using what the emulator does not implement: refused,
+    // naming the role, the statement and the construct.
+    let e = toml_err(&toml.replacen(
+        r#""Resource":"*"}}'''"#,
+        r#""Resource":"*","Condition":{"BinaryEquals":{"aws:username":"QQ=="}}}}'''"#,
+        1,
+    ));
+    assert!(
+        e.starts_with("role arn:aws:iam::222222222222:role/R: policies[0]: Statement[0]")
+            && e.contains("BinaryEquals"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_force_mfa_policies_aws_publishes_load() {
+    // The knowledge center's first version: Bool on two keys, one of them
+    // aws:ViaAWSService.
+    let kc = r#"{"Version":"2012-10-17","Statement":{"Sid":"BlockMostAccessUnlessSignedInWithMFA","Effect":"Deny","NotAction":["iam:CreateVirtualMFADevice","iam:DeleteVirtualMFADevice","iam:ListVirtualMFADevices","iam:EnableMFADevice","iam:ResyncMFADevice","iam:ListAccountAliases","iam:ListUsers","iam:ListSSHPublicKeys","iam:ListAccessKeys","iam:ListServiceSpecificCredentials","iam:ListMFADevices","iam:GetAccountSummary","sts:GetSessionToken"],"Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false","aws:ViaAWSService":"false"}}}}"#;
+    let w = World::new().with_user(user().with_policy(kc));
+    w.validate().unwrap();
+    Emulator::start(w).unwrap().stop();
+}
