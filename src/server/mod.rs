@@ -248,15 +248,22 @@ impl Shared {
             Err(http::ReadError::Malformed) => return http::respond(&mut stream, 400, None),
             Err(http::ReadError::Gone) => return,
         };
-        let Some(route) = self.routes.get(&req.path) else {
-            return http::respond(&mut stream, 404, None);
-        };
-        let authorized = req
+        // The token before the path: without one, every path gets the same
+        // 403, so a caller without it cannot even learn which targets exist.
+        let Some(route) = req
             .authorization
             .as_deref()
-            .is_some_and(|a| constant_time_eq(a.as_bytes(), route.token.expose().as_bytes()));
-        if !authorized {
+            .and_then(|a| self.route_for_token(a))
+        else {
             return http::respond(&mut stream, 403, None);
+        };
+        if req.path != route.path {
+            let status = if self.routes.contains_key(&req.path) {
+                403
+            } else {
+                404
+            };
+            return http::respond(&mut stream, status, None);
         }
         if req.method != "GET" {
             return http::respond(&mut stream, 405, None);
@@ -269,6 +276,19 @@ impl Shared {
             }
             Err(e) => http::respond(&mut stream, 503, Some(&error_json(&e))),
         }
+    }
+
+    /// The route whose token `given` is. Every token is compared in full
+    /// (no early exit), so timing says nothing about which came close.
+    fn route_for_token(&self, given: &str) -> Option<&Route> {
+        self.routes.values().fold(None, |found, r| {
+            let eq = constant_time_eq(given.as_bytes(), r.token.expose().as_bytes());
+            if eq {
+                Some(r)
+            } else {
+                found
+            }
+        })
     }
 
     /// The route's credentials from memory, or after one renewal shared by

@@ -131,7 +131,7 @@ fn have_faketime() -> bool {
 }
 
 /// Kills the child on drop, so a failing test leaves nothing running.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -166,7 +166,7 @@ impl Running {
 }
 
 /// Raw HTTP: the status code and body of one request.
-fn http(addr: &str, request: &str) -> (u16, String) {
+pub(crate) fn http(addr: &str, request: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = s.write_all(request.as_bytes());
@@ -180,7 +180,7 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     )
 }
 
-fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let auth = token
         .map(|t| format!("Authorization: {t}\r\n"))
         .unwrap_or_default();
@@ -191,14 +191,18 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
 }
 
 /// `serve` started, with its exports parsed per target.
-struct Served {
-    proc: Running,
+pub(crate) struct Served {
+    pub(crate) proc: Running,
     exports: Vec<(String, String, String)>,
 }
 
 impl Served {
     fn start(s: &Setup, faked: bool, targets: &[&str]) -> Served {
-        let mut c = s.mfacli(faked);
+        Self::start_with(s.mfacli(faked), targets)
+    }
+
+    /// `serve TARGETS` run by `c` (mfacli with a HOME's environment).
+    pub(crate) fn start_with(mut c: Command, targets: &[&str]) -> Served {
         c.env("SHELL", "/bin/bash")
             .arg("serve")
             .args(targets)
@@ -223,7 +227,8 @@ impl Served {
         Served { proc, exports }
     }
 
-    fn route(&self, target: &str) -> (String, String, String) {
+    /// The address, path and token of `target`'s route.
+    pub(crate) fn route(&self, target: &str) -> (String, String, String) {
         let (_, url, token) = self.exports.iter().find(|e| e.0 == target).unwrap().clone();
         let rest = url.strip_prefix("http://").unwrap();
         let (addr, path) = rest.split_at(rest.find('/').unwrap());
