@@ -241,3 +241,123 @@ fn without_the_exact_token_another_user_learns_nothing() {
     assert_eq!(get(&addr, "/creds/nope", Some(&token)).0, 404);
     assert_eq!(h.counts(), (1, 2), "no request above fetched anything");
 }
+
+/// Holds N connections to ADDR open, half of them silent, half with a
+/// request line sent and nothing after it (a slow client); each one the
+/// server closes is opened again. Prints `ready` once all N are open, then
+/// `reopened K` every second, until killed.
+const HOLDER: &str = r#"
+import selectors, socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+n = int(sys.argv[2])
+sel = selectors.DefaultSelector()
+def open_one(i):
+    try:
+        s = socket.create_connection((host, int(port)), timeout=5)
+    except OSError:
+        return False
+    if i % 2:
+        s.sendall(b"GET /creds/prod HTTP/1.1\r\n")
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, i)
+    return True
+missing = list(range(n))
+reopened, ready, last = 0, False, time.monotonic()
+while True:
+    still = []
+    for i in missing:
+        if not open_one(i):
+            still.append(i)
+    reopened += len(missing) - len(still)
+    missing = still
+    if not missing and not ready:
+        print("ready", flush=True)
+        ready = True
+    for key, _ in sel.select(timeout=0.05 if missing else 0.5):
+        try:
+            data = key.fileobj.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            sel.unregister(key.fileobj)
+            key.fileobj.close()
+            missing.append(key.data)
+    if time.monotonic() - last > 1:
+        print("reopened", reopened, flush=True)
+        last = time.monotonic()
+"#;
+
+/// One request by the token holder: its status (0: no answer) and time.
+fn timed_get(addr: &str, path: &str, token: &str) -> (u16, std::time::Duration) {
+    use std::io::{Read, Write};
+    let start = std::time::Instant::now();
+    let status = (|| {
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .ok()?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {token}\r\n\r\n")
+                .as_bytes(),
+        )
+        .ok()?;
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        std::str::from_utf8(out.get(9..12)?).ok()?.parse().ok()
+    })()
+    .unwrap_or(0);
+    (status, start.elapsed())
+}
+
+/// Issue 25, item 1: another local user holding 300 connections open
+/// (silent, or with a request started and never finished, reopened as soon
+/// as the server closes them) does not starve the token holder: each of 20
+/// requests is answered within 100 ms.
+#[test]
+fn another_users_idle_connections_do_not_starve_the_token_holder() {
+    use std::io::BufRead;
+    let h = Home::new();
+    let served = Served::start_with(h.std_mfacli(), &["prod"]);
+    let (addr, path, token) = served.route("prod");
+    let Some(mut c) = as_attacker(PYTHON) else {
+        return;
+    };
+    let mut holder = crate::server::Running(
+        c.args(["-c", HOLDER, &addr, "300"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(holder.0.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next().expect("the attacker reports").unwrap(),
+        "ready",
+        "the attacker opened its 300 connections"
+    );
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        times.push(timed_get(&addr, &path, &token));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(holder);
+    let answered = times.iter().filter(|(s, _)| *s == 200).count();
+    let mut ms: Vec<f64> = times.iter().map(|(_, d)| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "token holder under 300 idle connections of uid {ATTACKER}: {answered}/20 answered; \
+         latency min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        ms[0], ms[10], ms[19]
+    );
+    let slow: Vec<String> = times
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, d))| *s != 200 || *d >= std::time::Duration::from_millis(100))
+        .map(|(i, (s, d))| format!("request {i}: status {s} after {d:?}"))
+        .collect();
+    assert!(
+        slow.is_empty(),
+        "each request must be answered (200) within 100 ms:\n{}",
+        slow.join("\n")
+    );
+    assert_eq!(h.counts(), (1, 1), "all from memory");
+}
