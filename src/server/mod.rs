@@ -32,6 +32,7 @@
 //!   botocore and the Rust SDK print, and a line on stderr saying what to do.
 //!   Credentials that are still valid are served meanwhile.
 
+pub(crate) mod child_profile;
 pub(crate) mod http;
 pub(crate) mod peer;
 pub(crate) mod signals;

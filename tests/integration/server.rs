@@ -247,7 +247,7 @@ fn exec_server_gives_boto3_and_the_aws_cli_the_role() {
         .env("AWS_PROFILE", "bastion")
         .args(["exec", "--server", "prod", "--", "sh", "-c"])
         .arg(
-            "env | grep -E '^(AWS_|MFACLI_)' | sed 's/=.*//' | sort; python client.py once; \
+            "env | grep -E '^(AWS_|MFACLI_)' | sed 's/=.*//' | sort; echo \"profile=$AWS_PROFILE\"; python client.py once; \
              aws sts get-caller-identity --query Arn --output text",
         )
         .run_bounded()
@@ -266,11 +266,13 @@ fn exec_server_gives_boto3_and_the_aws_cli_the_role() {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
         "MFACLI_TOTP_SECRET",
     ] {
         assert!(!o.lines().any(|l| l == var), "{var} leaked:\n{o}");
     }
+    // The user's AWS_PROFILE (bastion) never reaches the command: it gets
+    // mfacli's own profile, which names no credentials (issue 25 item 4).
+    assert!(o.lines().any(|l| l == "profile=mfacli-exec"), "{o}");
     assert!(
         o.contains(&format!("ok {PROD_ROLE_SESSION}")),
         "boto3:\n{o}"
