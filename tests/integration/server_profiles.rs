@@ -89,6 +89,10 @@ fn process_script(home: &Path) -> String {
     path.display().to_string()
 }
 
+/// What a HOME holds: a description, the credentials file, the config file
+/// and one more file under HOME (name, text).
+type Case<'a> = (&'a str, String, String, Option<(&'a str, String)>);
+
 #[test]
 fn the_command_is_the_target_role_whatever_default_holds() {
     let (Some(bin), Some(v2), Some(js)) = (venv_bin(), aws_v2(), js_client()) else {
@@ -101,22 +105,29 @@ fn the_command_is_the_target_role_whatever_default_holds() {
     let settings = "region = eu-west-1\noutput = text\n";
     let other = "[profile other]\nregion = ap-south-1\n";
     // (what [default] holds, credentials file, config file with
-    // `CREDENTIAL_PROCESS` standing for the script's path)
-    let cases: Vec<(&str, String, String)> = vec![
+    // `CREDENTIAL_PROCESS` standing for the script's path, another file
+    // under HOME botocore reads before the container endpoint)
+    let boto = format!("[Credentials]\n{keys}");
+    let ec2_file = format!("AWSAccessKeyId={ALICE_KEY}\nAWSSecretKey={ALICE_SECRET}\n");
+    let plain_config = format!("[default]\n{settings}\n{other}");
+    let cases: Vec<Case> = vec![
         (
             "keys in [default] of the credentials file",
             format!("[default]\n{keys}\n{bastion}"),
-            format!("[default]\n{settings}\n{other}"),
+            plain_config.clone(),
+            None,
         ),
         (
             "keys in [default] of the config file",
             bastion.clone(),
             format!("[default]\n{settings}{keys}\n{other}"),
+            None,
         ),
         (
             "a credential_process in [default] of the config file",
             bastion.clone(),
             format!("[default]\n{settings}credential_process = CREDENTIAL_PROCESS\n\n{other}"),
+            None,
         ),
         (
             "a credential_process in [profile default] and keys in the credentials file",
@@ -124,6 +135,19 @@ fn the_command_is_the_target_role_whatever_default_holds() {
             format!(
                 "[profile default]\n{settings}credential_process = CREDENTIAL_PROCESS\n\n{other}"
             ),
+            None,
+        ),
+        (
+            "keys in boto2's ~/.boto",
+            bastion.clone(),
+            plain_config.clone(),
+            Some((".boto", boto)),
+        ),
+        (
+            "keys in the file AWS_CREDENTIAL_FILE names",
+            bastion.clone(),
+            plain_config.clone(),
+            Some(("ec2-credentials", ec2_file)),
         ),
     ];
     let path = format!(
@@ -132,8 +156,15 @@ fn the_command_is_the_target_role_whatever_default_holds() {
         std::env::var("PATH").unwrap_or_default()
     );
     let mut failures = Vec::new();
-    for (what, credentials, config) in &cases {
-        let h = Home::builder().credentials(Some(credentials)).build();
+    for (what, credentials, config, extra) in &cases {
+        let mut b = Home::builder().credentials(Some(credentials));
+        if matches!(extra, Some(("ec2-credentials", _))) {
+            b = b.env("AWS_CREDENTIAL_FILE", "~/ec2-credentials");
+        }
+        let h = b.build();
+        if let Some((name, text)) = extra {
+            write_private(&h.path().join(name), text);
+        }
         let config = config.replace("CREDENTIAL_PROCESS", &process_script(h.path()));
         std::fs::create_dir_all(h.path().join(".aws")).unwrap();
         std::fs::write(h.aws_config(), &config).unwrap();
