@@ -304,6 +304,8 @@ impl Server {
 async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     let conns = Arc::new(Mutex::new(Conns::default()));
     let parked = Arc::new(AtomicUsize::new(0));
+    // Users already reported (once each: the log is not a flood).
+    let mut refused_users = std::collections::BTreeSet::new();
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(s) => s,
@@ -327,6 +329,13 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         let mut table = lock(&conns);
         let Some(evicted) = table.admit(peer) else {
             drop(table);
+            if let Peer::Other(uid) = peer {
+                if refused_users.insert(uid) {
+                    shared.log.verbose(&format!(
+                        "server: another user (uid {uid}) holds {MAX_PER_OTHER_USER} connections; more are refused"
+                    ));
+                }
+            }
             park(stream, &parked);
             continue;
         };

@@ -316,7 +316,9 @@ fn timed_get(addr: &str, path: &str, token: &str) -> (u16, std::time::Duration) 
 fn another_users_idle_connections_do_not_starve_the_token_holder() {
     use std::io::BufRead;
     let h = Home::new();
-    let served = Served::start_with(h.std_mfacli(), &["prod"]);
+    let mut serve = h.std_mfacli();
+    serve.arg("-v");
+    let mut served = Served::start_with(serve, &["prod"]);
     let (addr, path, token) = served.route("prod");
     let Some(mut c) = as_attacker(PYTHON) else {
         return;
@@ -360,4 +362,15 @@ fn another_users_idle_connections_do_not_starve_the_token_holder() {
         slow.join("\n")
     );
     assert_eq!(h.counts(), (1, 1), "all from memory");
+    // The server knew who the connections were from (sock_diag), rather
+    // than treating every peer as unknown.
+    let _ = served.proc.0.kill();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut served.proc.0.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains(&format!(
+            "another user (uid {ATTACKER}) holds 16 connections"
+        )),
+        "{log}"
+    );
 }
