@@ -139,6 +139,10 @@ fn bad_requests_get_a_status_and_nothing_else() {
     assert_eq!(get(&server, "/creds/prod", Some(&almost)).0, 403);
     assert_eq!(get(&server, "/creds/other", Some(&t)), (404, String::new()));
     assert_eq!(get(&server, "/", Some(&t)).0, 404);
+    // Without the token a path that does not exist looks like one that
+    // does: no target's existence is confirmed.
+    assert_eq!(get(&server, "/creds/other", None), (403, String::new()));
+    assert_eq!(get(&server, "/", Some("nope")), (403, String::new()));
     assert_eq!(
         stub.calls.load(Ordering::SeqCst),
         0,
