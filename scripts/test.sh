@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up the Python tools the interoperability tests use
-# (moto's STS server, AWS CLI v1, boto3) in .venv, then runs every test.
+# (moto's STS server, AWS CLI v1, boto3) in .venv and the JavaScript SDK in
+# tests/js/node_modules, then runs every test.
 # Tests that need a tool (the venv, zsh, fish, faketime, chromium, openssl)
 # fail when it is missing; with MFACLI_ALLOW_SKIP=1 they skip instead, and
 # the count of skipped tests is printed at the end.
@@ -15,6 +16,12 @@ if [ ! -x "$VENV/bin/aws" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/
     "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' awscli boto3
 fi
 export MFACLI_TEST_VENV="$PWD/$VENV"
+
+# The AWS SDK for JavaScript v3, pinned by tests/js/package-lock.json.
+if command -v npm >/dev/null && { [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; }; then
+    echo "==> npm ci in tests/js (the JavaScript SDK consumer)"
+    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+fi
 
 MFACLI_SKIP_LOG="$(mktemp)"
 export MFACLI_SKIP_LOG

@@ -12,11 +12,15 @@ use super::Ctx;
 use crate::cli::ExecArgs;
 use crate::output;
 use crate::plan::Sources;
+use crate::server::child_profile::{ChildConfig, CHILD_PROFILE};
 use crate::server::{signals, ChainFetcher, Fetcher, RouteSpec, Server};
 
 /// What the child must not inherit in server mode: static credentials
-/// (every SDK prefers them to the server) and another container setting
-/// (the relative URI and the token file win over ours).
+/// (every SDK prefers them to the server), another container setting (the
+/// relative URI and the token file win over ours), web identity (botocore
+/// and the JS SDK try it first), boto2's credentials file, and the
+/// profile and config file (replaced by the child's own, see
+/// [`crate::server::child_profile`]).
 const SERVER_UNSET: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -25,6 +29,10 @@ const SERVER_UNSET: &[&str] = &[
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CREDENTIAL_FILE",
     "MFACLI_TARGET",
 ];
 
@@ -115,18 +123,18 @@ fn run_with_server(ctx: &Ctx, e: ExecArgs, sources: Sources) -> Result<u8> {
     for k in SERVER_UNSET {
         cmd.env_remove(k);
     }
-    // The SDKs read a [default] profile's keys before container
-    // credentials: hide the credentials file if it has one.
-    if sources
-        .aws
-        .profile("default")
-        .is_some_and(|p| p.get("aws_access_key_id").is_some())
-    {
-        ctx.log.verbose(
-            "the AWS files have keys in [default], which SDKs prefer to the server: the command gets AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-        );
-        cmd.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    }
+    // The SDKs read a profile before the container endpoint: the child
+    // gets a profile of its own that names no credentials, and botocore's
+    // boto2 files are out of its reach.
+    let child_config = ChildConfig::create(&sources.cache(), &sources.aws)?;
+    cmd.env("AWS_CONFIG_FILE", &child_config.file)
+        .env("AWS_PROFILE", CHILD_PROFILE)
+        .env("AWS_DEFAULT_PROFILE", CHILD_PROFILE)
+        .env("BOTO_CONFIG", "/dev/null");
+    ctx.log.verbose(&format!(
+        "the command runs with AWS_PROFILE={CHILD_PROFILE} from {} (your config, plus a profile without credentials)",
+        child_config.file.display()
+    ));
     if let Some(r) = &region {
         cmd.env("AWS_REGION", r).env("AWS_DEFAULT_REGION", r);
     }
@@ -145,6 +153,7 @@ fn run_with_server(ctx: &Ctx, e: ExecArgs, sources: Sources) -> Result<u8> {
         Err(err) => return Ok(cannot_run(ctx, program, &err)),
     };
     let status = signals::forward_until_exit(&mut child).context("waiting for the command")?;
+    drop(child_config);
     Ok(signals::exit_code(status))
 }
 

@@ -2,13 +2,19 @@
 //! connection, a bounded request head, `Connection: close` responses.
 //! Anything else is answered with a status and no body, or dropped.
 
-use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::io;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// The largest request head accepted. SDKs send about 200 bytes.
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
+/// How long a client may stay silent after connecting. SDKs send their
+/// request at once; a connection opened and left idle is dropped soon.
+pub(crate) const FIRST_BYTE_DEADLINE: Duration = Duration::from_millis(500);
 /// How long a client may take to send its whole request head.
-pub(crate) const READ_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const READ_DEADLINE: Duration = Duration::from_secs(2);
 /// How long a write may block on a client that does not read.
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -31,10 +37,16 @@ pub(crate) enum ReadError {
     Gone,
 }
 
-/// Reads one request head within [`READ_DEADLINE`] (in total, so a client
-/// trickling one byte at a time cannot hold the connection longer).
-pub(crate) fn read_request(stream: &mut std::net::TcpStream) -> Result<Request, ReadError> {
-    let deadline = Instant::now() + READ_DEADLINE;
+/// Reads one request head: its first byte within `first_byte` (the
+/// server's own user gets [`READ_DEADLINE`], others
+/// [`FIRST_BYTE_DEADLINE`]), all of it within [`READ_DEADLINE`] (in total,
+/// so a client trickling one byte at a time cannot hold the connection
+/// longer).
+pub(crate) async fn read_request(
+    stream: &TcpStream,
+    first_byte: Duration,
+) -> Result<Request, ReadError> {
+    let start = Instant::now();
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     loop {
@@ -44,17 +56,21 @@ pub(crate) fn read_request(stream: &mut std::net::TcpStream) -> Result<Request, 
         if buf.len() >= MAX_HEAD {
             return Err(ReadError::TooLarge);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(ReadError::Gone);
+        let limit = if buf.is_empty() {
+            first_byte.min(READ_DEADLINE)
+        } else {
+            READ_DEADLINE
+        };
+        match tokio::time::timeout_at(start + limit, stream.readable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err(ReadError::Gone),
         }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|_| ReadError::Gone)?;
         let want = chunk.len().min(MAX_HEAD - buf.len());
-        match stream.read(&mut chunk[..want]) {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
+        match stream.try_read(&mut chunk[..want]) {
+            Ok(0) => return Err(ReadError::Gone),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Err(ReadError::Gone),
         }
     }
 }
@@ -92,9 +108,10 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
     })
 }
 
-/// Writes a whole response and closes. Errors (a client that went away)
-/// are the client's problem, never the server's.
-pub(crate) fn respond(stream: &mut std::net::TcpStream, status: u16, body: Option<&str>) {
+/// Writes a whole response; the caller closes. Errors (a client that went
+/// away, or does not read within [`WRITE_TIMEOUT`]) are the client's
+/// problem, never the server's.
+pub(crate) async fn respond(stream: &TcpStream, status: u16, body: Option<&str>) {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -111,11 +128,21 @@ pub(crate) fn respond(stream: &mut std::net::TcpStream, status: u16, body: Optio
         out.push_str("Content-Type: application/json\r\n");
     }
     out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let _ = stream.write_all(out.as_bytes());
-    let _ = stream.flush();
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write_all(stream, out.as_bytes())).await;
     // Zero the response buffer: it held the secret key and token.
     zeroize::Zeroize::zeroize(&mut out);
+}
+
+async fn write_all(stream: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,15 +3,21 @@
 //! `serve`: credentials that outlive the one-hour cap on role chaining.
 //!
 //! Design, and why:
-//! - **A thread per connection** over `std::net`, not an async runtime. The
-//!   load is a handful of requests per hour per client; a thread costs
-//!   ~10 µs to start and a few KiB of resident stack, and keeps the whole
-//!   server in ~300 lines without a second runtime beside the SDK's. A slow
-//!   or hostile client only ever holds its own thread: the request head is
-//!   bounded ([`http::MAX_HEAD`]) and must arrive within
-//!   [`http::READ_DEADLINE`] in total, writes time out, a client closing
-//!   mid-response only fails its own write. At most [`MAX_CONNECTIONS`]
-//!   connections are served at once; more are closed at once.
+//! - **One event loop, limits per local user.** Another local user can
+//!   connect to a loopback port without the token; a thread and a slot per
+//!   connection let ~300 idle sockets from another uid starve the token
+//!   holder (issue 25). So connections are tasks on one current-thread
+//!   tokio runtime (an idle socket costs a descriptor and a few hundred
+//!   bytes), a client must send its first byte within
+//!   [`http::FIRST_BYTE_DEADLINE`] and its whole head (at most
+//!   [`http::MAX_HEAD`]) within [`http::READ_DEADLINE`], and each
+//!   connection's owner is looked up ([`peer`], Linux): another user holds
+//!   at most [`MAX_PER_OTHER_USER`] connections, and when
+//!   [`MAX_CONNECTIONS`] are open a new one closes the oldest of the
+//!   lowest class (other users, then unknown, then our own user's), so the
+//!   token holder's requests always get in. Renewals, which may block on
+//!   STS or a prompt, run on tokio's blocking threads; only requests with
+//!   a valid token get there. The server is not on the cache-hit path.
 //! - **Renewal on demand, single-flight.** Credentials are served from
 //!   memory while they have more than the refresh margin left (at least the
 //!   SDKs' 15 minutes, see [`crate::chain::for_target`]). The first request
@@ -19,14 +25,16 @@
 //!   AssumeRole with the cached MFA session; a new MFA code only when that
 //!   session has ended); requests arriving meanwhile wait on a condition
 //!   variable for that one renewal. No timer: while idle the process sleeps
-//!   in `accept(2)` and wakes for nothing. The SDKs ask again before their
+//!   in `epoll_wait(2)` and wakes for nothing. The SDKs ask again before their
 //!   copy expires, so renewal on demand is always ahead of expiry.
 //! - **Failures are the SDK's to show**: a renewal that fails (no code
 //!   source can answer) is a non-200 JSON `{"Code","Message"}`, which
 //!   botocore and the Rust SDK print, and a line on stderr saying what to do.
 //!   Credentials that are still valid are served meanwhile.
 
+pub(crate) mod child_profile;
 pub(crate) mod http;
+pub(crate) mod peer;
 pub(crate) mod signals;
 
 use std::collections::BTreeMap;
@@ -35,6 +43,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use peer::Peer;
+
 use crate::clock::Clock;
 use crate::error::UserError;
 use crate::log::Log;
@@ -42,8 +52,20 @@ use crate::output::rfc3339;
 use crate::plan::Sources;
 use crate::secret::{Secret, TemporaryCredentials};
 
-/// Connections served at once; more are closed without an answer.
+/// Connections open at once; a new one beyond this closes the oldest of
+/// the lowest class (see [`Peer`]), or is closed itself.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
+/// Connections one other local user may hold open at once; more are
+/// closed as they come.
+pub(crate) const MAX_PER_OTHER_USER: usize = 16;
+/// Refused connections held open at once (see [`park`]). With
+/// [`MAX_CONNECTIONS`] this keeps the server under the usual limit of 1024
+/// open files.
+pub(crate) const MAX_PARKED: usize = 512;
+/// The listen backlog asked for (the kernel caps it at somaxconn): a
+/// burst of another user's connects must not fill the queue our own
+/// client's connect waits in.
+const BACKLOG: i32 = 4096;
 /// A failed renewal is not retried for this long (each attempt may run
 /// `mfa_command` or prompt); requests meanwhile get the same error.
 pub(crate) const ERROR_BACKOFF: Duration = Duration::from_secs(5);
@@ -88,8 +110,64 @@ struct Shared {
     fetcher: Arc<dyn Fetcher>,
     clock: SharedClock,
     log: Log,
-    active: AtomicUsize,
     stopping: AtomicBool,
+}
+
+/// The open connections, oldest first (ids only grow).
+#[derive(Default)]
+struct Conns {
+    next: u64,
+    open: BTreeMap<u64, (Peer, tokio::task::AbortHandle)>,
+}
+
+impl Conns {
+    /// Whether a connection from `peer` may open, and the one it replaces
+    /// when the server is full (to abort once the table is unlocked: the
+    /// task's end takes the lock).
+    fn admit(&mut self, peer: Peer) -> Option<Option<tokio::task::AbortHandle>> {
+        if let Peer::Other(uid) = peer {
+            let held = self
+                .open
+                .values()
+                .filter(|(p, _)| *p == Peer::Other(uid))
+                .count();
+            if held >= MAX_PER_OTHER_USER {
+                return None;
+            }
+        }
+        if self.open.len() < MAX_CONNECTIONS {
+            return Some(None);
+        }
+        // Full: the oldest connection of the lowest class at or below the
+        // newcomer's gives way.
+        let victim = (0..=peer.rank()).find_map(|rank| {
+            self.open
+                .iter()
+                .find(|(_, (p, _))| p.rank() == rank)
+                .map(|(id, _)| *id)
+        });
+        let (_, abort) = victim.and_then(|id| self.open.remove(&id))?;
+        Some(Some(abort))
+    }
+}
+
+/// Takes a connection out of the table when its task ends or is aborted.
+struct Registered(Arc<Mutex<Conns>>, u64);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.0).open.remove(&self.1);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the server answers a request with.
+enum Answer<'a> {
+    Status(u16),
+    Credentials(&'a Route),
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::stop`].
@@ -153,13 +231,32 @@ impl Server {
             fetcher,
             clock,
             log,
-            active: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
         });
+        // A deeper accept queue than std's default; errors leave it as is.
+        // SAFETY: listen(2) again on a listening socket only resizes its
+        // queue.
+        unsafe {
+            libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), BACKLOG);
+        }
+        listener.set_nonblocking(true)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .thread_name("mfacli-server")
+            .build()?;
+        let listener = {
+            let _in_runtime = rt.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
         let s = Arc::clone(&shared);
         let accept = std::thread::Builder::new()
-            .name("mfacli-accept".into())
-            .spawn(move || accept_loop(listener, s))?;
+            .name("mfacli-server".into())
+            .spawn(move || {
+                rt.block_on(accept_loop(listener, s));
+                // Renewals still running are not waited for.
+                rt.shutdown_background();
+            })?;
         Ok(Self {
             addr,
             shared,
@@ -204,71 +301,164 @@ impl Server {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let conns = Arc::new(Mutex::new(Conns::default()));
+    let parked = Arc::new(AtomicUsize::new(0));
+    // Users already reported (once each: the log is not a flood).
+    let mut refused_users = std::collections::BTreeSet::new();
     loop {
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
+        let (stream, from) = match listener.accept().await {
+            Ok(s) => s,
             Err(e) => {
                 if shared.stopping.load(Ordering::SeqCst) {
                     return;
                 }
                 // EMFILE and friends: back off instead of spinning.
                 shared.log.verbose(&format!("server: accept failed: {e}"));
-                std::thread::sleep(Duration::from_millis(50));
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
-        if shared.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            shared.active.fetch_sub(1, Ordering::SeqCst);
-            drop(stream);
+        let peer = match stream.local_addr() {
+            Ok(local) => Peer::of(local, from),
+            Err(_) => Peer::Unknown,
+        };
+        let mut table = lock(&conns);
+        let Some(evicted) = table.admit(peer) else {
+            drop(table);
+            if let Peer::Other(uid) = peer {
+                if refused_users.insert(uid) {
+                    shared.log.verbose(&format!(
+                        "server: another user (uid {uid}) holds {MAX_PER_OTHER_USER} connections; more are refused"
+                    ));
+                }
+            }
+            park(stream, &parked);
             continue;
-        }
+        };
+        let id = table.next;
+        table.next += 1;
+        let guard = Registered(Arc::clone(&conns), id);
         let s = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("mfacli-conn".into())
-            .spawn(move || {
-                s.handle(stream);
-                s.active.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            shared.active.fetch_sub(1, Ordering::SeqCst);
+        // The task starts only after this turn of the loop (one thread),
+        // so its handle is in the table before it can end.
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            s.serve(stream, peer).await;
+        });
+        table.open.insert(id, (peer, task.abort_handle()));
+        drop(table);
+        if let Some(old) = evicted {
+            old.abort();
         }
     }
 }
 
+/// Holds a refused connection, unread, for [`http::READ_DEADLINE`] before
+/// closing it (at most [`MAX_PARKED`] at once, beyond that it is closed at
+/// once): a client that reconnects as soon as it is closed would otherwise
+/// keep the event loop busy accepting.
+fn park(stream: tokio::net::TcpStream, parked: &Arc<AtomicUsize>) {
+    if parked.fetch_add(1, Ordering::SeqCst) >= MAX_PARKED {
+        parked.fetch_sub(1, Ordering::SeqCst);
+        return;
+    }
+    let parked = Arc::clone(parked);
+    tokio::spawn(async move {
+        tokio::time::sleep(http::READ_DEADLINE).await;
+        drop(stream);
+        parked.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
 impl Shared {
-    fn handle(&self, mut stream: TcpStream) {
+    async fn serve(self: Arc<Self>, stream: tokio::net::TcpStream, peer: Peer) {
         let _ = stream.set_nodelay(true);
-        let req = match http::read_request(&mut stream) {
+        // Only another user's idle connections are worth closing early.
+        let first_byte = if peer == Peer::Own {
+            http::READ_DEADLINE
+        } else {
+            http::FIRST_BYTE_DEADLINE
+        };
+        let req = match http::read_request(&stream, first_byte).await {
             Ok(r) => r,
-            Err(http::ReadError::TooLarge) => return http::respond(&mut stream, 431, None),
-            Err(http::ReadError::Malformed) => return http::respond(&mut stream, 400, None),
+            Err(http::ReadError::TooLarge) => return http::respond(&stream, 431, None).await,
+            Err(http::ReadError::Malformed) => return http::respond(&stream, 400, None).await,
             Err(http::ReadError::Gone) => return,
         };
-        let Some(route) = self.routes.get(&req.path) else {
-            return http::respond(&mut stream, 404, None);
+        let path = match self.answer(&req) {
+            Answer::Status(status) => return http::respond(&stream, status, None).await,
+            Answer::Credentials(route) => route.path.clone(),
         };
-        let authorized = req
-            .authorization
-            .as_deref()
-            .is_some_and(|a| constant_time_eq(a.as_bytes(), route.token.expose().as_bytes()));
-        if !authorized {
-            return http::respond(&mut stream, 403, None);
-        }
-        if req.method != "GET" {
-            return http::respond(&mut stream, 405, None);
-        }
-        match self.credentials(route) {
+        // Fresh credentials in memory are answered at once; a renewal may
+        // block (STS, a prompt), so it runs off the event loop.
+        let result = match self.fresh(&self.routes[&path]) {
+            Some(c) => Ok(c),
+            None => {
+                let s = Arc::clone(&self);
+                tokio::task::spawn_blocking(move || s.credentials(&s.routes[&path]))
+                    .await
+                    .unwrap_or_else(|_| Err(UserError::new("renewing the credentials failed")))
+            }
+        };
+        match result {
             Ok(c) => {
                 let mut body = container_json(&c);
-                http::respond(&mut stream, 200, Some(&body));
+                http::respond(&stream, 200, Some(&body)).await;
                 zeroize::Zeroize::zeroize(&mut body);
             }
-            Err(e) => http::respond(&mut stream, 503, Some(&error_json(&e))),
+            Err(e) => http::respond(&stream, 503, Some(&error_json(&e))).await,
         }
+    }
+
+    /// The answer to a request, before any credentials are looked at.
+    fn answer(&self, req: &http::Request) -> Answer<'_> {
+        // The token before the path: without one, every path gets the same
+        // 403, so a caller without it cannot even learn which targets exist.
+        let Some(route) = req
+            .authorization
+            .as_deref()
+            .and_then(|a| self.route_for_token(a))
+        else {
+            return Answer::Status(403);
+        };
+        if req.path != route.path {
+            return Answer::Status(if self.routes.contains_key(&req.path) {
+                403
+            } else {
+                404
+            });
+        }
+        if req.method != "GET" {
+            return Answer::Status(405);
+        }
+        Answer::Credentials(route)
+    }
+
+    /// The route whose token `given` is. Every token is compared in full
+    /// (no early exit), so timing says nothing about which came close.
+    fn route_for_token(&self, given: &str) -> Option<&Route> {
+        self.routes.values().fold(None, |found, r| {
+            let eq = constant_time_eq(given.as_bytes(), r.token.expose().as_bytes());
+            if eq {
+                Some(r)
+            } else {
+                found
+            }
+        })
+    }
+
+    /// The route's credentials from memory if they are fresh. The lock is
+    /// never held across a renewal, so this does not block.
+    fn fresh(&self, route: &Route) -> Option<TemporaryCredentials> {
+        let st = lock(&route.slot.state);
+        st.creds
+            .as_ref()
+            .filter(|c| c.is_fresh(self.clock.now(), route.margin_secs))
+            .cloned()
     }
 
     /// The route's credentials from memory, or after one renewal shared by

@@ -10,6 +10,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::server::peer::Peer;
 
 struct Stub {
     calls: AtomicUsize,
@@ -138,6 +139,10 @@ fn bad_requests_get_a_status_and_nothing_else() {
     assert_eq!(get(&server, "/creds/prod", Some(&almost)).0, 403);
     assert_eq!(get(&server, "/creds/other", Some(&t)), (404, String::new()));
     assert_eq!(get(&server, "/", Some(&t)).0, 404);
+    // Without the token a path that does not exist looks like one that
+    // does: no target's existence is confirmed.
+    assert_eq!(get(&server, "/creds/other", None), (403, String::new()));
+    assert_eq!(get(&server, "/", Some("nope")), (403, String::new()));
     assert_eq!(
         stub.calls.load(Ordering::SeqCst),
         0,
@@ -209,4 +214,59 @@ fn tokens_compare_in_full() {
         random_token().unwrap().expose(),
         random_token().unwrap().expose()
     );
+}
+
+#[test]
+fn a_full_table_gives_way_to_the_own_user_and_bounds_each_other_user() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let handle = || tokio::spawn(std::future::pending::<()>()).abort_handle();
+    let mut t = Conns::default();
+    let add = |t: &mut Conns, peer: Peer| -> bool {
+        let Some(evicted) = t.admit(peer) else {
+            return false;
+        };
+        if let Some(e) = evicted {
+            e.abort();
+        }
+        let id = t.next;
+        t.next += 1;
+        t.open.insert(id, (peer, handle()));
+        true
+    };
+    // One other user: MAX_PER_OTHER_USER, then refused.
+    for _ in 0..MAX_PER_OTHER_USER {
+        assert!(add(&mut t, Peer::Other(65534)));
+    }
+    assert!(!add(&mut t, Peer::Other(65534)));
+    // Fill the rest with many other users and unknown peers.
+    let mut uid = 1000;
+    while t.open.len() < MAX_CONNECTIONS - 10 {
+        assert!(add(&mut t, Peer::Other(uid)));
+        uid += 1;
+    }
+    while t.open.len() < MAX_CONNECTIONS {
+        assert!(add(&mut t, Peer::Unknown));
+    }
+    // Full: the own user takes the oldest other user's place (the first).
+    assert!(add(&mut t, Peer::Own));
+    assert_eq!(t.open.len(), MAX_CONNECTIONS);
+    assert!(!t.open.contains_key(&0), "the oldest other user's gave way");
+    assert!(t.open.contains_key(&1));
+    // An unknown peer takes another user's place too, never the own user's.
+    assert!(add(&mut t, Peer::Unknown));
+    assert!(!t.open.contains_key(&1));
+    // With only the own user's and unknown connections left, another user
+    // is refused.
+    t.open.retain(|_, (p, _)| p.rank() > 0);
+    while t.open.len() < MAX_CONNECTIONS {
+        assert!(add(&mut t, Peer::Own));
+    }
+    assert!(!add(&mut t, Peer::Other(4242)));
+    let unknown_before = t.open.values().filter(|(p, _)| *p == Peer::Unknown).count();
+    assert!(add(&mut t, Peer::Own));
+    let unknown_after = t.open.values().filter(|(p, _)| *p == Peer::Unknown).count();
+    assert_eq!(unknown_after, unknown_before - 1);
 }

@@ -29,6 +29,8 @@ mod real_endpoints;
 mod reliability;
 mod self_service;
 mod server;
+mod server_attacks;
+mod server_profiles;
 mod terminal;
 pub(crate) mod tls;
 mod write_profile;

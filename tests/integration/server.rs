@@ -116,7 +116,7 @@ fn have_faketime() -> bool {
 }
 
 /// Kills the child on drop, so a failing test leaves nothing running.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -151,7 +151,7 @@ impl Running {
 }
 
 /// Raw HTTP: the status code and body of one request.
-fn http(addr: &str, request: &str) -> (u16, String) {
+pub(crate) fn http(addr: &str, request: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = s.write_all(request.as_bytes());
@@ -165,7 +165,7 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     )
 }
 
-fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let auth = token
         .map(|t| format!("Authorization: {t}\r\n"))
         .unwrap_or_default();
@@ -176,14 +176,18 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
 }
 
 /// `serve` started, with its exports parsed per target.
-struct Served {
-    proc: Running,
+pub(crate) struct Served {
+    pub(crate) proc: Running,
     exports: Vec<(String, String, String)>,
 }
 
 impl Served {
     fn start(s: &Setup, faked: bool, targets: &[&str]) -> Served {
-        let mut c = s.mfacli(faked);
+        Self::start_with(s.mfacli(faked), targets)
+    }
+
+    /// `serve TARGETS` run by `c` (mfacli with a HOME's environment).
+    pub(crate) fn start_with(mut c: Command, targets: &[&str]) -> Served {
         c.env("SHELL", "/bin/bash")
             .arg("serve")
             .args(targets)
@@ -208,7 +212,8 @@ impl Served {
         Served { proc, exports }
     }
 
-    fn route(&self, target: &str) -> (String, String, String) {
+    /// The address, path and token of `target`'s route.
+    pub(crate) fn route(&self, target: &str) -> (String, String, String) {
         let (_, url, token) = self.exports.iter().find(|e| e.0 == target).unwrap().clone();
         let rest = url.strip_prefix("http://").unwrap();
         let (addr, path) = rest.split_at(rest.find('/').unwrap());
@@ -227,7 +232,7 @@ fn exec_server_gives_boto3_and_the_aws_cli_the_role() {
         .env("AWS_PROFILE", "bastion")
         .args(["exec", "--server", "prod", "--", "sh", "-c"])
         .arg(
-            "env | grep -E '^(AWS_|MFACLI_)' | sed 's/=.*//' | sort; python client.py once; \
+            "env | grep -E '^(AWS_|MFACLI_)' | sed 's/=.*//' | sort; echo \"profile=$AWS_PROFILE\"; python client.py once; \
              aws sts get-caller-identity --query Arn --output text",
         )
         .run_bounded()
@@ -246,11 +251,13 @@ fn exec_server_gives_boto3_and_the_aws_cli_the_role() {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
         "MFACLI_TOTP_SECRET",
     ] {
         assert!(!o.lines().any(|l| l == var), "{var} leaked:\n{o}");
     }
+    // The user's AWS_PROFILE (bastion) never reaches the command: it gets
+    // mfacli's own profile, which names no credentials (issue 25 item 4).
+    assert!(o.lines().any(|l| l == "profile=mfacli-exec"), "{o}");
     assert!(
         o.contains(&format!("ok {PROD_ROLE_SESSION}")),
         "boto3:\n{o}"

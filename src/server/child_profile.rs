@@ -1,0 +1,240 @@
+//! The AWS profile an `exec --server` child runs with, so that every SDK
+//! takes the server's credentials.
+//!
+//! The SDKs read the profile before the container endpoint: keys or a
+//! `credential_process` in `[default]` (either file), a `role_arn`, SSO or
+//! web identity settings would all win over the server, and the command
+//! would silently run as another identity (issue 25). Removing keys one by
+//! one cannot keep up with every way a profile names credentials, so the
+//! child gets a profile of its own instead: `AWS_PROFILE=mfacli-exec`,
+//! defined in a copy of the user's config file that ends with
+//! `[profile mfacli-exec]`, holding only those settings of `[default]`
+//! that cannot name credentials (region, output, retries, endpoints…).
+//! No file has credentials for it, so every SDK goes on to the server.
+//! Everything else (other profiles, `[sso-session]`, `[services]`) is the
+//! user's own text, and the credentials file is the user's own (it has no
+//! `[mfacli-exec]`), so `--profile other` still works in the child.
+
+use std::path::{Path, PathBuf};
+
+use crate::aws_files::{self, AwsFiles};
+use crate::cache::Cache;
+use crate::error::UserError;
+
+/// The profile the child runs with.
+pub(crate) const CHILD_PROFILE: &str = "mfacli-exec";
+
+/// Settings of `[default]` the child's profile keeps: none of them can
+/// name or produce credentials. Anything else (keys, `credential_process`,
+/// `role_arn`, `source_profile`, `sso_*`, `web_identity_token_file`,
+/// `login_session`, settings added later) is left out.
+const KEPT: &[&str] = &[
+    "region",
+    "output",
+    "cli_pager",
+    "cli_timestamp_format",
+    "cli_binary_format",
+    "cli_follow_urlparam",
+    "cli_auto_prompt",
+    "cli_history",
+    "ca_bundle",
+    "max_attempts",
+    "retry_mode",
+    "parameter_validation",
+    "tcp_keepalive",
+    "defaults_mode",
+    "use_fips_endpoint",
+    "use_dualstack_endpoint",
+    "endpoint_url",
+    "ignore_configure_endpoint_urls",
+    "services",
+    "s3",
+    "api_versions",
+    "sts_regional_endpoints",
+    "account_id_endpoint_mode",
+    "request_checksum_calculation",
+    "response_checksum_validation",
+    "sdk_ua_app_id",
+    "disable_request_compression",
+    "request_min_compression_size_bytes",
+    "metadata_service_timeout",
+    "metadata_service_num_attempts",
+];
+
+/// The child's config file text: the user's config, then the child's
+/// profile with the kept settings of `[default]` (from `[default]` and
+/// `[profile default]`, in file order).
+pub(crate) fn config_text(user_config: &str, default_region: Option<&str>) -> String {
+    let mut out = user_config.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n# Added by mfacli exec --server for the command it runs: no credentials,\n# so SDKs take them from mfacli's server.\n[profile {CHILD_PROFILE}]\n"
+    ));
+    match aws_files::editor::sections_of(user_config) {
+        Some(sections) => {
+            for (sdk_key, py_name, text) in sections {
+                let is_default = |n: &str| n == "default" || n == "profile default";
+                if is_default(&sdk_key) && is_default(&py_name) {
+                    out.push_str(&kept_lines(&text));
+                }
+            }
+        }
+        // A text the strict model refuses: only the region, as the SDK
+        // parser read it.
+        None => {
+            if let Some(r) = default_region {
+                out.push_str(&format!("region = {r}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The kept properties of one section's text (its header line first), each
+/// with its indented sub-properties, verbatim.
+fn kept_lines(section: &str) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in section.lines().skip(1) {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if keep {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let key = t
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        keep = KEPT.contains(&key.as_str());
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The child's config file, in a private directory of its own under
+/// mfacli's cache directory; removed on drop.
+pub(crate) struct ChildConfig {
+    dir: PathBuf,
+    pub(crate) file: PathBuf,
+}
+
+impl ChildConfig {
+    /// Writes the config for the child of this process. Directories left
+    /// by runs that were killed are removed first.
+    pub(crate) fn create(cache: &Cache, aws: &AwsFiles) -> Result<Self, UserError> {
+        let cache_dir = cache.dir();
+        if aws.profile(CHILD_PROFILE).is_some() || aws.has_credentials_section(CHILD_PROFILE) {
+            return Err(UserError::new(format!(
+                "the AWS files already have a profile named '{CHILD_PROFILE}', the name exec --server gives the command's own profile"
+            ))
+            .hint(format!(
+                "rename [{CHILD_PROFILE}] in {} or {}",
+                aws.config_path.display(),
+                aws.credentials_path.display()
+            )));
+        }
+        let user = aws_files::read_text_file(&aws.config_path, "AWS config file")?;
+        let region = aws
+            .profile("default")
+            .and_then(|p| p.get("region"))
+            .map(str::to_owned);
+        let text = zeroize::Zeroizing::new(config_text(
+            user.as_ref().map_or("", |f| f.text.as_str()),
+            region.as_deref(),
+        ));
+        let cannot = |e: std::io::Error, what: &Path| {
+            UserError::new(format!(
+                "cannot write the command's AWS config in {}: {e}",
+                what.display()
+            ))
+            .hint("check that mfacli's cache directory is yours and writable (or set MFACLI_CACHE_DIR)")
+        };
+        cache.ensure_dir().map_err(|e| cannot(e, cache_dir))?;
+        remove_stale(cache_dir);
+        let dir = cache_dir.join(format!("exec-{}", std::process::id()));
+        // A directory of this pid is from a dead run (pids are reused).
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| cannot(e, &dir))?;
+        }
+        let file = dir.join("config");
+        crate::cache::write_atomic(&file, text.as_bytes(), 0o600, false)
+            .map_err(|e| cannot(e, &file))?;
+        Ok(Self { dir, file })
+    }
+}
+
+impl Drop for ChildConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Removes `exec-PID` directories whose process is gone.
+fn remove_stale(cache_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("exec-"))
+            .and_then(|p| p.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill(2) with signal 0 only checks that the pid exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_childs_profile_keeps_settings_and_never_credentials() {
+        let user = "[default]\nregion = eu-west-3\naws_access_key_id = AKIA1\naws_secret_access_key = x\ncredential_process = /bin/evil\n# a comment\noutput = text\ns3 =\n  addressing_style = path\nrole_arn = arn:aws:iam::1:role/r\n  odd = continuation\nsource_profile = other\nsso_session = corp\nlogin_session = arn\nweb_identity_token_file = /t\nsome_future_key = 1\n\n[profile other]\nregion = us-east-1\ncredential_process = /bin/other";
+        let out = config_text(user, Some("eu-west-3"));
+        assert!(out.starts_with(user), "the user's text first, verbatim");
+        let added = &out[user.len()..];
+        let (_, profile) = added.split_once("[profile mfacli-exec]\n").unwrap();
+        assert_eq!(
+            profile,
+            "region = eu-west-3\noutput = text\ns3 =\n  addressing_style = path\n"
+        );
+    }
+
+    #[test]
+    fn profile_default_counts_and_an_unreadable_layout_keeps_the_region() {
+        let out = config_text("[profile default]\nregion = r1\nmfa_serial = m\n", None);
+        assert!(
+            out.ends_with("[profile mfacli-exec]\nregion = r1\n"),
+            "{out}"
+        );
+        let out = config_text("", None);
+        assert!(out.ends_with("[profile mfacli-exec]\n"), "{out}");
+    }
+}
