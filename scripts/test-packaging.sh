@@ -77,7 +77,7 @@ demo_flow() { # HOME PATH_PREFIX
             first="$(mfacli credential-process prod)"
             [ "$(mfacli credential-process prod)" = "$first" ]
             mfacli whoami prod | grep -q "assumed-role/PowerUser"
-            ls "$HOME"/.cache/mfacli/ | grep -c "^session-" | grep -qx 1
+            ls "$HOME"/.cache/mfacli/ | grep -c "^session-.*\.json$" | grep -qx 1
         ' "$2"
 }
 
@@ -123,18 +123,18 @@ bash_completes() { # COMPLETION_FILE
 check ".deb: bash completion" bash_completes "$DROOT/usr/share/bash-completion/completions/mfacli"
 zsh_completes() { # FPATH_DIR
     env -i PATH="$CLEAN_PATH" HOME="$WORK/zsh-home" zsh -fc '
-        fpath=($1 $fpath); autoload -U compinit; compinit -u -d "$HOME/.zcompdump"
+        fpath=($0 $fpath); autoload -U compinit; compinit -u -d "$HOME/.zcompdump"
         (( $+_comps[mfacli] )) && [[ $_comps[mfacli] = _mfacli ]] && whence -w _mfacli' "$1" |
         grep -q "_mfacli: function"
 }
-mkdir -p "$WORK/zsh-home"
+mkdir -p "$WORK/zsh-home" "$WORK/fish-home"
 check ".deb: zsh completion" zsh_completes "$DROOT/usr/share/zsh/vendor-completions"
-fish_completes() { # DIR
-    env -i PATH="$CLEAN_PATH" HOME="$WORK/fish-home" fish --no-config -c "
+fish_completes() { # DIR BIN_DIR (fish loads a completion for a command on PATH)
+    env -i PATH="$2:$CLEAN_PATH" HOME="$WORK/fish-home" fish -c "
         set fish_complete_path $1 \$fish_complete_path
         complete -C 'mfacli credential-p'" | grep -q "^credential-process"
 }
-check ".deb: fish completion" fish_completes "$DROOT/usr/share/fish/vendor_completions.d"
+check ".deb: fish completion" fish_completes "$DROOT/usr/share/fish/vendor_completions.d" "$DROOT/usr/bin"
 check ".deb: the demo flow against the emulator, no Rust on PATH" demo_flow "$WORK/deb-home" "$DROOT/usr/bin"
 
 # 2. The installer through `curl | sh` from a loopback server.
@@ -172,7 +172,7 @@ check "installer: mfacli --version" version_ok "$WORK/inst-home/.local/bin/mfacl
 check "installer: man mfacli" man_ok "$WORK/inst-home/.local/share/man"
 check "installer: bash completion" bash_completes "$WORK/inst-home/.local/share/bash-completion/completions/mfacli"
 check "installer: zsh completion" zsh_completes "$WORK/inst-home/.local/share/zsh/site-functions"
-check "installer: fish completion" fish_completes "$WORK/inst-home/.config/fish/completions"
+check "installer: fish completion" fish_completes "$WORK/inst-home/.config/fish/completions" "$WORK/inst-home/.local/bin"
 check "installer: the demo flow against the emulator" demo_flow "$WORK/inst-home" "$WORK/inst-home/.local/bin"
 
 # 3. One byte changed in the archive: refused, nothing installed.
@@ -221,6 +221,23 @@ toolchain_agrees() {
     grep -q "Rust $want" docs/src/install.md || { echo "docs/src/install.md does not name Rust $want"; return 1; }
 }
 check "docs and workflows agree on the toolchain and cargo install --locked" toolchain_agrees
+
+# 5. The shipped binary is statically linked (glibc's NSS plugins are not
+# loaded): it must still resolve the real STS names through /etc/hosts and
+# reach them with TLS on 443 (tests/integration/real_endpoints.rs, run
+# with this binary instead of the test build).
+static_reaches_sts() {
+    file -L "$DROOT/usr/bin/mfacli" | grep -q "static" || { file -L "$DROOT/usr/bin/mfacli"; return 1; }
+    local out
+    out="$(MFACLI_RELEASE_BIN="$DROOT/usr/bin/mfacli" CI=true cargo test --locked --test integration -- \
+        --exact --nocapture real_endpoints::three_regions_in_one_shell_use_one_code \
+        real_endpoints::aws_cn_uses_the_amazonaws_com_cn_endpoint 2>&1)" || { echo "$out"; return 1; }
+    grep -q "test result: ok. 2 passed" <<<"$out" || { echo "$out"; return 1; }
+    ! grep -q "skipped" <<<"$out"
+}
+case "$TARGET" in
+    *-linux-*) check "the static binary reaches STS at its real names (hosts file, TLS on 443)" static_reaches_sts ;;
+esac
 
 echo "packaging: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

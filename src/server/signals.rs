@@ -117,7 +117,10 @@ fn pending(signals: &[i32]) -> Option<i32> {
         if libc::sigpending(&mut set) != 0 {
             return None;
         }
-        signals.iter().copied().find(|&s| libc::sigismember(&set, s) == 1)
+        signals
+            .iter()
+            .copied()
+            .find(|&s| libc::sigismember(&set, s) == 1)
     }
 }
 
@@ -211,7 +214,10 @@ mod tests {
         let set = set_of(&[sig]);
         // SAFETY: a valid set; pthread_kill targets this thread.
         unsafe {
-            assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()), 0);
+            assert_eq!(
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+                0
+            );
             assert_eq!(libc::pthread_kill(libc::pthread_self(), sig), 0);
         }
     }
@@ -221,7 +227,10 @@ mod tests {
         std::thread::spawn(|| {
             assert_eq!(pending(&[libc::SIGWINCH]), None);
             raise_blocked(libc::SIGWINCH);
-            assert_eq!(pending(&[libc::SIGUSR1, libc::SIGWINCH]), Some(libc::SIGWINCH));
+            assert_eq!(
+                pending(&[libc::SIGUSR1, libc::SIGWINCH]),
+                Some(libc::SIGWINCH)
+            );
             assert_eq!(sigwait(&[libc::SIGWINCH]).unwrap(), libc::SIGWINCH);
             assert_eq!(pending(&[libc::SIGWINCH]), None);
         })

@@ -16,6 +16,14 @@ use sts_emulator::{Emulator, SigningRegion, World};
 
 use crate::util::*;
 
+/// The mfacli under test: the test build, or the shipped static build when
+/// MFACLI_RELEASE_BIN names it (scripts/test-packaging.sh: a static glibc
+/// resolves names without the system's NSS plugins; these names must
+/// still resolve through /etc/hosts).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("MFACLI_RELEASE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_mfacli").into())
+}
+
 /// Every STS host name the tests use.
 const HOSTS: &[&str] = &[
     "sts.amazonaws.com",
@@ -102,11 +110,11 @@ impl RealWorld {
 
     /// `program args…` inside the namespace, with `Home`'s environment
     /// minus the endpoint override, plus the CA bundle.
-    fn command(&self, program: &str, args: &[&str]) -> assert_cmd::Command {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> assert_cmd::Command {
         let mut c = self.h.command("unshare");
         c.env_remove("AWS_ENDPOINT_URL_STS")
             .env("AWS_CA_BUNDLE", &self.ca)
-            .env("MFACLI", env!("CARGO_BIN_EXE_mfacli"))
+            .env("MFACLI", bin())
             .args([
                 "-m",
                 "sh",
@@ -122,7 +130,7 @@ impl RealWorld {
     }
 
     fn mfacli(&self, args: &[&str]) -> assert_cmd::Command {
-        self.command(env!("CARGO_BIN_EXE_mfacli"), args)
+        self.command(bin(), args)
     }
 
     /// A bash script with `mfacli` on PATH (as a function).
@@ -135,7 +143,8 @@ impl RealWorld {
     fn at(&self, secs: i64, args: &[&str]) -> assert_cmd::Command {
         self.h.emu().set_offset_secs(secs);
         let spec = format!("+{secs}s");
-        let mut a = vec!["-f", &spec, env!("CARGO_BIN_EXE_mfacli")];
+        let bin = bin();
+        let mut a = vec!["-f", &spec, bin.to_str().unwrap()];
         a.extend_from_slice(args);
         let mut c = self.command("faketime", &a);
         c.env("TZ", "UTC").env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
