@@ -41,6 +41,6 @@ class Mfacli < Formula
 
   test do
     assert_match "mfacli #{version}", shell_output("#{bin}/mfacli --version")
-    assert_match "bastion", shell_output("#{bin}/mfacli policy bastion")
+    assert_match "GetSessionToken", shell_output("#{bin}/mfacli policy bastion")
   end
 end
