@@ -39,6 +39,40 @@ pub(crate) fn block() -> io::Result<()> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
+    if cfg!(not(target_os = "linux")) {
+        keep_pending(&[libc::SIGCHLD, libc::SIGWINCH])?;
+    }
+    Ok(())
+}
+
+extern "C" fn never_runs(_: libc::c_int) {}
+
+/// macOS and the BSDs discard a signal whose default action is to ignore
+/// it (SIGCHLD, SIGWINCH) at once, blocked or not, so `sigwait` would
+/// never see the child's exit. A handler makes them pend; it never runs
+/// (the signals stay blocked and are taken by `sigwait`), and `exec`
+/// gives the child the default action back. An inherited SIG_IGN stays.
+fn keep_pending(signals: &[i32]) -> io::Result<()> {
+    for &sig in signals {
+        // SAFETY: sigaction reads into and from zeroed, filled locals; the
+        // handler is an extern "C" fn that does nothing.
+        unsafe {
+            let mut old = std::mem::zeroed::<libc::sigaction>();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if old.sa_sigaction != libc::SIG_DFL {
+                continue;
+            }
+            let mut sa = std::mem::zeroed::<libc::sigaction>();
+            sa.sa_sigaction = never_runs as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
     Ok(())
 }
 
@@ -236,6 +270,30 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// SIGURG: ignored by default like SIGCHLD, and nothing here sends it.
+    #[test]
+    fn keep_pending_replaces_the_default_action_only() {
+        let action = || {
+            // SAFETY: reads the current action into a zeroed local.
+            unsafe {
+                let mut old = std::mem::zeroed::<libc::sigaction>();
+                assert_eq!(libc::sigaction(libc::SIGURG, std::ptr::null(), &mut old), 0);
+                old.sa_sigaction
+            }
+        };
+        let set = |h| {
+            // SAFETY: SIG_IGN or SIG_DFL for a signal no test sends.
+            unsafe { libc::signal(libc::SIGURG, h) };
+        };
+        set(libc::SIG_IGN);
+        keep_pending(&[libc::SIGURG]).unwrap();
+        assert_eq!(action(), libc::SIG_IGN, "an inherited ignore stays");
+        set(libc::SIG_DFL);
+        keep_pending(&[libc::SIGURG]).unwrap();
+        assert_eq!(action(), never_runs as extern "C" fn(libc::c_int) as usize);
+        set(libc::SIG_DFL);
     }
 
     #[test]
