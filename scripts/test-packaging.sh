@@ -235,8 +235,56 @@ static_reaches_sts() {
     grep -q "test result: ok. 2 passed" <<<"$out" || { echo "$out"; return 1; }
     ! grep -q "skipped" <<<"$out"
 }
+# ... and through DNS: a hosts file without the STS names, resolv.conf
+# naming a DNS server of this test's own (packaging/test/dns.py), the
+# emulator with TLS on 127.0.0.1:443 for sts.eu-west-1.amazonaws.com.
+dns_world() {
+    local d="$WORK/dns"
+    mkdir -p "$d/home"
+    (
+        cd "$d"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+            -out ca.pem -days 2 -subj "/CN=mfacli test CA"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
+            -out leaf.csr -subj "/CN=sts.eu-west-1.amazonaws.com"
+        printf 'subjectAltName=DNS:sts.eu-west-1.amazonaws.com\nextendedKeyUsage=serverAuth\n' >ext
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext
+        cat leaf.pem ca.pem >chain.pem
+        printf '127.0.0.1 localhost\n' >hosts
+        printf 'nameserver 127.53.0.1\n' >resolv.conf
+        printf 'hosts: files dns\n' >nsswitch.conf
+    ) >/dev/null 2>&1
+    demo_home "$d/home"
+    "$EMU_BIN" --port 443 --tls-cert "$d/chain.pem" --tls-key "$d/leaf.key" --signing-region host >"$d/emu.out" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do grep -q listening "$d/emu.out" && break; sleep 0.05; done
+}
+in_dns_world() { # COMMAND...: inside a mount namespace with the files above
+    local d="$WORK/dns"
+    env -i HOME="$d/home" PATH="$CLEAN_PATH" AWS_CA_BUNDLE="$d/ca.pem" \
+        MFACLI_TOTP_SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP MFACLI_NON_INTERACTIVE=1 \
+        unshare -m sh -c 'for f in hosts resolv.conf nsswitch.conf; do mount --bind "$0/$f" "/etc/$f" || exit 1; done; exec "$@"' \
+        "$d" "$@"
+}
+static_resolves_dns() {
+    grep -q "listening on https://127.0.0.1:443" "$WORK/dns/emu.out" || { cat "$WORK/dns/emu.out"; return 1; }
+    # Control: with no DNS server the name does not resolve.
+    if in_dns_world "$DROOT/usr/bin/mfacli" whoami prod; then
+        echo "reached STS with no DNS server: the name came from elsewhere"
+        return 1
+    fi
+    python3 -u packaging/test/dns.py 127.53.0.1 53 >"$WORK/dns/dns.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do grep -q listening "$WORK/dns/dns.log" && break; sleep 0.05; done
+    in_dns_world "$DROOT/usr/bin/mfacli" whoami prod | grep -q "assumed-role/PowerUser" || return 1
+    grep -q "query 1 sts.eu-west-1.amazonaws.com" "$WORK/dns/dns.log" || { cat "$WORK/dns/dns.log"; return 1; }
+}
 case "$TARGET" in
-    *-linux-*) check "the static binary reaches STS at its real names (hosts file, TLS on 443)" static_reaches_sts ;;
+    *-linux-*)
+        check "the static binary reaches STS at its real names (hosts file, TLS on 443)" static_reaches_sts
+        dns_world
+        check "the static binary resolves the STS name through DNS (resolv.conf) and reaches it" static_resolves_dns
+        ;;
 esac
 
 echo "packaging: $passed passed, $failed failed"
