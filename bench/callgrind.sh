@@ -15,10 +15,10 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get ins
 PROFILE=release
 [ "${CALLGRIND_TOP:-}" = 1 ] && PROFILE=profiling
 cargo build --release --quiet -p sts-emulator --bins
-cargo build --profile "$PROFILE" --quiet --bin mfacli
+# The build that ships (static on Linux: scripts/build-release.sh).
+BIN="$(dirname "$(bash scripts/build-release.sh "$PROFILE")")"
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 EMU="$TARGET_DIR/release/sts-emulator"
-BIN="$TARGET_DIR/$PROFILE"
 WORK="$(mktemp -d)"
 EMU_PID=""
 cleanup() {

@@ -27,10 +27,8 @@ if [[ ! -x "$VENV/bin/moto_server" || ! -x "$VENV/bin/awsumepy" || ! -x "$VENV/b
 fi
 
 # --- mfacli release binary and the Rust floor
-log "building mfacli (release)"
-(cd "$ROOT" && nice cargo build --release --quiet --bin mfacli)
-TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-MFACLI_BIN="$TARGET_DIR/release/mfacli"
+log "building mfacli (release, static as shipped: scripts/build-release.sh)"
+MFACLI_BIN="$(nice bash "$ROOT/scripts/build-release.sh")"
 mkdir -p "$BUILD"
 nice rustc -O --edition 2021 -o "$BUILD/floor" "$BENCH_DIR/floor.rs"
 

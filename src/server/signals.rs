@@ -1,9 +1,10 @@
 //! Signals for a parent that stays: `exec --server` forwards SIGINT,
 //! SIGTERM, SIGHUP and SIGWINCH to its child and waits for it; `serve`
 //! stops on SIGINT/SIGTERM. The signals are blocked in every thread (call
-//! [`block`] before starting any) and taken synchronously with
-//! `sigwaitinfo`, so no handler runs and the process sleeps until one
-//! arrives. Children start with an empty mask (std resets it).
+//! [`block`] before starting any) and taken synchronously (`sigwaitinfo`
+//! on Linux, POSIX `sigwait` elsewhere: macOS has neither `sigwaitinfo`
+//! nor `sigtimedwait`), so no handler runs and the process sleeps until
+//! one arrives. Children start with an empty mask (std resets it).
 
 use std::io;
 use std::process::{Child, ExitStatus};
@@ -38,12 +39,47 @@ pub(crate) fn block() -> io::Result<()> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
+    if cfg!(not(target_os = "linux")) {
+        keep_pending(&[libc::SIGCHLD, libc::SIGWINCH])?;
+    }
+    Ok(())
+}
+
+extern "C" fn never_runs(_: libc::c_int) {}
+
+/// macOS and the BSDs discard a signal whose default action is to ignore
+/// it (SIGCHLD, SIGWINCH) at once, blocked or not, so `sigwait` would
+/// never see the child's exit. A handler makes them pend; it never runs
+/// (the signals stay blocked and are taken by `sigwait`), and `exec`
+/// gives the child the default action back. An inherited SIG_IGN stays.
+fn keep_pending(signals: &[i32]) -> io::Result<()> {
+    for &sig in signals {
+        // SAFETY: sigaction reads into and from zeroed, filled locals; the
+        // handler is an extern "C" fn that does nothing.
+        unsafe {
+            let mut old = std::mem::zeroed::<libc::sigaction>();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if old.sa_sigaction != libc::SIG_DFL {
+                continue;
+            }
+            let mut sa = std::mem::zeroed::<libc::sigaction>();
+            sa.sa_sigaction = never_runs as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
     Ok(())
 }
 
 /// Waits for one of `signals` (blocked beforehand); returns its number and
 /// whether a process sent it (`kill`), rather than the kernel (a terminal's
 /// ^C or resize, which the child's process group got as well).
+#[cfg(target_os = "linux")]
 fn wait(signals: &[i32]) -> io::Result<(i32, bool)> {
     let set = set_of(signals);
     loop {
@@ -62,6 +98,63 @@ fn wait(signals: &[i32]) -> io::Result<(i32, bool)> {
         }
         // SI_USER (kill), SI_QUEUE, SI_TKILL are <= 0; the kernel's > 0.
         return Ok((rc, info.si_code <= 0));
+    }
+}
+
+/// The portable [`wait`]: `sigwait` tells no sender, so a signal that the
+/// terminal sends to its foreground process group counts as the
+/// terminal's while that group is ours (the child's too), and as a
+/// process's otherwise. Built and unit-tested on Linux as well.
+#[cfg(not(target_os = "linux"))]
+fn wait(signals: &[i32]) -> io::Result<(i32, bool)> {
+    let sig = sigwait(signals)?;
+    Ok((sig, !terminal_may_have_sent(sig)))
+}
+
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn sigwait(signals: &[i32]) -> io::Result<i32> {
+    let set = set_of(signals);
+    loop {
+        let mut sig = 0;
+        // SAFETY: a valid set and an int for the signal number.
+        let rc = unsafe { libc::sigwait(&set, &mut sig) };
+        match rc {
+            0 => return Ok(sig),
+            libc::EINTR => continue,
+            e => return Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+/// ^C and a window resize go to the terminal's foreground process group;
+/// with no controlling terminal, or in the background, they came from a
+/// process.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn terminal_may_have_sent(sig: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    if sig != libc::SIGINT && sig != libc::SIGWINCH {
+        return false;
+    }
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return false;
+    };
+    // SAFETY: an open descriptor; both calls only read process state.
+    unsafe { libc::tcgetpgrp(tty.as_raw_fd()) == libc::getpgrp() }
+}
+
+/// The first of `signals` pending (blocked, not yet taken) for this thread
+/// or the process, if any.
+fn pending(signals: &[i32]) -> Option<i32> {
+    // SAFETY: sigpending fills a local set; sigismember reads it.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        if libc::sigpending(&mut set) != 0 {
+            return None;
+        }
+        signals
+            .iter()
+            .copied()
+            .find(|&s| libc::sigismember(&set, s) == 1)
     }
 }
 
@@ -110,22 +203,24 @@ pub(crate) fn exit_code(status: ExitStatus) -> u8 {
 /// [`block`] holds back: one of them ends the process by that signal, as
 /// it would have without the blocking.
 pub(crate) fn interruptible<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    let stop = set_of(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
+    const STOP: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    let me = std::thread::current();
     std::thread::scope(|s| {
-        let h = s.spawn(f);
+        let h = s.spawn(move || {
+            let r = f();
+            me.unpark();
+            r
+        });
         loop {
             if h.is_finished() {
                 return h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             }
-            let timeout = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 100_000_000,
-            };
-            // SAFETY: valid set and timeout; no siginfo wanted.
-            let sig = unsafe { libc::sigtimedwait(&stop, std::ptr::null_mut(), &timeout) };
-            if sig > 0 {
+            // Polled (macOS has no sigtimedwait); the helper's end wakes
+            // this thread at once.
+            if let Some(sig) = pending(&STOP) {
                 die_by(sig);
             }
+            std::thread::park_timeout(std::time::Duration::from_millis(50));
         }
     })
 }
@@ -141,4 +236,69 @@ fn die_by(sig: i32) -> ! {
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
     std::process::exit(128 + sig)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks `sig` in this thread only and sends it to this thread, so
+    /// no other test thread can take it.
+    fn raise_blocked(sig: i32) {
+        let set = set_of(&[sig]);
+        // SAFETY: a valid set; pthread_kill targets this thread.
+        unsafe {
+            assert_eq!(
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+                0
+            );
+            assert_eq!(libc::pthread_kill(libc::pthread_self(), sig), 0);
+        }
+    }
+
+    #[test]
+    fn the_portable_wait_takes_a_pending_signal() {
+        std::thread::spawn(|| {
+            assert_eq!(pending(&[libc::SIGWINCH]), None);
+            raise_blocked(libc::SIGWINCH);
+            assert_eq!(
+                pending(&[libc::SIGUSR1, libc::SIGWINCH]),
+                Some(libc::SIGWINCH)
+            );
+            assert_eq!(sigwait(&[libc::SIGWINCH]).unwrap(), libc::SIGWINCH);
+            assert_eq!(pending(&[libc::SIGWINCH]), None);
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// SIGURG: ignored by default like SIGCHLD, and nothing here sends it.
+    #[test]
+    fn keep_pending_replaces_the_default_action_only() {
+        let action = || {
+            // SAFETY: reads the current action into a zeroed local.
+            unsafe {
+                let mut old = std::mem::zeroed::<libc::sigaction>();
+                assert_eq!(libc::sigaction(libc::SIGURG, std::ptr::null(), &mut old), 0);
+                old.sa_sigaction
+            }
+        };
+        let set = |h| {
+            // SAFETY: SIG_IGN or SIG_DFL for a signal no test sends.
+            unsafe { libc::signal(libc::SIGURG, h) };
+        };
+        set(libc::SIG_IGN);
+        keep_pending(&[libc::SIGURG]).unwrap();
+        assert_eq!(action(), libc::SIG_IGN, "an inherited ignore stays");
+        set(libc::SIG_DFL);
+        keep_pending(&[libc::SIGURG]).unwrap();
+        assert_eq!(action(), never_runs as extern "C" fn(libc::c_int) as usize);
+        set(libc::SIG_DFL);
+    }
+
+    #[test]
+    fn only_terminal_signals_may_come_from_the_terminal() {
+        assert!(!terminal_may_have_sent(libc::SIGTERM));
+        assert!(!terminal_may_have_sent(libc::SIGHUP));
+    }
 }

@@ -16,6 +16,14 @@ use sts_emulator::{Emulator, SigningRegion, World};
 
 use crate::util::*;
 
+/// The mfacli under test: the test build, or the shipped static build when
+/// MFACLI_RELEASE_BIN names it (scripts/test-packaging.sh: a static glibc
+/// resolves names without the system's NSS plugins; these names must
+/// still resolve through /etc/hosts).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("MFACLI_RELEASE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_mfacli").into())
+}
+
 /// Every STS host name the tests use.
 const HOSTS: &[&str] = &[
     "sts.amazonaws.com",
@@ -102,17 +110,21 @@ impl RealWorld {
 
     /// `program args…` inside the namespace, with `Home`'s environment
     /// minus the endpoint override, plus the CA bundle.
-    fn command(&self, program: &str, args: &[&str]) -> assert_cmd::Command {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::from_std(self.std_command(program, args));
         c.timeout(std::time::Duration::from_secs(90));
         c
     }
 
-    fn std_command(&self, program: &str, args: &[&str]) -> std::process::Command {
+    fn std_command(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        args: &[&str],
+    ) -> std::process::Command {
         let mut c = self.h.command("unshare");
         c.env_remove("AWS_ENDPOINT_URL_STS")
             .env("AWS_CA_BUNDLE", &self.ca)
-            .env("MFACLI", env!("CARGO_BIN_EXE_mfacli"))
+            .env("MFACLI", bin())
             .args([
                 "-m",
                 "sh",
@@ -126,7 +138,7 @@ impl RealWorld {
     }
 
     fn mfacli(&self, args: &[&str]) -> assert_cmd::Command {
-        self.command(env!("CARGO_BIN_EXE_mfacli"), args)
+        self.command(bin(), args)
     }
 
     /// A bash script with `mfacli` on PATH (as a function).
@@ -138,7 +150,7 @@ impl RealWorld {
     /// mfacli under libfaketime, `secs` ahead, with the emulator moved too.
     fn at(&self, secs: i64, args: &[&str]) -> assert_cmd::Command {
         self.h.emu().set_offset_secs(secs);
-        let mut c = self.std_command(env!("CARGO_BIN_EXE_mfacli"), args);
+        let mut c = self.std_command(bin(), args);
         fake_clock(&mut c, FakeClock::Spec(&format!("+{secs}s")));
         let mut c = assert_cmd::Command::from_std(c);
         c.timeout(std::time::Duration::from_secs(90));
