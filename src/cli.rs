@@ -38,7 +38,9 @@ impl Cli {
     /// every other command line goes to clap. Both give the same `Cli`
     /// (`tests::fast_path_parses_as_clap_does`).
     pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
-        Self::parse_fast(&args, env).unwrap_or_else(|| Cli::parse_from(args))
+        Self::parse_fast(&args, env).unwrap_or_else(|| {
+            Cli::try_parse_from(&args).unwrap_or_else(|e| exec_needs_dashes(e, &args).exit())
+        })
     }
 
     fn parse_fast(args: &[OsString], env: &Env) -> Option<Cli> {
@@ -77,6 +79,34 @@ impl Cli {
             }),
         })
     }
+}
+
+/// `mfacli exec prod aws sts …` without `--`: clap sees `aws` as an
+/// argument of exec; say where the `--` goes.
+fn exec_needs_dashes(mut e: clap::Error, args: &[OsString]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let exec = args.iter().position(|a| a == "exec");
+    let stray = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) if !s.starts_with('-') => s.clone(),
+        _ => return e,
+    };
+    if e.kind() != ErrorKind::UnknownArgument || exec.is_none() || args.iter().any(|a| a == "--") {
+        return e;
+    }
+    let before: Vec<String> = args[1..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| *a != stray)
+        .collect();
+    e.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![format!(
+            "the command to run goes after `--`: mfacli {} -- {stray} …",
+            before.join(" ")
+        )
+        .into()]),
+    );
+    e
 }
 
 /// The environment variables behind global flags (see [`Cli::parse_args`]).
@@ -264,7 +294,9 @@ pub(crate) enum Command {
     Clear(ClearArgs),
 
     /// Show who the target's credentials are (STS GetCallerIdentity)
-    #[command(after_help = "Examples:\n  mfacli whoami prod\n  mfacli whoami prod --json")]
+    #[command(
+        after_help = "Examples:\n  mfacli whoami prod\n  mfacli whoami prod --json\n  mfacli whoami --bastion"
+    )]
     Whoami(WhoamiArgs),
 
     /// Write the mfacli config: a short wizard, or flags with --non-interactive
@@ -275,7 +307,7 @@ pub(crate) enum Command {
 
     /// Check the setup: config, keys, file modes, clock, caches and targets
     #[command(
-        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nWith --check-mfa, also one GetSessionToken per configured TOTP device (spends a code each).\nExit code 1 if any check is an error."
+        after_help = "Examples:\n  mfacli doctor\n  mfacli doctor prod --json\nMakes one STS GetCallerIdentity call with the long-term keys; never asks for an MFA code.\nWith --check-mfa, also one GetSessionToken per configured TOTP device (spends a code each).\nWith --check-roles, also one AssumeRole per target through the cached MFA session (no code).\nExit code 1 if any check is an error."
     )]
     Doctor(DoctorArgs),
 
@@ -354,7 +386,8 @@ pub(crate) struct AssumeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct EnvArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    /// (without one, env lists the targets)
+    #[arg(conflicts_with = "bastion")]
     pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
@@ -445,7 +478,11 @@ pub(crate) struct ClearArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WhoamiArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    pub(crate) target: String,
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    pub(crate) target: Option<String>,
+    /// The bastion account itself: the MFA session's own identity (no AssumeRole)
+    #[arg(long)]
+    pub(crate) bastion: bool,
     /// Machine-readable output
     #[arg(long)]
     pub(crate) json: bool,
@@ -487,6 +524,9 @@ pub(crate) struct DoctorArgs {
     /// Also check that each TOTP seed's code is accepted by its device (one GetSessionToken per device; spends a code each)
     #[arg(long)]
     pub(crate) check_mfa: bool,
+    /// Also AssumeRole each target through the cached MFA session (no MFA code), to check its trust policy and external id
+    #[arg(long)]
+    pub(crate) check_roles: bool,
 }
 
 #[derive(Debug, Args)]
@@ -577,6 +617,8 @@ pub(crate) enum CompletionShell {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum ShellArg {
     Bash,
+    /// POSIX sh and dash: the same `export` lines bash gets
+    Sh,
     Zsh,
     Fish,
     #[value(alias = "pwsh")]
@@ -588,7 +630,7 @@ pub(crate) enum ShellArg {
 impl From<ShellArg> for Shell {
     fn from(s: ShellArg) -> Shell {
         match s {
-            ShellArg::Bash => Shell::Bash,
+            ShellArg::Bash | ShellArg::Sh => Shell::Bash,
             ShellArg::Zsh => Shell::Zsh,
             ShellArg::Fish => Shell::Fish,
             ShellArg::Powershell => Shell::Powershell,

@@ -68,6 +68,7 @@ impl Ctx {
             no_cache: g.no_cache,
             refresh: g.refresh,
             non_interactive: g.non_interactive,
+            terminal: crate::io::stderr_is_terminal(),
         }
     }
 

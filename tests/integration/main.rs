@@ -12,6 +12,7 @@ mod clock;
 mod console;
 mod consumers;
 mod daily;
+mod edges;
 mod flow;
 mod fuzz_regressions;
 mod gui_prompt;

@@ -316,3 +316,45 @@ fn prompt_under_the_aws_cli_credential_process() {
     assert!(s.contains("assumed-role/PowerUser/alice"), "{s}");
     assert_eq!(h.counts(), (1, 1));
 }
+
+/// Ctrl-D echoes nothing, so the error used to follow the prompt on its
+/// line; it starts a line of its own.
+#[test]
+fn ctrl_d_error_starts_its_own_line() {
+    let h = Home::new();
+    let Some(t) = Tmux::start(&h, "bash", None) else {
+        return;
+    };
+    t.type_line(r#"mfacli env prod >/dev/null; echo "rc=$?""#);
+    t.wait_for("MFA code for");
+    t.key("C-d");
+    let s = t.wait_for("rc=1");
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("mfacli: error: no MFA code entered")),
+        "{s}"
+    );
+}
+
+/// A wrong TOTP seed on a terminal: the first rejected code ends the run
+/// with a hint at the seed, instead of minutes of retries meant for CI.
+/// (The deadline retry without a terminal is ci.rs's.)
+#[test]
+fn a_wrong_seed_on_a_terminal_fails_at_once() {
+    let h = Home::new();
+    let Some(t) = Tmux::start(&h, "bash", None) else {
+        return;
+    };
+    let wrong = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    t.type_line(&format!(
+        r#"MFACLI_TOTP_SECRET={wrong} mfacli env prod >/dev/null; echo "rc=$?""#
+    ));
+    let s = t.wait_for("rc=1");
+    assert!(
+        s.contains("STS rejected the TOTP code for arn:aws:iam::111111111111:mfa/alice"),
+        "{s}"
+    );
+    assert!(s.contains("may be wrong"), "{s}");
+    assert!(!s.contains("waiting"), "{s}");
+    assert_eq!(h.emu().count_all("GetSessionToken"), 1);
+}
