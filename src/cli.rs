@@ -3,7 +3,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::{ArgValueCandidates, CompletionCandidate};
 
 use crate::env::Env;
 use crate::output::Shell;
@@ -79,6 +80,41 @@ impl Cli {
             }),
         })
     }
+}
+
+/// The environment variable of clap's dynamic completion:
+/// `source <(COMPLETE=bash mfacli)` prints the shell's registration, and
+/// the shell then runs `COMPLETE=bash mfacli -- WORDS…` at each Tab.
+pub(crate) const COMPLETE_ENV: &str = "COMPLETE";
+
+/// Answers a completion request and exits, when `$COMPLETE` asks for one
+/// (set, not empty, not `0`); otherwise returns at once. Checked in the
+/// captured environment first, so a normal run never builds the command tree.
+pub(crate) fn complete_if_asked(env: &Env) {
+    if env
+        .var_os(COMPLETE_ENV)
+        .is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        clap_complete::CompleteEnv::with_factory(Cli::command)
+            .var(COMPLETE_ENV)
+            .complete();
+    }
+}
+
+/// Target names for completion: the config's and ~/.aws/config's, as
+/// `mfacli list` sees them with no flags; none when they cannot be read.
+fn target_candidates() -> Vec<CompletionCandidate> {
+    let env = Env::capture();
+    crate::plan::Sources::load(crate::plan::Overrides::default(), env)
+        .map(|s| {
+            s.target_names()
+                .into_iter()
+                .map(|(n, origin)| {
+                    CompletionCandidate::new(n.to_string()).help(Some(origin.label().into()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `mfacli exec prod aws sts …` without `--`: clap sees `aws` as an
@@ -331,9 +367,9 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Policy(PolicyCommand),
 
-    /// Print shell completions
+    /// Print the shell code that registers mfacli's completions (commands, flags, target names)
     #[command(
-        after_help = "Examples:\n  mfacli completions bash > ~/.local/share/bash-completion/completions/mfacli\n  mfacli completions zsh > \"${fpath[1]}/_mfacli\"\n  mfacli completions fish > ~/.config/fish/completions/mfacli.fish"
+        after_help = "Examples, one line in the shell's startup file:\n  source <(COMPLETE=bash mfacli)              # ~/.bashrc (no bash-completion package needed)\n  source <(COMPLETE=zsh mfacli)               # ~/.zshrc, after compinit\n  COMPLETE=fish mfacli | source               # ~/.config/fish/config.fish\n`mfacli completions SHELL` prints the same code. At each Tab the shell asks mfacli\nitself, so completions follow upgrades and the config's targets."
     )]
     Completions {
         #[arg(value_enum)]
@@ -348,7 +384,7 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct TargetArg {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
@@ -365,6 +401,7 @@ pub(crate) struct JsonArg {
 #[derive(Debug, Args)]
 pub(crate) struct AssumeArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
+    #[arg(add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: String,
     /// Print shell exports instead of a summary
     #[arg(long, conflicts_with = "json")]
@@ -387,7 +424,7 @@ pub(crate) struct AssumeArgs {
 pub(crate) struct EnvArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
     /// (without one, env lists the targets)
-    #[arg(conflicts_with = "bastion")]
+    #[arg(conflicts_with = "bastion", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
@@ -400,7 +437,7 @@ pub(crate) struct EnvArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExecArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
@@ -420,6 +457,7 @@ pub(crate) struct ExecArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ConsoleArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
+    #[arg(add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: String,
     /// Print the sign-in URL to stdout instead of opening a browser (it is a secret for 15 minutes)
     #[arg(long)]
@@ -438,7 +476,7 @@ pub(crate) struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// Targets to serve, one route each [default: every target]
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) targets: Vec<String>,
     /// Port on 127.0.0.1 [default: a free one]
     #[arg(long, value_name = "N")]
@@ -465,7 +503,7 @@ pub(crate) enum HookShell {
 #[derive(Debug, Args)]
 pub(crate) struct ClearArgs {
     /// Target whose cached credentials to delete
-    #[arg(required_unless_present_any = ["all", "totp_state"], conflicts_with_all = ["all", "totp_state"])]
+    #[arg(required_unless_present_any = ["all", "totp_state"], conflicts_with_all = ["all", "totp_state"], add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: Option<String>,
     /// Delete all cached credentials and MFA sessions (TOTP replay records are kept)
     #[arg(long)]
@@ -478,7 +516,7 @@ pub(crate) struct ClearArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WhoamiArgs {
     /// Target: a [targets.NAME] in the mfacli config or a role profile in ~/.aws/config
-    #[arg(required_unless_present = "bastion", conflicts_with = "bastion")]
+    #[arg(required_unless_present = "bastion", conflicts_with = "bastion", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) target: Option<String>,
     /// The bastion account itself: the MFA session's own identity (no AssumeRole)
     #[arg(long)]
@@ -516,7 +554,7 @@ pub(crate) struct InitArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
     /// Targets to check [default: all]
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_candidates))]
     pub(crate) targets: Vec<String>,
     /// Machine-readable output
     #[arg(long)]

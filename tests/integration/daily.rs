@@ -341,7 +341,10 @@ fn signature_mismatch_hint_names_the_profile() {
 }
 
 /// Target names complete in bash, zsh and fish, from the config and the
-/// AWS config (`mfacli __complete-targets`).
+/// AWS config, through clap's dynamic completion (`mfacli completions
+/// SHELL` registers a function that runs `COMPLETE=SHELL mfacli -- WORDS`).
+/// The shells' own completion functions are driven here; terminal.rs
+/// presses Tab in real interactive shells.
 #[test]
 fn completions_complete_target_names() {
     let h = Home::new();
@@ -384,13 +387,14 @@ fn completions_complete_target_names() {
 for line in "mfacli env p" "mfacli --profile bastion whoami s" "mfacli env --region eu-west-1 " "mfacli exec prod -- "; do
   read -ra COMP_WORDS <<<"$line"; [[ "$line" == *" " ]] && COMP_WORDS+=("")
   COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMPREPLY=()
-  _mfacli_with_targets mfacli "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+  _clap_complete_mfacli mfacli "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
   echo "${{COMPREPLY[*]}}"
 done"#,
                         s = script.display()
                     ),
                 ],
-                "prod\nstaging\naudit long prod staging untrusting\n",
+                // Targets first; then the flags (never the hidden --debug).
+                "prod\nstaging\naudit long prod staging untrusting --bastion --shell",
             ),
             "zsh" => (
                 vec![
@@ -399,23 +403,24 @@ done"#,
                         r#"autoload -U compinit && compinit -u -d {d}/zcompdump
 source {s}
 _describe() {{ print -l -- ${{(P)${{@[-1]}}}} }}
-_mfacli_targets"#,
+words=(mfacli env "") CURRENT=3
+_clap_dynamic_completer_mfacli"#,
                         s = script.display(),
                         d = h.path().display()
                     ),
                 ],
-                "audit\nlong\nprod\nstaging\nuntrusting\n",
+                "audit:mfacli config\nlong:mfacli config\nprod:mfacli config\nstaging:mfacli config\nuntrusting:mfacli config\n",
             ),
             _ => (
                 vec![
                     "--no-config".into(),
                     "-c".into(),
                     format!(
-                        r#"source {s}; complete -C "mfacli env pr"; complete -C "mfacli whoami "| string match -r '^\w+$'"#,
+                        r#"source {s}; complete -C "mfacli env pr"; complete -C "mfacli whoami "| string match -r '^\w+\t.*'"#,
                         s = script.display()
                     ),
                 ],
-                "prod\naudit\nlong\nprod\nstaging\nuntrusting\n",
+                "prod\tmfacli config\naudit\tmfacli config\nlong\tmfacli config\nprod\tmfacli config\nstaging\tmfacli config\nuntrusting\tmfacli config\n",
             ),
         };
         let o = h
@@ -485,17 +490,23 @@ fn readme_install_block_works_on_a_fresh_home() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{script}\n{}", stderr(&o));
+    // The completion files are the dynamic registration (a few lines that
+    // ask `COMPLETE=SHELL mfacli` at each Tab).
     for f in [
         ".local/share/bash-completion/completions/mfacli",
         ".zfunc/_mfacli",
         ".config/fish/completions/mfacli.fish",
-        ".local/share/man/man1/mfacli.1",
     ] {
-        let len = std::fs::metadata(home.path().join(f))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        assert!(len > 1000, "{f}: {len} bytes");
+        let text = std::fs::read_to_string(home.path().join(f)).unwrap_or_default();
+        assert!(
+            text.contains("COMPLETE=") && text.contains("mfacli"),
+            "{f}: {text:?}"
+        );
     }
+    let len = std::fs::metadata(home.path().join(".local/share/man/man1/mfacli.1"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(len > 1000, "mfacli.1: {len} bytes");
     let man = std::fs::read_to_string(home.path().join(".local/share/man/man1/mfacli.1")).unwrap();
     assert!(!man.contains("(1)"), "the man page refers to other pages");
     assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");

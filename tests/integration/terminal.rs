@@ -358,3 +358,60 @@ fn a_wrong_seed_on_a_terminal_fails_at_once() {
     assert!(!s.contains("waiting"), "{s}");
     assert_eq!(h.emu().count_all("GetSessionToken"), 1);
 }
+
+/// Completion as installed, in real interactive bash, zsh and fish: the
+/// one line each shell's rc file gets (no bash-completion package), then
+/// Tab. A target name completes; `mfacli <Tab>` lists the commands but
+/// not the hidden `__complete-targets`, and `mfacli --<Tab>` not --debug.
+#[test]
+fn tab_completes_targets_and_hides_internals_in_bash_zsh_fish() {
+    for sh in ["bash", "zsh", "fish"] {
+        let h = Home::new();
+        let Some(t) = Tmux::start(&h, sh, None) else {
+            continue;
+        };
+        eprintln!("shell: {sh}");
+        t.type_line(match sh {
+            "bash" => "source <(COMPLETE=bash mfacli)",
+            "zsh" => "autoload -U compinit && compinit -u && source <(COMPLETE=zsh mfacli)",
+            _ => "COMPLETE=fish mfacli | source",
+        });
+        t.type_line("echo loaded");
+        t.wait_for_n("loaded", 2);
+        // A target: one candidate, completed in place.
+        type_text(&t, "mfacli env pr");
+        t.key("Tab");
+        t.wait_for("mfacli env prod");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+        // The commands: a list with credential-process, no hidden one.
+        type_text(&t, "mfacli ");
+        t.key("Tab");
+        if sh == "bash" {
+            t.key("Tab");
+        }
+        let s = t.wait_for("credential-process");
+        assert!(!s.contains("__complete-targets"), "{sh}:\n{s}");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+        type_text(&t, "mfacli --");
+        t.key("Tab");
+        if sh == "bash" {
+            t.key("Tab");
+        }
+        let s = t.wait_for("--non-interactive");
+        assert!(!s.contains("--debug"), "{sh}:\n{s}");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Types `text` literally, without Enter.
+fn type_text(t: &Tmux, text: &str) {
+    assert!(t
+        .tmux()
+        .args(["send-keys", "-l", text])
+        .status()
+        .unwrap()
+        .success());
+}
