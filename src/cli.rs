@@ -25,11 +25,40 @@ Config: $MFACLI_CONFIG, else $XDG_CONFIG_HOME/mfacli/config.toml, else ~/.config
 #[derive(Debug, Parser)]
 #[command(name = "mfacli", version, about, after_help = AFTER_HELP, max_term_width = 100)]
 pub(crate) struct Cli {
+    /// -v, -q: the only options every command takes.
     #[command(flatten)]
-    pub(crate) global: GlobalArgs,
+    pub(crate) verbosity: Verbosity,
+
+    /// The shared options given before the command's name (`mfacli
+    /// --profile x env prod`, as before they became per command): hidden,
+    /// merged into the command's own by [`Cli::settings`], and a usage
+    /// error for a command that does not take them.
+    #[command(flatten)]
+    pub(crate) before: SharedBefore,
 
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The settings a command runs with, merged from the options it takes
+/// (see [`Cli::settings`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GlobalArgs {
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) profile: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) token_code: Option<TokenCode>,
+    pub(crate) totp_secret_env: Option<String>,
+    pub(crate) no_cache: bool,
+    pub(crate) refresh: bool,
+    pub(crate) non_interactive: bool,
+    pub(crate) timeout: Option<SessionDuration>,
+    pub(crate) lock_timeout: Option<SessionDuration>,
+    pub(crate) mfa_deadline: Option<SessionDuration>,
+    pub(crate) verbose: u8,
+    pub(crate) debug: bool,
+    pub(crate) quiet: bool,
 }
 
 impl Cli {
@@ -40,7 +69,65 @@ impl Cli {
     /// (`tests::fast_path_parses_as_clap_does`).
     pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
         Self::parse_fast(&args, env).unwrap_or_else(|| {
-            Cli::try_parse_from(&args).unwrap_or_else(|e| exec_needs_dashes(e, &args).exit())
+            Self::try_parse(&args).unwrap_or_else(|e| exec_needs_dashes(e, &args).exit())
+        })
+    }
+
+    /// clap's parse of [`command`]'s tree.
+    pub(crate) fn try_parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        let matches = command().try_get_matches_from(args)?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    /// The command's settings: its own shared options, then those given
+    /// before its name. One given before the name of a command that does
+    /// not take it is a usage error (as it is after the name).
+    pub(crate) fn settings(&self) -> Result<GlobalArgs, crate::error::UserError> {
+        let (config, mfa, cache) = self.command.shared();
+        let b = &self.before;
+        let unused: Vec<&str> = [
+            (config.is_none(), b.config.given()),
+            (mfa.is_none(), b.mfa.given()),
+            (cache.is_none(), b.cache.given()),
+        ]
+        .into_iter()
+        .filter(|(unused, _)| *unused)
+        .flat_map(|(_, given)| given)
+        .collect();
+        if !unused.is_empty() {
+            return Err(crate::error::UserError::new(format!(
+                "this command does not take {}",
+                unused.join(", ")
+            ))
+            .hint("see the command's options with `mfacli COMMAND --help`, the shared ones with `mfacli help globals`")
+            .usage());
+        }
+        let c = config.cloned().unwrap_or_default();
+        let m = mfa.cloned().unwrap_or_default();
+        let k = cache.cloned().unwrap_or_default();
+        let (bc, bm, bk) = (&b.config, &b.mfa, &b.cache);
+        let v = &self.verbosity;
+        Ok(GlobalArgs {
+            // Before the name: typed (no environment variable there), so it
+            // wins over the command's own, which may come from the environment.
+            config: bc.config.clone().or(c.config),
+            profile: bc.profile.clone().or(c.profile),
+            endpoint_url: bc.endpoint_url.clone().or(c.endpoint_url),
+            region: bc.region.clone().or(c.region),
+            timeout: bc.timeout.or(c.timeout),
+            token_code: bm.token_code.clone().or(m.token_code),
+            totp_secret_env: bm.totp_secret_env.clone().or(m.totp_secret_env),
+            non_interactive: m.non_interactive
+                || bm.non_interactive
+                || self.command.init_non_interactive(),
+            lock_timeout: bm.lock_timeout.or(m.lock_timeout),
+            mfa_deadline: bm.mfa_deadline.or(m.mfa_deadline),
+            no_cache: k.no_cache || bk.no_cache,
+            refresh: k.refresh || bk.refresh,
+            verbose: v.verbose,
+            debug: v.debug,
+            quiet: v.quiet,
         })
     }
 
@@ -69,14 +156,22 @@ impl Cli {
             None => false,
         };
         Some(Cli {
-            global: GlobalArgs {
-                profile,
-                non_interactive,
-                ..GlobalArgs::default()
-            },
+            verbosity: Verbosity::default(),
+            before: SharedBefore::default(),
             command: Command::CredentialProcess(TargetArg {
                 target: Some(target.to_owned()),
                 bastion: false,
+                shared: CredOpts {
+                    config: ConfigArgs {
+                        profile,
+                        ..ConfigArgs::default()
+                    },
+                    mfa: MfaArgs {
+                        non_interactive,
+                        ..MfaArgs::default()
+                    },
+                    cache: CacheArgs::default(),
+                },
             }),
         })
     }
@@ -149,59 +244,52 @@ fn exec_needs_dashes(mut e: clap::Error, args: &[OsString]) -> clap::Error {
 const FAST_PROFILE_ENV: &str = "MFACLI_PROFILE";
 const FAST_NON_INTERACTIVE_ENV: &str = "MFACLI_NON_INTERACTIVE";
 
-/// Flags every command takes, listed under their own heading so that each
-/// command's own few flags come first in its help.
+/// The parse tree: [`Cli`]'s, with the options given before a command's
+/// name read from the command line only (their environment variables are
+/// the command's own), and each subcommand's help ending with where the
+/// shared options are described.
+pub(crate) fn command() -> clap::Command {
+    let cmd = Cli::command().mut_args(|a| if a.is_global_set() { a } else { a.env(None) });
+    cmd.mut_subcommands(with_pointer)
+}
+
+/// How each subcommand's help ends when it takes shared options.
+pub(crate) const SHARED_POINTER: &str = "options: mfacli help globals";
+
+/// Appends [`SHARED_POINTER`] to the help of a command that takes shared
+/// options, and shows them on `mfacli help globals`.
+fn with_pointer(sub: clap::Command) -> clap::Command {
+    if sub.get_name() == "globals" {
+        return sub.mut_args(|a| if a.is_global_set() { a } else { a.hide(false) });
+    }
+    let has = |id: &str| sub.get_arguments().any(|a| a.get_id() == id);
+    let groups: Vec<&str> = [
+        ("config", "config"),
+        ("token_code", "MFA"),
+        ("refresh", "cache"),
+    ]
+    .into_iter()
+    .filter(|(id, _)| has(id))
+    .map(|(_, group)| group)
+    .collect();
+    let sub = sub.mut_subcommands(with_pointer);
+    if groups.is_empty() {
+        return sub;
+    }
+    let line = format!(
+        "Also takes the shared {} {SHARED_POINTER}",
+        groups.join(", ")
+    );
+    let text = match sub.get_after_help() {
+        Some(h) => format!("{h}\n{line}"),
+        None => line,
+    };
+    sub.after_help(text)
+}
+
+/// -v and -q: every command takes them, before or after its name.
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Global options")]
-pub(crate) struct GlobalArgs {
-    /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
-    pub(crate) config: Option<PathBuf>,
-
-    /// Profile in ~/.aws/credentials with the bastion user's long-term keys
-    #[arg(long, global = true, value_name = "NAME", env = FAST_PROFILE_ENV)]
-    pub(crate) profile: Option<String>,
-
-    /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
-    #[arg(long, global = true, value_name = "URL", value_parser = parse_url)]
-    pub(crate) endpoint_url: Option<String>,
-
-    /// Region for STS and for the exported AWS_REGION
-    #[arg(long, global = true, value_name = "REGION", value_parser = parse_region)]
-    pub(crate) region: Option<String>,
-
-    /// The 6-digit MFA code (else $MFACLI_TOKEN_CODE, a TOTP seed, mfa_command, or a prompt)
-    #[arg(long, global = true, value_name = "CODE", value_parser = parse_token_code)]
-    pub(crate) token_code: Option<TokenCode>,
-
-    /// Name of an environment variable holding a base32 TOTP seed (never the seed itself)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub(crate) totp_secret_env: Option<String>,
-
-    /// Ignore cached credentials (and do not write new ones)
-    #[arg(long, global = true)]
-    pub(crate) no_cache: bool,
-
-    /// Fetch new role credentials even if cached ones are still valid
-    #[arg(long, global = true)]
-    pub(crate) refresh: bool,
-
-    /// Never prompt; fail at once if an MFA code is needed and no source gives one
-    #[arg(long, global = true, env = FAST_NON_INTERACTIVE_ENV, value_parser = clap::builder::FalseyValueParser::new())]
-    pub(crate) non_interactive: bool,
-
-    /// STS connect/read timeout per attempt, e.g. 5s [default: 10s, or `timeout` in the config]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub(crate) timeout: Option<SessionDuration>,
-
-    /// How long to wait for another mfacli fetching the same credentials [default: 60s]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub(crate) lock_timeout: Option<SessionDuration>,
-
-    /// How long to keep trying TOTP codes that STS rejects as already used (by another CI machine), e.g. 10m [default: 5m, or [bastion] mfa_deadline]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_mfa_deadline)]
-    pub(crate) mfa_deadline: Option<SessionDuration>,
-
+pub(crate) struct Verbosity {
     /// Say what mfacli is doing and why (cache hits, code sources, STS calls); never secrets
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub(crate) verbose: u8,
@@ -213,6 +301,207 @@ pub(crate) struct GlobalArgs {
     /// Print nothing but errors on stderr
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+}
+
+/// Where mfacli reads its setup: the config, the bastion profile, STS.
+/// Taken by every command that reads the config (hidden from its help;
+/// `mfacli help globals` lists them).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Config options")]
+pub(crate) struct ConfigArgs {
+    /// mfacli config file [default: $MFACLI_CONFIG, $XDG_CONFIG_HOME/mfacli/config.toml, ~/.config/mfacli/config.toml]
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Profile in ~/.aws/credentials with the bastion user's long-term keys
+    #[arg(long, value_name = "NAME", env = FAST_PROFILE_ENV, hide = true)]
+    pub(crate) profile: Option<String>,
+
+    /// STS endpoint [default: $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL, the regional endpoint]
+    #[arg(long, value_name = "URL", value_parser = parse_url, hide = true)]
+    pub(crate) endpoint_url: Option<String>,
+
+    /// Region for STS and for the exported AWS_REGION
+    #[arg(long, value_name = "REGION", value_parser = parse_region, hide = true)]
+    pub(crate) region: Option<String>,
+
+    /// STS connect/read timeout per attempt, e.g. 5s [default: 10s, or `timeout` in the config]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
+    pub(crate) timeout: Option<SessionDuration>,
+}
+
+/// Where an MFA code comes from, and how long to wait for one. Taken by
+/// the commands that may need a code.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "MFA options")]
+pub(crate) struct MfaArgs {
+    /// The 6-digit MFA code (else $MFACLI_TOKEN_CODE, a TOTP seed, mfa_command, or a prompt)
+    #[arg(long, value_name = "CODE", value_parser = parse_token_code, hide = true)]
+    pub(crate) token_code: Option<TokenCode>,
+
+    /// Name of an environment variable holding a base32 TOTP seed (never the seed itself)
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub(crate) totp_secret_env: Option<String>,
+
+    /// Never prompt; fail at once if an MFA code is needed and no source gives one
+    #[arg(long, env = FAST_NON_INTERACTIVE_ENV, value_parser = clap::builder::FalseyValueParser::new(), hide = true)]
+    pub(crate) non_interactive: bool,
+
+    /// How long to wait for another mfacli fetching the same credentials [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
+    pub(crate) lock_timeout: Option<SessionDuration>,
+
+    /// How long to keep trying TOTP codes that STS rejects as already used (by another CI machine), e.g. 10m [default: 5m, or [bastion] mfa_deadline]
+    #[arg(long, value_name = "DURATION", value_parser = parse_mfa_deadline, hide = true)]
+    pub(crate) mfa_deadline: Option<SessionDuration>,
+}
+
+/// The credentials cache. Taken by the commands that hand out credentials.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Cache options")]
+pub(crate) struct CacheArgs {
+    /// Ignore cached credentials (and do not write new ones)
+    #[arg(long, hide = true)]
+    pub(crate) no_cache: bool,
+
+    /// Fetch new role credentials even if cached ones are still valid
+    #[arg(long, hide = true)]
+    pub(crate) refresh: bool,
+}
+
+impl ConfigArgs {
+    fn given(&self) -> Vec<&'static str> {
+        [
+            (self.config.is_some(), "--config"),
+            (self.profile.is_some(), "--profile"),
+            (self.endpoint_url.is_some(), "--endpoint-url"),
+            (self.region.is_some(), "--region"),
+            (self.timeout.is_some(), "--timeout"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+}
+
+impl MfaArgs {
+    fn given(&self) -> Vec<&'static str> {
+        [
+            (self.token_code.is_some(), "--token-code"),
+            (self.totp_secret_env.is_some(), "--totp-secret-env"),
+            (self.non_interactive, "--non-interactive"),
+            (self.lock_timeout.is_some(), "--lock-timeout"),
+            (self.mfa_deadline.is_some(), "--mfa-deadline"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+}
+
+impl CacheArgs {
+    fn given(&self) -> Vec<&'static str> {
+        [(self.no_cache, "--no-cache"), (self.refresh, "--refresh")]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect()
+    }
+}
+
+/// The shared options given before the command's name.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct SharedBefore {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+    #[command(flatten)]
+    pub(crate) mfa: MfaArgs,
+    #[command(flatten)]
+    pub(crate) cache: CacheArgs,
+}
+
+/// The options of the commands that hand out credentials.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct CredOpts {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+    #[command(flatten)]
+    pub(crate) mfa: MfaArgs,
+    #[command(flatten)]
+    pub(crate) cache: CacheArgs,
+}
+
+/// The options of the commands on the bastion account (no role cache).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct AccountOpts {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+    #[command(flatten)]
+    pub(crate) mfa: MfaArgs,
+}
+
+/// The options of the commands that only read the config.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ConfigOpts {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+}
+
+type Shared<'a> = (
+    Option<&'a ConfigArgs>,
+    Option<&'a MfaArgs>,
+    Option<&'a CacheArgs>,
+);
+
+impl CredOpts {
+    fn shared(&self) -> Shared<'_> {
+        (Some(&self.config), Some(&self.mfa), Some(&self.cache))
+    }
+}
+impl AccountOpts {
+    fn shared(&self) -> Shared<'_> {
+        (Some(&self.config), Some(&self.mfa), None)
+    }
+}
+impl ConfigOpts {
+    fn shared(&self) -> Shared<'_> {
+        (Some(&self.config), None, None)
+    }
+}
+
+impl Command {
+    /// The shared option groups this command takes.
+    fn shared(&self) -> Shared<'_> {
+        match self {
+            Command::Assume(a) => a.shared.shared(),
+            Command::Env(a) => a.shared.shared(),
+            Command::Exec(a) => a.shared.shared(),
+            Command::Console(a) => a.shared.shared(),
+            Command::Serve(a) => a.shared.shared(),
+            Command::CredentialProcess(a) => a.shared.shared(),
+            Command::Whoami(a) => a.shared.shared(),
+            Command::Doctor(a) => a.shared.shared(),
+            Command::Rotate(a) => a.shared.shared(),
+            Command::Totp(a) => a.shared(),
+            Command::Mfa(
+                MfaCommand::AddVirtual { shared, .. } | MfaCommand::List { shared, .. },
+            ) => shared.shared(),
+            Command::Hook(a) => a.shared.shared(),
+            Command::List(a) => a.shared.shared(),
+            Command::Clear(a) => a.shared.shared(),
+            Command::CompleteTargets(a) => a.shared(),
+            Command::Init(a) => a.shared.shared(),
+            Command::Globals(_)
+            | Command::Prompt
+            | Command::Policy(_)
+            | Command::Completions { .. }
+            | Command::Man(_) => (None, None, None),
+        }
+    }
+
+    /// `init --non-interactive` (init's own: it never needs an MFA code).
+    fn init_non_interactive(&self) -> bool {
+        matches!(self, Command::Init(a) if a.non_interactive)
+    }
 }
 
 fn parse_token_code(s: &str) -> Result<TokenCode, String> {
@@ -268,7 +557,14 @@ fn parse_mfa_age(s: &str) -> Result<SessionDuration, String> {
 pub(crate) enum Command {
     /// Print the known target names, one a line (for the shell completions)
     #[command(name = "__complete-targets", hide = true)]
-    CompleteTargets,
+    CompleteTargets(ConfigOpts),
+
+    /// The options shared by several commands (config, MFA, cache)
+    #[command(
+        hide = true,
+        after_help = "Each command takes the groups it uses; `mfacli COMMAND --help` names them. -v and -q go anywhere.\nEnvironment: MFACLI_PROFILE (--profile), MFACLI_NON_INTERACTIVE (--non-interactive),\nMFACLI_CONFIG, MFACLI_TOKEN_CODE, MFACLI_TOTP_SECRET, MFACLI_CACHE_DIR, AWS_ENDPOINT_URL_STS."
+    )]
+    Globals(CredOpts),
 
     /// Get credentials for a target and show a summary (or exports, or write a profile)
     #[command(
@@ -278,7 +574,7 @@ pub(crate) enum Command {
 
     /// Print shell code that exports the target's credentials, for eval
     #[command(
-        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression\n  mfacli env prod --shell github             # GitHub Actions: appends to $GITHUB_ENV, masks the secrets"
+        after_help = "Examples:\n  eval \"$(mfacli env prod)\"                 # bash, zsh\n  mfacli env prod --shell fish | source\n  mfacli env prod --shell powershell | Invoke-Expression\n  mfacli env prod --shell github             # GitHub Actions: into $GITHUB_ENV, masked"
     )]
     Env(EnvArgs),
 
@@ -320,7 +616,7 @@ pub(crate) enum Command {
 
     /// List targets from both config sources with their cached credentials
     #[command(after_help = "Examples:\n  mfacli list\n  mfacli list --json")]
-    List(JsonArg),
+    List(ListArgs),
 
     /// Delete cached credentials for a target, or everything with --all
     #[command(
@@ -361,7 +657,7 @@ pub(crate) enum Command {
     #[command(
         after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later."
     )]
-    Totp,
+    Totp(AccountOpts),
 
     /// Print the IAM policies and CloudFormation templates of the bastion pattern
     #[command(subcommand)]
@@ -376,9 +672,11 @@ pub(crate) enum Command {
         shell: CompletionShell,
     },
 
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  mfacli man > ~/.local/share/man/man1/mfacli.1")]
-    Man,
+    /// Print the man page (roff), or write one page per command with --dir
+    #[command(
+        after_help = "Examples:\n  mfacli man > ~/.local/share/man/man1/mfacli.1\n  mfacli man --dir ~/.local/share/man/man1      # mfacli.1, mfacli-env.1, …"
+    )]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -389,13 +687,24 @@ pub(crate) struct TargetArg {
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
     pub(crate) bastion: bool,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct JsonArg {
+pub(crate) struct ListArgs {
     /// Machine-readable output
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) shared: ConfigOpts,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write mfacli.1 and one page per command (mfacli-env.1, …) into this directory
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +727,8 @@ pub(crate) struct AssumeArgs {
     /// Machine-readable summary (no secrets)
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -432,6 +743,8 @@ pub(crate) struct EnvArgs {
     /// Shell syntax [default: from $SHELL]
     #[arg(long, value_enum)]
     pub(crate) shell: Option<ShellArg>,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -452,6 +765,8 @@ pub(crate) struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -471,6 +786,8 @@ pub(crate) struct ConsoleArgs {
     /// Federation endpoint [default: $MFACLI_FEDERATION_URL, else https://signin.aws.amazon.com/federation or the partition's]
     #[arg(long, value_name = "URL")]
     pub(crate) federation_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -484,6 +801,8 @@ pub(crate) struct ServeArgs {
     /// Shell syntax of the printed exports [default: from $SHELL]
     #[arg(long, value_enum)]
     pub(crate) shell: Option<ShellArg>,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +810,8 @@ pub(crate) struct HookArgs {
     /// The shell to hook
     #[arg(value_enum)]
     pub(crate) shell: HookShell,
+    #[command(flatten)]
+    pub(crate) shared: ConfigOpts,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -511,6 +832,8 @@ pub(crate) struct ClearArgs {
     /// Also delete the TOTP replay records (which step's code was last sent to STS)
     #[arg(long)]
     pub(crate) totp_state: bool,
+    #[command(flatten)]
+    pub(crate) shared: ConfigOpts,
 }
 
 #[derive(Debug, Args)]
@@ -524,6 +847,8 @@ pub(crate) struct WhoamiArgs {
     /// Machine-readable output
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) shared: CredOpts,
 }
 
 #[derive(Debug, Args)]
@@ -549,6 +874,11 @@ pub(crate) struct InitArgs {
     /// Replace an existing config file without asking
     #[arg(long)]
     pub(crate) force: bool,
+    /// No questions: everything from the flags and the AWS files
+    #[arg(long, env = FAST_NON_INTERACTIVE_ENV, value_parser = clap::builder::FalseyValueParser::new())]
+    pub(crate) non_interactive: bool,
+    #[command(flatten)]
+    pub(crate) shared: ConfigOpts,
 }
 
 #[derive(Debug, Args)]
@@ -565,6 +895,8 @@ pub(crate) struct DoctorArgs {
     /// Also AssumeRole each target through the cached MFA session (no MFA code), to check its trust policy and external id
     #[arg(long)]
     pub(crate) check_roles: bool,
+    #[command(flatten)]
+    pub(crate) shared: AccountOpts,
 }
 
 #[derive(Debug, Args)]
@@ -572,6 +904,8 @@ pub(crate) struct RotateArgs {
     /// Only deactivate the old key instead of deleting it
     #[arg(long)]
     pub(crate) deactivate: bool,
+    #[command(flatten)]
+    pub(crate) shared: AccountOpts,
 }
 
 #[derive(Debug, Subcommand)]
@@ -588,6 +922,8 @@ pub(crate) enum MfaCommand {
         /// Write the seed to this new file (mode 0600) instead of printing it
         #[arg(long, value_name = "PATH")]
         seed_file: Option<PathBuf>,
+        #[command(flatten)]
+        shared: AccountOpts,
     },
     /// List the bastion user's MFA devices
     #[command(after_help = "Examples:\n  mfacli mfa list\n  mfacli mfa list --json")]
@@ -595,6 +931,8 @@ pub(crate) enum MfaCommand {
         /// Machine-readable output
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        shared: AccountOpts,
     },
 }
 
@@ -681,7 +1019,6 @@ impl From<ShellArg> for Shell {
 mod tests {
     use super::*;
     use clap::error::ErrorKind;
-    use clap::CommandFactory;
 
     /// The fast path must give exactly what clap gives, for every value of
     /// the environment variables clap reads. clap reads the process
@@ -691,7 +1028,9 @@ mod tests {
     fn fast_path_parses_as_clap_does() {
         // Every global flag clap may take from the environment is one the
         // fast path knows.
-        let envs: Vec<String> = Cli::command()
+        let envs: Vec<String> = command()
+            .find_subcommand("credential-process")
+            .unwrap()
             .get_arguments()
             .filter_map(|a| a.get_env())
             .map(|e| e.to_string_lossy().into_owned())
@@ -727,7 +1066,7 @@ mod tests {
                         .map(Into::into)
                         .to_vec();
                     let fast = Cli::parse_fast(&args, &env).expect("the fast path applies");
-                    let clap = Cli::try_parse_from(&args).unwrap();
+                    let clap = Cli::try_parse(&args).unwrap();
                     assert_eq!(
                         format!("{fast:?}"),
                         format!("{clap:?}"),
@@ -756,7 +1095,8 @@ mod tests {
     fn trust(extra: &[&str]) -> Result<Cli, clap::Error> {
         let mut args = vec!["mfacli", "policy", "trust", "--bastion-account"];
         args.extend(extra);
-        Cli::try_parse_from(args)
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        Cli::try_parse(&args)
     }
 
     /// Bad policy inputs are usage errors (exit 2) that name the flag; the

@@ -399,7 +399,7 @@ fn tab_completes_targets_and_hides_internals_in_bash_zsh_fish() {
         if sh == "bash" {
             t.key("Tab");
         }
-        let s = t.wait_for("--non-interactive");
+        let s = t.wait_for("--verbose");
         assert!(!s.contains("--debug"), "{sh}:\n{s}");
         t.key("C-c");
         std::thread::sleep(Duration::from_millis(500));
