@@ -11,7 +11,7 @@ pub(crate) fn run(args: ManArgs) -> Result<u8> {
     let mut cmd = command();
     cmd.build();
     let Some(dir) = args.dir else {
-        crate::io::stdout(&one_page(&top_page(&cmd)?))?;
+        crate::io::stdout(&format!("{}{}", one_page(&top_page(&cmd)?), reference()))?;
         return Ok(0);
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -29,8 +29,9 @@ pub(crate) fn run(args: ManArgs) -> Result<u8> {
         })
         .collect();
     pages[0].1 = format!(
-        "{}.SH \"SEE ALSO\"\n{}\n",
+        "{}{}.SH \"SEE ALSO\"\n{}\n",
         one_page(&top_page(&cmd)?),
+        reference(),
         see_also.join(",\n")
     );
     for (file, text) in &pages {
@@ -133,6 +134,49 @@ fn roff_line(line: &str) -> String {
     } else {
         line
     }
+}
+
+/// mfacli.1's reference sections: the config file's keys (from the
+/// parser's own lists, so they cannot drift), then the common sections.
+fn reference() -> String {
+    use crate::config::{BASTION_KEYS, DEVICE_KEYS, TARGET_KEYS};
+    let keys = |k: &[&str]| k.join(", ");
+    format!(
+        r#".SH CONFIGURATION
+The mfacli config is TOML (see FILES). Top level: refresh_margin, timeout, lock_timeout, exec_server.
+.TP
+\fB[bastion]\fR
+{}
+.TP
+\fB[[bastion.mfa_devices]]\fR
+{}
+.TP
+\fB[targets.NAME]\fR
+{}
+.PP
+Example:
+.PP
+.nf
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+session_duration = "12h"
+region = "eu\-west\-1"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+region = "eu\-central\-1"
+
+[targets.audit]
+account = "444444444444"
+role = "Auditor"
+external_id = "audit\-42"
+.fi
+{COMMON_SECTIONS}"#,
+        keys(BASTION_KEYS),
+        keys(DEVICE_KEYS),
+        keys(TARGET_KEYS)
+    )
 }
 
 const COMMON_SECTIONS: &str = r#".SH ENVIRONMENT

@@ -368,7 +368,7 @@ fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> 
                 r.warn(
                     "config",
                     w.clone(),
-                    "remove the key or fix its spelling; see the config reference in the README",
+                    "remove the key or fix its spelling; see the configuration reference: `man mfacli`, or the book (docs/)",
                 );
             }
             (c, false)

@@ -561,6 +561,20 @@ fn man_dir_writes_a_page_per_command() {
     // The page lists the shared options the command takes.
     assert!(env.contains("\\-\\-token\\-code"), "{env}");
     assert!(env.contains("eval \"$(mfacli env prod)\""), "{env}");
+    // mfacli.1 is the configuration reference the hints point to.
+    let page = stdout(h.mfacli().arg("man").assert().success().get_output());
+    for key in [
+        ".SH CONFIGURATION",
+        "mfa_deadline",
+        "external_id",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(page.contains(key), "{key}");
+    }
+    h.write_config("[bastion\n");
+    let o = h.mfacli().args(["env", "prod"]).output().unwrap();
+    assert!(stderr(&o).contains("`man mfacli`"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("README"), "{}", stderr(&o));
     let top = std::fs::read_to_string(dir.join("mfacli.1")).unwrap();
     assert!(top.contains("\\fBmfacli\\-env\\fR(1)"), "{top}");
     if have("man") {
