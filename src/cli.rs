@@ -17,6 +17,7 @@ Examples:
   mfacli exec prod -- aws s3 ls             # run one command with them
   credential_process = mfacli credential-process prod   # in ~/.aws/config
 
+Shared options (--profile, --region, --token-code, --refresh, …): mfacli help globals
 Exit codes: 0 ok, 1 error, 2 usage error; `exec` returns the command's code.
 Config: $MFACLI_CONFIG, else $XDG_CONFIG_HOME/mfacli/config.toml, else ~/.config/mfacli/config.toml.";
 

@@ -13,6 +13,7 @@ pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
         (_, true) => {
             let mut n = cache.entries("role-");
             n.extend(cache.entries("session-"));
+            n.extend(cache.entries(super::console::REFUSED_PREFIX));
             n
         }
         (None, false) if args.totp_state => Vec::new(),

@@ -447,3 +447,41 @@ fn the_demo_says_it_is_building() {
     let ran = err.find("FAKE-CARGO-RAN");
     assert!(said.is_some() && said < ran, "{err}");
 }
+
+/// `console --duration 8h` on a role whose maximum is 1h: AWS's refusal is
+/// remembered, so the next run refuses before asking for a code (the
+/// bastion user cannot read a role's MaxSessionDuration beforehand).
+#[test]
+fn console_duration_over_the_roles_maximum_is_refused_before_a_code_next_time() {
+    let h = Home::new();
+    let run = |d: &str| {
+        h.mfacli()
+            .args(["console", "audit", "--print", "--duration", d])
+            .output()
+            .unwrap()
+    };
+    let o = run("8h");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("MaxSessionDuration"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("mfacli remembers this"),
+        "{}",
+        stderr(&o)
+    );
+    let calls = h.emu().requests().len();
+    for d in ["8h", "12h"] {
+        let o = run(d);
+        assert_eq!(o.status.code(), Some(2), "{d}");
+        assert!(
+            stderr(&o).contains("AWS refused 8h for arn:aws:iam::444444444444:role/Auditor before"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("costs one MFA code"), "{}", stderr(&o));
+    }
+    assert_eq!(h.emu().requests().len(), calls, "no STS call, no code");
+    // clear --all forgets it (the role's maximum may have been raised).
+    h.mfacli().args(["clear", "--all"]).assert().success();
+    let o = run("8h");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
