@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A fresh clone compiles for minutes: say so before cargo starts.
+echo "demo: building mfacli and the STS emulator (cargo build; the first build takes a few minutes)..." >&2
 cargo build --quiet --workspace --bins
+echo "demo: built; starting the STS emulator and a throwaway HOME" >&2
 BIN="$PWD/target/debug"
 
 DEMO="$(mktemp -d)"

@@ -233,6 +233,44 @@ impl Cache {
         names
     }
 
+    /// Removes the lock files starting with `prefix` that no process holds
+    /// now (`clear`: lock files of deleted entries would pile up). A held
+    /// one is kept: its holder is fetching. Returns how many were removed.
+    pub(crate) fn remove_idle_locks(&self, prefix: &str) -> io::Result<usize> {
+        if !self.trusted() {
+            return Ok(0);
+        }
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for name in rd.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+            if !(name.starts_with(prefix) && name.ends_with(".lock")) {
+                continue;
+            }
+            let path = self.path(&name);
+            let Ok(file) = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+                .open(&path)
+            else {
+                continue;
+            };
+            let own = file
+                .metadata()
+                .is_ok_and(|m| m.file_type().is_file() && m.uid() == crate::fsread::euid());
+            // Removed while we hold it: no one can be inside it meanwhile.
+            if own && fs4::FileExt::try_lock(&file).is_ok() {
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Takes the exclusive lock for `name`, waiting up to `timeout`. The OS
     /// releases it if the holder dies, so a killed process never blocks others.
     /// `Ok(None)` if the lock file cannot be created at all (read-only or

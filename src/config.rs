@@ -24,7 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "bastion",
     "targets",
 ];
-const BASTION_KEYS: &[&str] = &[
+pub(crate) const BASTION_KEYS: &[&str] = &[
     "profile",
     "mfa_serial",
     "session_duration",
@@ -37,7 +37,7 @@ const BASTION_KEYS: &[&str] = &[
     "mfa_devices",
     "prompt",
 ];
-const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
+pub(crate) const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
 /// IAM allows this many MFA devices per user.
 pub(crate) const MAX_MFA_DEVICES: usize = 8;
 /// `mfa_deadline` limits: at least one 30 s step, at most an hour.
@@ -45,7 +45,7 @@ pub(crate) const MFA_DEADLINE_MIN: u32 = 30;
 pub(crate) const MFA_DEADLINE_MAX: u32 = 3600;
 /// Default `mfa_deadline`: 5 minutes.
 pub(crate) const MFA_DEADLINE_DEFAULT: u32 = 300;
-const TARGET_KEYS: &[&str] = &[
+pub(crate) const TARGET_KEYS: &[&str] = &[
     "role_arn",
     "account",
     "role",
@@ -444,7 +444,7 @@ fn syntax(text: &str, file: &str, e: toml::de::Error) -> UserError {
         message.push_str(&format!("\n    {source}\n    {pad}^"));
     }
     UserError::new(message)
-        .hint("fix the TOML syntax at that line; see the config reference in the README")
+        .hint("fix the TOML syntax at that line; see the configuration reference: `man mfacli`, or the book (docs/)")
 }
 
 /// `line` with every character inside a TOML string replaced by `*`, so

@@ -48,6 +48,8 @@ pub fn main() -> ExitCode {
     // First, before any secret is in memory.
     disable_core_dumps();
     let env = env::Env::capture();
+    // `COMPLETE=bash mfacli …`: a shell asking for completions; exits.
+    cli::complete_if_asked(&env);
     let cli = cli::Cli::parse_args(std::env::args_os().collect(), &env);
     let log = log::Log::new(log::Level::Normal, &env);
     match cmd::run(cli, env) {

@@ -31,6 +31,10 @@ pub(crate) struct Overrides {
     pub(crate) no_cache: bool,
     pub(crate) refresh: bool,
     pub(crate) non_interactive: bool,
+    /// stderr is a terminal: someone is watching, so a TOTP code STS
+    /// rejects ends the run at once instead of being retried until the
+    /// MFA deadline (that retry is for CI machines sharing a device).
+    pub(crate) terminal: bool,
 }
 
 /// Where a target was defined.
@@ -190,7 +194,14 @@ impl Sources {
             .region
             .clone()
             .or_else(|| plan.target.region.clone())
-            .or_else(|| self.bastion().region.clone())
+            // [bastion] region is a default for every target: one of
+            // another partition (an aws-cn target) is not exported.
+            .or_else(|| {
+                self.bastion()
+                    .region
+                    .clone()
+                    .filter(|r| region_partition(r) == plan.target.role_arn.partition())
+            })
     }
 
     /// All target names from both sources (mfacli config wins on clashes).
@@ -392,6 +403,7 @@ impl Sources {
             .bastion
             .session_duration
             .unwrap_or(DEFAULT_SESSION);
+        self.check_region_partition(&target)?;
         let endpoint = self.endpoint(target.role_arn.partition(), Some(&bastion_profile))?;
         Ok(Plan {
             target,
@@ -400,6 +412,46 @@ impl Sources {
             session_duration,
             endpoint,
         })
+    }
+
+    /// The region exported for a target must be of the role's partition:
+    /// credentials of `aws` are refused by every us-gov-west-1 endpoint,
+    /// so a silent export would fail later, far from the cause.
+    fn check_region_partition(&self, target: &Target) -> Result<(), UserError> {
+        let role = target.role_arn.partition();
+        let source = match (&self.overrides.region, &target.region) {
+            (Some(r), _) => (r, "--region".to_owned()),
+            (None, Some(r)) => (
+                r,
+                match target.origin {
+                    Origin::MfacliConfig => format!("[targets.{}] region", target.name),
+                    Origin::AwsConfig => format!(
+                        "region of [profile {}] in {}",
+                        target.name,
+                        self.aws.config_path.display()
+                    ),
+                },
+            ),
+            (None, None) => return Ok(()),
+        };
+        let (region, what) = source;
+        let theirs = region_partition(region);
+        if theirs == role {
+            return Ok(());
+        }
+        let err = UserError::new(format!(
+            "{what} '{region}' is in the {} partition, but the role of '{}' ({}) is in {}: its credentials do not work there",
+            theirs.as_str(),
+            target.name,
+            target.role_arn,
+            role.as_str()
+        ))
+        .hint(format!(
+            "use a region of the {} partition (e.g. {}), or correct the role ARN's partition",
+            role.as_str(),
+            role.default_region()
+        ));
+        Err(if what == "--region" { err.usage() } else { err })
     }
 
     /// The bastion account as a target (`--bastion`): the bastion profile

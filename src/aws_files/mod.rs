@@ -281,13 +281,14 @@ impl AwsFiles {
                             .is_some_and(|p| p.get("aws_access_key_id").is_some())
                     })
                     .collect();
-                let suggestion = if p.is_none() {
+                let meant = if p.is_none() {
                     crate::error::did_you_mean(profile, with_keys.iter().map(String::as_str))
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_default()
                 } else {
-                    String::new()
+                    None
                 };
+                let suggestion = meant
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
                 let known = if with_keys.is_empty() {
                     String::new()
                 } else {
@@ -298,9 +299,15 @@ impl AwsFiles {
                     self.credentials_path.display(),
                     self.config_path.display()
                 ))
-                .hint(format!(
-                    "add the bastion IAM user's keys with `aws configure --profile {profile}`, or choose another profile with --profile"
-                )))
+                .hint(match meant {
+                    // A typo: creating a profile under the mistyped name is not the fix.
+                    Some(s) => format!(
+                        "use --profile {s} (or correct [bastion] profile in the mfacli config, or $MFACLI_PROFILE)"
+                    ),
+                    None => format!(
+                        "add the bastion IAM user's keys with `aws configure --profile {profile}`, or choose another profile with --profile"
+                    ),
+                }))
             }
         }
     }

@@ -261,6 +261,9 @@ impl<'a> Provider<'a> {
                 return Err(sts_user_error(e));
             }
             drop(lock);
+            if self.options.interactive {
+                return Err(rejected_seed_error(e, device));
+            }
             tally.rejected += 1;
             if let Some(s) = e.skew_secs {
                 tally.skew = Some(s);
@@ -294,6 +297,24 @@ impl<'a> Provider<'a> {
             self.clock.sleep(pause);
         }
     }
+}
+
+/// A TOTP code rejected on a terminal: a person is waiting, and a seed
+/// that is wrong would be retried for the whole MFA deadline.
+fn rejected_seed_error(e: StsError, device: &TotpDevice) -> UserError {
+    let skew = e.skew_secs.and_then(skew_sentence);
+    let mut hint = format!(
+        "the TOTP seed from {} may be wrong, or not the seed of {}: compare `mfacli totp` with the code your authenticator shows, or check it with `mfacli doctor --check-mfa`. If another machine uses this device at the same time, wait 30s and run again (a CI job retries until --mfa-deadline; so does any run with --non-interactive).",
+        device.seed.source, device.serial
+    );
+    if let Some(s) = skew {
+        hint = format!("{s} {hint}");
+    }
+    UserError::new(format!(
+        "STS rejected the TOTP code for {}: {e}",
+        device.serial
+    ))
+    .hint(hint)
 }
 
 /// The error when no code was accepted before the deadline.

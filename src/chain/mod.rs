@@ -140,6 +140,9 @@ pub(crate) struct Options {
     pub(crate) mfa_deadline: Duration,
     /// A fixed jitter sequence (tests); `None`: a different one per run.
     pub(crate) jitter_seed: Option<u64>,
+    /// Someone is at a terminal (not `--non-interactive`): a rejected TOTP
+    /// code fails at once, most likely a wrong seed, not a CI race.
+    pub(crate) interactive: bool,
 }
 
 pub(crate) fn cached_session(
@@ -372,7 +375,7 @@ impl<'a> Provider<'a> {
                         plan.mfa_serial
                     )));
                 }
-                other => return other.map_err(sts_user_error),
+                other => return other.map_err(|e| assume_role_error(e, t)),
             }
         }
         unreachable!("the loop returns on its second attempt")
@@ -576,6 +579,7 @@ fn with_provider<T>(
         lock_timeout: sources.lock_timeout(),
         mfa_deadline: sources.mfa_deadline(),
         jitter_seed: None,
+        interactive: o.terminal && !o.non_interactive,
     };
     let codes = CodeSources {
         env: &sources.env,
@@ -595,6 +599,31 @@ fn name_profile(mut e: UserError, profile: &str) -> UserError {
         .hint
         .map(|h| h.replace("--profile PROFILE", &format!("--profile {profile}")));
     e
+}
+
+/// An AssumeRole refusal: a trust policy that requires `sts:ExternalId`
+/// refuses a call without it (or with another) exactly as it refuses a
+/// caller it does not trust, so the hint names the external id too.
+pub(crate) fn assume_role_error(e: StsError, t: &crate::plan::Target) -> UserError {
+    let denied = e.code() == Some("AccessDenied") && e.action == "AssumeRole";
+    let mut err = sts_user_error(e);
+    if denied {
+        let sentence = match &t.external_id {
+            Some(_) => format!(
+                "'{}' sends an external id: check that its external_id equals the trust policy's sts:ExternalId.",
+                t.name
+            ),
+            None => format!(
+                "If the role's trust policy requires an sts:ExternalId, set external_id = \"...\" under [targets.{}] (or in its profile in ~/.aws/config).",
+                t.name
+            ),
+        };
+        err.hint = Some(match err.hint.take() {
+            Some(h) => format!("{h} {sentence}"),
+            None => sentence,
+        });
+    }
+    err
 }
 
 pub(crate) fn sts_user_error(e: StsError) -> UserError {

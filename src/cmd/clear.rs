@@ -13,6 +13,7 @@ pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
         (_, true) => {
             let mut n = cache.entries("role-");
             n.extend(cache.entries("session-"));
+            n.extend(cache.entries(super::console::REFUSED_PREFIX));
             n
         }
         (None, false) if args.totp_state => Vec::new(),
@@ -37,8 +38,31 @@ pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
             removed += 1;
         }
     }
+    // Lock files go with what they guarded: all of them with --all (also
+    // of targets no longer defined), the TOTP ones with --totp-state.
+    let mut prefixes: Vec<&str> = Vec::new();
+    if args.all {
+        prefixes.extend(["role-", "session-"]);
+    }
+    if args.totp_state {
+        prefixes.push("totp-");
+    }
+    let mut locks = 0;
+    for p in prefixes {
+        locks += cache
+            .remove_idle_locks(p)
+            .with_context(|| format!("removing lock files in {}", cache.path("").display()))?;
+    }
+    let locks = if locks == 0 {
+        String::new()
+    } else {
+        format!(
+            " and {locks} lock file{}",
+            if locks == 1 { "" } else { "s" }
+        )
+    };
     ctx.log.notice(&format!(
-        "removed {removed} cached credential file{}",
+        "removed {removed} cached credential file{}{locks}",
         if removed == 1 { "" } else { "s" }
     ));
     Ok(0)

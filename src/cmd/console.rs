@@ -21,6 +21,25 @@ const MIN_CONSOLE_SECS: i64 = 900;
 /// How long to watch the browser command for an early failure.
 const BROWSER_GRACE: Duration = Duration::from_secs(3);
 
+/// A console `--duration` AWS refused for a role (over its
+/// MaxSessionDuration), kept in the cache.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RefusedDuration {
+    role_arn: String,
+    refused_secs: u32,
+}
+
+/// The cache entry of [`RefusedDuration`] for a role.
+pub(crate) fn refused_file(role_arn: &str) -> String {
+    format!(
+        "{REFUSED_PREFIX}{}.json",
+        crate::cache::key_hash(&[role_arn])
+    )
+}
+
+/// Cache entries `clear --all` removes with the credentials.
+pub(crate) const REFUSED_PREFIX: &str = "console-max-";
+
 pub(crate) fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<u8> {
     // Here --region picks the landing page only: STS stays where the MFA
     // session is cached, so a region never costs a code.
@@ -56,10 +75,40 @@ pub(crate) fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<u8> {
     let (plan, creds) = match duration {
         None => chain::for_target(&sources, &ctx.log, &args.target, MIN_CONSOLE_SECS)?,
         Some(d) => {
+            let cache = sources.cache().with_log(ctx.log);
+            let file = refused_file(plan.target.role_arn.as_str());
+            if let Some(r) = cache.read::<RefusedDuration>(&file).filter(|r| {
+                r.role_arn == plan.target.role_arn.as_str() && d.secs() >= r.refused_secs
+            }) {
+                return Err(UserError::new(format!(
+                    "--duration {d}: AWS refused {} for {} before (over the role's maximum session duration); not asking for an MFA code",
+                    crate::types::SessionDuration::from_secs(r.refused_secs),
+                    r.role_arn
+                ))
+                .hint("pass a shorter --duration (at most the role's MaxSessionDuration), or none for a session as long as the role credentials; if the role's maximum was raised, `mfacli clear --all` forgets this")
+                .usage()
+                .into());
+            }
             ctx.log.notice(&format!(
                 "--duration {d}: a console session longer than the MFA session's 1h role limit needs a direct AssumeRole with the long-term keys; this costs one MFA code"
             ));
-            chain::direct_for_target(&sources, &ctx.log, &args.target, d)?
+            match chain::direct_for_target(&sources, &ctx.log, &args.target, d) {
+                // The role's maximum cannot be read with the bastion
+                // user's rights: remember AWS's answer, so the next run
+                // refuses before a code is spent.
+                Err(mut e) if e.message.contains("MaxSessionDuration") => {
+                    let record = RefusedDuration {
+                        role_arn: plan.target.role_arn.to_string(),
+                        refused_secs: d.secs(),
+                    };
+                    if cache.write(&file, &record).is_ok() {
+                        let h = e.hint.take().unwrap_or_default();
+                        e.hint = Some(format!("{h} mfacli remembers this: --duration {d} or more for this role is refused next time before any MFA code is asked for.").trim_start().to_owned());
+                    }
+                    return Err(e.into());
+                }
+                r => r?,
+            }
         }
     };
     let role = creds

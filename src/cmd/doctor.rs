@@ -12,11 +12,14 @@ pub(crate) fn run(ctx: &Ctx, args: DoctorArgs) -> Result<u8> {
         ctx.env.clone(),
         &args.targets,
         args.check_mfa,
+        args.check_roles,
     );
     let text = if args.json {
         report.render_json()
     } else {
-        report.render_text()
+        let color = ctx.env.var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && crate::io::stdout_is_terminal();
+        report.render_text(color)
     };
     crate::io::stdout(&text)?;
     Ok(if report.count(Status::Error) > 0 {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::chain;
-use crate::cli::JsonArg;
+use crate::cli::ListArgs;
 use crate::clock::{Clock, SystemClock};
 use crate::output;
 use crate::plan::Sources;
@@ -40,7 +40,7 @@ struct Listing {
     mfa_sessions: Vec<Session>,
 }
 
-pub(crate) fn run(ctx: &Ctx, args: JsonArg) -> Result<u8> {
+pub(crate) fn run(ctx: &Ctx, args: ListArgs) -> Result<u8> {
     let sources = ctx.sources()?;
     let listing = collect(&sources);
     if args.json {

@@ -8,8 +8,10 @@ use crate::error::UserError;
 
 pub(crate) fn run(ctx: &Ctx, cmd: MfaCommand) -> Result<u8> {
     match cmd {
-        MfaCommand::AddVirtual { name, seed_file } => add_virtual(ctx, &name, seed_file),
-        MfaCommand::List { json } => list(ctx, json),
+        MfaCommand::AddVirtual {
+            name, seed_file, ..
+        } => add_virtual(ctx, &name, seed_file),
+        MfaCommand::List { json, .. } => list(ctx, json),
     }
 }
 

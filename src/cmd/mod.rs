@@ -68,6 +68,7 @@ impl Ctx {
             no_cache: g.no_cache,
             refresh: g.refresh,
             non_interactive: g.non_interactive,
+            terminal: crate::io::stderr_is_terminal(),
         }
     }
 
@@ -95,13 +96,14 @@ impl Ctx {
 
 /// Runs a parsed command line; returns the process exit code.
 pub(crate) fn run(cli: Cli, env: Env) -> Result<u8> {
-    let ctx = Ctx::new(cli.global, env);
+    let ctx = Ctx::new(cli.settings()?, env);
     match cli.command {
         Command::Completions { shell } => completions::run(shell),
-        Command::CompleteTargets => completions::targets(&ctx),
-        Command::Man => man::run(),
+        Command::CompleteTargets(_) => completions::targets(&ctx),
+        Command::Globals(_) => man::globals(),
+        Command::Man(m) => man::run(m),
         Command::Policy(p) => policy::run(p),
-        Command::Totp => totp::run(&ctx),
+        Command::Totp(_) => totp::run(&ctx),
         Command::Init(a) => init::run(&ctx, a),
         Command::Doctor(d) => doctor::run(&ctx, d),
         Command::Assume(a) => assume::run(&ctx, a),

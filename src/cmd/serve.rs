@@ -35,25 +35,51 @@ pub(crate) fn run(ctx: &Ctx, args: ServeArgs) -> Result<u8> {
         anyhow::bail!(crate::error::UserError::new("no targets to serve")
             .hint("name them (`mfacli serve prod`) or define [targets.NAME] in the mfacli config"));
     }
-    // Resolve every target first: a typo fails before anything starts.
-    for t in &targets {
-        sources.plan(t)?;
-    }
     let shell = ctx.shell(args.shell);
+    if shell == output::Shell::Github {
+        // A server that one step starts cannot hand later steps anything
+        // through $GITHUB_ENV that outlives it; env writes real values.
+        anyhow::bail!(crate::error::UserError::new(
+            "serve does not support --shell github: a job's later steps would point at a server that stops with this step"
+        )
+        .hint("in GitHub Actions use `mfacli env TARGET --shell github` (credentials for the job's later steps) or `mfacli exec --server TARGET -- COMMAND`")
+        .usage());
+    }
+    // Resolve every target first: a typo fails before anything starts.
+    let mut regions = Vec::new();
+    for t in &targets {
+        let plan = sources.plan(t)?;
+        regions.push(sources.export_region(&plan));
+    }
     signals::block().context("blocking signals")?;
     let server = super::exec::start(ctx, sources, &targets, args.port.unwrap_or(0))?;
+    // The first target's exports are live; a shell can point at one
+    // route at a time, so the others' come commented out, to copy.
     let mut out = String::new();
-    for t in &targets {
+    for (i, (t, region)) in targets.iter().zip(&regions).enumerate() {
         let (url, token) = server.client_env(t).expect("one route per target");
-        let vars = [
+        let mut vars = vec![
             ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url),
             (
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN",
                 token.expose().to_owned(),
             ),
         ];
-        out.push_str(&format!("# {t}\n"));
-        out.push_str(&output::render_exports_unset(shell, &vars, CLIENT_UNSET));
+        if let Some(r) = region {
+            vars.push(("AWS_REGION", r.clone()));
+            vars.push(("AWS_DEFAULT_REGION", r.clone()));
+        }
+        let text = output::render_exports_unset(shell, &vars, CLIENT_UNSET);
+        if i == 0 {
+            out.push_str(&format!("# {t}\n{text}"));
+        } else {
+            out.push_str(&format!(
+                "# {t} (to use it instead, run these lines without the #)\n"
+            ));
+            for line in text.lines() {
+                out.push_str(&format!("# {line}\n"));
+            }
+        }
     }
     crate::io::stdout(&out)?;
     ctx.log.notice(&format!(

@@ -36,6 +36,9 @@ pub(crate) const KEY_MAX_AGE_DAYS: i64 = 90;
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Status {
     Ok,
+    /// Not checked (no cached session, not allowed, not asked for): neither
+    /// ok nor a problem.
+    Skip,
     Warn,
     Error,
 }
@@ -44,6 +47,7 @@ impl Status {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Skip => "skip",
             Status::Warn => "warn",
             Status::Error => "error",
         }
@@ -83,6 +87,9 @@ impl Report {
     fn ok(&mut self, check: impl Into<String>, detail: impl Into<String>) {
         self.push(Status::Ok, check, detail, None);
     }
+    fn skip(&mut self, check: impl Into<String>, detail: impl Into<String>) {
+        self.push(Status::Skip, check, detail, None);
+    }
     fn warn(
         &mut self,
         check: impl Into<String>,
@@ -108,22 +115,31 @@ impl Report {
         self.checks.iter().filter(|c| c.status == s).count()
     }
 
-    pub(crate) fn render_text(&self) -> String {
+    /// The report for a person; `color`: the status words in colour (a
+    /// terminal without NO_COLOR).
+    pub(crate) fn render_text(&self, color: bool) -> String {
         let mut s = String::new();
         for c in &self.checks {
-            s.push_str(&format!(
-                "{:<5}  {}: {}\n",
-                c.status.label(),
-                c.check,
-                c.detail
-            ));
+            let label = format!("{:<5}", c.status.label());
+            let label = match (color, c.status) {
+                (false, _) => label,
+                (true, Status::Ok) => format!("\x1b[32m{label}\x1b[0m"),
+                (true, Status::Skip) => format!("\x1b[2m{label}\x1b[0m"),
+                (true, Status::Warn) => format!("\x1b[33m{label}\x1b[0m"),
+                (true, Status::Error) => format!("\x1b[31m{label}\x1b[0m"),
+            };
+            s.push_str(&format!("{label}  {}: {}\n", c.check, c.detail));
             if let Some(fix) = &c.fix {
                 s.push_str(&format!("       fix: {fix}\n"));
             }
         }
         let (w, e) = (self.count(Status::Warn), self.count(Status::Error));
+        let skipped = match self.count(Status::Skip) {
+            0 => String::new(),
+            n => format!("{n} not checked, "),
+        };
         s.push_str(&format!(
-            "{} check{}: {} ok, {w} warning{}, {e} error{}\n",
+            "{} check{}: {} ok, {skipped}{w} warning{}, {e} error{}\n",
             self.checks.len(),
             plural(self.checks.len()),
             self.count(Status::Ok),
@@ -189,6 +205,7 @@ pub(crate) fn diagnose(
     env: Env,
     wanted: &[String],
     check_mfa: bool,
+    check_roles: bool,
 ) -> Report {
     let mut r = Report::default();
     let (config_path, _) = crate::config::config_path(overrides.config.as_deref(), &env);
@@ -262,10 +279,69 @@ pub(crate) fn diagnose(
         let check = format!("target {name}");
         match p {
             Err(e) => r.user_error(check, e),
-            Ok(p) => check_target(&mut r, &check, &cache, p, keys.get(&p.bastion_profile), now),
+            Ok(p) => {
+                let k = keys.get(&p.bastion_profile);
+                check_target(&mut r, &check, &cache, p, k, now);
+                if check_roles {
+                    check_role(&mut r, &check, &cache, p, k);
+                }
+            }
         }
     }
     r
+}
+
+/// `--check-roles`: AssumeRole through the cached MFA session (no MFA
+/// code), so a trust policy that refuses, e.g. for a missing or wrong
+/// sts:ExternalId, shows here instead of at the first real use.
+fn check_role(r: &mut Report, check: &str, cache: &Cache, p: &Plan, k: Option<&LongTermKeys>) {
+    let t = &p.target;
+    let Some(k) = k else {
+        r.skip(check, "trust policy not checked: no long-term keys");
+        return;
+    };
+    if t.duration.secs() > SessionDuration::CHAINED_MAX {
+        r.skip(
+            check,
+            format!("trust policy not checked: {} is over 1h, so AssumeRole needs an MFA code of its own, and doctor never asks for one", t.duration),
+        );
+        return;
+    }
+    let session = chain::cached_session(cache, k, &p.mfa_serial, &p.endpoint)
+        .map(|e| e.credentials)
+        .filter(|c| c.seconds_left(Utc::now()) > 0);
+    let Some(session) = session else {
+        r.skip(
+            check,
+            "trust policy not checked: no MFA session is cached (run `mfacli env --bastion > /dev/null`, then doctor --check-roles again)",
+        );
+        return;
+    };
+    let result = StsClient::new(p.endpoint.clone()).and_then(|sts| {
+        sts.assume_role(
+            Signer::Temporary(&session),
+            &t.role_arn,
+            &t.session_name,
+            SessionDuration::from_secs(900),
+            t.external_id.as_ref(),
+            None,
+        )
+    });
+    match result {
+        Ok(_) => r.ok(
+            check,
+            format!(
+                "the trust policy of {} accepts the MFA session{}",
+                t.role_arn,
+                if t.external_id.is_some() {
+                    " with its external id"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Err(e) => r.user_error(check, &chain::assume_role_error(e, t)),
+    }
 }
 
 /// The mfacli config: parses, and its warnings. A broken config is an
@@ -292,7 +368,7 @@ fn check_config(r: &mut Report, path: &Path, flag: Option<&Path>, env: &Env) -> 
                 r.warn(
                     "config",
                     w.clone(),
-                    "remove the key or fix its spelling; see the config reference in the README",
+                    "remove the key or fix its spelling; see the configuration reference: `man mfacli`, or the book (docs/)",
                 );
             }
             (c, false)
@@ -450,7 +526,7 @@ fn check_key_age(r: &mut Report, sources: &Sources, profile: &str, access_key_id
         .bastion_plan()
         .is_ok_and(|p| p.bastion_profile == profile);
     if !own_profile {
-        r.ok(
+        r.skip(
             check,
             format!("not checked for {key}: [{profile}] is not the bastion profile of `--bastion`"),
         );
@@ -458,7 +534,7 @@ fn check_key_age(r: &mut Report, sources: &Sources, profile: &str, access_key_id
     }
     let log = crate::log::Log::new(crate::log::Level::Quiet, &sources.env);
     match crate::bastion::cached_key_created(sources, &log) {
-        Ok(None) => r.ok(
+        Ok(None) => r.skip(
             check,
             format!(
                 "not checked for {key}: no MFA session is cached, and doctor never asks for a code (run `mfacli env --bastion > /dev/null`, then doctor again)"
@@ -485,7 +561,7 @@ fn check_key_age(r: &mut Report, sources: &Sources, profile: &str, access_key_id
                 r.ok(check, detail);
             }
         }
-        Err(e) if e.message.contains("AccessDenied") => r.ok(
+        Err(e) if e.message.contains("AccessDenied") => r.skip(
             check,
             format!(
                 "not checked for {key}: the bastion policy does not allow iam:ListAccessKeys (`mfacli policy bastion --self-manage-mfa` does)"
@@ -514,7 +590,7 @@ fn check_clock(r: &mut Report, skew: Option<i64>, answered: bool) {
         } else {
             "STS did not answer"
         };
-        r.ok(check, format!("not checked ({why})"));
+        r.skip(check, format!("not checked ({why})"));
         return;
     };
     let dir = if s > 0 { "behind" } else { "ahead of" };
@@ -557,7 +633,11 @@ fn check_sts(r: &mut Report, endpoint: &Endpoint, profile: &str, k: &LongTermKey
         }
         Err(e) => {
             let key = short_key(&k.access_key_id);
-            let fix = e.hint().unwrap_or_else(|| "see the message".into());
+            // Hints name the profile in general terms; here it is known.
+            let fix = e
+                .hint()
+                .unwrap_or_else(|| "see the message".into())
+                .replace("--profile PROFILE", &format!("--profile {profile}"));
             let skewed = e.skew_secs.is_some_and(|s| s.abs() > SKEW_ERROR_SECS);
             match e.code() {
                 _ if is_clock_rejection(&e) && skewed => r.warn(
@@ -677,7 +757,7 @@ mod tests {
         r.ok("config", "fine");
         r.warn("file mode", "loose", "chmod 600 x");
         r.error("sts", "bad", "fix it");
-        let t = r.render_text();
+        let t = r.render_text(false);
         assert!(t.contains("ok     config: fine\n"), "{t}");
         assert!(
             t.contains("warn   file mode: loose\n       fix: chmod 600 x\n"),

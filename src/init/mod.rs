@@ -14,8 +14,8 @@ use anyhow::{Context, Result};
 use crate::aws_files::AwsFiles;
 use crate::error::UserError;
 use crate::types::{
-    AccountId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration, SessionName,
-    TargetName,
+    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
+    SessionName, TargetName,
 };
 
 /// Defaults offered by the wizard and used without flags.
@@ -90,6 +90,8 @@ pub(crate) struct TargetSpec {
     pub(crate) role: String,
     pub(crate) partition: Option<Partition>,
     pub(crate) duration: SessionDuration,
+    /// The trust policy's sts:ExternalId, when it requires one.
+    pub(crate) external_id: Option<ExternalId>,
 }
 
 impl TargetSpec {
@@ -161,7 +163,19 @@ pub(crate) fn parse_target_spec(spec: &str) -> Result<TargetSpec, InvalidValue> 
         role,
         partition,
         duration,
+        external_id: None,
     })
+}
+
+/// An account id as typed: 12 digits, or the console's `2222-2222-2222`.
+pub(crate) fn parse_account(s: &str) -> Result<AccountId, InvalidValue> {
+    let b = s.as_bytes();
+    if b.len() == 14 && b[4] == b'-' && b[9] == b'-' {
+        if let Ok(a) = s.replace('-', "").parse() {
+            return Ok(a);
+        }
+    }
+    s.parse()
 }
 
 /// A region for `init`: the one rule, [`crate::types::Region`].
@@ -526,7 +540,7 @@ fn ask_mfa_serial(
                 if s.starts_with("arn:") {
                     s.parse::<MfaSerial>().map(Err)
                 } else {
-                    s.parse::<AccountId>().map(Ok)
+                    parse_account(s).map(Ok)
                 }
             },
         )?;
@@ -595,9 +609,7 @@ fn ask_target(
     name: TargetName,
     partition: Partition,
 ) -> Result<TargetSpec, UserError> {
-    let account = p.ask(&format!("  account id for '{name}'"), None, |s| {
-        s.parse::<AccountId>()
-    })?;
+    let account = p.ask(&format!("  account id for '{name}'"), None, parse_account)?;
     let role = p.ask("  role name", Some(DEFAULT_ROLE), |s| {
         role_name_ok(partition, &account, s).map(|_| s.to_owned())
     })?;
@@ -608,12 +620,18 @@ fn ask_target(
     if duration.secs() > SessionDuration::CHAINED_MAX {
         p.say("  note: over 1h, every fetch needs its own MFA code (AWS caps roles assumed from an MFA session at 1h)")?;
     }
+    let external_id = p.ask_optional(
+        "  external id (only if the role's trust policy requires sts:ExternalId; empty for none)",
+        None,
+        |s| s.parse::<ExternalId>(),
+    )?;
     Ok(TargetSpec {
         name,
         account,
         role,
         partition: None,
         duration,
+        external_id,
     })
 }
 
@@ -669,6 +687,9 @@ pub(crate) fn render(a: &Answers) -> String {
             "duration = {}\n",
             toml_str(&t.duration.to_string())
         ));
+        if let Some(x) = &t.external_id {
+            s.push_str(&format!("external_id = {}\n", toml_str(x.as_str())));
+        }
         if let Some(n) = &a.session_name {
             s.push_str(&format!("session_name = {}\n", toml_str(n.as_str())));
         }

@@ -122,6 +122,11 @@ impl Tty {
         // it shows must find them.
         self.say(prompt);
         let line = self.read_line();
+        if is_tty && matches!(line, Ok(None)) {
+            // Ctrl-D echoes nothing: end the prompt's line, so the error
+            // that follows starts on a line of its own.
+            self.say("\n");
+        }
         if let Some(old) = old {
             // SAFETY: as above.
             unsafe {

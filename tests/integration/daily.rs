@@ -341,7 +341,10 @@ fn signature_mismatch_hint_names_the_profile() {
 }
 
 /// Target names complete in bash, zsh and fish, from the config and the
-/// AWS config (`mfacli __complete-targets`).
+/// AWS config, through clap's dynamic completion (`mfacli completions
+/// SHELL` registers a function that runs `COMPLETE=SHELL mfacli -- WORDS`).
+/// The shells' own completion functions are driven here; terminal.rs
+/// presses Tab in real interactive shells.
 #[test]
 fn completions_complete_target_names() {
     let h = Home::new();
@@ -384,13 +387,15 @@ fn completions_complete_target_names() {
 for line in "mfacli env p" "mfacli --profile bastion whoami s" "mfacli env --region eu-west-1 " "mfacli exec prod -- "; do
   read -ra COMP_WORDS <<<"$line"; [[ "$line" == *" " ]] && COMP_WORDS+=("")
   COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMPREPLY=()
-  _mfacli_with_targets mfacli "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+  _clap_complete_mfacli mfacli "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
   echo "${{COMPREPLY[*]}}"
 done"#,
                         s = script.display()
                     ),
                 ],
-                "prod\nstaging\naudit long prod staging untrusting\n",
+                // Targets first; then the command's own flags (never the
+                // hidden --debug, nor the shared ones, until `--pro` asks).
+                "prod\nstaging\naudit long prod staging untrusting --bastion --verbose --shell",
             ),
             "zsh" => (
                 vec![
@@ -399,23 +404,24 @@ done"#,
                         r#"autoload -U compinit && compinit -u -d {d}/zcompdump
 source {s}
 _describe() {{ print -l -- ${{(P)${{@[-1]}}}} }}
-_mfacli_targets"#,
+words=(mfacli env "") CURRENT=3
+_clap_dynamic_completer_mfacli"#,
                         s = script.display(),
                         d = h.path().display()
                     ),
                 ],
-                "audit\nlong\nprod\nstaging\nuntrusting\n",
+                "audit:mfacli config\nlong:mfacli config\nprod:mfacli config\nstaging:mfacli config\nuntrusting:mfacli config\n",
             ),
             _ => (
                 vec![
                     "--no-config".into(),
                     "-c".into(),
                     format!(
-                        r#"source {s}; complete -C "mfacli env pr"; complete -C "mfacli whoami "| string match -r '^\w+$'"#,
+                        r#"source {s}; complete -C "mfacli env pr"; complete -C "mfacli whoami "| string match -r '^\w+\t.*'"#,
                         s = script.display()
                     ),
                 ],
-                "prod\naudit\nlong\nprod\nstaging\nuntrusting\n",
+                "prod\tmfacli config\naudit\tmfacli config\nlong\tmfacli config\nprod\tmfacli config\nstaging\tmfacli config\nuntrusting\tmfacli config\n",
             ),
         };
         let o = h
@@ -435,23 +441,157 @@ _mfacli_targets"#,
     }
 }
 
+/// A command's help is its own options and examples, and one line
+/// naming the shared groups it takes; `mfacli help globals` lists those.
 #[test]
-fn subcommand_help_lists_its_own_flags_first() {
+fn subcommand_help_lists_its_own_flags_and_points_to_the_shared_ones() {
     let h = Home::new();
-    let help = stdout(
-        h.mfacli()
-            .args(["env", "--help"])
-            .assert()
-            .success()
-            .get_output(),
+    let help = |args: &[&str]| stdout(h.mfacli().args(args).assert().success().get_output());
+    let env = help(&["env", "--help"]);
+    assert!(env.contains("--shell"), "{env}");
+    assert!(!env.contains("--token-code"), "{env}");
+    assert!(
+        env.contains("Also takes the shared config, MFA, cache options: mfacli help globals"),
+        "{env}"
     );
-    let own = help.find("--shell").unwrap();
-    let global = help
-        .find("Global options:")
-        .expect("a Global options heading");
-    assert!(own < global, "{help}");
-    assert!(help[global..].contains("--token-code"), "{help}");
-    assert!(!help[..global].contains("--token-code"), "{help}");
+    assert!(env.lines().count() < 45, "{env}");
+    let globals = help(&["help", "globals"]);
+    for flag in ["--profile", "--token-code", "--refresh", "--mfa-deadline"] {
+        assert!(globals.contains(flag), "{flag}: {globals}");
+    }
+    assert_eq!(help(&["globals"]).trim_end(), globals.trim_end());
+    // Commands that read no config take no shared options.
+    let policy = help(&["policy", "trust", "--help"]);
+    assert!(!policy.contains("mfacli help globals"), "{policy}");
+    let prompt = help(&["prompt", "--help"]);
+    assert!(prompt.lines().count() <= 24, "{prompt}");
+    assert!(!prompt.contains("mfacli help globals"), "{prompt}");
+}
+
+/// A shared option a command does not take is a usage error, after the
+/// command's name (clap's) and before it (mfacli's); and before the name
+/// it still works for a command that takes it.
+#[test]
+fn a_shared_option_a_command_does_not_use_is_a_usage_error() {
+    let h = Home::new();
+    for args in [
+        &[
+            "policy",
+            "trust",
+            "--bastion-account",
+            "111111111111",
+            "--token-code",
+            "123456",
+        ][..],
+        &[
+            "--token-code",
+            "123456",
+            "policy",
+            "trust",
+            "--bastion-account",
+            "111111111111",
+        ],
+        &["list", "--token-code", "123456"],
+        &["--refresh", "doctor"],
+        &["man", "--profile", "x"],
+        &["hook", "bash", "--no-cache"],
+    ] {
+        let o = h.mfacli().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    let o = h
+        .mfacli()
+        .args(["--token-code", "123456", "policy", "bastion"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).contains("this command does not take --token-code"),
+        "{}",
+        stderr(&o)
+    );
+    // Taken: before and after the name.
+    for args in [
+        &["--region", "eu-west-2", "env", "prod"][..],
+        &["env", "prod", "--region", "eu-west-2"],
+    ] {
+        let o = h.mfacli().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("export AWS_REGION='eu-west-2'"),
+            "{args:?}"
+        );
+    }
+    // One session and one role; the second run is a cache hit.
+    assert_eq!(h.emu().requests().len(), 2);
+}
+
+/// `mfacli man --dir` writes a page per command, with examples as written.
+#[test]
+fn man_dir_writes_a_page_per_command() {
+    let h = Home::new();
+    let dir = h.path().join("man1");
+    let o = h
+        .mfacli()
+        .args(["man", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for page in [
+        "mfacli.1",
+        "mfacli-env.1",
+        "mfacli-policy-trust.1",
+        "mfacli-mfa-add-virtual.1",
+    ] {
+        assert!(dir.join(page).is_file(), "{page}");
+    }
+    assert!(!dir.join("mfacli-help.1").exists());
+    assert!(!dir.join("mfacli-__complete-targets.1").exists());
+    let env = std::fs::read_to_string(dir.join("mfacli-env.1")).unwrap();
+    for section in [
+        ".SH EXAMPLES\n.nf\n",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"EXIT STATUS\"",
+        ".SH OPTIONS",
+    ] {
+        assert!(env.contains(section), "{section}: {env}");
+    }
+    // The page lists the shared options the command takes.
+    assert!(env.contains("\\-\\-token\\-code"), "{env}");
+    assert!(env.contains("eval \"$(mfacli env prod)\""), "{env}");
+    // mfacli.1 is the configuration reference the hints point to.
+    let page = stdout(h.mfacli().arg("man").assert().success().get_output());
+    for key in [
+        ".SH CONFIGURATION",
+        "mfa_deadline",
+        "external_id",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(page.contains(key), "{key}");
+    }
+    h.write_config("[bastion\n");
+    let o = h.mfacli().args(["env", "prod"]).output().unwrap();
+    assert!(stderr(&o).contains("`man mfacli`"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("README"), "{}", stderr(&o));
+    let top = std::fs::read_to_string(dir.join("mfacli.1")).unwrap();
+    assert!(top.contains("\\fBmfacli\\-env\\fR(1)"), "{top}");
+    if have("man") {
+        let o = h
+            .command("man")
+            .args(["-l"])
+            .arg(dir.join("mfacli-init.1"))
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        let text = stdout(&o);
+        // The example's continuation lines stay as written, not reflowed.
+        assert!(
+            text.contains("  mfacli init --non-interactive --bastion-profile bastion \\\n"),
+            "{text}"
+        );
+    }
 }
 
 /// The README's Install block works on an empty HOME (after its
@@ -485,17 +625,23 @@ fn readme_install_block_works_on_a_fresh_home() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{script}\n{}", stderr(&o));
+    // The completion files are the dynamic registration (a few lines that
+    // ask `COMPLETE=SHELL mfacli` at each Tab).
     for f in [
         ".local/share/bash-completion/completions/mfacli",
         ".zfunc/_mfacli",
         ".config/fish/completions/mfacli.fish",
-        ".local/share/man/man1/mfacli.1",
     ] {
-        let len = std::fs::metadata(home.path().join(f))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        assert!(len > 1000, "{f}: {len} bytes");
+        let text = std::fs::read_to_string(home.path().join(f)).unwrap_or_default();
+        assert!(
+            text.contains("COMPLETE=") && text.contains("mfacli"),
+            "{f}: {text:?}"
+        );
     }
+    let len = std::fs::metadata(home.path().join(".local/share/man/man1/mfacli.1"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(len > 1000, "mfacli.1: {len} bytes");
     let man = std::fs::read_to_string(home.path().join(".local/share/man/man1/mfacli.1")).unwrap();
     assert!(!man.contains("(1)"), "the man page refers to other pages");
     assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");

@@ -1002,7 +1002,11 @@ fn man_page_completions_and_usage() {
                 .success()
                 .get_output(),
         );
-        assert!(out.contains("credential-process"), "{shell}");
+        // The registration of the dynamic completion (`COMPLETE=SHELL mfacli`).
+        assert!(
+            out.contains("COMPLETE") && out.contains("mfacli"),
+            "{shell}: {out}"
+        );
     }
     h.mfacli().assert().code(2);
     h.mfacli().arg("frobnicate").assert().code(2);

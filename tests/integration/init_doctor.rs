@@ -281,9 +281,10 @@ fn init_interactive_through_stdin() {
     alice_keys(&h, ALICE_SECRET);
     // profile [bastion], account, user, serial [derived], duration [12h],
     // region (none), target prod (account, role [PowerUser], duration [1h]),
-    // target audit (Auditor, 1h), then an empty name.
+    // external id (none), target audit (Auditor, 1h, its external id),
+    // then an empty name.
     let answers =
-        "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\naudit\n444444444444\nAuditor\n1h\n\n";
+        "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\n\naudit\n444444444444\nAuditor\n1h\naudit-42\n\n";
     let mut c = h.mfacli();
     c.env_remove("MFACLI_NON_INTERACTIVE").write_stdin(answers);
     let o = run(c, &["init"]);
@@ -361,7 +362,6 @@ fn doctor_healthy_setup() {
         "config",
         "bastion keys",
         "file mode",
-        "key age",
         "sts",
         "clock",
         "mfa session",
@@ -394,7 +394,7 @@ fn doctor_healthy_setup() {
         o.stdout
     );
     assert!(
-        has(&o, "ok", "key age").contains("not checked"),
+        has(&o, "skip", "key age").contains("not checked"),
         "{}",
         o.stdout
     );

@@ -677,22 +677,22 @@ fn completions_load(name: &str, flags: &[&str], script: &str, expect: &str) {
 fn bash_completions_load() {
     // Registered, and the completion function completes a subcommand.
     let script = "source <(mfacli completions bash) && complete -p mfacli && \
-                  COMP_WORDS=(mfacli credential-p) COMP_CWORD=1 && _mfacli_with_targets mfacli credential-p mfacli && \
+                  COMP_WORDS=(mfacli credential-p) COMP_CWORD=1 && _clap_complete_mfacli mfacli credential-p mfacli && \
                   printf '%s\\n' \"${COMPREPLY[@]}\"";
     completions_load(
         "bash",
         &["--norc", "--noprofile"],
         script,
-        "-F _mfacli_with_targets mfacli\ncredential-process\n",
+        "-F _clap_complete_mfacli mfacli\ncredential-process\n",
     );
 }
 
 #[test]
 fn zsh_completions_load() {
-    // compdef registered _mfacli for mfacli, and the function is defined.
+    // compdef registered the dynamic completer for mfacli, and it is defined.
     let script = "autoload -U compinit && compinit -u -D && source <(mfacli completions zsh) && \
-                  print -r -- \"$_comps[mfacli] $+functions[_mfacli]\"";
-    completions_load("zsh", &["-f"], script, "_mfacli 1");
+                  print -r -- \"$_comps[mfacli] $+functions[_clap_dynamic_completer_mfacli]\"";
+    completions_load("zsh", &["-f"], script, "_clap_dynamic_completer_mfacli 1");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod console;
 mod consumers;
 mod daily;
 mod docs_examples;
+mod edges;
 mod flow;
 mod force_mfa;
 mod fuzz_regressions;

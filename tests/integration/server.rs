@@ -199,8 +199,13 @@ impl Served {
         let mut current = (String::new(), String::new(), String::new());
         while exports.len() < targets.len() {
             let line = lines.next().expect("serve printed its exports").unwrap();
+            // Targets after the first come commented out.
+            let line = match line.strip_prefix("# ") {
+                Some(l) if l.starts_with("export ") => l.to_owned(),
+                _ => line,
+            };
             if let Some(t) = line.strip_prefix("# ") {
-                current.0 = t.to_owned();
+                current.0 = t.split(' ').next().unwrap().to_owned();
             } else if let Some(v) = line.strip_prefix("export AWS_CONTAINER_CREDENTIALS_FULL_URI=")
             {
                 current.1 = v.trim_matches('\'').to_owned();

@@ -316,3 +316,102 @@ fn prompt_under_the_aws_cli_credential_process() {
     assert!(s.contains("assumed-role/PowerUser/alice"), "{s}");
     assert_eq!(h.counts(), (1, 1));
 }
+
+/// Ctrl-D echoes nothing, so the error used to follow the prompt on its
+/// line; it starts a line of its own.
+#[test]
+fn ctrl_d_error_starts_its_own_line() {
+    let h = Home::new();
+    let Some(t) = Tmux::start(&h, "bash", None) else {
+        return;
+    };
+    t.type_line(r#"mfacli env prod >/dev/null; echo "rc=$?""#);
+    t.wait_for("MFA code for");
+    t.key("C-d");
+    let s = t.wait_for("rc=1");
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("mfacli: error: no MFA code entered")),
+        "{s}"
+    );
+}
+
+/// A wrong TOTP seed on a terminal: the first rejected code ends the run
+/// with a hint at the seed, instead of minutes of retries meant for CI.
+/// (The deadline retry without a terminal is ci.rs's.)
+#[test]
+fn a_wrong_seed_on_a_terminal_fails_at_once() {
+    let h = Home::new();
+    let Some(t) = Tmux::start(&h, "bash", None) else {
+        return;
+    };
+    let wrong = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    t.type_line(&format!(
+        r#"MFACLI_TOTP_SECRET={wrong} mfacli env prod >/dev/null; echo "rc=$?""#
+    ));
+    let s = t.wait_for("rc=1");
+    assert!(
+        s.contains("STS rejected the TOTP code for arn:aws:iam::111111111111:mfa/alice"),
+        "{s}"
+    );
+    assert!(s.contains("may be wrong"), "{s}");
+    assert!(!s.contains("waiting"), "{s}");
+    assert_eq!(h.emu().count_all("GetSessionToken"), 1);
+}
+
+/// Completion as installed, in real interactive bash, zsh and fish: the
+/// one line each shell's rc file gets (no bash-completion package), then
+/// Tab. A target name completes; `mfacli <Tab>` lists the commands but
+/// not the hidden `__complete-targets`, and `mfacli --<Tab>` not --debug.
+#[test]
+fn tab_completes_targets_and_hides_internals_in_bash_zsh_fish() {
+    for sh in ["bash", "zsh", "fish"] {
+        let h = Home::new();
+        let Some(t) = Tmux::start(&h, sh, None) else {
+            continue;
+        };
+        eprintln!("shell: {sh}");
+        t.type_line(match sh {
+            "bash" => "source <(COMPLETE=bash mfacli)",
+            "zsh" => "autoload -U compinit && compinit -u && source <(COMPLETE=zsh mfacli)",
+            _ => "COMPLETE=fish mfacli | source",
+        });
+        t.type_line("echo loaded");
+        t.wait_for_n("loaded", 2);
+        // A target: one candidate, completed in place.
+        type_text(&t, "mfacli env pr");
+        t.key("Tab");
+        t.wait_for("mfacli env prod");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+        // The commands: a list with credential-process, no hidden one.
+        type_text(&t, "mfacli ");
+        t.key("Tab");
+        if sh == "bash" {
+            t.key("Tab");
+        }
+        let s = t.wait_for("credential-process");
+        assert!(!s.contains("__complete-targets"), "{sh}:\n{s}");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+        type_text(&t, "mfacli --");
+        t.key("Tab");
+        if sh == "bash" {
+            t.key("Tab");
+        }
+        let s = t.wait_for("--verbose");
+        assert!(!s.contains("--debug"), "{sh}:\n{s}");
+        t.key("C-c");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Types `text` literally, without Enter.
+fn type_text(t: &Tmux, text: &str) {
+    assert!(t
+        .tmux()
+        .args(["send-keys", "-l", text])
+        .status()
+        .unwrap()
+        .success());
+}
