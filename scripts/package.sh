@@ -34,7 +34,7 @@ trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$DIST" "$STAGE/$NAME/man/man1" "$STAGE/$NAME/completions"
 
 # The one place that renders the pages: `mfacli man` prints the page.
-"$BIN" man >"$STAGE/$NAME/man/man1/mfacli.1"
+"$BIN" man --dir "$STAGE/$NAME/man/man1" >/dev/null   # mfacli.1 and a page per command
 "$BIN" completions bash >"$STAGE/$NAME/completions/mfacli.bash"
 "$BIN" completions zsh >"$STAGE/$NAME/completions/_mfacli"
 "$BIN" completions fish >"$STAGE/$NAME/completions/mfacli.fish"

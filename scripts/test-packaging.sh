@@ -92,7 +92,7 @@ deb_installs() {
 check ".deb installs into its own root (dpkg --root)" deb_installs
 deb_files() {
     local f
-    for f in usr/bin/mfacli usr/share/man/man1/mfacli.1.gz \
+    for f in usr/bin/mfacli usr/share/man/man1/mfacli.1.gz usr/share/man/man1/mfacli-env.1.gz \
         usr/share/bash-completion/completions/mfacli \
         usr/share/zsh/vendor-completions/_mfacli \
         usr/share/fish/vendor_completions.d/mfacli.fish; do
@@ -160,7 +160,7 @@ BASE="$URL"
 installer_installs() {
     local h="$WORK/inst-home" f
     install_from "$BASE" "$h" || return 1
-    for f in .local/bin/mfacli .local/share/man/man1/mfacli.1 \
+    for f in .local/bin/mfacli .local/share/man/man1/mfacli.1 .local/share/man/man1/mfacli-env.1 \
         .local/share/bash-completion/completions/mfacli \
         .local/share/zsh/site-functions/_mfacli .config/fish/completions/mfacli.fish; do
         [ -s "$h/$f" ] || { echo "missing: ~/$f"; return 1; }

@@ -642,8 +642,19 @@ fn readme_install_block_works_on_a_fresh_home() {
         .map(|m| m.len())
         .unwrap_or(0);
     assert!(len > 1000, "mfacli.1: {len} bytes");
-    let man = std::fs::read_to_string(home.path().join(".local/share/man/man1/mfacli.1")).unwrap();
-    assert!(!man.contains("(1)"), "the man page refers to other pages");
+    let man_dir = home.path().join(".local/share/man/man1");
+    let man = std::fs::read_to_string(man_dir.join("mfacli.1")).unwrap();
+    // Every page it refers to was installed beside it.
+    let refs: Vec<&str> = man
+        .split("\\fBmfacli\\-")
+        .skip(1)
+        .filter_map(|r| r.split_once("\\fR(1)").map(|(name, _)| name))
+        .collect();
+    assert!(refs.len() > 10, "mfacli.1 names the command pages: {refs:?}");
+    for r in refs {
+        let page = format!("mfacli-{}.1", r.replace("\\-", "-"));
+        assert!(man_dir.join(&page).is_file(), "{page} is referred to, not installed");
+    }
     assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");
 }
 
