@@ -62,16 +62,18 @@ pub(crate) fn federation_url(
         },
     };
     let url = url.trim().to_owned();
+    let example = format!(
+        "e.g. {} (the login and getSigninToken parameters are added by mfacli)",
+        default_federation_url(partition)
+    );
     if !is_http_url(&url) || url.contains('?') || url.contains('#') {
         return Err(UserError::new(format!(
             "{source}: '{url}' is not an http(s) URL without a query"
         ))
-        .hint(format!(
-            "e.g. {} (the login and getSigninToken parameters are added by mfacli)",
-            default_federation_url(partition)
-        )));
+        .hint(example));
     }
-    Ok(url)
+    // The role's credentials go there: the rule of the STS and IAM endpoints.
+    crate::plan::checked_url(&url, source, &example, env)
 }
 
 fn is_http_url(s: &str) -> bool {

@@ -550,23 +550,7 @@ impl Sources {
         example: &str,
         region: String,
     ) -> Result<Endpoint, UserError> {
-        let url = url.trim_end_matches('/').to_owned();
-        let valid = (url.starts_with("https://") || url.starts_with("http://"))
-            && url
-                .split("://")
-                .nth(1)
-                .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
-        if !valid {
-            return Err(
-                UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
-            );
-        }
-        if url.starts_with("http://") && !is_loopback_url(&url) && !self.insecure_allowed()? {
-            return Err(UserError::new(format!(
-                "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see your MFA code and the MFA session"
-            ))
-            .hint(format!("use https://, or set {INSECURE_ENV}=1 if you really mean it (e.g. a test STS on another host)")));
-        }
+        let url = checked_url(url, source, example, &self.env)?;
         let timeout = self
             .overrides
             .timeout
@@ -583,6 +567,36 @@ impl Sources {
 
 /// The opt-in for plain http to an STS endpoint that is not loopback.
 pub(crate) const INSECURE_ENV: &str = "MFACLI_ALLOW_INSECURE_ENDPOINT";
+
+/// The URL rule of every endpoint mfacli sends credentials or codes to
+/// (STS, IAM, the console's federation endpoint): http(s), and plain http
+/// only to this machine unless [`INSECURE_ENV`] is `1` (`env` is read for
+/// it). `source` names where the URL came from in errors.
+pub(crate) fn checked_url(
+    url: &str,
+    source: &str,
+    example: &str,
+    env: &Env,
+) -> Result<String, UserError> {
+    let url = url.trim_end_matches('/').to_owned();
+    let valid = (url.starts_with("https://") || url.starts_with("http://"))
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+    if !valid {
+        return Err(
+            UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
+        );
+    }
+    if url.starts_with("http://") && !is_loopback_url(&url) && env.text(INSECURE_ENV)? != Some("1") {
+        return Err(UserError::new(format!(
+            "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see the MFA code and credentials sent to it"
+        ))
+        .hint(format!("use https://, or set {INSECURE_ENV}=1 if you really mean it (e.g. a test endpoint on another host)")));
+    }
+    Ok(url)
+}
 
 /// Whether an http(s) URL's host is this machine: `localhost`,
 /// 127.0.0.0/8 or `::1`.

@@ -16,6 +16,7 @@ mod flow;
 mod fuzz_regressions;
 mod gui_prompt;
 mod hardening;
+mod hardening_local;
 mod hook;
 mod hook_pty;
 mod init_doctor;
