@@ -263,7 +263,7 @@ async fn fetch(
     let resp = client
         .request(req)
         .await
-        .map_err(|e| FederationError::Unreachable(error_chain(&e)))?;
+        .map_err(|e| FederationError::Unreachable(crate::error::remote_text(&error_chain(&e))))?;
     let status = resp.status().as_u16();
     let body = Limited::new(resp.into_body(), MAX_RESPONSE)
         .collect()
@@ -328,6 +328,8 @@ fn page_message(body: &[u8]) -> String {
             rest.find("</title>").map(|e| rest[..e].to_owned())
         })
         .unwrap_or_else(|| text.chars().take(120).collect());
+    // A page from the network: no escape sequence reaches the terminal.
+    let title = crate::error::remote_text(&title);
     let one_line: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(160).collect()
 }

@@ -411,9 +411,10 @@ impl StsClient {
         let kind = match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
+                // Remote text: shown to a person, never raw.
                 StsErrorKind::Service {
-                    code: e.code().unwrap_or("Unknown").to_owned(),
-                    message: e.message().unwrap_or("").to_owned(),
+                    code: crate::error::remote_text(e.code().unwrap_or("Unknown")),
+                    message: crate::error::remote_text(e.message().unwrap_or("")),
                 }
             }
             SdkError::TimeoutError(_) => StsErrorKind::Timeout,
@@ -421,14 +422,15 @@ impl StsClient {
             SdkError::DispatchFailure(df) => {
                 let detail = df
                     .as_connector_error()
-                    .map(|c| error_chain(c))
+                    .map(|c| crate::error::remote_text(&error_chain(c)))
                     .unwrap_or_else(|| "dispatch failure".into());
                 StsErrorKind::Unreachable(detail)
             }
-            SdkError::ResponseError(_) => {
-                StsErrorKind::Other(format!("unreadable response: {}", error_chain(&err)))
-            }
-            other => StsErrorKind::Other(error_chain(other)),
+            SdkError::ResponseError(_) => StsErrorKind::Other(format!(
+                "unreadable response: {}",
+                crate::error::remote_text(&error_chain(&err))
+            )),
+            other => StsErrorKind::Other(crate::error::remote_text(&error_chain(other))),
         };
         StsError {
             action,

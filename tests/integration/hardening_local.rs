@@ -60,3 +60,110 @@ fn plain_http_federation_endpoint_to_another_host_is_refused_before_any_call() {
     assert!(!err.contains("plain http to a host"), "{err}");
     assert!(err.contains("federation endpoint"), "{err}");
 }
+
+/// A one-request-at-a-time HTTP server on 127.0.0.1 that answers every
+/// request with `status` and `body`; stops with the test process.
+fn canned_server(status: &'static str, content_type: &'static str, body: String) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .ok();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Headers and the body (Content-Length), then answer.
+            loop {
+                let Ok(n) = s.read(&mut chunk) else { break };
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_lowercase();
+                if let Some(p) = text.find("\r\n\r\n") {
+                    let len: usize = text[..p]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= p + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// Hostile remote text: every escape form and control character that can
+/// repaint a terminal or fake a line, around a visible marker.
+const HOSTILE: &str = "denied\u{1b}]0;pwned-title\u{7}\u{1b}[2J\u{1b}[31mFAKE\u{9b}1mX\u{1b}]8;;http://evil\u{1b}\\link\r\nmfacli: ok: \u{202e}txt\u{8}";
+
+/// What stderr may hold: printable text and line breaks between mfacli's
+/// own lines. Spelled out: no C0/C1 control but '\n', no bidi override.
+fn assert_clean_terminal_text(err: &str) {
+    for c in err.chars() {
+        let bad = (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "control {c:?} reached stderr: {err:?}");
+    }
+    assert!(!err.contains("pwned-title") && !err.contains("http://evil"), "{err:?}");
+    assert!(!err.lines().any(|l| l.starts_with("mfacli: ok")), "{err:?}");
+}
+
+/// STS's error message (and IAM's, same mapping) is remote text.
+#[test]
+fn escape_sequences_in_an_sts_error_message_never_reach_the_terminal() {
+    let h = Home::new();
+    // Character references: the XML parser hands over the raw controls.
+    let escaped: String = HOSTILE
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '&' || c == '<' {
+                format!("&#{};", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escaped}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    let url = canned_server("403 Forbidden", "text/xml", xml);
+    let out = h
+        .mfacli()
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .args(["env", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("FAKE"), "the message is still shown: {err:?}");
+    assert_clean_terminal_text(&err);
+}
+
+/// The federation endpoint's error page is remote text too.
+#[test]
+fn escape_sequences_in_a_federation_error_page_never_reach_the_terminal() {
+    let h = Home::new();
+    let page = format!("<html><head><title>{HOSTILE}</title></head></html>");
+    let url = canned_server("400 Bad Request", "text/html", page);
+    let out = h
+        .mfacli()
+        .args(["console", "prod", "--print", "--federation-url"])
+        .arg(format!("{url}/federation"))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("FAKE"), "the title is still shown: {err:?}");
+    assert_clean_terminal_text(&err);
+}
