@@ -37,8 +37,13 @@ impl Cli {
     /// clap's command tree (about half of a cache hit's instructions);
     /// every other command line goes to clap. Both give the same `Cli`
     /// (`tests::fast_path_parses_as_clap_does`).
-    pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
-        Self::parse_fast(&args, env).unwrap_or_else(|| Cli::parse_from(args))
+    /// Parses `args`; a usage error (or `--help`) is returned, for the
+    /// caller to print with [`clap::Error::exit`].
+    pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Result<Cli, clap::Error> {
+        match Self::parse_fast(&args, env) {
+            Some(cli) => Ok(cli),
+            None => Cli::try_parse_from(args),
+        }
     }
 
     fn parse_fast(args: &[OsString], env: &Env) -> Option<Cli> {

@@ -48,7 +48,20 @@ pub fn main() -> ExitCode {
     // First, before any secret is in memory.
     disable_core_dumps();
     let env = env::Env::capture();
-    let cli = cli::Cli::parse_args(std::env::args_os().collect(), &env);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::Cli::parse_args(args.clone(), &env) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A usage error of `env` fails the caller's eval as any other
+            // failure of it does (not `--help`, which is no failure).
+            if e.use_stderr() {
+                if let Some(failure) = cmd::env::usage_failure(&args, &env) {
+                    let _ = io::stdout(&failure);
+                }
+            }
+            e.exit()
+        }
+    };
     let log = log::Log::new(log::Level::Normal, &env);
     match cmd::run(cli, env) {
         Ok(code) => ExitCode::from(code),

@@ -167,3 +167,89 @@ fn escape_sequences_in_a_federation_error_page_never_reach_the_terminal() {
     assert!(err.contains("FAKE"), "the title is still shown: {err:?}");
     assert_clean_terminal_text(&err);
 }
+
+/// A usage error of `env` fails the caller's eval in every shell, as a
+/// runtime failure does: clap's refusals (a typo, a bad --region, no target,
+/// an unknown --shell) used to exit 2 with nothing on stdout, and the
+/// script went on with the credentials already in its environment.
+#[test]
+fn usage_errors_of_env_fail_the_eval_in_every_shell() {
+    let h = Home::new();
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    // (shell, how it evals, how a script would go on)
+    let shells = [
+        ("bash", "bash", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
+        ("sh", "dash", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
+        ("zsh", "zsh", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
+        ("fish", "fish", "-c", "MFACLI ARGS | source; or exit 3; echo continued"),
+    ];
+    for (name, shell, flag, script) in shells {
+        if !have(shell) {
+            skip(shell, "apt-get install zsh fish");
+            continue;
+        }
+        let sh = if name == "sh" { "bash" } else { name };
+        let bad_args = [
+            format!("env prod --regoin x --shell {sh}"),
+            format!("env prod --region 'eu west' --shell {sh}"),
+            format!("env --shell {sh}"),
+            format!("env prod --bastion --shell {sh}"),
+            format!("--profile bastion --region eu-west-1 env prod --regoin x --shell={sh}"),
+            // No or an unknown --shell: $SHELL's syntax.
+            "env prod --regoin x".to_owned(),
+            "env prod --shell tcsh".to_owned(),
+        ];
+        for args in bad_args {
+            let line = script.replace("MFACLI", bin).replace("ARGS", &args);
+            let out = h
+                .command(shell)
+                .env("SHELL", format!("/bin/{name}"))
+                .args([flag, &line])
+                .run_bounded()
+                .unwrap();
+            let so = stdout(&out);
+            assert!(!so.contains("continued"), "{name}: `{line}` went on: {so}");
+            assert!(!out.status.success(), "{name}: `{line}`");
+            assert!(stderr(&out).contains("error"), "{name}: {}", stderr(&out));
+        }
+    }
+    // --help is no failure: nothing but the help.
+    let out = h.mfacli().args(["env", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains("could not get credentials"));
+    // PowerShell (pwsh is not installed in CI): the statement it evals.
+    let out = h
+        .mfacli()
+        .args(["env", "prod", "--shell", "powershell", "--regoin", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stdout(&out),
+        "throw 'mfacli could not get credentials (see the error above)'\n"
+    );
+}
+
+/// On a terminal nothing is eval'd: no `# mfacli could not …` / `false`
+/// before the error (issue 24), for runtime and usage errors alike.
+#[test]
+fn on_a_terminal_a_failed_env_prints_only_the_error() {
+    let h = Home::new();
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    for args in ["env prdo", "env prod --regoin x"] {
+        let out = h
+            .command("script")
+            .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+            .run_bounded()
+            .unwrap();
+        let screen = stdout(&out);
+        assert!(screen.contains("error"), "{args}: {screen}");
+        assert!(
+            !screen.contains("could not get credentials") && !screen.lines().any(|l| l.trim() == "false"),
+            "{args}: {screen}"
+        );
+    }
+    // Not a terminal: the statement is still printed.
+    let out = h.mfacli().args(["env", "prdo", "--shell", "bash"]).output().unwrap();
+    assert!(stdout(&out).ends_with("false\n"), "{}", stdout(&out));
+}
