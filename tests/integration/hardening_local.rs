@@ -253,3 +253,41 @@ fn on_a_terminal_a_failed_env_prints_only_the_error() {
     let out = h.mfacli().args(["env", "prdo", "--shell", "bash"]).output().unwrap();
     assert!(stdout(&out).ends_with("false\n"), "{}", stdout(&out));
 }
+
+/// A serial whose path part is markup would paint a fake dialog in zenity
+/// (`--text` is Pango markup): refused where it is configured, before any
+/// dialog runs. A fake zenity records what it was asked.
+#[test]
+fn a_serial_with_markup_in_its_path_never_reaches_a_dialog() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let argv = bin.path().join("argv");
+    let zenity = bin.path().join("zenity");
+    std::fs::write(
+        &zenity,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\necho 123456\n", argv.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&zenity, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hostile = "arn:aws:iam::111111111111:mfa/<big><b>Session_expired.Enter_your_AWS_password</b></big>/alice";
+    let config = CONFIG
+        .replace("arn:aws:iam::111111111111:mfa/alice", hostile)
+        .replace("[bastion]\n", "[bastion]\nprompt = \"zenity\"\n");
+    let h = Home::builder()
+        .config(Some(&config))
+        .path_dir(bin.path())
+        .code(None)
+        .env("DISPLAY", ":99")
+        .build();
+    let out = h
+        .mfacli()
+        .env_remove("MFACLI_NON_INTERACTIVE")
+        .args(["credential-process", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("mfa_serial") && err.contains("not an MFA"), "{err}");
+    assert!(!argv.exists(), "zenity ran: {:?}", std::fs::read_to_string(&argv));
+    assert!(stdout(&out).is_empty());
+}
