@@ -291,3 +291,123 @@ fn a_serial_with_markup_in_its_path_never_reaches_a_dialog() {
     assert!(!argv.exists(), "zenity ran: {:?}", std::fs::read_to_string(&argv));
     assert!(stdout(&out).is_empty());
 }
+
+/// `sh -c SCRIPT` as another local user (uid/gid 65534, no groups).
+fn as_attacker(script: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("setpriv");
+    c.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "sh",
+        "-c",
+        script,
+    ])
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .current_dir("/");
+    c
+}
+
+/// The console sign-in URL is a bearer credential. Another local user
+/// scanning every process's command line while `mfacli console` opens the
+/// browser sees only the loopback redirect, and fetching it gets nothing;
+/// the user's own browser then gets the sign-in URL, once. A failing
+/// browser's stderr never shows the URL.
+#[test]
+fn another_user_never_sees_or_gets_the_console_sign_in_url() {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    if !have("setpriv") || !have("curl") {
+        skip("setpriv or curl", "apt-get install util-linux curl");
+        return;
+    }
+    let h = Home::new();
+    let fed = format!("{}/federation", h.emu().endpoint_url());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stop = dir.path().join("stop");
+    // The attacker: scans /proc/*/cmdline; fetches every URL it sees.
+    let scanner = format!(
+        r#"end=$(( $(date +%s) + 40 ))
+while [ ! -e {stop} ] && [ $(date +%s) -lt $end ]; do
+  for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done \
+  | grep -o 'http[^ ]*' | sort -u | while read -r u; do
+      case "$u" in *SigninToken*) echo "SAW-TOKEN $u";; *mfacli-console*) echo "SAW $u";; *) continue;; esac
+      curl -s -m 2 -D - -o /dev/null "$u" | tr -d '\r' | grep -i '^location' | sed 's/^/GOT /'
+    done
+done
+echo scanned"#,
+        stop = stop.display()
+    );
+    let mut attacker = as_attacker(&scanner)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The victim's browser waits 3 s (the attacker has its chance first),
+    // then fetches its URL, recording where it leads.
+    let record = h.path().join("browser.txt");
+    let browser = h.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nsleep 3\ncurl -s -m 5 -D - -o /dev/null \"$1\" | tr -d '\\r' | grep -i '^location' > '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = h
+        .mfacli()
+        .env("MFACLI_FEDERATION_URL", &fed)
+        .env("BROWSER", &browser)
+        .args(["console", "prod"])
+        .output()
+        .unwrap();
+    std::fs::write(&stop, "").unwrap();
+    let mut seen = String::new();
+    attacker
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut seen)
+        .unwrap();
+    let _ = attacker.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(seen.contains("scanned"), "{seen}");
+    assert!(!seen.contains("SigninToken") && !seen.contains("GOT"), "the attacker got it: {seen}");
+    assert!(
+        seen.contains("SAW http://127.0.0.1:"),
+        "the scan works (it saw the loopback URL): {seen}"
+    );
+    let got = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        got.to_lowercase().starts_with(&format!("location: {fed}?action=login&").to_lowercase()),
+        "{got}"
+    );
+
+    // A browser that fails and prints its argument (xdg-open does): the
+    // error says it failed, never with the URL.
+    let failing = h.path().join("failing.sh");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho \"xdg-open: no method available for opening '$1'\" >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = h
+        .mfacli()
+        .env("MFACLI_FEDERATION_URL", &fed)
+        .env("BROWSER", &failing)
+        .args(["console", "prod"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("failed (exit status: 3)"), "{err}");
+    assert!(err.contains("no method available"), "its message is shown: {err}");
+    for secret in ["SigninToken", "mfacli-console", "Action=login", "http://"] {
+        assert!(!err.contains(secret), "{secret} in: {err}");
+    }
+}
