@@ -338,19 +338,31 @@ fn move_cache(
     moved
 }
 
-/// `mfacli mfa add-virtual NAME`: create and enable a virtual MFA device,
-/// enabling it with two consecutive codes from its new seed.
+/// `mfacli mfa add-virtual NAME`: create a virtual MFA device, hand its
+/// seed to `store` (a file, stdout), and only once that succeeded enable it
+/// with two consecutive codes from the seed. A device whose seed could not
+/// be stored is never enabled: nobody could produce its codes.
 pub(crate) fn add_virtual(
     sources: &Sources,
     log: &Log,
     name: &str,
+    store: impl FnOnce(&NewVirtualDevice) -> Result<(), UserError>,
 ) -> Result<NewVirtualDevice, UserError> {
     let ss = SelfService::open(sources, log)?;
     let user = ss.user_name()?;
     log.verbose(&format!("calling IAM CreateVirtualMFADevice {name}"));
     let device = ss.iam.create_virtual_mfa_device(name)?;
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     let seed = crate::mfa::totp::Seed::decode(device.seed.expose(), "the new device's seed")?;
+    let not_enabled = |serial: &str| {
+        format!(
+            "the device {serial} was created but not enabled (no code from it is accepted); delete it: `mfacli exec --bastion -- aws iam delete-virtual-mfa-device --serial-number {serial}`"
+        )
+    };
+    store(&device).map_err(|e| {
+        let hint = not_enabled(&device.serial);
+        UserError::new(e.message).hint(hint)
+    })?;
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     // Two consecutive steps: the previous one and the current one.
     let step = crate::mfa::totp::STEP_SECS;
     let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
@@ -362,9 +374,9 @@ pub(crate) fn add_virtual(
         .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
         .map_err(|e| {
             UserError::from(e.clone()).hint(format!(
-                "{}; the device {} was created but not enabled",
-                e.hint().unwrap_or_default(),
-                device.serial
+                "{}{}",
+                e.hint().map(|h| format!("{h}; ")).unwrap_or_default(),
+                not_enabled(&device.serial)
             ))
         })?;
     Ok(device)

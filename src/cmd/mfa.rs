@@ -1,6 +1,6 @@
 //! `mfacli mfa add-virtual NAME [--seed-file PATH]` and `mfacli mfa list`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::Ctx;
 use crate::cli::MfaCommand;
@@ -16,55 +16,96 @@ pub(crate) fn run(ctx: &Ctx, cmd: MfaCommand) -> Result<u8> {
 fn add_virtual(ctx: &Ctx, name: &str, seed_file: Option<std::path::PathBuf>) -> Result<u8> {
     let sources = ctx.sources()?;
     let seed_file = seed_file.map(|p| ctx.env.expand_tilde(p));
-    if let Some(path) = &seed_file {
-        // Refuse before anything is created in IAM.
-        if path.exists() {
-            return Err(UserError::new(format!(
-                "--seed-file {} exists already; mfacli does not overwrite it",
+    // The file is created (0600, never over an existing one) before
+    // anything exists in IAM: a directory that cannot be written stops here.
+    let mut file = match &seed_file {
+        Some(path) => Some(create_new_0600(path).map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "exists already; mfacli does not overwrite it".to_owned()
+            } else {
+                format!("cannot be created: {e}")
+            };
+            UserError::new(format!(
+                "nothing changed: --seed-file {} {why}",
                 path.display()
             ))
-            .hint("choose a new file name")
+            .hint("choose a new file in a directory you can write")
+        })?),
+        None => None,
+    };
+    if seed_file.is_none() {
+        if let Some(why) = crate::io::stdout_goes_nowhere() {
+            return Err(UserError::new(format!(
+                "nothing changed: the seed would be printed on stdout, but {why}"
+            ))
+            .hint("use --seed-file PATH, or run it where stdout is read")
             .into());
         }
     }
-    let device = crate::bastion::add_virtual(&sources, &ctx.log, name)?;
-    match &seed_file {
-        Some(path) => {
-            write_new_0600(path, device.seed.expose()).with_context(|| {
-                format!(
-                    "the device {} is enabled, but its seed could not be written to {}",
-                    device.serial,
+    let stored = crate::bastion::add_virtual(&sources, &ctx.log, name, |device| {
+        let seed = format!("{}\n", device.seed.expose());
+        match (&mut file, &seed_file) {
+            (Some(f), Some(path)) => write_synced(f, path, &seed).map_err(|e| {
+                UserError::new(format!(
+                    "the seed could not be written to {}: {e}",
                     path.display()
-                )
-            })?;
-            ctx.log.notice(&format!(
-                "enabled {}; its seed is in {} (mode 0600)",
-                device.serial,
-                path.display()
-            ));
+                ))
+            }),
+            _ => {
+                ctx.log.notice(&format!(
+                    "the seed of {} follows on stdout, shown this once: store it now",
+                    device.serial
+                ));
+                // A closed or broken stdout is a failure here, not the quiet
+                // exit of a pager closed early: the seed went nowhere.
+                crate::io::stdout(&seed).map_err(|e| {
+                    UserError::new(format!("the seed could not be written to stdout: {e}"))
+                })
+            }
         }
-        None => {
-            ctx.log.notice(&format!(
-                "enabled {}; its seed follows on stdout, shown this once: store it now",
-                device.serial
-            ));
-            crate::io::stdout(&format!("{}\n", device.seed.expose()))?;
+    });
+    let device = match stored {
+        Ok(d) => d,
+        Err(e) => {
+            // A seed of a device that is not enabled is of no use.
+            if let Some(path) = &seed_file {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
         }
+    };
+    match &seed_file {
+        Some(path) => ctx.log.notice(&format!(
+            "enabled {}; its seed is in {} (mode 0600)",
+            device.serial,
+            path.display()
+        )),
+        None => ctx.log.notice(&format!("enabled {}", device.serial)),
     }
     Ok(0)
 }
 
-/// Creates `path` (it must not exist) with mode 0600 and `text` plus a newline.
-fn write_new_0600(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
+/// Creates `path` (it must not exist) with mode 0600.
+fn create_new_0600(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)?;
-    f.write_all(format!("{text}\n").as_bytes())?;
-    f.sync_all()
+        .open(path)
+}
+
+/// Writes `text` to `f` (at `path`) and waits until it and the file's
+/// name are on disk.
+fn write_synced(f: &mut std::fs::File, path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    // The directory entry too (best effort: not every file system can).
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<u8> {

@@ -661,3 +661,79 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
     assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert_eq!(keys_of(&h).len(), 1);
 }
+
+/// `mfa add-virtual` never enables a device whose seed nobody holds: a seed
+/// file that cannot be created stops it before anything exists in IAM; a
+/// stdout that is closed or whose reader is gone leaves the device created
+/// but not enabled, with exit 1 and the delete command.
+#[test]
+fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
+    let h = home();
+    let creates = |h: &Home| {
+        h.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.action == "CreateVirtualMFADevice")
+            .count()
+    };
+    // Seed files that cannot be created (root can write anywhere, so: a
+    // missing directory, a file as directory, a file system without files).
+    let plain = h.path().join("plain");
+    std::fs::write(&plain, "").unwrap();
+    for path in [
+        h.path().join("no/such/dir/alice-ci.seed"),
+        plain.join("alice-ci.seed"),
+        PathBuf::from("/proc/alice-ci.seed"),
+    ] {
+        let o = run(
+            &h,
+            &["mfa", "add-virtual", "alice-ci", "--seed-file", path.to_str().unwrap()],
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
+        assert!(
+            err.contains("nothing changed") && err.contains("cannot be created"),
+            "{err}"
+        );
+        assert_eq!(creates(&h), 0, "nothing created in IAM: {}", path.display());
+        assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
+    }
+
+    // stdout closed (`>&-`; it becomes /dev/null at start-up), /dev/null,
+    // and a pipe whose reader is gone: refused before anything is created.
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let iam = h.emu().endpoint_url();
+    for (name, how) in [
+        ("alice-closed", format!("exec {bin} mfa add-virtual alice-closed >&-")),
+        ("alice-broken", format!("exec {bin} mfa add-virtual alice-broken")),
+        ("alice-null", format!("exec {bin} mfa add-virtual alice-null >/dev/null")),
+    ] {
+        let mut c = h.command("sh");
+        c.env("AWS_ENDPOINT_URL_IAM", &iam).args(["-c", &how]);
+        let o = if name == "alice-broken" {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            c.stdout(writer)
+                .stderr(std::process::Stdio::piped())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        } else {
+            c.run_bounded().unwrap()
+        };
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains("nothing changed: the seed would be printed on stdout, but stdout is"),
+            "{err}"
+        );
+        assert_eq!(creates(&h), 0, "{name}: nothing created in IAM");
+        assert_eq!(h.emu().mfa_serials("alice"), [SERIAL], "{name} is not enabled");
+    }
+    // A seed file in a writable directory still works; it exists only once
+    // the device is enabled, with the seed in it.
+    let ok = h.path().join("alice-ok.seed");
+    let o = run(&h, &["mfa", "add-virtual", "alice-ok", "--seed-file", ok.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&ok).unwrap().trim().len(), 64);
+}
