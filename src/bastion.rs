@@ -135,10 +135,27 @@ fn delete_hint(id: &str) -> String {
 /// Rotates the bastion profile's key. On any failure the credentials file
 /// holds a key that works and the error says what IAM holds.
 pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
-    let ss = SelfService::open(sources, log)?;
-    let profile = ss.plan.bastion_profile.clone();
+    let profile = sources.bastion_plan()?.bastion_profile;
     let path = sources.aws.credentials_path.clone();
-    let old = sources.aws.long_term_keys(&profile)?;
+    // One rotate at a time per profile, from ListAccessKeys to the last
+    // write: two at once left a working key only in a backup file.
+    let _lock = rotate_lock(sources, log, &profile)?;
+    // Re-read under the lock: another rotate may have replaced the key
+    // since this process read the file.
+    let fresh = crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
+        .long_term_keys(&profile)?;
+    let loaded = sources.aws.long_term_keys(&profile)?;
+    if fresh.access_key_id != loaded.access_key_id {
+        return Err(UserError::new(format!(
+            "nothing changed: [{profile}] of {} now holds {} instead of {} (another `mfacli rotate` replaced it meanwhile)",
+            path.display(),
+            fresh.access_key_id,
+            loaded.access_key_id
+        ))
+        .hint("the key was just rotated; run `mfacli rotate` again only if you want another new key"));
+    }
+    let ss = SelfService::open(sources, log)?;
+    let old = loaded;
     let old_id = old.access_key_id.clone();
     if !sources.aws.has_credentials_section(&profile) {
         return Err(UserError::new(format!(
@@ -269,6 +286,35 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
         waited,
         moved_cache_entries: moved,
     })
+}
+
+/// The rotate lock of `profile` (in the cache directory), waiting up to
+/// the lock timeout for a rotate in progress.
+fn rotate_lock(
+    sources: &Sources,
+    log: &Log,
+    profile: &str,
+) -> Result<crate::cache::LockGuard, UserError> {
+    let name = format!("rotate-{}", crate::cache::key_hash(&[profile]));
+    let cache = sources.cache();
+    let lock = cache.lock(&name, sources.lock_timeout(), || {
+        log.notice(&format!(
+            "waiting for another `mfacli rotate` of profile '{profile}' to finish"
+        ));
+    });
+    match lock {
+        Ok(Some(guard)) => Ok(guard),
+        Ok(None) => Err(UserError::new(format!(
+            "nothing changed: cannot create the rotate lock in {}",
+            cache.dir().display()
+        ))
+        .hint("rotate needs a writable cache directory (MFACLI_CACHE_DIR) so that two rotates never run at once")),
+        Err(e) => Err(UserError::new(format!(
+            "nothing changed: another `mfacli rotate` of profile '{profile}' is still running ({})",
+            e.message
+        ))
+        .hint("let it finish: it reports the new key when it is done")),
+    }
 }
 
 /// Polls GetCallerIdentity with the new key, with backoff, for up to

@@ -737,3 +737,46 @@ fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&ok).unwrap().trim().len(), 64);
 }
+
+/// Two `rotate` at once: one rotates, the other waits for it under the
+/// rotate lock, sees under the lock that the file no longer holds the key
+/// it read, and changes nothing. IAM ends with exactly the key in the file,
+/// active and working; no message says a deleted key still works.
+#[test]
+fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
+    let h = home();
+    // Both are in flight together: the first waits ~1 s for propagation.
+    h.emu().set_key_propagation_delay(Duration::from_secs(1));
+    assert!(run(&h, &["credential-process", "--bastion"]).status.success());
+    let spawn = || {
+        let mut c = h.std_mfacli();
+        c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+            .arg("rotate")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outs = [
+        output_bounded(a, "rotate a"),
+        output_bounded(b, "rotate b"),
+    ];
+    let ok: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
+    let failed: Vec<_> = outs.iter().filter(|o| !o.status.success()).collect();
+    assert_eq!(ok.len(), 1, "{:?}", outs.iter().map(stderr).collect::<Vec<_>>());
+    let err = stderr(failed[0]);
+    assert_eq!(failed[0].status.code(), Some(1), "{err}");
+    let file_key = key_in_file(&h);
+    assert!(
+        err.contains(&format!(
+            "nothing changed: [bastion] of {} now holds {file_key} instead of {ALICE_KEY} (another `mfacli rotate` replaced it meanwhile)",
+            h.credentials().display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&format!("still holds {ALICE_KEY}, which works")), "{err}");
+    assert_eq!(keys_of(&h), [(file_key.clone(), "Active".to_owned())]);
+    assert_ne!(file_key, ALICE_KEY);
+    assert_file_key_works(&h);
+}
