@@ -603,16 +603,29 @@ pub(crate) fn checked_url(
 pub(crate) fn is_loopback_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // A backslash is a path separator to some URL parsers: the host could
+    // be read differently by whoever sends the request.
+    if authority.contains('\\') {
+        return false;
+    }
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split_once(']').unwrap_or(("", "x"))
     } else {
-        host_port.split(':').next().unwrap_or("")
+        host_port
+            .find(':')
+            .map_or((host_port, ""), |i| host_port.split_at(i))
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    // Nothing after the host but `:PORT`.
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok
+        && (host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
 }
 
 /// The partition a region name belongs to.
@@ -867,5 +880,48 @@ mod tests {
         ] {
             assert!(!is_loopback_url(no), "{no}");
         }
+    }
+
+    /// The endpoint rule from the attacker's side: each refused URL is a
+    /// well-formed http URL that only the "plain http to this machine"
+    /// rule stops (https to the same host passes).
+    #[test]
+    fn plain_http_only_reaches_this_machine() {
+        let env = Env::default();
+        let refused = [
+            "http://192.0.2.1:8080",
+            "http://10.99.0.1:8080/federation",
+            "http://127.0.0.1.nip.io",
+            "http://localhost.evil.example:1",
+            "http://[::1].evil.example",
+            "http://[::ffff:c000:201]:1",
+            "http://127.0.0.1@evil.example",
+            "http://evil.example\\@127.0.0.1",
+            "http://localhost:1:evil.example",
+            "http://0.0.0.0:1",
+            "http://[::]:1",
+        ];
+        for url in refused {
+            let e = checked_url(url, "X", "e.g.", &env).unwrap_err();
+            assert!(e.message.contains("plain http to a host that is not this machine"), "{url}: {e}");
+            let https = url.replacen("http://", "https://", 1);
+            assert!(checked_url(&https, "X", "e.g.", &env).is_ok(), "{https}");
+        }
+        let allowed = [
+            "http://127.0.0.1:4566",
+            "http://127.8.9.10",
+            "http://localhost:1/federation",
+            "http://[::1]:1",
+            "http://user:pw@127.0.0.1:1",
+        ];
+        for url in allowed {
+            assert!(checked_url(url, "X", "e.g.", &env).is_ok(), "{url}");
+        }
+        let opted_in = Env::from_pairs([(INSECURE_ENV, "1")]);
+        for url in refused {
+            assert!(checked_url(url, "X", "e.g.", &opted_in).is_ok(), "{url}");
+        }
+        let not_one = Env::from_pairs([(INSECURE_ENV, "yes")]);
+        assert!(checked_url(refused[0], "X", "e.g.", &not_one).is_err());
     }
 }

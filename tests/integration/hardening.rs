@@ -181,6 +181,33 @@ fn rogue_sts_values_are_refused_before_anything_is_cached_or_printed() {
                 ..good()
             },
         ),
+        // Only the alphabet check stops these: base64 and a valid length
+        // but for one line break (a character reference, so the XML parser
+        // hands it over as is).
+        (
+            "role token with a bare LF inside",
+            good(),
+            Creds {
+                token: "IQoJb3JpZ2luX2VjE&#10;W2RlZmF1bHRdCg0000000".into(),
+                ..good()
+            },
+        ),
+        (
+            "role secret with a bare CR inside",
+            good(),
+            Creds {
+                secret: "wJalrXUtnFEMIK7MDENG&#13;bPxRfiCYEXAMPLEKEY0".into(),
+                ..good()
+            },
+        ),
+        (
+            "session key id with a LF inside",
+            Creds {
+                id: "ASIAROGUE0&#10;0000001".into(),
+                ..good()
+            },
+            good(),
+        ),
         (
             "bad expiration",
             good(),
