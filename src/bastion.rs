@@ -142,8 +142,9 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
     let _lock = rotate_lock(sources, log, &profile)?;
     // Re-read under the lock: another rotate may have replaced the key
     // since this process read the file.
-    let fresh = crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
-        .long_term_keys(&profile)?;
+    let fresh =
+        crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
+            .long_term_keys(&profile)?;
     let loaded = sources.aws.long_term_keys(&profile)?;
     if fresh.access_key_id != loaded.access_key_id {
         return Err(UserError::new(format!(

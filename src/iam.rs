@@ -211,7 +211,9 @@ impl IamClient {
             .iter()
             .map(|m| AccessKeyInfo {
                 // Shown in messages: remote text, never raw.
-                access_key_id: crate::error::remote_text(m.access_key_id.as_deref().unwrap_or_default()),
+                access_key_id: crate::error::remote_text(
+                    m.access_key_id.as_deref().unwrap_or_default(),
+                ),
                 active: m.status == Some(StatusType::Active),
                 created: to_utc(m.create_date.as_ref()),
             })

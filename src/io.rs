@@ -52,7 +52,8 @@ pub(crate) fn stdout_goes_nowhere() -> Option<&'static str> {
     if polled == 1 && p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
         return Some("stdout is a pipe nobody reads, or closed");
     }
-    let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+    let same =
+        |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
     let stdout_meta = fd
         .try_clone_to_owned()
         .ok()

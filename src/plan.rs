@@ -589,7 +589,8 @@ pub(crate) fn checked_url(
             UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
         );
     }
-    if url.starts_with("http://") && !is_loopback_url(&url) && env.text(INSECURE_ENV)? != Some("1") {
+    if url.starts_with("http://") && !is_loopback_url(&url) && env.text(INSECURE_ENV)? != Some("1")
+    {
         return Err(UserError::new(format!(
             "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see the MFA code and credentials sent to it"
         ))
@@ -903,7 +904,11 @@ mod tests {
         ];
         for url in refused {
             let e = checked_url(url, "X", "e.g.", &env).unwrap_err();
-            assert!(e.message.contains("plain http to a host that is not this machine"), "{url}: {e}");
+            assert!(
+                e.message
+                    .contains("plain http to a host that is not this machine"),
+                "{url}: {e}"
+            );
             let https = url.replacen("http://", "https://", 1);
             assert!(checked_url(&https, "X", "e.g.", &env).is_ok(), "{https}");
         }

@@ -202,7 +202,10 @@ mod tests {
             let e = check(&inside(ID, c), SECRET, TOKEN, 0, 0).unwrap_err();
             assert!(e.starts_with("AccessKeyId has characters"), "{c:?}: {e}");
             let e = check(ID, &inside(SECRET, c), TOKEN, 0, 0).unwrap_err();
-            assert!(e.starts_with("SecretAccessKey has characters"), "{c:?}: {e}");
+            assert!(
+                e.starts_with("SecretAccessKey has characters"),
+                "{c:?}: {e}"
+            );
             let e = check(ID, SECRET, &inside(TOKEN, c), 0, 0).unwrap_err();
             assert!(e.starts_with("SessionToken has characters"), "{c:?}: {e}");
             // A CR LF pair and a break at either end too.

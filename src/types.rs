@@ -394,13 +394,11 @@ impl FromStr for MfaSerial {
             });
             let name = parts.as_ref().and_then(|p| p.last().copied());
             match name {
-                Some(n) if service == "iam" && whole => {
-                    Ok(Self {
-                        serial: s.to_owned(),
-                        partition: Some(partition),
-                        device_name: Some(n.to_owned()),
-                    })
-                }
+                Some(n) if service == "iam" && whole => Ok(Self {
+                    serial: s.to_owned(),
+                    partition: Some(partition),
+                    device_name: Some(n.to_owned()),
+                }),
                 _ => invalid(format!("'{s}' is not an MFA device ARN ({shape})")),
             }
         } else if (9..=256).contains(&s.len())
@@ -772,7 +770,10 @@ mod tests {
         let ok = [
             ("arn:aws:iam::111111111111:mfa/alice", "alice"),
             ("arn:aws:iam::111111111111:mfa/team/alice", "alice"),
-            ("arn:aws:iam::111111111111:mfa/a.b/c_d/e+f=g,h@i-j", "e+f=g,h@i-j"),
+            (
+                "arn:aws:iam::111111111111:mfa/a.b/c_d/e+f=g,h@i-j",
+                "e+f=g,h@i-j",
+            ),
         ];
         for (s, name) in ok {
             assert_eq!(s.parse::<MfaSerial>().unwrap().device_name(), Some(name));

@@ -165,7 +165,7 @@ fn open_browser(ctx: &Ctx, sources: &Sources, url: &Secret) -> Result<()> {
                 Ok(Some(status)) if !status.success() => {
                     let said = stderr_file
                         .as_ref()
-                        .map(|f| read_start(f))
+                        .map(read_start)
                         .map(|raw| console::helper_output(&raw, &[url.expose(), redirect.url()]))
                         .filter(|t| !t.is_empty())
                         .map(|t| format!(": {t}"))
@@ -200,7 +200,8 @@ fn private_output_file() -> Option<std::fs::File> {
     {
         use std::os::fd::FromRawFd;
         // SAFETY: a valid NUL-terminated name; the fd is owned by the File.
-        let fd = unsafe { libc::memfd_create(c"mfacli-browser-stderr".as_ptr(), libc::MFD_CLOEXEC) };
+        let fd =
+            unsafe { libc::memfd_create(c"mfacli-browser-stderr".as_ptr(), libc::MFD_CLOEXEC) };
         (fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(fd) })
     }
     #[cfg(not(target_os = "linux"))]

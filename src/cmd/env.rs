@@ -67,7 +67,9 @@ fn after_subcommand<'a>(args: &'a [OsString], name: &str) -> Option<&'a [OsStrin
         cmd.get_arguments().any(|a| {
             let value = a.get_action().takes_values();
             value
-                && (flag.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
+                && (flag
+                    .strip_prefix("--")
+                    .is_some_and(|l| a.get_long() == Some(l))
                     || (flag.len() == 2
                         && flag.starts_with('-')
                         && a.get_short() == flag.chars().nth(1)))

@@ -221,6 +221,10 @@ mod tests {
             "<qt>MFA code for &lt;span size=&quot;xx-large&quot;&gt;Password&lt;/span&gt; &amp; &#39;x&#39;<br>next</qt>"
         );
         let osa = arguments(PromptKind::Osascript, "a \"b\" \\ c", t);
-        assert!(osa[1].starts_with("text returned of (display dialog \"a \\\"b\\\" \\\\ c\""), "{}", osa[1]);
+        assert!(
+            osa[1].starts_with("text returned of (display dialog \"a \\\"b\\\" \\\\ c\""),
+            "{}",
+            osa[1]
+        );
     }
 }

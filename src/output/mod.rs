@@ -412,7 +412,10 @@ mod tests {
                     value,
                     "{program}: {script}"
                 );
-                assert!(!dir.path().join("pwned").exists(), "{program} ran {value:?}");
+                assert!(
+                    !dir.path().join("pwned").exists(),
+                    "{program} ran {value:?}"
+                );
             }
         }
     }

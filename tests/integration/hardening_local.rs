@@ -3,7 +3,6 @@
 //! the test rather than taken from the implementation. Attacks by another
 //! local user run as uid 65534 (`setpriv`).
 
-
 use crate::util::*;
 
 /// Endpoint rule: the console's federation endpoint gets the role's
@@ -75,8 +74,7 @@ fn canned_server(status: &'static str, content_type: &'static str, body: String)
             let mut buf = Vec::new();
             let mut chunk = [0u8; 8192];
             // Headers and the body (Content-Length), then answer.
-            loop {
-                let Ok(n) = s.read(&mut chunk) else { break };
+            while let Ok(n) = s.read(&mut chunk) {
                 if n == 0 {
                     break;
                 }
@@ -115,7 +113,10 @@ fn assert_clean_terminal_text(err: &str) {
             || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         assert!(!bad, "control {c:?} reached stderr: {err:?}");
     }
-    assert!(!err.contains("pwned-title") && !err.contains("http://evil"), "{err:?}");
+    assert!(
+        !err.contains("pwned-title") && !err.contains("http://evil"),
+        "{err:?}"
+    );
     assert!(!err.lines().any(|l| l.starts_with("mfacli: ok")), "{err:?}");
 }
 
@@ -178,10 +179,30 @@ fn usage_errors_of_env_fail_the_eval_in_every_shell() {
     let bin = env!("CARGO_BIN_EXE_mfacli");
     // (shell, how it evals, how a script would go on)
     let shells = [
-        ("bash", "bash", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
-        ("sh", "dash", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
-        ("zsh", "zsh", "-ec", "eval \"$(MFACLI ARGS)\"; echo continued"),
-        ("fish", "fish", "-c", "MFACLI ARGS | source; or exit 3; echo continued"),
+        (
+            "bash",
+            "bash",
+            "-ec",
+            "eval \"$(MFACLI ARGS)\"; echo continued",
+        ),
+        (
+            "sh",
+            "dash",
+            "-ec",
+            "eval \"$(MFACLI ARGS)\"; echo continued",
+        ),
+        (
+            "zsh",
+            "zsh",
+            "-ec",
+            "eval \"$(MFACLI ARGS)\"; echo continued",
+        ),
+        (
+            "fish",
+            "fish",
+            "-c",
+            "MFACLI ARGS | source; or exit 3; echo continued",
+        ),
     ];
     for (name, shell, flag, script) in shells {
         if !have(shell) {
@@ -245,12 +266,17 @@ fn on_a_terminal_a_failed_env_prints_only_the_error() {
         let screen = stdout(&out);
         assert!(screen.contains("error"), "{args}: {screen}");
         assert!(
-            !screen.contains("could not get credentials") && !screen.lines().any(|l| l.trim() == "false"),
+            !screen.contains("could not get credentials")
+                && !screen.lines().any(|l| l.trim() == "false"),
             "{args}: {screen}"
         );
     }
     // Not a terminal: the statement is still printed.
-    let out = h.mfacli().args(["env", "prdo", "--shell", "bash"]).output().unwrap();
+    let out = h
+        .mfacli()
+        .args(["env", "prdo", "--shell", "bash"])
+        .output()
+        .unwrap();
     assert!(stdout(&out).ends_with("false\n"), "{}", stdout(&out));
 }
 
@@ -265,7 +291,10 @@ fn a_serial_with_markup_in_its_path_never_reaches_a_dialog() {
     let zenity = bin.path().join("zenity");
     std::fs::write(
         &zenity,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\necho 123456\n", argv.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\necho 123456\n",
+            argv.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&zenity, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -287,8 +316,15 @@ fn a_serial_with_markup_in_its_path_never_reaches_a_dialog() {
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("mfa_serial") && err.contains("not an MFA"), "{err}");
-    assert!(!argv.exists(), "zenity ran: {:?}", std::fs::read_to_string(&argv));
+    assert!(
+        err.contains("mfa_serial") && err.contains("not an MFA"),
+        "{err}"
+    );
+    assert!(
+        !argv.exists(),
+        "zenity ran: {:?}",
+        std::fs::read_to_string(&argv)
+    );
     assert!(stdout(&out).is_empty());
 }
 
@@ -376,14 +412,18 @@ echo scanned"#,
     let _ = attacker.wait();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(seen.contains("scanned"), "{seen}");
-    assert!(!seen.contains("SigninToken") && !seen.contains("GOT"), "the attacker got it: {seen}");
+    assert!(
+        !seen.contains("SigninToken") && !seen.contains("GOT"),
+        "the attacker got it: {seen}"
+    );
     assert!(
         seen.contains("SAW http://127.0.0.1:"),
         "the scan works (it saw the loopback URL): {seen}"
     );
     let got = std::fs::read_to_string(&record).unwrap();
     assert!(
-        got.to_lowercase().starts_with(&format!("location: {fed}?action=login&").to_lowercase()),
+        got.to_lowercase()
+            .starts_with(&format!("location: {fed}?action=login&").to_lowercase()),
         "{got}"
     );
 
@@ -406,7 +446,10 @@ echo scanned"#,
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("failed (exit status: 3)"), "{err}");
-    assert!(err.contains("no method available"), "its message is shown: {err}");
+    assert!(
+        err.contains("no method available"),
+        "its message is shown: {err}"
+    );
     for secret in ["SigninToken", "mfacli-console", "Action=login", "http://"] {
         assert!(!err.contains(secret), "{secret} in: {err}");
     }

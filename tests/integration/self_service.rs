@@ -687,7 +687,13 @@ fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
     ] {
         let o = run(
             &h,
-            &["mfa", "add-virtual", "alice-ci", "--seed-file", path.to_str().unwrap()],
+            &[
+                "mfa",
+                "add-virtual",
+                "alice-ci",
+                "--seed-file",
+                path.to_str().unwrap(),
+            ],
         );
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
@@ -704,9 +710,18 @@ fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
     let bin = env!("CARGO_BIN_EXE_mfacli");
     let iam = h.emu().endpoint_url();
     for (name, how) in [
-        ("alice-closed", format!("exec {bin} mfa add-virtual alice-closed >&-")),
-        ("alice-broken", format!("exec {bin} mfa add-virtual alice-broken")),
-        ("alice-null", format!("exec {bin} mfa add-virtual alice-null >/dev/null")),
+        (
+            "alice-closed",
+            format!("exec {bin} mfa add-virtual alice-closed >&-"),
+        ),
+        (
+            "alice-broken",
+            format!("exec {bin} mfa add-virtual alice-broken"),
+        ),
+        (
+            "alice-null",
+            format!("exec {bin} mfa add-virtual alice-null >/dev/null"),
+        ),
     ] {
         let mut c = h.command("sh");
         c.env("AWS_ENDPOINT_URL_IAM", &iam).args(["-c", &how]);
@@ -728,12 +743,25 @@ fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
             "{err}"
         );
         assert_eq!(creates(&h), 0, "{name}: nothing created in IAM");
-        assert_eq!(h.emu().mfa_serials("alice"), [SERIAL], "{name} is not enabled");
+        assert_eq!(
+            h.emu().mfa_serials("alice"),
+            [SERIAL],
+            "{name} is not enabled"
+        );
     }
     // A seed file in a writable directory still works; it exists only once
     // the device is enabled, with the seed in it.
     let ok = h.path().join("alice-ok.seed");
-    let o = run(&h, &["mfa", "add-virtual", "alice-ok", "--seed-file", ok.to_str().unwrap()]);
+    let o = run(
+        &h,
+        &[
+            "mfa",
+            "add-virtual",
+            "alice-ok",
+            "--seed-file",
+            ok.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&ok).unwrap().trim().len(), 64);
 }
@@ -747,7 +775,9 @@ fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
     let h = home();
     // Both are in flight together: the first waits ~1 s for propagation.
     h.emu().set_key_propagation_delay(Duration::from_secs(1));
-    assert!(run(&h, &["credential-process", "--bastion"]).status.success());
+    assert!(run(&h, &["credential-process", "--bastion"])
+        .status
+        .success());
     let spawn = || {
         let mut c = h.std_mfacli();
         c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
@@ -758,13 +788,15 @@ fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
         c.spawn().unwrap()
     };
     let (a, b) = (spawn(), spawn());
-    let outs = [
-        output_bounded(a, "rotate a"),
-        output_bounded(b, "rotate b"),
-    ];
+    let outs = [output_bounded(a, "rotate a"), output_bounded(b, "rotate b")];
     let ok: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
     let failed: Vec<_> = outs.iter().filter(|o| !o.status.success()).collect();
-    assert_eq!(ok.len(), 1, "{:?}", outs.iter().map(stderr).collect::<Vec<_>>());
+    assert_eq!(
+        ok.len(),
+        1,
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
     let err = stderr(failed[0]);
     assert_eq!(failed[0].status.code(), Some(1), "{err}");
     let file_key = key_in_file(&h);
@@ -775,7 +807,10 @@ fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
         )),
         "{err}"
     );
-    assert!(!err.contains(&format!("still holds {ALICE_KEY}, which works")), "{err}");
+    assert!(
+        !err.contains(&format!("still holds {ALICE_KEY}, which works")),
+        "{err}"
+    );
     assert_eq!(keys_of(&h), [(file_key.clone(), "Active".to_owned())]);
     assert_ne!(file_key, ALICE_KEY);
     assert_file_key_works(&h);
