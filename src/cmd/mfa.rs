@@ -117,17 +117,56 @@ fn list(ctx: &Ctx, json: bool) -> Result<u8> {
         crate::io::stdout(&s)?;
         return Ok(0);
     }
-    let mut out = String::new();
-    for d in &devices {
-        let when = d
-            .enabled
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
-        out.push_str(&format!("{}  enabled {when}\n", d.serial));
-    }
-    if devices.is_empty() {
-        out.push_str("no MFA devices\n");
-    }
+    let out = if devices.is_empty() {
+        "no MFA devices\n".to_owned()
+    } else {
+        list_table(&devices)
+    };
     crate::io::stdout(&out)?;
     Ok(0)
+}
+
+/// One line per device, the columns aligned (serials differ in length).
+fn list_table(devices: &[crate::iam::MfaDeviceInfo]) -> String {
+    let width = devices
+        .iter()
+        .map(|d| d.serial.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("SERIAL".len());
+    let mut out = format!("{:<width$}  ENABLED\n", "SERIAL");
+    for d in devices {
+        let when = d
+            .enabled
+            .map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        out.push_str(&format!("{:<width$}  {when}\n", d.serial));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn list_columns_line_up() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap();
+        let devices = [
+            crate::iam::MfaDeviceInfo {
+                serial: "arn:aws:iam::111111111111:mfa/alice".into(),
+                enabled: Some(t),
+            },
+            crate::iam::MfaDeviceInfo {
+                serial: "arn:aws:iam::111111111111:mfa/alice-phone2".into(),
+                enabled: None,
+            },
+        ];
+        assert_eq!(
+            list_table(&devices),
+            "SERIAL                                      ENABLED\n\
+             arn:aws:iam::111111111111:mfa/alice         2026-12-01 09:30 UTC\n\
+             arn:aws:iam::111111111111:mfa/alice-phone2  -\n"
+        );
+    }
 }
