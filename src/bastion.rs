@@ -134,7 +134,15 @@ fn delete_hint(id: &str) -> String {
 
 /// Rotates the bastion profile's key. On any failure the credentials file
 /// holds a key that works and the error says what IAM holds.
-pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
+/// `go` gets what would be done (IAM's keys, the file, the old key's
+/// fate) before anything changes; `Ok(false)` stops there with `Ok(None)`
+/// (a dry run, or a person who said no).
+pub(crate) fn rotate(
+    sources: &Sources,
+    log: &Log,
+    deactivate: bool,
+    go: impl FnOnce(&str) -> Result<bool, UserError>,
+) -> Result<Option<Rotated>, UserError> {
     let profile = sources.bastion_plan()?.bastion_profile;
     let path = sources.aws.credentials_path.clone();
     // One rotate at a time per profile, from ListAccessKeys to the last
@@ -192,6 +200,17 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
             describe_keys(&keys, &old_id)
         ))
         .hint("check that the bastion profile and mfa_serial belong to the same IAM user"));
+    }
+
+    let plan = format!(
+        "IAM has {}; rotate creates a new access key, writes it into [{profile}] of {} (backup: {}{BACKUP_SUFFIX}), waits until STS accepts it, then {} the old key {old_id}",
+        describe_keys(&keys, &old_id),
+        path.display(),
+        path.display(),
+        if deactivate { "deactivates" } else { "deletes" }
+    );
+    if !go(&plan)? {
+        return Ok(None);
     }
 
     log.verbose("calling IAM CreateAccessKey");
@@ -280,13 +299,13 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
             }
         )));
     }
-    Ok(Rotated {
+    Ok(Some(Rotated {
         old_key: old_id,
         new_key: new_id,
         deactivated_only: deactivate,
         waited,
         moved_cache_entries: moved,
-    })
+    }))
 }
 
 /// The rotate lock of `profile` (in the cache directory), waiting up to

@@ -499,6 +499,12 @@ pub(crate) struct RotateArgs {
     /// Only deactivate the old key instead of deleting it
     #[arg(long)]
     pub(crate) deactivate: bool,
+    /// Do not ask before retiring the old key (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Say what would change in IAM and the credentials file, change nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

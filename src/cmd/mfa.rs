@@ -136,9 +136,10 @@ fn list_table(devices: &[crate::iam::MfaDeviceInfo]) -> String {
         .max("SERIAL".len());
     let mut out = format!("{:<width$}  ENABLED\n", "SERIAL");
     for d in devices {
-        let when = d
-            .enabled
-            .map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        let when = d.enabled.map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        );
         out.push_str(&format!("{:<width$}  {when}\n", d.serial));
     }
     out

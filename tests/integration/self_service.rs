@@ -181,7 +181,7 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     assert!(run(&h, &["credential-process", "prod"]).status.success());
     let before = file_text(&h);
     let started = Instant::now();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -233,7 +233,7 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
 #[test]
 fn rotate_deactivate_keeps_the_old_key_inactive() {
     let h = home();
-    let o = run(&h, &["rotate", "--deactivate"]);
+    let o = run(&h, &["rotate", "--deactivate", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let keys = keys_of(&h);
     assert_eq!(keys.len(), 2);
@@ -250,7 +250,7 @@ fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     let h = home();
     let (other, _) = h.emu().add_access_key("alice").unwrap();
     let before = file_text(&h);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("nothing changed"), "{err}");
@@ -269,7 +269,7 @@ fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
     let h = home();
     h.emu().fail_iam_action("CreateAccessKey", 1);
     let before = file_text(&h);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("credentials file is unchanged"), "{err}");
@@ -289,7 +289,7 @@ fn rotate_interrupted_when_sts_never_accepts_the_new_key_restores_the_old_one() 
     h.emu().set_key_propagation_delay(Duration::from_secs(600));
     let before = file_text(&h);
     let started = Instant::now();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     let took = started.elapsed();
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -316,7 +316,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
         assert_ne!(p, w.users[0].policies[0]);
         w.users[0].policies = vec![p];
     });
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     let keys = keys_of(&h);
@@ -341,7 +341,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
     // An emulator fault at the same step: same outcome.
     let h = home();
     h.emu().fail_iam_action("DeleteAccessKey", 5);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("could not be deleted"),
@@ -655,7 +655,7 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
         format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
     )
     .unwrap();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing changed"), "{}", stderr(&o));
     assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
@@ -781,7 +781,7 @@ fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
     let spawn = || {
         let mut c = h.std_mfacli();
         c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
-            .arg("rotate")
+            .args(["rotate", "--yes"])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -814,4 +814,80 @@ fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
     assert_eq!(keys_of(&h), [(file_key.clone(), "Active".to_owned())]);
     assert_ne!(file_key, ALICE_KEY);
     assert_file_key_works(&h);
+}
+
+/// `rotate` retires an IAM key: without a terminal it needs --yes, on a
+/// terminal it asks (only y/yes goes ahead), and --dry-run changes nothing.
+#[test]
+fn rotate_asks_before_retiring_a_key_and_has_a_dry_run() {
+    let h = home();
+    let unchanged = |h: &Home, what: &str| {
+        assert_eq!(h.emu().count_all("CreateAccessKey"), 0, "{what}");
+        assert_eq!(
+            keys_of(h),
+            [(ALICE_KEY.to_owned(), "Active".to_owned())],
+            "{what}"
+        );
+        assert_eq!(key_in_file(h), ALICE_KEY, "{what}");
+    };
+    // No terminal, no --yes.
+    let o = run(&h, &["rotate"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nothing changed: rotate would delete an IAM access key and there is no terminal to confirm it on")
+            && err.contains("--yes"),
+        "{err}"
+    );
+    unchanged(&h, "no terminal");
+
+    // --dry-run: the plan on stdout, exit 0, nothing changed.
+    let o = run(&h, &["rotate", "--dry-run", "--deactivate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "dry run, nothing changed: IAM has {ALICE_KEY} (active"
+        )) && out.contains(&format!("then deactivates the old key {ALICE_KEY}")),
+        "{out}"
+    );
+    unchanged(&h, "dry run");
+
+    // On a terminal: "n" (and anything but y/yes) keeps everything.
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let on_tty = |answer: &str| {
+        let mut c = h.command("script");
+        c.env_remove("MFACLI_NON_INTERACTIVE")
+            .env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+            .args(["-qec", &format!("{bin} rotate"), "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The question first, then the answer (the pty echoes it).
+        std::thread::sleep(Duration::from_millis(1500));
+        use std::io::Write;
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes());
+        output_bounded(child, "rotate on a pty")
+    };
+    let o = on_tty("n");
+    let screen = stdout(&o);
+    assert!(screen.contains("Go ahead? [y/N]"), "{screen}");
+    assert!(
+        screen.contains(&format!("then deletes the old key {ALICE_KEY}")),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing changed"), "{screen}");
+    unchanged(&h, "answered n");
+    let o = on_tty("y");
+    let screen = stdout(&o);
+    assert!(screen.contains("rotated: "), "{screen}");
+    let keys = keys_of(&h);
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].0, ALICE_KEY);
+    assert_eq!(key_in_file(&h), keys[0].0);
 }
