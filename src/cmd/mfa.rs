@@ -56,6 +56,14 @@ fn add_virtual(ctx: &Ctx, name: &str, seed_file: Option<std::path::PathBuf>) -> 
                     "the seed of {} follows on stdout, shown this once: store it now",
                     device.serial
                 ));
+                // On a terminal, for a phone: the otpauth:// URI and its QR
+                // code too (not in a pipe: scripts read one seed line).
+                let seed = if crate::io::stdout_is_terminal() {
+                    let uri = otpauth_uri(&device.serial, device.seed.expose());
+                    format!("{seed}{uri}\n{}", qr_code(&uri))
+                } else {
+                    seed
+                };
                 // A closed or broken stdout is a failure here, not the quiet
                 // exit of a pager closed early: the seed went nowhere.
                 crate::io::stdout(&seed).map_err(|e| {
@@ -126,6 +134,57 @@ fn list(ctx: &Ctx, json: bool) -> Result<u8> {
     Ok(0)
 }
 
+/// `otpauth://totp/…` for an authenticator app, as the AWS console's QR
+/// code has it: issuer "Amazon Web Services", label `NAME@ACCOUNT`.
+fn otpauth_uri(serial: &str, seed: &str) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+    let account = serial.split(':').nth(4).unwrap_or("");
+    let name = serial.rsplit('/').next().unwrap_or(serial);
+    let issuer = "Amazon Web Services";
+    let label = if account.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}@{account}")
+    };
+    format!(
+        "otpauth://totp/{}:{}?secret={}&issuer={}",
+        enc(issuer),
+        enc(&label),
+        enc(seed),
+        enc(issuer)
+    )
+}
+
+/// `text` as a QR code in half-block characters, light on dark as
+/// terminals show it, with its quiet zone.
+fn qr_code(text: &str) -> String {
+    use qrcode::render::unicode::Dense1x2;
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let mut s = code
+                .render::<Dense1x2>()
+                .dark_color(Dense1x2::Light)
+                .light_color(Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            s.push('\n');
+            s
+        }
+        // The seed and URI above are enough; a QR code is a convenience.
+        Err(_) => String::new(),
+    }
+}
+
 /// One line per device, the columns aligned (serials differ in length).
 fn list_table(devices: &[crate::iam::MfaDeviceInfo]) -> String {
     let width = devices
@@ -149,6 +208,21 @@ fn list_table(devices: &[crate::iam::MfaDeviceInfo]) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn otpauth_uri_for_a_phone() {
+        assert_eq!(
+            otpauth_uri("arn:aws:iam::111111111111:mfa/alice-phone2", "ABC234"),
+            "otpauth://totp/Amazon%20Web%20Services:alice-phone2@111111111111?secret=ABC234&issuer=Amazon%20Web%20Services"
+        );
+        let qr = qr_code("otpauth://totp/x?secret=ABC234");
+        assert!(qr.lines().count() > 10, "{qr}");
+        assert!(
+            qr.chars()
+                .all(|c| " \u{2580}\u{2584}\u{2588}\n".contains(c)),
+            "{qr}"
+        );
+    }
 
     #[test]
     fn list_columns_line_up() {

@@ -891,3 +891,45 @@ fn rotate_asks_before_retiring_a_key_and_has_a_dry_run() {
     assert_ne!(keys[0].0, ALICE_KEY);
     assert_eq!(key_in_file(&h), keys[0].0);
 }
+
+/// On a terminal `mfa add-virtual` also shows the otpauth:// URI and a QR
+/// code for a phone; piped, only the seed line (covered above).
+#[test]
+fn add_virtual_on_a_terminal_shows_the_otpauth_uri_and_a_qr_code() {
+    let h = home();
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let o = h
+        .command("script")
+        .env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+        .args([
+            "-qec",
+            &format!("{bin} mfa add-virtual alice-phone3"),
+            "/dev/null",
+        ])
+        .run_bounded()
+        .unwrap();
+    let screen = stdout(&o).replace('\r', "");
+    assert!(o.status.success(), "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let seed = lines
+        .iter()
+        .find(|l| l.len() == 64 && l.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .expect(&screen);
+    assert!(
+        screen.contains(&format!(
+            "otpauth://totp/Amazon%20Web%20Services:alice-phone3@111111111111?secret={seed}&issuer=Amazon%20Web%20Services"
+        )),
+        "{screen}"
+    );
+    let qr_rows = lines
+        .iter()
+        .filter(|l| {
+            l.chars().count() > 20 && l.chars().all(|c| "\u{2580}\u{2584}\u{2588} ".contains(c))
+        })
+        .count();
+    assert!(qr_rows > 20, "a QR code: {screen}");
+    assert_eq!(
+        h.emu().mfa_serials("alice"),
+        [SERIAL, "arn:aws:iam::111111111111:mfa/alice-phone3"]
+    );
+}
