@@ -598,3 +598,49 @@ fn https_federation_endpoint_honours_aws_ca_bundle() {
     assert_eq!(signin_records(&h).len(), 1);
     assert_eq!(h.counts(), (1, 1), "the refused attempt cost no extra code");
 }
+
+/// A real browser through the one-time redirect: headless Chromium as
+/// $BROWSER follows the loopback URL to the sign-in URL and lands signed in.
+#[test]
+fn headless_chromium_as_browser_signs_in_through_the_one_time_redirect() {
+    if !have("chromium") {
+        return;
+    }
+    let h = Home::new();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = h.path().join("dom.html");
+    let script = h.path().join("browser.sh");
+    // Headless Chromium with --dump-dom exits once the page is loaded; the
+    // DOM file appears only then (the pid is kept to end a hung one).
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nchromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+             --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage \
+             --user-data-dir='{p}' --dump-dom \"$1\" > '{d}.part' 2>/dev/null &\necho $! > '{d}.pid'\nwait\nmv '{d}.part' '{d}'\n",
+            p = profile.path().display(),
+            d = dom.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = console(&h);
+    c.args(["console", "prod"]).env("BROWSER", &script);
+    // mfacli returns once Chromium fetched the redirect; Chromium goes on.
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let start = Instant::now();
+    while !dom.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if !dom.exists() {
+        let pid = std::fs::read_to_string(h.path().join("dom.html.pid")).unwrap_or_default();
+        let _ = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status_bounded();
+        panic!("chromium did not finish within 60 s");
+    }
+    let text = std::fs::read_to_string(&dom).unwrap();
+    assert!(text.contains(ROLE_PREFIX), "landing page DOM: {text}");
+    assert!(text.contains(PROD_ROLE_SESSION), "{text}");
+}
