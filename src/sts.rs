@@ -486,7 +486,10 @@ impl StsClient {
         let out = self
             .block_on(req.send())
             .map_err(|e| self.map_err("AssumeRole", e))?;
-        let arn = out.assumed_role_user.map(|u| u.arn);
+        // Shown to a person (and cached): remote text, never raw.
+        let arn = out
+            .assumed_role_user
+            .map(|u| crate::error::remote_text(&u.arn));
         Ok((self.convert("AssumeRole", out.credentials)?, arn))
     }
 
@@ -496,9 +499,9 @@ impl StsClient {
             .block_on(self.client(signer).get_caller_identity().send())
             .map_err(|e| self.map_err("GetCallerIdentity", e))?;
         Ok(CallerIdentity {
-            account: out.account.unwrap_or_default(),
-            arn: out.arn.unwrap_or_default(),
-            user_id: out.user_id.unwrap_or_default(),
+            account: crate::error::remote_text(&out.account.unwrap_or_default()),
+            arn: crate::error::remote_text(&out.arn.unwrap_or_default()),
+            user_id: crate::error::remote_text(&out.user_id.unwrap_or_default()),
         })
     }
 
@@ -521,9 +524,9 @@ impl StsClient {
             )
             .map_err(|e| self.map_err("GetCallerIdentity", e))?;
         let id = CallerIdentity {
-            account: out.account.unwrap_or_default(),
-            arn: out.arn.unwrap_or_default(),
-            user_id: out.user_id.unwrap_or_default(),
+            account: crate::error::remote_text(&out.account.unwrap_or_default()),
+            arn: crate::error::remote_text(&out.arn.unwrap_or_default()),
+            user_id: crate::error::remote_text(&out.user_id.unwrap_or_default()),
         };
         let skew = *skew
             .lock()
