@@ -435,6 +435,8 @@ pub(crate) struct OneTimeRedirect {
     listener: std::net::TcpListener,
     path: String,
     url: String,
+    /// Connections of other users, dropped unanswered.
+    refused: std::cell::Cell<usize>,
 }
 
 /// What [`OneTimeRedirect::poll`] saw.
@@ -456,6 +458,7 @@ impl OneTimeRedirect {
             listener,
             path,
             url,
+            refused: std::cell::Cell::new(0),
         })
     }
 
@@ -465,6 +468,11 @@ impl OneTimeRedirect {
         &self.url
     }
 
+    /// How many connections of other users were dropped so far.
+    pub(crate) fn refused(&self) -> usize {
+        self.refused.get()
+    }
+
     /// Answers the connections waiting now: another user's are closed
     /// unanswered, a wrong path gets 404, the right one a 302 to `target`.
     pub(crate) fn poll(&self, target: &Secret) -> Served {
@@ -472,7 +480,9 @@ impl OneTimeRedirect {
         while let Ok((mut s, peer)) = self.listener.accept() {
             let Ok(local) = s.local_addr() else { continue };
             if !same_user(local, peer) {
-                continue; // dropped: another local user gets nothing
+                // Dropped: another local user gets nothing.
+                self.refused.set(self.refused.get() + 1);
+                continue;
             }
             let _ = s.set_nonblocking(false);
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));

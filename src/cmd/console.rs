@@ -158,6 +158,12 @@ fn open_browser(ctx: &Ctx, sources: &Sources, url: &Secret) -> Result<()> {
     let mut exited = false;
     loop {
         if redirect.poll(url) == console::Served::Redirected {
+            if redirect.refused() > 0 {
+                ctx.log.warn(&format!(
+                    "{} connection(s) of another local user to the one-time redirect were refused",
+                    redirect.refused()
+                ));
+            }
             return Ok(());
         }
         if !exited {
@@ -182,11 +188,15 @@ fn open_browser(ctx: &Ctx, sources: &Sources, url: &Secret) -> Result<()> {
             }
         }
         if started.elapsed() >= BROWSER_WAIT {
+            let others = match redirect.refused() {
+                0 => String::new(),
+                n => format!("; {n} connection(s) of another local user were refused"),
+            };
             return Err(UserError::new(format!(
-                "cannot open a browser: '{program}' did not open the sign-in page within {} s",
+                "cannot open a browser: '{program}' did not open the sign-in page within {} s{others}",
                 BROWSER_WAIT.as_secs()
             ))
-            .hint(fix)
+            .hint(format!("{fix} (the browser gets a one-time http://127.0.0.1 redirect, which answers only your user on this machine)"))
             .into());
         }
         std::thread::sleep(Duration::from_millis(20));

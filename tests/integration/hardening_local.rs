@@ -420,6 +420,12 @@ echo scanned"#,
         seen.contains("SAW http://127.0.0.1:"),
         "the scan works (it saw the loopback URL): {seen}"
     );
+    // The attacker did connect, and the victim is told.
+    assert!(
+        stderr(&out).contains("of another local user to the one-time redirect were refused"),
+        "{}",
+        stderr(&out)
+    );
     let got = std::fs::read_to_string(&record).unwrap();
     assert!(
         got.to_lowercase()
