@@ -363,6 +363,11 @@ fn another_user_never_sees_or_gets_the_console_sign_in_url() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let stop = dir.path().join("stop");
+    // Where the attacker says it has tried (a directory it may write).
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let tried = shared.join("tried");
     // The attacker: scans /proc/*/cmdline; fetches every URL it sees.
     let scanner = format!(
         r#"end=$(( $(date +%s) + 40 ))
@@ -371,24 +376,27 @@ while [ ! -e {stop} ] && [ $(date +%s) -lt $end ]; do
   | grep -o 'http[^ ]*' | sort -u | while read -r u; do
       case "$u" in *SigninToken*) echo "SAW-TOKEN $u";; *mfacli-console*) echo "SAW $u";; *) continue;; esac
       curl -s -m 2 -D - -o /dev/null "$u" | tr -d '\r' | grep -i '^location' | sed 's/^/GOT /'
+      touch {tried}
     done
 done
 echo scanned"#,
-        stop = stop.display()
+        stop = stop.display(),
+        tried = tried.display()
     );
     let mut attacker = as_attacker(&scanner)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // The victim's browser waits 3 s (the attacker has its chance first),
+    // The victim's browser waits until the attacker has tried (30 s at most),
     // then fetches its URL, recording where it leads.
     let record = h.path().join("browser.txt");
     let browser = h.path().join("browser.sh");
     std::fs::write(
         &browser,
         format!(
-            "#!/bin/sh\nsleep 3\ncurl -s -m 5 -D - -o /dev/null \"$1\" | tr -d '\\r' | grep -i '^location' > '{}'\n",
+            "#!/bin/sh\ni=0\nwhile [ ! -e '{}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\ncurl -s -m 5 -D - -o /dev/null \"$1\" | tr -d '\\r' | grep -i '^location' > '{}'\n",
+            tried.display(),
             record.display()
         ),
     )
