@@ -134,11 +134,37 @@ fn delete_hint(id: &str) -> String {
 
 /// Rotates the bastion profile's key. On any failure the credentials file
 /// holds a key that works and the error says what IAM holds.
-pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<Rotated, UserError> {
-    let ss = SelfService::open(sources, log)?;
-    let profile = ss.plan.bastion_profile.clone();
+/// `go` gets what would be done (IAM's keys, the file, the old key's
+/// fate) before anything changes; `Ok(false)` stops there with `Ok(None)`
+/// (a dry run, or a person who said no).
+pub(crate) fn rotate(
+    sources: &Sources,
+    log: &Log,
+    deactivate: bool,
+    go: impl FnOnce(&str) -> Result<bool, UserError>,
+) -> Result<Option<Rotated>, UserError> {
+    let profile = sources.bastion_plan()?.bastion_profile;
     let path = sources.aws.credentials_path.clone();
-    let old = sources.aws.long_term_keys(&profile)?;
+    // One rotate at a time per profile, from ListAccessKeys to the last
+    // write: two at once left a working key only in a backup file.
+    let _lock = rotate_lock(sources, log, &profile)?;
+    // Re-read under the lock: another rotate may have replaced the key
+    // since this process read the file.
+    let fresh =
+        crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
+            .long_term_keys(&profile)?;
+    let loaded = sources.aws.long_term_keys(&profile)?;
+    if fresh.access_key_id != loaded.access_key_id {
+        return Err(UserError::new(format!(
+            "nothing changed: [{profile}] of {} now holds {} instead of {} (another `mfacli rotate` replaced it meanwhile)",
+            path.display(),
+            fresh.access_key_id,
+            loaded.access_key_id
+        ))
+        .hint("the key was just rotated; run `mfacli rotate` again only if you want another new key"));
+    }
+    let ss = SelfService::open(sources, log)?;
+    let old = loaded;
     let old_id = old.access_key_id.clone();
     if !sources.aws.has_credentials_section(&profile) {
         return Err(UserError::new(format!(
@@ -174,6 +200,17 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
             describe_keys(&keys, &old_id)
         ))
         .hint("check that the bastion profile and mfa_serial belong to the same IAM user"));
+    }
+
+    let plan = format!(
+        "IAM has {}; rotate creates a new access key, writes it into [{profile}] of {} (backup: {}{BACKUP_SUFFIX}), waits until STS accepts it, then {} the old key {old_id}",
+        describe_keys(&keys, &old_id),
+        path.display(),
+        path.display(),
+        if deactivate { "deactivates" } else { "deletes" }
+    );
+    if !go(&plan)? {
+        return Ok(None);
     }
 
     log.verbose("calling IAM CreateAccessKey");
@@ -262,13 +299,42 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
             }
         )));
     }
-    Ok(Rotated {
+    Ok(Some(Rotated {
         old_key: old_id,
         new_key: new_id,
         deactivated_only: deactivate,
         waited,
         moved_cache_entries: moved,
-    })
+    }))
+}
+
+/// The rotate lock of `profile` (in the cache directory), waiting up to
+/// the lock timeout for a rotate in progress.
+fn rotate_lock(
+    sources: &Sources,
+    log: &Log,
+    profile: &str,
+) -> Result<crate::cache::LockGuard, UserError> {
+    let name = format!("rotate-{}", crate::cache::key_hash(&[profile]));
+    let cache = sources.cache();
+    let lock = cache.lock(&name, sources.lock_timeout(), || {
+        log.notice(&format!(
+            "waiting for another `mfacli rotate` of profile '{profile}' to finish"
+        ));
+    });
+    match lock {
+        Ok(Some(guard)) => Ok(guard),
+        Ok(None) => Err(UserError::new(format!(
+            "nothing changed: cannot create the rotate lock in {}",
+            cache.dir().display()
+        ))
+        .hint("rotate needs a writable cache directory (MFACLI_CACHE_DIR) so that two rotates never run at once")),
+        Err(e) => Err(UserError::new(format!(
+            "nothing changed: another `mfacli rotate` of profile '{profile}' is still running ({})",
+            e.message
+        ))
+        .hint("let it finish: it reports the new key when it is done")),
+    }
 }
 
 /// Polls GetCallerIdentity with the new key, with backoff, for up to
@@ -338,19 +404,31 @@ fn move_cache(
     moved
 }
 
-/// `mfacli mfa add-virtual NAME`: create and enable a virtual MFA device,
-/// enabling it with two consecutive codes from its new seed.
+/// `mfacli mfa add-virtual NAME`: create a virtual MFA device, hand its
+/// seed to `store` (a file, stdout), and only once that succeeded enable it
+/// with two consecutive codes from the seed. A device whose seed could not
+/// be stored is never enabled: nobody could produce its codes.
 pub(crate) fn add_virtual(
     sources: &Sources,
     log: &Log,
     name: &str,
+    store: impl FnOnce(&NewVirtualDevice) -> Result<(), UserError>,
 ) -> Result<NewVirtualDevice, UserError> {
     let ss = SelfService::open(sources, log)?;
     let user = ss.user_name()?;
     log.verbose(&format!("calling IAM CreateVirtualMFADevice {name}"));
     let device = ss.iam.create_virtual_mfa_device(name)?;
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     let seed = crate::mfa::totp::Seed::decode(device.seed.expose(), "the new device's seed")?;
+    let not_enabled = |serial: &str| {
+        format!(
+            "the device {serial} was created but not enabled (no code from it is accepted); delete it: `mfacli exec --bastion -- aws iam delete-virtual-mfa-device --serial-number {serial}`"
+        )
+    };
+    store(&device).map_err(|e| {
+        let hint = not_enabled(&device.serial);
+        UserError::new(e.message).hint(hint)
+    })?;
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     // Two consecutive steps: the previous one and the current one.
     let step = crate::mfa::totp::STEP_SECS;
     let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
@@ -362,9 +440,9 @@ pub(crate) fn add_virtual(
         .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
         .map_err(|e| {
             UserError::from(e.clone()).hint(format!(
-                "{}; the device {} was created but not enabled",
-                e.hint().unwrap_or_default(),
-                device.serial
+                "{}{}",
+                e.hint().map(|h| format!("{h}; ")).unwrap_or_default(),
+                not_enabled(&device.serial)
             ))
         })?;
     Ok(device)

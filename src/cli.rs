@@ -68,10 +68,13 @@ impl Cli {
     /// clap's command tree (about half of a cache hit's instructions);
     /// every other command line goes to clap. Both give the same `Cli`
     /// (`tests::fast_path_parses_as_clap_does`).
-    pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Cli {
-        Self::parse_fast(&args, env).unwrap_or_else(|| {
-            Self::try_parse(&args).unwrap_or_else(|e| exec_needs_dashes(e, &args).exit())
-        })
+    /// A usage error (or `--help`) is returned, for the caller to print
+    /// with [`clap::Error::exit`].
+    pub(crate) fn parse_args(args: Vec<OsString>, env: &Env) -> Result<Cli, clap::Error> {
+        match Self::parse_fast(&args, env) {
+            Some(cli) => Ok(cli),
+            None => Self::try_parse(&args).map_err(|e| exec_needs_dashes(e, &args)),
+        }
     }
 
     /// clap's parse of [`command`]'s tree.
@@ -905,6 +908,12 @@ pub(crate) struct RotateArgs {
     /// Only deactivate the old key instead of deleting it
     #[arg(long)]
     pub(crate) deactivate: bool,
+    /// Do not ask before retiring the old key (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Say what would change in IAM and the credentials file, change nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub(crate) dry_run: bool,
     #[command(flatten)]
     pub(crate) shared: AccountOpts,
 }

@@ -62,16 +62,18 @@ pub(crate) fn federation_url(
         },
     };
     let url = url.trim().to_owned();
+    let example = format!(
+        "e.g. {} (the login and getSigninToken parameters are added by mfacli)",
+        default_federation_url(partition)
+    );
     if !is_http_url(&url) || url.contains('?') || url.contains('#') {
         return Err(UserError::new(format!(
             "{source}: '{url}' is not an http(s) URL without a query"
         ))
-        .hint(format!(
-            "e.g. {} (the login and getSigninToken parameters are added by mfacli)",
-            default_federation_url(partition)
-        )));
+        .hint(example));
     }
-    Ok(url)
+    // The role's credentials go there: the rule of the STS and IAM endpoints.
+    crate::plan::checked_url(&url, source, &example, env)
 }
 
 fn is_http_url(s: &str) -> bool {
@@ -261,7 +263,7 @@ async fn fetch(
     let resp = client
         .request(req)
         .await
-        .map_err(|e| FederationError::Unreachable(error_chain(&e)))?;
+        .map_err(|e| FederationError::Unreachable(crate::error::remote_text(&error_chain(&e))))?;
     let status = resp.status().as_u16();
     let body = Limited::new(resp.into_body(), MAX_RESPONSE)
         .collect()
@@ -326,6 +328,8 @@ fn page_message(body: &[u8]) -> String {
             rest.find("</title>").map(|e| rest[..e].to_owned())
         })
         .unwrap_or_else(|| text.chars().take(120).collect());
+    // A page from the network: no escape sequence reaches the terminal.
+    let title = crate::error::remote_text(&title);
     let one_line: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(160).collect()
 }
@@ -421,6 +425,169 @@ pub(crate) fn browser_command(env: &Env) -> (String, Vec<String>) {
     } else {
         ("xdg-open".into(), Vec::new())
     }
+}
+
+/// The browser never gets the sign-in URL on its command line (every local
+/// user can read `/proc/*/cmdline`): it gets a loopback URL with an
+/// unguessable path, which redirects to the sign-in URL once, and only for
+/// a connection of this user; then the port is closed.
+pub(crate) struct OneTimeRedirect {
+    listener: std::net::TcpListener,
+    path: String,
+    url: String,
+    /// Connections of other users, dropped unanswered.
+    refused: std::cell::Cell<usize>,
+}
+
+/// What [`OneTimeRedirect::poll`] saw.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// The redirect went out: the port is closed now.
+    Redirected,
+    Waiting,
+}
+
+impl OneTimeRedirect {
+    pub(crate) fn bind() -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let path = format!("/mfacli-console/{}", random_hex(16)?);
+        let url = format!("http://127.0.0.1:{port}{path}");
+        Ok(Self {
+            listener,
+            path,
+            url,
+            refused: std::cell::Cell::new(0),
+        })
+    }
+
+    /// The loopback URL for the browser (not a secret on its own: it
+    /// answers only this user, once).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// How many connections of other users were dropped so far.
+    pub(crate) fn refused(&self) -> usize {
+        self.refused.get()
+    }
+
+    /// Answers the connections waiting now: another user's are closed
+    /// unanswered, a wrong path gets 404, the right one a 302 to `target`.
+    pub(crate) fn poll(&self, target: &Secret) -> Served {
+        use std::io::{Read, Write};
+        while let Ok((mut s, peer)) = self.listener.accept() {
+            let Ok(local) = s.local_addr() else { continue };
+            if !same_user(local, peer) {
+                // Dropped: another local user gets nothing.
+                self.refused.set(self.refused.get() + 1);
+                continue;
+            }
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("GET "))
+                .and_then(|l| l.split(' ').next());
+            if path == Some(self.path.as_str()) {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 302 Found\r\nLocation: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    target.expose()
+                );
+                let _ = s.flush();
+                return Served::Redirected;
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+        Served::Waiting
+    }
+}
+
+/// `n` random bytes as hex, from the kernel.
+fn random_hex(n: usize) -> std::io::Result<String> {
+    use std::fmt::Write;
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    }))
+}
+
+/// Whether the loopback connection `peer` -> `local` was opened by this
+/// process's user: the owner of the client socket in `/proc/net/tcp`.
+#[cfg(target_os = "linux")]
+fn same_user(local: std::net::SocketAddr, peer: std::net::SocketAddr) -> bool {
+    // SAFETY: getuid has no preconditions.
+    let me = unsafe { libc::getuid() };
+    std::fs::read_to_string("/proc/net/tcp")
+        .ok()
+        .and_then(|t| tcp_owner(&t, peer, local))
+        == Some(me)
+}
+
+/// No per-connection owner to look up: the unguessable path is the guard.
+#[cfg(not(target_os = "linux"))]
+fn same_user(_: std::net::SocketAddr, _: std::net::SocketAddr) -> bool {
+    true
+}
+
+/// The uid owning the IPv4 socket `from` connected to `to`, from the text
+/// of `/proc/net/tcp` (addresses in host byte order hex, ports big-endian).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn tcp_owner(table: &str, from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<u32> {
+    let hex = |a: std::net::SocketAddr| match a {
+        std::net::SocketAddr::V4(v4) => Some(format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(v4.ip().octets()),
+            v4.port()
+        )),
+        std::net::SocketAddr::V6(_) => None,
+    };
+    let (from, to) = (hex(from)?, hex(to)?);
+    table.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 7 && f[1] == from && f[2] == to)
+            .then(|| f[7].parse().ok())
+            .flatten()
+    })
+}
+
+/// A helper's output (the browser's stderr) for an error message: the
+/// loopback and sign-in URLs masked, remote-text rules, one short line.
+pub(crate) fn helper_output(raw: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(raw).into_owned();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(s, "<the sign-in URL>");
+    }
+    // Whatever is left of a token (a browser may print it cut or encoded).
+    let text: String = text
+        .split_whitespace()
+        .map(|w| {
+            if w.contains("SigninToken") || w.contains("mfacli-console") {
+                "<the sign-in URL>"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    crate::error::remote_text(&text).chars().take(200).collect()
 }
 
 #[cfg(test)]
@@ -620,6 +787,33 @@ mod tests {
         );
         let (prog, _) = browser_command(&Env::default());
         assert!(["xdg-open", "open", "cmd"].contains(&prog.as_str()));
+    }
+
+    #[test]
+    fn tcp_owner_finds_the_client_socket() {
+        // Two sockets of one loopback connection, 127.0.0.1:40000 -> :5000.
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1388 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 0100007F:9C40 0100007F:1388 01 00000000:00000000 00:00000000 00000000 65534        0 2 1
+";
+        let client: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let server: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        if cfg!(target_endian = "little") {
+            assert_eq!(tcp_owner(table, client, server), Some(65534));
+            assert_eq!(tcp_owner(table, server, client), Some(0));
+        }
+        let other: std::net::SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        assert_eq!(tcp_owner(table, other, server), None);
+    }
+
+    #[test]
+    fn helper_output_masks_both_urls() {
+        let raw = b"xdg-open: cannot open 'http://127.0.0.1:1/mfacli-console/ab'\n\x1b[31mhttps://s/f?Action=login&SigninToken=XYZ\n";
+        let t = helper_output(raw, &["https://s/f?Action=login&SigninToken=XYZ"]);
+        assert_eq!(
+            t,
+            "xdg-open: cannot open <the sign-in URL> <the sign-in URL>"
+        );
     }
 
     #[test]

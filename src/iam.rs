@@ -214,7 +214,10 @@ impl IamClient {
             .access_key_metadata
             .iter()
             .map(|m| AccessKeyInfo {
-                access_key_id: m.access_key_id.clone().unwrap_or_default(),
+                // Shown in messages: remote text, never raw.
+                access_key_id: crate::error::remote_text(
+                    m.access_key_id.as_deref().unwrap_or_default(),
+                ),
                 active: m.status == Some(StatusType::Active),
                 created: to_utc(m.create_date.as_ref()),
             })
@@ -282,7 +285,7 @@ impl IamClient {
             .mfa_devices
             .iter()
             .map(|d| MfaDeviceInfo {
-                serial: d.serial_number.clone(),
+                serial: crate::error::remote_text(&d.serial_number),
                 enabled: DateTime::<Utc>::from_timestamp(d.enable_date.secs(), 0),
             })
             .collect())

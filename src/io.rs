@@ -34,6 +34,36 @@ pub(crate) fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
 
+/// Why what is written to stdout would reach nobody, if it would: stdout
+/// is `/dev/null` (also what a closed stdout becomes at start-up), or a
+/// pipe whose reader is gone. For output that must not be lost (a seed).
+pub(crate) fn stdout_goes_nowhere() -> Option<&'static str> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let out = io::stdout();
+    let fd = out.as_fd();
+    let mut p = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout.
+    let polled = unsafe { libc::poll(&mut p, 1, 0) };
+    if polled == 1 && p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+        return Some("stdout is a pipe nobody reads, or closed");
+    }
+    let same =
+        |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+    let stdout_meta = fd
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|f| std::fs::File::from(f).metadata().ok());
+    match (stdout_meta, std::fs::metadata("/dev/null").ok()) {
+        (Some(a), Some(b)) if same(&a, &b) => Some("stdout is /dev/null (or was closed)"),
+        _ => None,
+    }
+}
+
 /// Whether stderr is a terminal (colour, progress).
 pub(crate) fn stderr_is_terminal() -> bool {
     io::stderr().is_terminal()

@@ -50,7 +50,20 @@ pub fn main() -> ExitCode {
     let env = env::Env::capture();
     // `COMPLETE=bash mfacli …`: a shell asking for completions; exits.
     cli::complete_if_asked(&env);
-    let cli = cli::Cli::parse_args(std::env::args_os().collect(), &env);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::Cli::parse_args(args.clone(), &env) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A usage error of `env` fails the caller's eval as any other
+            // failure of it does (not `--help`, which is no failure).
+            if e.use_stderr() {
+                if let Some(failure) = cmd::env::usage_failure(&args, &env) {
+                    let _ = io::stdout(&failure);
+                }
+            }
+            e.exit()
+        }
+    };
     let log = log::Log::new(log::Level::Normal, &env);
     match cmd::run(cli, env) {
         Ok(code) => ExitCode::from(code),

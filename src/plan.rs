@@ -602,23 +602,7 @@ impl Sources {
         example: &str,
         region: String,
     ) -> Result<Endpoint, UserError> {
-        let url = url.trim_end_matches('/').to_owned();
-        let valid = (url.starts_with("https://") || url.starts_with("http://"))
-            && url
-                .split("://")
-                .nth(1)
-                .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
-        if !valid {
-            return Err(
-                UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
-            );
-        }
-        if url.starts_with("http://") && !is_loopback_url(&url) && !self.insecure_allowed()? {
-            return Err(UserError::new(format!(
-                "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see your MFA code and the MFA session"
-            ))
-            .hint(format!("use https://, or set {INSECURE_ENV}=1 if you really mean it (e.g. a test STS on another host)")));
-        }
+        let url = checked_url(url, source, example, &self.env)?;
         let timeout = self
             .overrides
             .timeout
@@ -636,21 +620,65 @@ impl Sources {
 /// The opt-in for plain http to an STS endpoint that is not loopback.
 pub(crate) const INSECURE_ENV: &str = "MFACLI_ALLOW_INSECURE_ENDPOINT";
 
+/// The URL rule of every endpoint mfacli sends credentials or codes to
+/// (STS, IAM, the console's federation endpoint): http(s), and plain http
+/// only to this machine unless [`INSECURE_ENV`] is `1` (`env` is read for
+/// it). `source` names where the URL came from in errors.
+pub(crate) fn checked_url(
+    url: &str,
+    source: &str,
+    example: &str,
+    env: &Env,
+) -> Result<String, UserError> {
+    let url = url.trim_end_matches('/').to_owned();
+    let valid = (url.starts_with("https://") || url.starts_with("http://"))
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+    if !valid {
+        return Err(
+            UserError::new(format!("{source}: '{url}' is not an http(s) URL")).hint(example),
+        );
+    }
+    if url.starts_with("http://") && !is_loopback_url(&url) && env.text(INSECURE_ENV)? != Some("1")
+    {
+        return Err(UserError::new(format!(
+            "{source}: '{url}' is plain http to a host that is not this machine; anyone on the path would see the MFA code and credentials sent to it"
+        ))
+        .hint(format!("use https://, or set {INSECURE_ENV}=1 if you really mean it (e.g. a test endpoint on another host)")));
+    }
+    Ok(url)
+}
+
 /// Whether an http(s) URL's host is this machine: `localhost`,
 /// 127.0.0.0/8 or `::1`.
 pub(crate) fn is_loopback_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // A backslash is a path separator to some URL parsers: the host could
+    // be read differently by whoever sends the request.
+    if authority.contains('\\') {
+        return false;
+    }
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split_once(']').unwrap_or(("", "x"))
     } else {
-        host_port.split(':').next().unwrap_or("")
+        host_port
+            .find(':')
+            .map_or((host_port, ""), |i| host_port.split_at(i))
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    // Nothing after the host but `:PORT`.
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok
+        && (host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
 }
 
 /// The partition a region name belongs to.
@@ -905,5 +933,52 @@ mod tests {
         ] {
             assert!(!is_loopback_url(no), "{no}");
         }
+    }
+
+    /// The endpoint rule from the attacker's side: each refused URL is a
+    /// well-formed http URL that only the "plain http to this machine"
+    /// rule stops (https to the same host passes).
+    #[test]
+    fn plain_http_only_reaches_this_machine() {
+        let env = Env::default();
+        let refused = [
+            "http://192.0.2.1:8080",
+            "http://10.99.0.1:8080/federation",
+            "http://127.0.0.1.nip.io",
+            "http://localhost.evil.example:1",
+            "http://[::1].evil.example",
+            "http://[::ffff:c000:201]:1",
+            "http://127.0.0.1@evil.example",
+            "http://evil.example\\@127.0.0.1",
+            "http://localhost:1:evil.example",
+            "http://0.0.0.0:1",
+            "http://[::]:1",
+        ];
+        for url in refused {
+            let e = checked_url(url, "X", "e.g.", &env).unwrap_err();
+            assert!(
+                e.message
+                    .contains("plain http to a host that is not this machine"),
+                "{url}: {e}"
+            );
+            let https = url.replacen("http://", "https://", 1);
+            assert!(checked_url(&https, "X", "e.g.", &env).is_ok(), "{https}");
+        }
+        let allowed = [
+            "http://127.0.0.1:4566",
+            "http://127.8.9.10",
+            "http://localhost:1/federation",
+            "http://[::1]:1",
+            "http://user:pw@127.0.0.1:1",
+        ];
+        for url in allowed {
+            assert!(checked_url(url, "X", "e.g.", &env).is_ok(), "{url}");
+        }
+        let opted_in = Env::from_pairs([(INSECURE_ENV, "1")]);
+        for url in refused {
+            assert!(checked_url(url, "X", "e.g.", &opted_in).is_ok(), "{url}");
+        }
+        let not_one = Env::from_pairs([(INSECURE_ENV, "yes")]);
+        assert!(checked_url(refused[0], "X", "e.g.", &not_one).is_err());
     }
 }

@@ -436,9 +436,10 @@ impl StsClient {
         let kind = match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
+                // Remote text: shown to a person, never raw.
                 StsErrorKind::Service {
-                    code: e.code().unwrap_or("Unknown").to_owned(),
-                    message: e.message().unwrap_or("").to_owned(),
+                    code: crate::error::remote_text(e.code().unwrap_or("Unknown")),
+                    message: crate::error::remote_text(e.message().unwrap_or("")),
                 }
             }
             SdkError::TimeoutError(_) => StsErrorKind::Timeout,
@@ -446,14 +447,15 @@ impl StsClient {
             SdkError::DispatchFailure(df) => {
                 let detail = df
                     .as_connector_error()
-                    .map(|c| error_chain(c))
+                    .map(|c| crate::error::remote_text(&error_chain(c)))
                     .unwrap_or_else(|| "dispatch failure".into());
                 StsErrorKind::Unreachable(detail)
             }
-            SdkError::ResponseError(_) => {
-                StsErrorKind::Other(format!("unreadable response: {}", error_chain(&err)))
-            }
-            other => StsErrorKind::Other(error_chain(other)),
+            SdkError::ResponseError(_) => StsErrorKind::Other(format!(
+                "unreadable response: {}",
+                crate::error::remote_text(&error_chain(&err))
+            )),
+            other => StsErrorKind::Other(crate::error::remote_text(&error_chain(other))),
         };
         StsError {
             action,
@@ -509,7 +511,10 @@ impl StsClient {
         let out = self
             .block_on(req.send())
             .map_err(|e| self.map_err("AssumeRole", e))?;
-        let arn = out.assumed_role_user.map(|u| u.arn);
+        // Shown to a person (and cached): remote text, never raw.
+        let arn = out
+            .assumed_role_user
+            .map(|u| crate::error::remote_text(&u.arn));
         Ok((self.convert("AssumeRole", out.credentials)?, arn))
     }
 
@@ -519,9 +524,9 @@ impl StsClient {
             .block_on(self.client(signer).get_caller_identity().send())
             .map_err(|e| self.map_err("GetCallerIdentity", e))?;
         Ok(CallerIdentity {
-            account: out.account.unwrap_or_default(),
-            arn: out.arn.unwrap_or_default(),
-            user_id: out.user_id.unwrap_or_default(),
+            account: crate::error::remote_text(&out.account.unwrap_or_default()),
+            arn: crate::error::remote_text(&out.arn.unwrap_or_default()),
+            user_id: crate::error::remote_text(&out.user_id.unwrap_or_default()),
         })
     }
 
@@ -544,9 +549,9 @@ impl StsClient {
             )
             .map_err(|e| self.map_err("GetCallerIdentity", e))?;
         let id = CallerIdentity {
-            account: out.account.unwrap_or_default(),
-            arn: out.arn.unwrap_or_default(),
-            user_id: out.user_id.unwrap_or_default(),
+            account: crate::error::remote_text(&out.account.unwrap_or_default()),
+            arn: crate::error::remote_text(&out.arn.unwrap_or_default()),
+            user_id: crate::error::remote_text(&out.user_id.unwrap_or_default()),
         };
         let skew = *skew
             .lock()

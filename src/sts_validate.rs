@@ -187,6 +187,38 @@ mod tests {
         assert_eq!(t.timestamp(), 1_800_000_000);
     }
 
+    /// Only the alphabet check stops these: each value keeps its valid
+    /// length and every other character, with one control or line-break
+    /// character put inside (where a rogue STS would smuggle a new line
+    /// into `~/.aws/credentials` or an `eval`).
+    #[test]
+    fn a_line_break_or_control_inside_an_otherwise_valid_value_is_refused() {
+        let breaks = [
+            '\n', '\r', '\u{b}', '\u{c}', '\t', '\0', '\u{1b}', '\u{7f}', '\u{85}', '\u{2028}',
+            '\u{2029}',
+        ];
+        let inside = |v: &str, c: char| format!("{}{c}{}", &v[..8], &v[8..]);
+        for c in breaks {
+            let e = check(&inside(ID, c), SECRET, TOKEN, 0, 0).unwrap_err();
+            assert!(e.starts_with("AccessKeyId has characters"), "{c:?}: {e}");
+            let e = check(ID, &inside(SECRET, c), TOKEN, 0, 0).unwrap_err();
+            assert!(
+                e.starts_with("SecretAccessKey has characters"),
+                "{c:?}: {e}"
+            );
+            let e = check(ID, SECRET, &inside(TOKEN, c), 0, 0).unwrap_err();
+            assert!(e.starts_with("SessionToken has characters"), "{c:?}: {e}");
+            // A CR LF pair and a break at either end too.
+            for token in [
+                format!("{}\r\n{}", &TOKEN[..8], &TOKEN[8..]),
+                format!("{TOKEN}{c}"),
+                format!("{c}{TOKEN}"),
+            ] {
+                assert!(check(ID, SECRET, &token, 0, 0).is_err(), "{token:?}");
+            }
+        }
+    }
+
     #[test]
     fn refuses_each_malformed_field_without_quoting_it() {
         let injected = "tok\n[default]\ncredential_process = sh -c 'touch /tmp/pwned'";

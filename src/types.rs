@@ -366,25 +366,39 @@ impl FromStr for MfaSerial {
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
         let shape = "expected arn:aws:iam::123456789012:mfa/NAME or a hardware token serial";
         if s.starts_with("arn:") {
-            let Some((partition, service, _region, account, resource)) = split_arn(s) else {
+            let Some((partition, service, region, account, resource)) = split_arn(s) else {
                 return invalid(format!("'{s}' is not an MFA device ARN ({shape})"));
             };
+            // IAM is global: an MFA device ARN has no region.
+            if !region.is_empty() {
+                return invalid(format!(
+                    "'{s}' is not an MFA device ARN: IAM ARNs have no region ({shape})"
+                ));
+            }
             let partition = Partition::parse(partition)
                 .map_err(|e| InvalidValue(format!("'{s}' is not an MFA device ARN: {e}")))?;
             account
                 .parse::<AccountId>()
                 .map_err(|e| InvalidValue(format!("'{s}' is not an MFA device ARN: {e}")))?;
-            let name = resource
+            // `mfa/NAME` or `mfa/PATH/NAME`: every part, the path too, of
+            // IAM name characters. The serial is shown in dialogs (zenity
+            // reads markup) and messages, so nothing else may pass.
+            let parts: Option<Vec<&str>> = resource
                 .strip_prefix("mfa/")
-                .and_then(|p| p.rsplit('/').next());
+                .map(|p| p.split('/').collect());
+            let whole = parts.as_ref().is_some_and(|parts| {
+                resource.len() <= 512
+                    && parts
+                        .iter()
+                        .all(|p| !p.is_empty() && p.chars().all(is_iam_name_char))
+            });
+            let name = parts.as_ref().and_then(|p| p.last().copied());
             match name {
-                Some(n) if service == "iam" && !n.is_empty() && n.chars().all(is_iam_name_char) => {
-                    Ok(Self {
-                        serial: s.to_owned(),
-                        partition: Some(partition),
-                        device_name: Some(n.to_owned()),
-                    })
-                }
+                Some(n) if service == "iam" && whole => Ok(Self {
+                    serial: s.to_owned(),
+                    partition: Some(partition),
+                    device_name: Some(n.to_owned()),
+                }),
                 _ => invalid(format!("'{s}' is not an MFA device ARN ({shape})")),
             }
         } else if (9..=256).contains(&s.len())
@@ -747,6 +761,41 @@ mod tests {
             .is_err());
         assert!("arn:aws:iam::1111:mfa/alice".parse::<MfaSerial>().is_err());
         assert!("short".parse::<MfaSerial>().is_err());
+    }
+
+    /// Only the path and region rules stop these: each has a valid
+    /// partition, account and device name.
+    #[test]
+    fn mfa_serial_paths_and_regions_are_validated() {
+        let ok = [
+            ("arn:aws:iam::111111111111:mfa/alice", "alice"),
+            ("arn:aws:iam::111111111111:mfa/team/alice", "alice"),
+            (
+                "arn:aws:iam::111111111111:mfa/a.b/c_d/e+f=g,h@i-j",
+                "e+f=g,h@i-j",
+            ),
+        ];
+        for (s, name) in ok {
+            assert_eq!(s.parse::<MfaSerial>().unwrap().device_name(), Some(name));
+        }
+        let bad = [
+            "arn:aws:iam::111111111111:mfa/<big>/alice",
+            "arn:aws:iam::111111111111:mfa/<span_size=\"x\">/alice",
+            "arn:aws:iam::111111111111:mfa/&amp;/alice",
+            "arn:aws:iam::111111111111:mfa/team\n<b>Password</b>:/alice",
+            "arn:aws:iam::111111111111:mfa/a\u{1b}[2J/alice",
+            "arn:aws:iam::111111111111:mfa/with space/alice",
+            "arn:aws:iam::111111111111:mfa/caf\u{e9}/alice",
+            "arn:aws:iam::111111111111:mfa//alice",
+            "arn:aws:iam::111111111111:mfa/team//alice",
+            "arn:aws:iam::111111111111:mfa/alice/",
+            "arn:aws:iam:us-east-1:111111111111:mfa/alice",
+        ];
+        for s in bad {
+            assert!(s.parse::<MfaSerial>().is_err(), "{s:?}");
+        }
+        let long = format!("arn:aws:iam::111111111111:mfa/{}/alice", "p".repeat(520));
+        assert!(long.parse::<MfaSerial>().is_err());
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::secret::Secret;
 /// Role credentials with less left than this are renewed first (through
 /// the MFA session, no code), so the console session is not cut short.
 const MIN_CONSOLE_SECS: i64 = 900;
-/// How long to watch the browser command for an early failure.
-const BROWSER_GRACE: Duration = Duration::from_secs(3);
+/// How long the browser has to fetch the one-time redirect.
+const BROWSER_WAIT: Duration = Duration::from_secs(60);
 
 /// A console `--duration` AWS refused for a role (over its
 /// MaxSessionDuration), kept in the cache.
@@ -164,50 +164,117 @@ pub(crate) fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Hands the URL to the browser as one argument, never through a shell.
-/// The child's environment is the snapshot without the MFA seed and code.
+/// Opens the console without the sign-in URL ever being on a command line
+/// (another local user can read every process's argv): the browser gets a
+/// one-time loopback URL that redirects to it ([`console::OneTimeRedirect`]),
+/// as one argument, never through a shell. The child's environment is the
+/// snapshot without the MFA seed and code; its stderr goes to a private
+/// memory file and is shown, masked, only if it fails.
 fn open_browser(ctx: &Ctx, sources: &Sources, url: &Secret) -> Result<()> {
     let (program, before) = console::browser_command(&ctx.env);
-    let url_arg = if cfg!(windows) {
-        // cmd's `start` would cut the URL at each `&`.
-        url.expose().replace('&', "^&")
-    } else {
-        url.expose().to_owned()
-    };
+    let fix =
+        "set BROWSER to your browser's command, or run with --print and open the URL yourself";
+    let redirect = console::OneTimeRedirect::bind().map_err(|e| {
+        UserError::new(format!(
+            "cannot open a browser: no loopback port for the one-time redirect: {e}"
+        ))
+        .hint(fix)
+    })?;
+    let stderr_file = private_output_file();
     let mut cmd = Command::new(&program);
     cmd.args(&before)
-        .arg(url_arg)
+        .arg(redirect.url())
         .env_clear()
         .envs(ctx.env.iter())
         .stdin(Stdio::null())
         .stdout(Stdio::null());
+    match stderr_file.as_ref().and_then(|f| f.try_clone().ok()) {
+        Some(f) => cmd.stderr(f),
+        None => cmd.stderr(Stdio::null()),
+    };
     super::strip_code_sources(ctx, sources, &mut cmd);
-    ctx.log
-        .verbose(&format!("opening the sign-in URL with {program}"));
-    let fix =
-        "set BROWSER to your browser's command, or run with --print and open the URL yourself";
+    ctx.log.verbose(&format!(
+        "opening a one-time loopback redirect to the sign-in URL with {program}"
+    ));
     let mut child = cmd.spawn().map_err(|e| {
         UserError::new(format!(
             "cannot open a browser: cannot run '{program}': {e}"
         ))
         .hint(fix)
     })?;
-    // A browser may keep running; an opener (xdg-open) exits at once. Only
-    // a quick failure is reported.
+    // The opener (xdg-open) exits at once, a browser may keep running; the
+    // page is fetched within BROWSER_WAIT or not at all. Only a failure
+    // before the fetch is an error.
     let started = Instant::now();
-    while started.elapsed() < BROWSER_GRACE {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                return Err(UserError::new(format!(
-                    "cannot open a browser: '{program}' failed ({status})"
-                ))
-                .hint(fix)
-                .into())
+    let mut exited = false;
+    loop {
+        if redirect.poll(url) == console::Served::Redirected {
+            if redirect.refused() > 0 {
+                ctx.log.warn(&format!(
+                    "{} connection(s) of another local user to the one-time redirect were refused",
+                    redirect.refused()
+                ));
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => return Ok(()),
+            return Ok(());
         }
+        if !exited {
+            match child.try_wait() {
+                Ok(Some(status)) if !status.success() => {
+                    let said = stderr_file
+                        .as_ref()
+                        .map(read_start)
+                        .map(|raw| console::helper_output(&raw, &[url.expose(), redirect.url()]))
+                        .filter(|t| !t.is_empty())
+                        .map(|t| format!(": {t}"))
+                        .unwrap_or_default();
+                    return Err(UserError::new(format!(
+                        "cannot open a browser: '{program}' failed ({status}){said}"
+                    ))
+                    .hint(fix)
+                    .into());
+                }
+                Ok(Some(_)) => exited = true,
+                Ok(None) => {}
+                Err(_) => exited = true,
+            }
+        }
+        if started.elapsed() >= BROWSER_WAIT {
+            let others = match redirect.refused() {
+                0 => String::new(),
+                n => format!("; {n} connection(s) of another local user were refused"),
+            };
+            return Err(UserError::new(format!(
+                "cannot open a browser: '{program}' did not open the sign-in page within {} s{others}",
+                BROWSER_WAIT.as_secs()
+            ))
+            .hint(format!("{fix} (the browser gets a one-time http://127.0.0.1 redirect, which answers only your user on this machine)"))
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
+}
+
+/// An anonymous file only this process can reach (Linux `memfd`), for a
+/// helper's stderr; `None` elsewhere (the helper's stderr is then dropped).
+fn private_output_file() -> Option<std::fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: a valid NUL-terminated name; the fd is owned by the File.
+        let fd =
+            unsafe { libc::memfd_create(c"mfacli-browser-stderr".as_ptr(), libc::MFD_CLOEXEC) };
+        (fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(fd) })
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// The first 4 KiB written to `f`.
+fn read_start(f: &std::fs::File) -> Vec<u8> {
+    use std::io::{Read, Seek};
+    let mut f = f;
+    let mut buf = Vec::new();
+    let _ = f.rewind();
+    let _ = f.take(4096).read_to_end(&mut buf);
+    buf
 }

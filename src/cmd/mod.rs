@@ -8,7 +8,7 @@ mod completions;
 mod console;
 mod credential_process;
 mod doctor;
-mod env;
+pub(crate) mod env;
 mod exec;
 mod hook;
 mod init;
@@ -174,10 +174,12 @@ pub(crate) fn issue(
 
 /// Runs `f`; if it fails, prints a statement that fails in `shell`
 /// ([`output::render_failure`]) so that the caller's `eval` fails too.
+/// On a terminal nothing is eval'd, and the statement would only be noise
+/// before the error.
 pub(crate) fn failing_eval(shell: Shell, f: impl FnOnce() -> Result<u8>) -> Result<u8> {
     let r = f();
     if let Err(e) = &r {
-        if !crate::io::is_broken_pipe(e) {
+        if !crate::io::is_broken_pipe(e) && !crate::io::stdout_is_terminal() {
             let _ = crate::io::stdout(&output::render_failure(shell));
         }
     }

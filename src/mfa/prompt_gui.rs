@@ -89,20 +89,39 @@ pub(crate) fn ask(
     unreachable!("the loop returns on its last attempt")
 }
 
+/// `text` for Pango markup (zenity's `--text`) and Qt rich text (kdialog's
+/// label): a serial or a message can never add markup of its own.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn arguments(kind: PromptKind, question: &str, timeout: Duration) -> Vec<String> {
     match kind {
         PromptKind::Zenity => vec![
             "--entry".into(),
             "--hide-text".into(),
             "--title=mfacli".into(),
-            format!("--text={question}"),
+            format!("--text={}", escape_markup(question)),
             format!("--timeout={}", timeout.as_secs()),
         ],
+        // Qt shows a label as rich text when it looks like markup; `<qt>`
+        // makes that always so, and the escaped text can add none.
         PromptKind::Kdialog => vec![
             "--title".into(),
             "mfacli".into(),
             "--password".into(),
-            question.to_owned(),
+            format!("<qt>{}</qt>", escape_markup(question).replace('\n', "<br>")),
         ],
         PromptKind::Osascript => {
             let q = question.replace('\\', "\\\\").replace('"', "\\\"");
@@ -180,5 +199,32 @@ fn run(mut cmd: Command, env: &Env, name: &str, timeout: Duration) -> Result<Str
         Some(5) if name == "zenity" => Err(timed_out(name, timeout)),
         _ => Err(UserError::new(format!("{name} failed ({status})"))
             .hint(format!("run `{name}` by hand to see why (is DISPLAY set?)"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialog_text_carries_no_markup_of_its_own() {
+        let q = "MFA code for <span size=\"xx-large\">Password</span> & 'x'\nnext";
+        let t = Duration::from_secs(5);
+        let zenity = arguments(PromptKind::Zenity, q, t);
+        assert_eq!(
+            zenity[3],
+            "--text=MFA code for &lt;span size=&quot;xx-large&quot;&gt;Password&lt;/span&gt; &amp; &#39;x&#39;\nnext"
+        );
+        let kdialog = arguments(PromptKind::Kdialog, q, t);
+        assert_eq!(
+            kdialog[3],
+            "<qt>MFA code for &lt;span size=&quot;xx-large&quot;&gt;Password&lt;/span&gt; &amp; &#39;x&#39;<br>next</qt>"
+        );
+        let osa = arguments(PromptKind::Osascript, "a \"b\" \\ c", t);
+        assert!(
+            osa[1].starts_with("text returned of (display dialog \"a \\\"b\\\" \\\\ c\""),
+            "{}",
+            osa[1]
+        );
     }
 }

@@ -313,6 +313,113 @@ mod tests {
         }
     }
 
+    /// The five characters PowerShell takes for a single quote, spelled out
+    /// here (not taken from the implementation's list): each is doubled.
+    #[test]
+    fn powershell_doubles_each_of_its_five_quote_characters() {
+        let cases = [
+            ("a'b", "'a''b'"),
+            ("a\u{2018}b", "'a\u{2018}\u{2018}b'"),
+            ("a\u{2019}b", "'a\u{2019}\u{2019}b'"),
+            ("a\u{201A}b", "'a\u{201A}\u{201A}b'"),
+            ("a\u{201B}b", "'a\u{201B}\u{201B}b'"),
+            (
+                "'\u{2018}\u{2019}\u{201A}\u{201B}; New-Item pwned",
+                "'''\u{2018}\u{2018}\u{2019}\u{2019}\u{201A}\u{201A}\u{201B}\u{201B}; New-Item pwned'",
+            ),
+            // Look-alikes that are not quotes to PowerShell stay single.
+            ("a\u{201C}\u{201D}\u{2032}`$b", "'a\u{201C}\u{201D}\u{2032}`$b'"),
+        ];
+        for (value, quoted) in cases {
+            assert_eq!(powershell_quote(value), quoted, "{value:?}");
+        }
+    }
+
+    /// Hostile values through the real shells: the exported variable holds
+    /// exactly the value, and nothing in it ran. (PowerShell is not on the
+    /// test machines; its quoting is checked above, character by character.)
+    #[test]
+    fn hostile_values_round_trip_through_each_real_shell() {
+        use std::io::Write;
+        let values = [
+            "'",
+            "''",
+            "\\",
+            "\\'",
+            "'\\''",
+            "$(touch pwned)",
+            "`touch pwned`",
+            "${HOME}",
+            "$HOME",
+            "\"",
+            "a b  c",
+            "line\nbreak",
+            "cr\r\nlf",
+            "tab\tx",
+            "; touch pwned; #",
+            "&& touch pwned",
+            "| touch pwned",
+            "!!",
+            "~",
+            "*",
+            "?[a]{a,b}",
+            "%s%n",
+            "$'\\x41'",
+            "\u{2018}\u{2019}\u{201A}\u{201B}",
+            "caf\u{e9} \u{2713}",
+            "-e",
+            "--",
+            "(echo pwned)",
+            "\\n",
+            "end\\",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        // (program, arguments, shell syntax); each prints the variable back.
+        let shells: [(&str, &[&str], Shell); 4] = [
+            ("bash", &["--norc", "--noprofile", "-s"], Shell::Bash),
+            ("dash", &["-s"], Shell::Bash),
+            ("zsh", &["-f", "-s"], Shell::Zsh),
+            ("fish", &["--no-config"], Shell::Fish),
+        ];
+        for (program, args, shell) in shells {
+            for value in values {
+                let script = format!(
+                    "{}printf '%s' \"$MFACLI_RT\"\n",
+                    render_exports_unset(shell, &[("MFACLI_RT", value.to_owned())], &[])
+                );
+                let Ok(mut child) = std::process::Command::new(program)
+                    .args(args)
+                    .current_dir(dir.path())
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                else {
+                    // Not installed here (CI installs all four).
+                    continue;
+                };
+                let mut stdin = child.stdin.take().unwrap();
+                stdin.write_all(script.as_bytes()).unwrap();
+                drop(stdin);
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{program} {value:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    value,
+                    "{program}: {script}"
+                );
+                assert!(
+                    !dir.path().join("pwned").exists(),
+                    "{program} ran {value:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn human_durations() {
         assert_eq!(human_left(3599), "59m 59s");

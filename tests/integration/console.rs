@@ -430,14 +430,18 @@ fn duration_makes_one_direct_assume_role_and_passes_session_duration() {
 }
 
 #[test]
-fn browser_gets_the_url_as_one_argument_not_through_a_shell() {
+fn browser_gets_a_one_time_redirect_as_one_argument_not_through_a_shell() {
     let h = Home::new();
     let record = h.path().join("browser.txt");
     let script = h.path().join("browser.sh");
+    // The browser: its argv and parent's, then what the URL it got answers
+    // (a 302 to the sign-in URL), then a second fetch (refused).
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\n{{ echo \"argc=$#\"; printf 'arg=%s\\n' \"$@\"; printf 'parent='; tr '\\0' ' ' < /proc/$PPID/cmdline; echo; }} > '{}'\n",
+            "#!/bin/sh\n{{ echo \"argc=$#\"; printf 'arg=%s\\n' \"$@\"; printf 'parent='; tr '\\0' ' ' < /proc/$PPID/cmdline; echo; \
+             curl -sS -m 5 -D - -o /dev/null \"$1\" | tr -d '\\r' | grep -i '^location: ' | sed 's/^[Ll]ocation: /location=/'; \
+             curl -s -m 5 -o /dev/null -w 'second=%{{http_code}}\\n' \"$1\"; }} > '{}' 2>&1\n",
             record.display()
         ),
     )
@@ -455,10 +459,29 @@ fn browser_gets_the_url_as_one_argument_not_through_a_shell() {
         "{}",
         stderr(&out)
     );
-    let text = std::fs::read_to_string(&record).unwrap();
+    // The script finishes its second fetch after mfacli is gone.
+    let start = Instant::now();
+    let text = loop {
+        let t = std::fs::read_to_string(&record).unwrap_or_default();
+        if t.contains("second=") || start.elapsed() > Duration::from_secs(20) {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "argc=1", "{text}");
-    let url = lines[1].strip_prefix("arg=").unwrap();
+    let arg = lines[1].strip_prefix("arg=").unwrap();
+    assert!(
+        arg.starts_with("http://127.0.0.1:") && arg.contains("/mfacli-console/"),
+        "{arg}"
+    );
+    assert!(!arg.contains("SigninToken"), "{arg}");
+    // mfacli's own command line (the browser's parent) never holds the URL.
+    let parent = lines[2];
+    assert!(parent.contains("console prod"), "{parent}");
+    assert!(!parent.contains("SigninToken"), "{parent}");
+    // The redirect leads to the sign-in URL, which works; only once.
+    let url = lines[3].strip_prefix("location=").expect(&text);
     assert!(url.starts_with(&format!(
         "{}?Action=login&Issuer=mfacli&Destination=",
         federation(&h)
@@ -467,11 +490,7 @@ fn browser_gets_the_url_as_one_argument_not_through_a_shell() {
         url.contains("%2Fec2%2Fhome%3Fregion%3Deu-central-1"),
         "{url}"
     );
-    // mfacli's own command line (the browser's parent) never holds the URL.
-    let parent = lines[2];
-    assert!(parent.contains("console prod"), "{parent}");
-    assert!(!parent.contains("SigninToken") && !parent.contains(&token_of(url)));
-    // And the URL it got works.
+    assert_eq!(lines[4], "second=000", "the redirect works once: {text}");
     assert_eq!(http_get(url, None).status, 302);
 
     // A browser that fails: one line, with the fix.
@@ -613,4 +632,50 @@ fn https_federation_endpoint_honours_aws_ca_bundle() {
     assert!(stdout(&out).starts_with(&format!("{fed}?Action=login&")));
     assert_eq!(signin_records(&h).len(), 1);
     assert_eq!(h.counts(), (1, 1), "the refused attempt cost no extra code");
+}
+
+/// A real browser through the one-time redirect: headless Chromium as
+/// $BROWSER follows the loopback URL to the sign-in URL and lands signed in.
+#[test]
+fn headless_chromium_as_browser_signs_in_through_the_one_time_redirect() {
+    if !have("chromium") {
+        return;
+    }
+    let h = Home::new();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = h.path().join("dom.html");
+    let script = h.path().join("browser.sh");
+    // Headless Chromium with --dump-dom exits once the page is loaded; the
+    // DOM file appears only then (the pid is kept to end a hung one).
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nchromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+             --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage \
+             --user-data-dir='{p}' --dump-dom \"$1\" > '{d}.part' 2>/dev/null &\necho $! > '{d}.pid'\nwait\nmv '{d}.part' '{d}'\n",
+            p = profile.path().display(),
+            d = dom.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = console(&h);
+    c.args(["console", "prod"]).env("BROWSER", &script);
+    // mfacli returns once Chromium fetched the redirect; Chromium goes on.
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let start = Instant::now();
+    while !dom.exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if !dom.exists() {
+        let pid = std::fs::read_to_string(h.path().join("dom.html.pid")).unwrap_or_default();
+        let _ = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status_bounded();
+        panic!("chromium did not finish within 60 s");
+    }
+    let text = std::fs::read_to_string(&dom).unwrap();
+    assert!(text.contains(ROLE_PREFIX), "landing page DOM: {text}");
+    assert!(text.contains(PROD_ROLE_SESSION), "{text}");
 }

@@ -20,6 +20,8 @@ struct Creds {
     secret: String,
     token: String,
     expiration: String,
+    /// `AssumedRoleUser/Arn` of an AssumeRole answer.
+    arn: String,
 }
 
 fn good() -> Creds {
@@ -28,6 +30,7 @@ fn good() -> Creds {
         secret: "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY00".into(),
         token: "IQoJb3JpZ2luX2VjEGOODTOKEN0000000000000000000000000000".into(),
         expiration: "2099-01-01T00:00:00Z".into(),
+        arn: "arn:aws:sts::222222222222:assumed-role/PowerUser/alice".into(),
     }
 }
 
@@ -42,9 +45,12 @@ struct RogueSts {
 
 fn xml_response(action: &str, c: &Creds) -> String {
     let extra = if action == "AssumeRole" {
-        "<AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/PowerUser/alice</Arn><AssumedRoleId>AROAEXAMPLE:alice</AssumedRoleId></AssumedRoleUser>"
+        format!(
+            "<AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>AROAEXAMPLE:alice</AssumedRoleId></AssumedRoleUser>",
+            c.arn
+        )
     } else {
-        ""
+        String::new()
     };
     format!(
         "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{action}Result><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials>{extra}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>",
@@ -180,6 +186,33 @@ fn rogue_sts_values_are_refused_before_anything_is_cached_or_printed() {
                 token: "IQoJb3JpZ2luX2VjE\r\nregion = evil".into(),
                 ..good()
             },
+        ),
+        // Only the alphabet check stops these: base64 and a valid length
+        // but for one line break (a character reference, so the XML parser
+        // hands it over as is).
+        (
+            "role token with a bare LF inside",
+            good(),
+            Creds {
+                token: "IQoJb3JpZ2luX2VjE&#10;W2RlZmF1bHRdCg0000000".into(),
+                ..good()
+            },
+        ),
+        (
+            "role secret with a bare CR inside",
+            good(),
+            Creds {
+                secret: "wJalrXUtnFEMIK7MDENG&#13;bPxRfiCYEXAMPLEKEY0".into(),
+                ..good()
+            },
+        ),
+        (
+            "session key id with a LF inside",
+            Creds {
+                id: "ASIAROGUE0&#10;0000001".into(),
+                ..good()
+            },
+            good(),
         ),
         (
             "bad expiration",
@@ -893,4 +926,34 @@ fn core_dumps_are_disabled_and_a_closed_stderr_does_not_abort() {
         stderr(&out)
     );
     assert!(!h.path().join("core").exists());
+}
+
+/// The role's identity from AssumeRole is shown (`assume`, `console`): an
+/// escape sequence in it never reaches the terminal.
+#[test]
+fn escape_sequences_in_the_assumed_role_arn_never_reach_the_terminal() {
+    let h = Home::new();
+    let rogue = RogueSts::start(
+        good(),
+        Creds {
+            arn: "arn:aws:sts::222222222222:assumed-role/PowerUser/alice&#27;]0;pwned&#7;&#27;[2J&#13;&#10;FAKE".into(),
+            ..good()
+        },
+    );
+    let out = h
+        .mfacli()
+        .env("AWS_ENDPOINT_URL_STS", &rogue.url)
+        .env_remove("MFACLI_TOTP_SECRET")
+        .env("MFACLI_TOKEN_CODE", "123456")
+        .args(["assume", "prod"])
+        .output()
+        .unwrap();
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("assumed-role/PowerUser/alice"), "{all}");
+    assert!(
+        !all.chars().any(|c| c.is_control() && c != '\n') && !all.contains("pwned"),
+        "{all:?}"
+    );
+    assert!(!all.lines().any(|l| l.starts_with("FAKE")), "{all:?}");
 }

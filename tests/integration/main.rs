@@ -19,6 +19,7 @@ mod force_mfa;
 mod fuzz_regressions;
 mod gui_prompt;
 mod hardening;
+mod hardening_local;
 mod hook;
 mod hook_pty;
 mod init_doctor;

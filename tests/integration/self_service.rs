@@ -181,7 +181,7 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     assert!(run(&h, &["credential-process", "prod"]).status.success());
     let before = file_text(&h);
     let started = Instant::now();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -233,7 +233,7 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
 #[test]
 fn rotate_deactivate_keeps_the_old_key_inactive() {
     let h = home();
-    let o = run(&h, &["rotate", "--deactivate"]);
+    let o = run(&h, &["rotate", "--deactivate", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let keys = keys_of(&h);
     assert_eq!(keys.len(), 2);
@@ -250,7 +250,7 @@ fn rotate_with_two_keys_changes_nothing_and_names_the_key_to_delete() {
     let h = home();
     let (other, _) = h.emu().add_access_key("alice").unwrap();
     let before = file_text(&h);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("nothing changed"), "{err}");
@@ -269,7 +269,7 @@ fn rotate_interrupted_when_create_fails_leaves_the_old_key() {
     let h = home();
     h.emu().fail_iam_action("CreateAccessKey", 1);
     let before = file_text(&h);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("credentials file is unchanged"), "{err}");
@@ -289,7 +289,7 @@ fn rotate_interrupted_when_sts_never_accepts_the_new_key_restores_the_old_one() 
     h.emu().set_key_propagation_delay(Duration::from_secs(600));
     let before = file_text(&h);
     let started = Instant::now();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     let took = started.elapsed();
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -316,7 +316,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
         assert_ne!(p, w.users[0].policies[0]);
         w.users[0].policies = vec![p];
     });
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     let keys = keys_of(&h);
@@ -341,7 +341,7 @@ fn rotate_interrupted_when_the_old_key_cannot_be_deleted_keeps_the_new_one() {
     // An emulator fault at the same step: same outcome.
     let h = home();
     h.emu().fail_iam_action("DeleteAccessKey", 5);
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("could not be deleted"),
@@ -655,9 +655,281 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
         format!("[profile bastion]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"),
     )
     .unwrap();
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing changed"), "{}", stderr(&o));
     assert_eq!(h.emu().count_all("CreateAccessKey"), 0);
     assert_eq!(keys_of(&h).len(), 1);
+}
+
+/// `mfa add-virtual` never enables a device whose seed nobody holds: a seed
+/// file that cannot be created stops it before anything exists in IAM; a
+/// stdout that is closed or whose reader is gone leaves the device created
+/// but not enabled, with exit 1 and the delete command.
+#[test]
+fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
+    let h = home();
+    let creates = |h: &Home| {
+        h.emu()
+            .requests()
+            .iter()
+            .filter(|r| r.action == "CreateVirtualMFADevice")
+            .count()
+    };
+    // Seed files that cannot be created (root can write anywhere, so: a
+    // missing directory, a file as directory, a file system without files).
+    let plain = h.path().join("plain");
+    std::fs::write(&plain, "").unwrap();
+    for path in [
+        h.path().join("no/such/dir/alice-ci.seed"),
+        plain.join("alice-ci.seed"),
+        PathBuf::from("/proc/alice-ci.seed"),
+    ] {
+        let o = run(
+            &h,
+            &[
+                "mfa",
+                "add-virtual",
+                "alice-ci",
+                "--seed-file",
+                path.to_str().unwrap(),
+            ],
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
+        assert!(
+            err.contains("nothing changed") && err.contains("cannot be created"),
+            "{err}"
+        );
+        assert_eq!(creates(&h), 0, "nothing created in IAM: {}", path.display());
+        assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
+    }
+
+    // stdout closed (`>&-`; it becomes /dev/null at start-up), /dev/null,
+    // and a pipe whose reader is gone: refused before anything is created.
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let iam = h.emu().endpoint_url();
+    for (name, how) in [
+        (
+            "alice-closed",
+            format!("exec {bin} mfa add-virtual alice-closed >&-"),
+        ),
+        (
+            "alice-broken",
+            format!("exec {bin} mfa add-virtual alice-broken"),
+        ),
+        (
+            "alice-null",
+            format!("exec {bin} mfa add-virtual alice-null >/dev/null"),
+        ),
+    ] {
+        let mut c = h.command("sh");
+        c.env("AWS_ENDPOINT_URL_IAM", &iam).args(["-c", &how]);
+        let o = if name == "alice-broken" {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            c.stdout(writer)
+                .stderr(std::process::Stdio::piped())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        } else {
+            c.run_bounded().unwrap()
+        };
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains("nothing changed: the seed would be printed on stdout, but stdout is"),
+            "{err}"
+        );
+        assert_eq!(creates(&h), 0, "{name}: nothing created in IAM");
+        assert_eq!(
+            h.emu().mfa_serials("alice"),
+            [SERIAL],
+            "{name} is not enabled"
+        );
+    }
+    // A seed file in a writable directory still works; it exists only once
+    // the device is enabled, with the seed in it.
+    let ok = h.path().join("alice-ok.seed");
+    let o = run(
+        &h,
+        &[
+            "mfa",
+            "add-virtual",
+            "alice-ok",
+            "--seed-file",
+            ok.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&ok).unwrap().trim().len(), 64);
+}
+
+/// Two `rotate` at once: one rotates, the other waits for it under the
+/// rotate lock, sees under the lock that the file no longer holds the key
+/// it read, and changes nothing. IAM ends with exactly the key in the file,
+/// active and working; no message says a deleted key still works.
+#[test]
+fn two_rotates_at_once_leave_exactly_the_file_key_in_iam() {
+    let h = home();
+    // Both are in flight together: the first waits ~1 s for propagation.
+    h.emu().set_key_propagation_delay(Duration::from_secs(1));
+    assert!(run(&h, &["credential-process", "--bastion"])
+        .status
+        .success());
+    let spawn = || {
+        let mut c = h.std_mfacli();
+        c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+            .args(["rotate", "--yes"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outs = [output_bounded(a, "rotate a"), output_bounded(b, "rotate b")];
+    let ok: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
+    let failed: Vec<_> = outs.iter().filter(|o| !o.status.success()).collect();
+    assert_eq!(
+        ok.len(),
+        1,
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    let err = stderr(failed[0]);
+    assert_eq!(failed[0].status.code(), Some(1), "{err}");
+    let file_key = key_in_file(&h);
+    assert!(
+        err.contains(&format!(
+            "nothing changed: [bastion] of {} now holds {file_key} instead of {ALICE_KEY} (another `mfacli rotate` replaced it meanwhile)",
+            h.credentials().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("still holds {ALICE_KEY}, which works")),
+        "{err}"
+    );
+    assert_eq!(keys_of(&h), [(file_key.clone(), "Active".to_owned())]);
+    assert_ne!(file_key, ALICE_KEY);
+    assert_file_key_works(&h);
+}
+
+/// `rotate` retires an IAM key: without a terminal it needs --yes, on a
+/// terminal it asks (only y/yes goes ahead), and --dry-run changes nothing.
+#[test]
+fn rotate_asks_before_retiring_a_key_and_has_a_dry_run() {
+    let h = home();
+    let unchanged = |h: &Home, what: &str| {
+        assert_eq!(h.emu().count_all("CreateAccessKey"), 0, "{what}");
+        assert_eq!(
+            keys_of(h),
+            [(ALICE_KEY.to_owned(), "Active".to_owned())],
+            "{what}"
+        );
+        assert_eq!(key_in_file(h), ALICE_KEY, "{what}");
+    };
+    // No terminal, no --yes.
+    let o = run(&h, &["rotate"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nothing changed: rotate would delete an IAM access key and there is no terminal to confirm it on")
+            && err.contains("--yes"),
+        "{err}"
+    );
+    unchanged(&h, "no terminal");
+
+    // --dry-run: the plan on stdout, exit 0, nothing changed.
+    let o = run(&h, &["rotate", "--dry-run", "--deactivate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "dry run, nothing changed: IAM has {ALICE_KEY} (active"
+        )) && out.contains(&format!("then deactivates the old key {ALICE_KEY}")),
+        "{out}"
+    );
+    unchanged(&h, "dry run");
+
+    // On a terminal: "n" (and anything but y/yes) keeps everything.
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let on_tty = |answer: &str| {
+        let mut c = h.command("script");
+        c.env_remove("MFACLI_NON_INTERACTIVE")
+            .env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+            .args(["-qec", &format!("{bin} rotate"), "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The question first, then the answer (the pty echoes it).
+        std::thread::sleep(Duration::from_millis(1500));
+        use std::io::Write;
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes());
+        output_bounded(child, "rotate on a pty")
+    };
+    let o = on_tty("n");
+    let screen = stdout(&o);
+    assert!(screen.contains("Go ahead? [y/N]"), "{screen}");
+    assert!(
+        screen.contains(&format!("then deletes the old key {ALICE_KEY}")),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing changed"), "{screen}");
+    unchanged(&h, "answered n");
+    let o = on_tty("y");
+    let screen = stdout(&o);
+    assert!(screen.contains("rotated: "), "{screen}");
+    let keys = keys_of(&h);
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].0, ALICE_KEY);
+    assert_eq!(key_in_file(&h), keys[0].0);
+}
+
+/// On a terminal `mfa add-virtual` also shows the otpauth:// URI and a QR
+/// code for a phone; piped, only the seed line (covered above).
+#[test]
+fn add_virtual_on_a_terminal_shows_the_otpauth_uri_and_a_qr_code() {
+    let h = home();
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let o = h
+        .command("script")
+        .env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url())
+        .args([
+            "-qec",
+            &format!("{bin} mfa add-virtual alice-phone3"),
+            "/dev/null",
+        ])
+        .run_bounded()
+        .unwrap();
+    let screen = stdout(&o).replace('\r', "");
+    assert!(o.status.success(), "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let seed = lines
+        .iter()
+        .find(|l| l.len() == 64 && l.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .expect(&screen);
+    assert!(
+        screen.contains(&format!(
+            "otpauth://totp/Amazon%20Web%20Services:alice-phone3@111111111111?secret={seed}&issuer=Amazon%20Web%20Services"
+        )),
+        "{screen}"
+    );
+    let qr_rows = lines
+        .iter()
+        .filter(|l| {
+            l.chars().count() > 20 && l.chars().all(|c| "\u{2580}\u{2584}\u{2588} ".contains(c))
+        })
+        .count();
+    assert!(qr_rows > 20, "a QR code: {screen}");
+    assert_eq!(
+        h.emu().mfa_serials("alice"),
+        [SERIAL, "arn:aws:iam::111111111111:mfa/alice-phone3"]
+    );
 }
