@@ -650,10 +650,16 @@ fn readme_install_block_works_on_a_fresh_home() {
         .skip(1)
         .filter_map(|r| r.split_once("\\fR(1)").map(|(name, _)| name))
         .collect();
-    assert!(refs.len() > 10, "mfacli.1 names the command pages: {refs:?}");
+    assert!(
+        refs.len() > 10,
+        "mfacli.1 names the command pages: {refs:?}"
+    );
     for r in refs {
         let page = format!("mfacli-{}.1", r.replace("\\-", "-"));
-        assert!(man_dir.join(&page).is_file(), "{page} is referred to, not installed");
+        assert!(
+            man_dir.join(&page).is_file(),
+            "{page} is referred to, not installed"
+        );
     }
     assert!(man.contains("\\fBmfacli credential\\-process\\fR"), "{man}");
 }
