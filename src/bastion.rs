@@ -59,9 +59,17 @@ impl SelfService {
     /// The cached MFA session only: never asks for a code (for `doctor`).
     pub(crate) fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
         let plan = sources.bastion_plan()?;
-        let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
-        let Some(entry) = cached_session(&sources.cache(), &keys, &plan.mfa_serial, &plan.endpoint)
-            .filter(|e| e.credentials.is_fresh(Utc::now(), 60))
+        let source = crate::keystore::key_source(sources)?;
+        let keys = source.long_term_keys(&plan.bastion_profile)?;
+        let Some(entry) = chain::stored_session(
+            &sources.cache(),
+            source.session_keyring()?,
+            &plan.bastion_profile,
+            &keys,
+            &plan.mfa_serial,
+            &plan.endpoint,
+        )
+        .filter(|e| e.credentials.is_fresh(Utc::now(), 60))
         else {
             return Ok(None);
         };
@@ -385,8 +393,7 @@ pub(crate) fn cached_key_created(
     let Some(ss) = SelfService::open_cached(sources, log)? else {
         return Ok(None);
     };
-    let id = sources
-        .aws
+    let id = crate::keystore::key_source(sources)?
         .long_term_keys(&ss.plan.bastion_profile)?
         .access_key_id;
     let keys = ss.iam.list_access_keys()?;

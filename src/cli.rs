@@ -289,6 +289,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Mfa(MfaCommand),
 
+    /// The bastion's access key in the OS keyring instead of ~/.aws/credentials
+    #[command(subcommand)]
+    Keys(KeysCommand),
+
     /// Print the current TOTP code from the configured seed and the seconds left
     #[command(
         after_help = "Example:\n  MFACLI_TOTP_SECRET=... mfacli totp\nThe code shown is not recorded as used: mfacli may send the same code later."
@@ -494,6 +498,24 @@ pub(crate) struct RotateArgs {
     /// Only deactivate the old key instead of deleting it
     #[arg(long)]
     pub(crate) deactivate: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Store an access key in the keyring (asked on the terminal, or two lines on stdin)
+    #[command(
+        after_help = "Examples:\n  mfacli keys add --profile bastion\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | mfacli keys add --profile bastion\nChecks the key with one STS GetCallerIdentity before storing it, then sets\n[bastion] key_store = \"keyring\" in the mfacli config."
+    )]
+    Add,
+    /// Move a profile's access key from ~/.aws/credentials into the keyring
+    #[command(
+        after_help = "Example:\n  mfacli keys import --profile bastion\nStores the key, reads it back, checks it with STS, then removes its two lines from\n~/.aws/credentials (every other byte kept; no backup of the old text is left)."
+    )]
+    Import,
+    /// List the profiles with a key in the keyring
+    List,
+    /// Delete a profile's key (and MFA session) from the keyring
+    Remove,
 }
 
 #[derive(Debug, Subcommand)]

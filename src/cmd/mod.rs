@@ -12,6 +12,7 @@ mod env;
 mod exec;
 mod hook;
 mod init;
+mod keys;
 mod list;
 mod man;
 mod mfa;
@@ -117,6 +118,7 @@ pub(crate) fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::Whoami(w) => whoami::run(&ctx, w),
         Command::Rotate(r) => rotate::run(&ctx, r),
         Command::Mfa(m) => mfa::run(&ctx, m),
+        Command::Keys(k) => keys::run(&ctx, k),
     }
 }
 
