@@ -69,8 +69,7 @@ impl SelfService {
             &plan.mfa_serial,
             &plan.endpoint,
         )
-        .filter(|e| e.credentials.is_fresh(Utc::now(), 60))
-        else {
+        .filter(|e| e.credentials.is_fresh(Utc::now(), 60)) else {
             return Ok(None);
         };
         Self::with_session(sources, log, plan, entry.credentials).map(Some)

@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::keystore::{KeySource, Keyring};
 use crate::cache::{key_hash, Cache};
 use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
+use crate::keystore::{KeySource, Keyring};
 use crate::log::Log;
 use crate::mfa::CodeSources;
 use crate::plan::{Plan, SessionPlan, Sources};

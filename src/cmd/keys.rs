@@ -81,8 +81,10 @@ fn report(ctx: &Ctx, profile: &str, s: &Stored) {
         ));
     }
     if let Some(p) = &s.config_written {
-        ctx.log
-            .notice(&format!("set key_store = \"keyring\" in [bastion] of {}", p.display()));
+        ctx.log.notice(&format!(
+            "set key_store = \"keyring\" in [bastion] of {}",
+            p.display()
+        ));
     }
 }
 
@@ -113,7 +115,9 @@ fn read_keys() -> Result<LongTermKeys, UserError> {
     let well_formed = (16..=128).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric())
         && (16..=128).contains(&secret.len())
-        && !secret.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+        && !secret
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
     if !well_formed {
         return Err(UserError::new(
             "expected an access key id (like AKIA…, letters and digits) and its secret access key, one a line",

@@ -73,7 +73,10 @@ fn collect(sources: &Sources) -> Listing {
                 row.role_arn = Some(plan.target.role_arn.to_string());
                 row.duration = Some(plan.target.duration.to_string());
                 // The key's tag, not the key: listing never opens the keyring.
-                let tag = keys.as_ref().ok().and_then(|k| k.key_tag(&plan.bastion_profile).ok());
+                let tag = keys
+                    .as_ref()
+                    .ok()
+                    .and_then(|k| k.key_tag(&plan.bastion_profile).ok());
                 if let Some(tag) = tag {
                     let left = chain::RoleSlot::new(&plan, &tag)
                         .read_fresh(&cache, now, 0)

@@ -28,10 +28,11 @@ fn err(what: &str, e: KeyError) -> VaultError {
 
 impl KernelVault {
     pub(super) fn open() -> Result<Self, VaultError> {
-        // The persistent keyring, linked into the session keyring so this
-        // process possesses it; the user keyring where the kernel has no
-        // persistent keyrings (CONFIG_PERSISTENT_KEYRINGS off).
-        let ring = KeyRing::get_persistent(KeyRingIdentifier::Session)
+        // The persistent keyring, linked into this process's own keyring so
+        // the process possesses it (write and search need possession; the
+        // default `_uid_ses` session keyring of a container refuses links);
+        // the user keyring where the kernel has no persistent keyrings.
+        let ring = KeyRing::get_persistent(KeyRingIdentifier::Process)
             .or_else(|_| KeyRing::from_special_id(KeyRingIdentifier::User, true))
             .map_err(|e| err("the user's persistent keyring", e))?;
         Ok(Self { ring })

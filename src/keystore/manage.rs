@@ -36,7 +36,12 @@ pub(crate) fn profile(sources: &Sources) -> String {
 }
 
 /// One GetCallerIdentity with the key: a typo is refused before it is stored.
-fn verify(sources: &Sources, profile: &str, keys: &LongTermKeys, log: &Log) -> Result<String, UserError> {
+fn verify(
+    sources: &Sources,
+    profile: &str,
+    keys: &LongTermKeys,
+    log: &Log,
+) -> Result<String, UserError> {
     let partition = sources
         .bastion()
         .mfa_serial
@@ -44,7 +49,10 @@ fn verify(sources: &Sources, profile: &str, keys: &LongTermKeys, log: &Log) -> R
         .and_then(|s| s.partition())
         .unwrap_or(Partition::Aws);
     let endpoint = sources.endpoint(partition, Some(profile))?;
-    log.verbose(&format!("calling STS GetCallerIdentity at {} with the key", endpoint.url));
+    log.verbose(&format!(
+        "calling STS GetCallerIdentity at {} with the key",
+        endpoint.url
+    ));
     let sts = StsClient::new(endpoint).map_err(crate::chain::sts_user_error)?;
     let id = sts
         .get_caller_identity(Signer::LongTerm(keys))
@@ -55,7 +63,9 @@ fn verify(sources: &Sources, profile: &str, keys: &LongTermKeys, log: &Log) -> R
                 mask_key_id(&keys.access_key_id),
                 err.message
             ))
-            .hint("check the access key id and secret (IAM console: the user's Security credentials)")
+            .hint(
+                "check the access key id and secret (IAM console: the user's Security credentials)",
+            )
         })?;
     Ok(id.arn)
 }
@@ -121,7 +131,11 @@ pub(crate) fn import(sources: &Sources, log: &Log, profile: &str) -> Result<Stor
         remove_keys_from_section(
             text,
             &name,
-            &["aws_access_key_id", "aws_secret_access_key", "aws_session_token"],
+            &[
+                "aws_access_key_id",
+                "aws_secret_access_key",
+                "aws_session_token",
+            ],
         )
     })
     .map_err(|e| {
@@ -172,7 +186,12 @@ pub(crate) fn list(sources: &Sources, log: &Log) -> Result<Vec<Listed>, UserErro
     let bastion = profile(sources);
     let mut names = vec![bastion.clone()];
     for n in sources.aws.profile_names() {
-        if !names.contains(&n) && sources.aws.profile(&n).is_some_and(|p| p.get("role_arn").is_none()) {
+        if !names.contains(&n)
+            && sources
+                .aws
+                .profile(&n)
+                .is_some_and(|p| p.get("role_arn").is_none())
+        {
             names.push(n);
         }
     }
@@ -182,7 +201,8 @@ pub(crate) fn list(sources: &Sources, log: &Log) -> Result<Vec<Listed>, UserErro
     let mut out = Vec::new();
     for name in names {
         if let Some(k) = keyring.keys(&name)? {
-            let created = if name == bastion && sources.bastion().key_store == KeyStoreKind::Keyring {
+            let created = if name == bastion && sources.bastion().key_store == KeyStoreKind::Keyring
+            {
                 crate::bastion::cached_key_created(sources, log)
                     .ok()
                     .flatten()
@@ -307,7 +327,8 @@ mod tests {
             "[targets.prod]\nrole_arn = \"x\"\n\n[bastion]\nkey_store = \"keyring\"\n"
         );
         // [bastion.mfa_devices] is another table: the key goes in [bastion].
-        let t = set_key_store("[bastion]\nprofile = \"b\"\n[[bastion.mfa_devices]]\nserial = \"s\"\n");
+        let t =
+            set_key_store("[bastion]\nprofile = \"b\"\n[[bastion.mfa_devices]]\nserial = \"s\"\n");
         let parsed: toml::Table = toml::from_str(&t).unwrap();
         assert_eq!(parsed["bastion"]["key_store"].as_str(), Some("keyring"));
     }

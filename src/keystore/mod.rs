@@ -108,7 +108,10 @@ impl Backend {
         }
         if cfg!(target_os = "macos") {
             Ok(Self::Keychain)
-        } else if env.lossy("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
+        } else if env
+            .lossy("DBUS_SESSION_BUS_ADDRESS")
+            .is_some_and(|a| !a.is_empty())
+        {
             Ok(Self::SecretService)
         } else {
             Ok(Self::Keyutils)
@@ -211,7 +214,13 @@ impl Vault for CoreVault {
         }
     }
 
-    fn set(&self, service: &str, name: &str, secret: &[u8], _: Option<u64>) -> Result<(), VaultError> {
+    fn set(
+        &self,
+        service: &str,
+        name: &str,
+        secret: &[u8],
+        _: Option<u64>,
+    ) -> Result<(), VaultError> {
         self.entry(service, name)?
             .set_secret(secret)
             .map_err(core_error)
@@ -254,7 +263,7 @@ struct StoredKeys {
 impl Keyring {
     /// Connects to `backend`, within `timeout`.
     pub(crate) fn open(backend: Backend, timeout: Duration) -> Result<Self, UserError> {
-        let vault = bounded(timeout, move || open_vault(backend))
+        let vault = bounded(backend, timeout, move || open_vault(backend))
             .map_err(|e| vault_error(backend, e, "open"))?;
         Ok(Self {
             backend,
@@ -279,7 +288,7 @@ impl Keyring {
         f: impl FnOnce(&dyn Vault) -> Result<T, VaultError> + Send + 'static,
     ) -> Result<T, UserError> {
         let vault = Arc::clone(&self.vault);
-        bounded(self.timeout, move || f(vault.as_ref()))
+        bounded(self.backend, self.timeout, move || f(vault.as_ref()))
             .map_err(|e| vault_error(self.backend, e, what))
     }
 
@@ -359,11 +368,18 @@ impl Keyring {
     }
 }
 
-/// Runs `f` on a worker thread and waits at most `timeout` for it.
+/// Runs `f` on a worker thread and waits at most `timeout` for it. The
+/// kernel keyring is a system call that never waits for a person, and its
+/// possession rules follow the calling thread's credentials (a keyring a
+/// worker thread links is not the main thread's): it runs here.
 fn bounded<T: Send + 'static>(
+    backend: Backend,
     timeout: Duration,
     f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
 ) -> Result<T, VaultError> {
+    if backend == Backend::Keyutils {
+        return f();
+    }
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("keyring".into())

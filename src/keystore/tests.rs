@@ -66,19 +66,32 @@ fn a_backend_that_never_answers_is_an_error_within_the_timeout() {
     let started = std::time::Instant::now();
     let e = k.keys("bastion").unwrap_err().to_string();
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(e.contains("Secret Service") && e.contains("did not answer"), "{e}");
+    assert!(
+        e.contains("Secret Service") && e.contains("did not answer"),
+        "{e}"
+    );
     assert!(e.contains("key_store = \"aws-files\""), "{e}");
 }
 
 #[test]
 fn each_failure_names_the_backend_and_a_fix() {
     let cases: [(fn() -> VaultError, &str); 3] = [
-        (|| VaultError::Locked("collection is locked".into()), "unlock"),
-        (|| VaultError::Unavailable("no bus".into()), MFACLI_KEYRING_HINT),
+        (
+            || VaultError::Locked("collection is locked".into()),
+            "unlock",
+        ),
+        (
+            || VaultError::Unavailable("no bus".into()),
+            MFACLI_KEYRING_HINT,
+        ),
         (|| VaultError::Failed("boom".into()), "another backend"),
     ];
     for (make, fix) in cases {
-        let k = Keyring::with_vault(Backend::Keyutils, Duration::from_secs(5), Arc::new(Failing(make)));
+        let k = Keyring::with_vault(
+            Backend::Keyutils,
+            Duration::from_secs(5),
+            Arc::new(Failing(make)),
+        );
         let e = k.set_keys("bastion", &keys()).unwrap_err().to_string();
         assert!(e.contains("kernel keyring"), "{e}");
         assert!(e.contains(fix), "{e}");
@@ -133,11 +146,25 @@ fn key_ids_are_masked_like_aws_configure_list() {
 
 #[test]
 fn names_parse() {
-    assert_eq!("keyring".parse::<KeyStoreKind>().unwrap(), KeyStoreKind::Keyring);
-    assert_eq!("aws-files".parse::<KeyStoreKind>().unwrap(), KeyStoreKind::AwsFiles);
-    assert!("file".parse::<KeyStoreKind>().unwrap_err().0.contains("aws-files"));
+    assert_eq!(
+        "keyring".parse::<KeyStoreKind>().unwrap(),
+        KeyStoreKind::Keyring
+    );
+    assert_eq!(
+        "aws-files".parse::<KeyStoreKind>().unwrap(),
+        KeyStoreKind::AwsFiles
+    );
+    assert!("file"
+        .parse::<KeyStoreKind>()
+        .unwrap_err()
+        .0
+        .contains("aws-files"));
     for n in Backend::NAMES {
         assert_eq!(n.parse::<Backend>().unwrap().name(), n);
     }
-    assert!("kwallet".parse::<Backend>().unwrap_err().0.contains("secret-service"));
+    assert!("kwallet"
+        .parse::<Backend>()
+        .unwrap_err()
+        .0
+        .contains("secret-service"));
 }
