@@ -145,9 +145,14 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
     let ss = SelfService::open(sources, log)?;
     let profile = ss.plan.bastion_profile.clone();
     let path = sources.aws.credentials_path.clone();
-    let old = sources.aws.long_term_keys(&profile)?;
+    // key_store = "keyring": the new key goes where the old one lived.
+    let keyring = match sources.bastion().key_store {
+        crate::keystore::KeyStoreKind::Keyring => Some(crate::keystore::manage::open(sources)?),
+        crate::keystore::KeyStoreKind::AwsFiles => None,
+    };
+    let old = crate::keystore::key_source(sources)?.long_term_keys(&profile)?;
     let old_id = old.access_key_id.clone();
-    if !sources.aws.has_credentials_section(&profile) {
+    if keyring.is_none() && !sources.aws.has_credentials_section(&profile) {
         return Err(UserError::new(format!(
             "nothing changed: the keys of profile '{profile}' are not in {}, the file `rotate` writes",
             path.display()
@@ -207,7 +212,16 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
         UserError::new(format!("{why}; {undo}; {}", iam_state(&ss, &old_id)))
     };
 
-    let written = write_long_term_keys(&path, &profile, &new).map_err(|e| {
+    let put = |keys: &LongTermKeys| match &keyring {
+        Some(k) => k.set_keys(&profile, keys).map(|()| WriteOutcome {
+            path: PathBuf::from(k.backend.label()),
+            created: false,
+            changed: true,
+            backup: None,
+        }),
+        None => write_long_term_keys(&path, &profile, keys),
+    };
+    let written = put(&new).map_err(|e| {
         roll_back(format!(
             "the new key could not be written ({}); the credentials file still holds {old_id}, which works",
             e.message
@@ -216,16 +230,22 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
     let backup = written
         .backup
         .unwrap_or_else(|| PathBuf::from(format!("{}{BACKUP_SUFFIX}", path.display())));
-    log.notice(&format!(
-        "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
-        written.path.display(),
-        backup.display()
-    ));
+    match &keyring {
+        Some(k) => log.notice(&format!(
+            "stored the new key {new_id} for '{profile}' in {}",
+            k.backend.label()
+        )),
+        None => log.notice(&format!(
+            "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
+            written.path.display(),
+            backup.display()
+        )),
+    }
 
     let started = Instant::now();
     if let Err(e) = wait_until_accepted(&ss.plan, &new, log) {
         // Put the old key back: it still works, the new one does not yet.
-        let restored = write_long_term_keys(&path, &profile, &old);
+        let restored = put(&old);
         let file_state = match restored {
             Ok(_) => format!("the credentials file holds the old key {old_id} again, which works"),
             Err(re) => format!(
@@ -243,7 +263,7 @@ pub(crate) fn rotate(sources: &Sources, log: &Log, deactivate: bool) -> Result<R
     let waited = started.elapsed();
 
     // From here on the file holds the new, working key.
-    let moved = move_cache(sources, &ss.plan, &old, &new);
+    let moved = move_cache(sources, &ss.plan, &old, &new, keyring.as_ref());
 
     let retire = if deactivate {
         log.verbose(&format!("calling IAM UpdateAccessKey {old_id} Inactive"));
@@ -315,10 +335,29 @@ fn move_cache(
     plan: &SessionPlan,
     old: &LongTermKeys,
     new: &LongTermKeys,
+    keyring: Option<&crate::keystore::Keyring>,
 ) -> usize {
     let cache: Cache = sources.cache();
     let mut moved = 0;
     let url = &plan.endpoint;
+    if let Some(k) = keyring {
+        // The session entry in the keyring names its key; role entries are
+        // keyed by the profile there and stay as they are.
+        let profile = &plan.bastion_profile;
+        let Some(mut entry) =
+            chain::stored_session(&cache, Some(k), profile, old, &plan.mfa_serial, url)
+        else {
+            return 0;
+        };
+        entry.access_key_id = new.access_key_id.clone();
+        let left = entry
+            .credentials
+            .seconds_left(Utc::now())
+            .max(1)
+            .unsigned_abs();
+        let json = serde_json::to_vec(&entry).unwrap_or_default();
+        return usize::from(k.set_session(profile, json, left).is_ok());
+    }
     if let Some(mut entry) = cached_session(&cache, old, &plan.mfa_serial, url) {
         entry.access_key_id = new.access_key_id.clone();
         let to = session_file(&new.access_key_id, &plan.mfa_serial, url);

@@ -312,7 +312,7 @@ fn a_locked_collection_is_a_clear_error_within_the_timeout() {
     let err = stderr(out.get_output());
     assert!(took < Duration::from_secs(10), "took {took:?}: {err}");
     assert!(err.contains("Secret Service"), "{err}");
-    assert!(err.contains("unlock"), "{err}");
+    assert!(err.contains("locked or the unlock was dismissed"), "{err}");
     assert!(err.contains("key_store = \"aws-files\""), "{err}");
     assert!(err.lines().count() <= 4, "one screen: {err}");
     assert_eq!(h.counts(), (0, 0));
@@ -407,4 +407,49 @@ fn in_new_session(script: &str) -> String {
         .output()
         .unwrap();
     format!("{}{}", stdout(&o), stderr(&o))
+}
+
+#[test]
+fn rotate_with_the_keyring_stores_the_new_key_there_and_keeps_the_session() {
+    use crate::self_service::{home, keys_of, m, old_key_at_sts};
+    let h = home();
+    let Some(ss) = SecretService::start(&h.path().join("desktop")) else {
+        return;
+    };
+    let mut import = m(&h);
+    on_bus(&mut import, &ss);
+    import.args(["keys", "import"]).assert().success();
+    let mut cp = m(&h);
+    on_bus(&mut cp, &ss);
+    cp.args(["credential-process", "prod"]).assert().success();
+    assert_eq!(h.counts(), (1, 1));
+
+    let mut rotate = m(&h);
+    on_bus(&mut rotate, &ss);
+    let out = rotate.arg("rotate").assert().success();
+    let err = stderr(out.get_output());
+    let keys = keys_of(&h);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let new = keys[0].0.clone();
+    assert_ne!(new, ALICE_KEY);
+    assert!(err.contains(&format!("stored the new key {new}")), "{err}");
+    // The keyring holds the new key; the file still holds none; STS refuses the old one.
+    let stored = ss.lookup("mfacli", "bastion").unwrap();
+    assert!(
+        stored.contains(&new) && !stored.contains(ALICE_KEY),
+        "{stored}"
+    );
+    assert!(!std::fs::read_to_string(h.credentials())
+        .unwrap()
+        .contains("aws_access_key_id"));
+    assert_eq!(old_key_at_sts(&h).as_deref(), Some("InvalidClientTokenId"));
+    // The MFA session moved to the new key: another target, no new code.
+    let mut staging = m(&h);
+    on_bus(&mut staging, &ss);
+    staging
+        .env_remove("MFACLI_TOTP_SECRET")
+        .args(["credential-process", "staging"])
+        .assert()
+        .success();
+    assert_eq!(h.emu().count("GetSessionToken"), 1);
 }
