@@ -190,6 +190,11 @@ impl CoreVault {
 fn core_error(e: keyring_core::Error) -> VaultError {
     use keyring_core::Error as E;
     let text = e.to_string();
+    // No bus, or nothing on it that provides the Secret Service.
+    let absent = ["Failed to connect", "ServiceUnknown", "not provided by any"];
+    if absent.iter().any(|a| text.contains(a)) {
+        return VaultError::Unavailable(text);
+    }
     match e {
         E::NoStorageAccess(_) => {
             if text.to_ascii_lowercase().contains("lock")

@@ -453,3 +453,53 @@ fn rotate_with_the_keyring_stores_the_new_key_there_and_keeps_the_session() {
         .success();
     assert_eq!(h.emu().count("GetSessionToken"), 1);
 }
+
+#[test]
+fn no_keyring_at_all_is_a_clear_error_naming_the_backend() {
+    let config = CONFIG.replace("[bastion]\n", "[bastion]\nkey_store = \"keyring\"\n");
+    let h = Home::builder()
+        .credentials(None)
+        .config(Some(&config))
+        .build();
+    let bus = format!("unix:path={}", h.path().join("no-bus").display());
+    for (backend, says) in [
+        (
+            "secret-service",
+            "the Secret Service (D-Bus): no such keyring is running",
+        ),
+        (
+            "keychain",
+            "the macOS Keychain is not available on this platform",
+        ),
+    ] {
+        let started = Instant::now();
+        let out = h
+            .mfacli()
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+            .env("MFACLI_KEYRING", backend)
+            .args(["credential-process", "prod"])
+            .assert()
+            .code(1);
+        let err = stderr(out.get_output());
+        assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("MFACLI_KEYRING") && err.contains("aws-files"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 2, "{err}");
+    }
+    // A backend name that does not exist names the variable and the choices.
+    let out = h
+        .mfacli()
+        .env("MFACLI_KEYRING", "kwallet")
+        .args(["credential-process", "prod"])
+        .assert()
+        .code(1);
+    let err = stderr(out.get_output());
+    assert!(
+        err.contains("$MFACLI_KEYRING: `kwallet` is not a keyring backend"),
+        "{err}"
+    );
+    assert_eq!(h.counts(), (0, 0));
+}
