@@ -75,7 +75,8 @@ fn a_backend_that_never_answers_is_an_error_within_the_timeout() {
 
 #[test]
 fn each_failure_names_the_backend_and_a_fix() {
-    let cases: [(fn() -> VaultError, &str); 3] = [
+    type Make = fn() -> VaultError;
+    let cases: [(Make, &str); 3] = [
         (
             || VaultError::Locked("collection is locked".into()),
             "unlock",
