@@ -393,6 +393,18 @@ fn kernel_keyring_holds_key_and_session_and_another_terminal_reuses_it() {
     assert_eq!(h.counts(), (1, 2));
     assert!(files_holding(h.path(), ALICE_SECRET).is_empty());
 
+    // clear --all drops the session entry too: the next run needs a code.
+    let out = h.mfacli().args(["clear", "--all"]).assert().success();
+    assert!(
+        stderr(out.get_output()).contains("removed the MFA session"),
+        "{}",
+        stderr(out.get_output())
+    );
+    let gone = in_new_session(&format!(
+        "keyctl search $(keyctl get_persistent @s) user mfacli-session:{profile} || echo gone"
+    ));
+    assert!(gone.contains("gone"), "{gone}");
+
     h.mfacli().args(["keys", "remove"]).assert().success();
     let gone = in_new_session(&format!(
         "keyctl search $(keyctl get_persistent @s) user mfacli:{profile} || echo gone"
@@ -502,4 +514,43 @@ fn no_keyring_at_all_is_a_clear_error_naming_the_backend() {
         "{err}"
     );
     assert_eq!(h.counts(), (0, 0));
+}
+
+#[test]
+fn doctor_says_where_the_keys_live_and_warns_on_a_plain_text_key() {
+    let h = Home::new();
+    let Some(ss) = SecretService::start(&h.path().join("desktop")) else {
+        return;
+    };
+    let doctor = || {
+        let mut d = h.mfacli();
+        on_bus(&mut d, &ss);
+        stdout(&d.arg("doctor").output().unwrap())
+    };
+    let before = doctor();
+    let warn = before
+        .lines()
+        .skip_while(|l| !l.starts_with("warn   plain-text key"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        warn.contains("while the Secret Service (D-Bus) is usable"),
+        "{before}"
+    );
+    assert!(
+        before.contains("mfacli keys import --profile bastion"),
+        "{before}"
+    );
+
+    let mut import = h.mfacli();
+    on_bus(&mut import, &ss);
+    import.args(["keys", "import"]).assert().success();
+    let after = doctor();
+    assert!(
+        after.contains("bastion keys: profile 'bastion' in the Secret Service (D-Bus) (access key AKIA…E001; key_store = \"keyring\")"),
+        "{after}"
+    );
+    assert!(!after.contains("plain-text key"), "{after}");
+    assert!(after.contains("ok     sts"), "{after}");
 }
