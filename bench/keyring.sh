@@ -88,26 +88,35 @@ for s in files keyutils secret-service; do
     run "$s" "$b" credential-process prod >/dev/null
 done
 
-mean_us() { # name backend args... -> mean wall time per run in µs
-    local name=$1 backend=$2
-    shift 2
-    local t0 t1
-    t0=$(date +%s%N)
-    for _ in $(seq "$N"); do run "$name" "$backend" "$@" >/dev/null; done
-    t1=$(date +%s%N)
-    echo $(((t1 - t0) / N / 1000))
-}
-
-printf '| key store | cache hit (credential-process prod) | key + MFA session read (credential-process --bastion) |\n'
-printf '| --- | --- | --- |\n'
-for s in files keyutils secret-service; do
-    b=$s; [ "$s" = files ] && b=keyutils
-    hit=$(mean_us "$s" "$b" credential-process prod)
-    key=$(mean_us "$s" "$b" credential-process --bastion)
-    printf '| %s | %s µs | %s µs |\n' "$s" "$hit" "$key"
-done
-echo
-echo "runs per cell: $N (wall time of the whole process, mean)"
+# Interleaved runs (store after store), median and 90th percentile of the
+# whole process's wall time: the machine's noise hits every store alike.
+python3 - "$N" "$MFACLI" "$WORK" "$ENDPOINT" "$BUS" "$SEED" <<'PY'
+import os, statistics, subprocess, sys, time
+n, mfacli, work, endpoint, bus, seed = sys.argv[1:]
+stores = [("files", "keyutils"), ("keyutils", "keyutils"), ("secret-service", "secret-service")]
+cases = [("cache hit (credential-process prod)", ["credential-process", "prod"]),
+         ("key + MFA session read (credential-process --bastion)", ["credential-process", "--bastion"])]
+def env(name, backend):
+    return {"PATH": os.environ["PATH"], "HOME": f"{work}/{name}", "AWS_ENDPOINT_URL_STS": endpoint,
+            "MFACLI_TOTP_SECRET": seed, "MFACLI_NON_INTERACTIVE": "1",
+            "DBUS_SESSION_BUS_ADDRESS": bus, "MFACLI_KEYRING": backend}
+times = {(s, c): [] for s, _ in stores for c, _ in cases}
+for _ in range(int(n)):
+    for s, b in stores:
+        for c, args in cases:
+            t = time.perf_counter()
+            subprocess.run([mfacli, *args], env=env(s, b), stdout=subprocess.DEVNULL, check=True)
+            times[(s, c)].append((time.perf_counter() - t) * 1e6)
+print("| key store | " + " | ".join(c for c, _ in cases) + " |")
+print("| --- | " + " | ".join("---" for _ in cases) + " |")
+for s, _ in stores:
+    cells = []
+    for c, _ in cases:
+        v = sorted(times[(s, c)])
+        cells.append(f"{statistics.median(v) / 1000:.2f} ms (p90 {v[int(len(v) * 0.9)] / 1000:.2f})")
+    print(f"| {s} | " + " | ".join(cells) + " |")
+print(f"\n{n} interleaved runs per cell; wall time of the whole process (spawn included)")
+PY
 echo
 
 # The hit path's system calls with key_store = "keyring" (Secret Service):
@@ -119,6 +128,20 @@ if command -v strace >/dev/null; then
         "$MFACLI" credential-process prod >/dev/null
     echo "cache hit, key_store = keyring (secret-service): $(grep -c -E 'socket|connect|keyctl|add_key' "$WORK/strace") socket/connect/keyctl calls, $(grep -c openat "$WORK/strace") openat:"
     grep openat "$WORK/strace" | grep -v ENOENT | sed 's/^[0-9]* */    /' | grep -v -E '/(lib|usr|etc|proc|sys)/' || true
+    echo
+fi
+# Instructions in mfacli itself (deterministic; the D-Bus peer's work is
+# not counted, see the wall times above for it).
+if command -v valgrind >/dev/null; then
+    for s in files keyutils secret-service; do
+        b=$s; [ "$s" = files ] && b=keyutils
+        for args in "credential-process prod" "credential-process --bastion"; do
+            env -i PATH="$PATH" HOME="$WORK/$s" AWS_ENDPOINT_URL_STS="$ENDPOINT" \
+                DBUS_SESSION_BUS_ADDRESS="$BUS" MFACLI_KEYRING="$b" \
+                valgrind --tool=callgrind --callgrind-out-file="$WORK/cg" "$MFACLI" $args >/dev/null 2>"$WORK/cg.err"
+            printf '%-15s %-30s %s instructions\n' "$s" "$args" "$(sed -n 's/.*Collected : //p' "$WORK/cg.err")"
+        done
+    done
     echo
 fi
 echo "release binary: $(stat -c %s "$MFACLI") bytes"
