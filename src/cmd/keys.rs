@@ -18,6 +18,14 @@ pub(crate) fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<u8> {
             let keys = read_keys()?;
             let stored = manage::add(&sources, &ctx.log, &profile, &keys)?;
             report(ctx, &profile, &stored);
+            if sources.aws.has_credentials_section(&profile)
+                && sources.aws.long_term_keys(&profile).is_ok()
+            {
+                ctx.log.warn(&format!(
+                    "a plain-text key of '{profile}' is still in {}; mfacli no longer reads it: delete its aws_access_key_id and aws_secret_access_key lines",
+                    sources.aws.credentials_path.display()
+                ));
+            }
         }
         KeysCommand::Import => {
             let stored = manage::import(&sources, &ctx.log, &profile)?;

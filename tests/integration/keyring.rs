@@ -357,6 +357,24 @@ fn kernel_keyring_holds_key_and_session_and_another_terminal_reuses_it() {
         "keyctl print $(keyctl search $(keyctl get_persistent @s) user mfacli:{profile})"
     ));
     assert!(printed.contains(ALICE_KEY), "{printed}");
+    // Another user cannot read it, even knowing its id.
+    let id = in_new_session(&format!(
+        "keyctl search $(keyctl get_persistent @s) user mfacli:{profile}"
+    ));
+    assert!(id.trim().parse::<u32>().is_ok(), "{id}");
+    let attacker = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "keyctl",
+            "print",
+        ])
+        .arg(id.trim())
+        .output()
+        .unwrap();
+    assert!(!attacker.status.success(), "{}", stdout(&attacker));
+    assert!(!stdout(&attacker).contains(ALICE_SECRET));
     let key_line = proc_keys_line(&format!("mfacli:{profile}")).expect("in /proc/keys");
     assert!(
         key_line.split_whitespace().nth(3) == Some("perm"),
