@@ -361,6 +361,8 @@ fn kernel_keyring_holds_key_and_session_and_another_terminal_reuses_it() {
     let id = in_new_session(&format!(
         "keyctl search $(keyctl get_persistent @s) user mfacli:{profile}"
     ));
+    // stdout first: the id, then keyctl's "Joined session keyring" line.
+    let id = id.lines().next().unwrap_or_default().to_owned();
     assert!(id.trim().parse::<u32>().is_ok(), "{id}");
     let attacker = Command::new("setpriv")
         .args([
