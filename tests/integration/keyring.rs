@@ -484,6 +484,15 @@ fn rotate_with_the_keyring_stores_the_new_key_there_and_keeps_the_session() {
         .assert()
         .success();
     assert_eq!(h.emu().count("GetSessionToken"), 1);
+    // keys list: the masked new key and its age, from IAM through the session.
+    let mut list = m(&h);
+    on_bus(&mut list, &ss);
+    let out = list.args(["keys", "list"]).assert().success();
+    let masked = format!("{}{}", "*".repeat(new.len() - 4), &new[new.len() - 4..]);
+    assert_eq!(
+        stdout(out.get_output()),
+        format!("bastion\tsecret-service\t{masked}\tcreated 0 days ago\n")
+    );
 }
 
 #[test]
