@@ -318,6 +318,25 @@ fn a_locked_collection_is_a_clear_error_within_the_timeout() {
     assert_eq!(h.counts(), (0, 0));
 }
 
+/// keyctl is installed and the kernel lets this process use its keyrings
+/// (a container's seccomp profile may not); else a skip.
+pub(crate) fn kernel_keyring() -> bool {
+    if !have("keyctl") {
+        return false;
+    }
+    let ok = Command::new("keyctl")
+        .args(["session", "-", "keyctl", "get_persistent", "@s"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip(
+            "the kernel keyring is not usable here (`keyctl get_persistent` failed)",
+            "a seccomp profile that allows keyctl",
+        );
+    }
+    ok
+}
+
 /// A profile name of this test's own: the kernel keyring is shared by
 /// every process of the user.
 fn own_profile(what: &str) -> String {
@@ -334,7 +353,7 @@ fn proc_keys_line(description: &str) -> Option<String> {
 
 #[test]
 fn kernel_keyring_holds_key_and_session_and_another_terminal_reuses_it() {
-    if !have("keyctl") {
+    if !kernel_keyring() {
         return;
     }
     let profile = own_profile("flow");

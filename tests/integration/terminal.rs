@@ -321,7 +321,7 @@ fn prompt_under_the_aws_cli_credential_process() {
 /// at the secret leaves the terminal as it was (130) and stores nothing.
 #[test]
 fn keys_add_on_the_terminal_hides_the_secret_and_ctrl_c_restores_it() {
-    if !have("keyctl") {
+    if !crate::keyring::kernel_keyring() {
         return;
     }
     // The kernel keyring is the user's: a profile name of this test's own.
