@@ -90,7 +90,8 @@ fn report(ctx: &Ctx, profile: &str, s: &Stored) {
     }
     if let Some(p) = &s.config_written {
         ctx.log.notice(&format!(
-            "set key_store = \"keyring\" in [bastion] of {}",
+            "set key_store = \"keyring\" and keyring = \"{}\" in [bastion] of {}",
+            s.backend.name(),
             p.display()
         ));
     }

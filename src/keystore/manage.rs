@@ -98,7 +98,7 @@ pub(crate) fn add(
     let keyring = open(sources)?;
     store(&keyring, profile, keys)?;
     forget_role_cache(&sources.cache());
-    let config_written = use_keyring_in_config(sources)?;
+    let config_written = use_keyring_in_config(sources, keyring.backend)?;
     Ok(Stored {
         backend: keyring.backend,
         arn,
@@ -150,7 +150,7 @@ pub(crate) fn import(sources: &Sources, log: &Log, profile: &str) -> Result<Stor
     })?;
     drop_backup_holding(&written.path, keys.secret_access_key.expose());
     forget_role_cache(&sources.cache());
-    let config_written = use_keyring_in_config(sources)?;
+    let config_written = use_keyring_in_config(sources, keyring.backend)?;
     Ok(Stored {
         backend: keyring.backend,
         arn,
@@ -231,17 +231,27 @@ pub(crate) fn remove(sources: &Sources, profile: &str) -> Result<(Backend, bool)
     Ok((keyring.backend, removed))
 }
 
-/// Writes `key_store = "keyring"` into `[bastion]` of the mfacli config
-/// (creating the file if needed); `None` when it already says so.
-fn use_keyring_in_config(sources: &Sources) -> Result<Option<PathBuf>, UserError> {
-    if sources.bastion().key_store == KeyStoreKind::Keyring {
+/// Writes `key_store = "keyring"` and the backend the key went to into
+/// `[bastion]` of the mfacli config (creating the file if needed), so every
+/// later run looks in that keyring, whatever the session it runs in (an SSH
+/// login has no session bus); `None` when the config says so already.
+fn use_keyring_in_config(
+    sources: &Sources,
+    backend: Backend,
+) -> Result<Option<PathBuf>, UserError> {
+    let b = sources.bastion();
+    if b.key_store == KeyStoreKind::Keyring && b.keyring == Some(backend) {
         return Ok(None);
     }
     let path = crate::config::config_path(sources.overrides.config.as_deref(), &sources.env).0;
     let old = crate::aws_files::read_text_file(&path, "mfacli config")?
         .map(|f| f.text)
         .unwrap_or_default();
-    let new = set_key_store(&old);
+    let new = set_in_bastion(
+        &set_in_bastion(&old, "keyring", backend.name()),
+        "key_store",
+        "keyring",
+    );
     if let Some(dir) = path.parent() {
         crate::fsread::create_private_dirs(dir)
             .map_err(|e| UserError::new(format!("{}: {e}", dir.display())))?;
@@ -251,21 +261,22 @@ fn use_keyring_in_config(sources: &Sources) -> Result<Option<PathBuf>, UserError
             "the key is in the keyring, but {} could not be written ({e})",
             path.display()
         ))
-        .hint("add key_store = \"keyring\" to [bastion] of the mfacli config by hand")
+        .hint(format!(
+            "add key_store = \"keyring\" and keyring = \"{}\" to [bastion] of the mfacli config by hand",
+            backend.name()
+        ))
     })?;
     Ok(Some(path))
 }
 
-/// The config text with `key_store = "keyring"` in `[bastion]`: an existing
-/// `key_store` line is replaced, else the line goes right under the header
-/// (or a new `[bastion]` table is appended). Every other line is kept.
-pub(crate) fn set_key_store(text: &str) -> String {
-    const LINE: &str = "key_store = \"keyring\"";
+/// The config text with `key = "value"` in `[bastion]`: an existing `key`
+/// line is replaced, else the line goes right under the header (or a new
+/// `[bastion]` table is appended). Every other line is kept.
+pub(crate) fn set_in_bastion(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key} = \"{value}\"");
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let is_header = |l: &str| l.trim_start().starts_with('[');
-    let header = lines
-        .iter()
-        .position(|l| l.trim() == "[bastion]" || l.trim().starts_with("[bastion]"));
+    let header = lines.iter().position(|l| l.trim().starts_with("[bastion]"));
     let Some(h) = header else {
         let mut out = text.to_owned();
         if !out.is_empty() && !out.ends_with('\n') {
@@ -275,7 +286,7 @@ pub(crate) fn set_key_store(text: &str) -> String {
             out.push('\n');
         }
         out.push_str("[bastion]\n");
-        out.push_str(LINE);
+        out.push_str(&line);
         out.push('\n');
         return out;
     };
@@ -285,13 +296,13 @@ pub(crate) fn set_key_store(text: &str) -> String {
         .map_or(lines.len(), |i| h + 1 + i);
     let existing = (h + 1..end).find(|&i| {
         let t = lines[i].trim_start();
-        t.strip_prefix("key_store")
+        t.strip_prefix(key)
             .is_some_and(|r| r.trim_start().starts_with('='))
     });
-    let mut out = String::with_capacity(text.len() + LINE.len() + 1);
+    let mut out = String::with_capacity(text.len() + line.len() + 1);
     for (i, l) in lines.iter().enumerate() {
         if Some(i) == existing {
-            out.push_str(LINE);
+            out.push_str(&line);
             out.push_str(if l.ends_with("\r\n") { "\r\n" } else { "\n" });
             continue;
         }
@@ -300,7 +311,7 @@ pub(crate) fn set_key_store(text: &str) -> String {
             if !l.ends_with('\n') {
                 out.push('\n');
             }
-            out.push_str(LINE);
+            out.push_str(&line);
             out.push('\n');
         }
     }
@@ -309,7 +320,11 @@ pub(crate) fn set_key_store(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::set_key_store;
+    use super::set_in_bastion;
+
+    fn set_key_store(text: &str) -> String {
+        set_in_bastion(text, "key_store", "keyring")
+    }
 
     #[test]
     fn key_store_goes_into_bastion_and_nothing_else_moves() {
@@ -331,5 +346,15 @@ mod tests {
             set_key_store("[bastion]\nprofile = \"b\"\n[[bastion.mfa_devices]]\nserial = \"s\"\n");
         let parsed: toml::Table = toml::from_str(&t).unwrap();
         assert_eq!(parsed["bastion"]["key_store"].as_str(), Some("keyring"));
+        // `keyring` is not `key_store`'s prefix match, nor the other way round.
+        let t = set_in_bastion(
+            &set_in_bastion("[bastion]\nkeyring = \"x\"\n", "key_store", "keyring"),
+            "keyring",
+            "keyutils",
+        );
+        assert_eq!(
+            t,
+            "[bastion]\nkey_store = \"keyring\"\nkeyring = \"keyutils\"\n"
+        );
     }
 }

@@ -155,6 +155,8 @@ fn secret_service_holds_the_key_the_flow_works_and_a_hit_never_opens_it() {
     assert!(!err.contains(ALICE_SECRET), "{err}");
     let config = std::fs::read_to_string(h.config()).unwrap();
     assert!(config.contains("key_store = \"keyring\""), "{config}");
+    // The backend is pinned: an SSH login without the bus still looks there.
+    assert!(config.contains("keyring = \"secret-service\""), "{config}");
     // From outside: the entry is there under service mfacli, user bastion.
     let stored = ss
         .lookup("mfacli", "bastion")
