@@ -552,7 +552,7 @@ impl KeySource for KeyringKeys {
         let keyring = self.keyring()?;
         let keys = keyring.keys(profile)?.ok_or_else(|| {
             UserError::new(format!(
-                "no key for profile '{profile}' in {} (key_store = \"keyring\"); it may have been deleted by hand",
+                "no key for profile '{profile}' in {} (key_store = \"keyring\"); it may have been deleted by hand, or stored in another backend ([bastion] keyring, ${KEYRING_ENV})",
                 keyring.backend.label()
             ))
             .hint(format!(
