@@ -504,7 +504,7 @@ pub(crate) struct RotateArgs {
 pub(crate) enum KeysCommand {
     /// Store an access key in the keyring (asked on the terminal, or two lines on stdin)
     #[command(
-        after_help = "Examples:\n  mfacli keys add --profile bastion\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | mfacli keys add --profile bastion\nChecks the key with one STS GetCallerIdentity before storing it, then sets\n[bastion] key_store = \"keyring\" in the mfacli config."
+        after_help = "Examples:\n  mfacli keys add --profile bastion\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | mfacli keys add --profile bastion\nChecks the key with one STS GetCallerIdentity before storing it, then sets\n[bastion] key_store = \"keyring\" and keyring = the backend used, in the mfacli config."
     )]
     Add,
     /// Move a profile's access key from ~/.aws/credentials into the keyring

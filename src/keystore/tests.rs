@@ -169,3 +169,29 @@ fn names_parse() {
         .0
         .contains("secret-service"));
 }
+
+#[test]
+fn the_config_keys_default_to_the_aws_files_and_bad_values_name_the_key() {
+    let parse = |t: &str| crate::config::Config::parse(t, std::path::Path::new("/c.toml"));
+    let c = parse("[bastion]\nprofile = \"b\"\n").unwrap();
+    assert_eq!(c.bastion.key_store, KeyStoreKind::AwsFiles);
+    assert_eq!(c.bastion.keyring, None);
+    let c = parse("[bastion]\nkey_store = \"keyring\"\nkeyring = \"keyutils\"\n").unwrap();
+    assert_eq!(c.bastion.key_store, KeyStoreKind::Keyring);
+    assert_eq!(c.bastion.keyring, Some(Backend::Keyutils));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let e = parse("[bastion]\nkey_store = \"file\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/c.toml: [bastion] key_store") && e.contains("aws-files"),
+        "{e}"
+    );
+    let e = parse("[bastion]\nkeyring = \"kwallet\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/c.toml: [bastion] keyring") && e.contains("secret-service"),
+        "{e}"
+    );
+}
