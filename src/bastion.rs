@@ -59,10 +59,17 @@ impl SelfService {
     /// The cached MFA session only: never asks for a code (for `doctor`).
     pub(crate) fn open_cached(sources: &Sources, log: &Log) -> Result<Option<Self>, UserError> {
         let plan = sources.bastion_plan()?;
-        let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
-        let Some(entry) = cached_session(&sources.cache(), &keys, &plan.mfa_serial, &plan.endpoint)
-            .filter(|e| e.credentials.is_fresh(Utc::now(), 60))
-        else {
+        let source = crate::keystore::key_source(sources)?;
+        let keys = source.long_term_keys(&plan.bastion_profile)?;
+        let Some(entry) = chain::stored_session(
+            &sources.cache(),
+            source.session_keyring()?,
+            &plan.bastion_profile,
+            &keys,
+            &plan.mfa_serial,
+            &plan.endpoint,
+        )
+        .filter(|e| e.credentials.is_fresh(Utc::now(), 60)) else {
             return Ok(None);
         };
         Self::with_session(sources, log, plan, entry.credentials).map(Some)
@@ -148,25 +155,35 @@ pub(crate) fn rotate(
     // One rotate at a time per profile, from ListAccessKeys to the last
     // write: two at once left a working key only in a backup file.
     let _lock = rotate_lock(sources, log, &profile)?;
-    // Re-read under the lock: another rotate may have replaced the key
-    // since this process read the file.
-    let fresh =
-        crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
-            .long_term_keys(&profile)?;
-    let loaded = sources.aws.long_term_keys(&profile)?;
-    if fresh.access_key_id != loaded.access_key_id {
-        return Err(UserError::new(format!(
-            "nothing changed: [{profile}] of {} now holds {} instead of {} (another `mfacli rotate` replaced it meanwhile)",
-            path.display(),
-            fresh.access_key_id,
-            loaded.access_key_id
-        ))
-        .hint("the key was just rotated; run `mfacli rotate` again only if you want another new key"));
-    }
+    // key_store = "keyring": the new key goes where the old one lived.
+    let keyring = match sources.bastion().key_store {
+        crate::keystore::KeyStoreKind::Keyring => Some(crate::keystore::manage::open(sources)?),
+        crate::keystore::KeyStoreKind::AwsFiles => None,
+    };
+    let old = if keyring.is_some() {
+        // Read under the lock: what another rotate stored is what we see.
+        crate::keystore::key_source(sources)?.long_term_keys(&profile)?
+    } else {
+        // Re-read under the lock: another rotate may have replaced the key
+        // since this process read the file.
+        let fresh =
+            crate::aws_files::AwsFiles::load_from(path.clone(), sources.aws.config_path.clone())?
+                .long_term_keys(&profile)?;
+        let loaded = sources.aws.long_term_keys(&profile)?;
+        if fresh.access_key_id != loaded.access_key_id {
+            return Err(UserError::new(format!(
+                "nothing changed: [{profile}] of {} now holds {} instead of {} (another `mfacli rotate` replaced it meanwhile)",
+                path.display(),
+                fresh.access_key_id,
+                loaded.access_key_id
+            ))
+            .hint("the key was just rotated; run `mfacli rotate` again only if you want another new key"));
+        }
+        loaded
+    };
     let ss = SelfService::open(sources, log)?;
-    let old = loaded;
     let old_id = old.access_key_id.clone();
-    if !sources.aws.has_credentials_section(&profile) {
+    if keyring.is_none() && !sources.aws.has_credentials_section(&profile) {
         return Err(UserError::new(format!(
             "nothing changed: the keys of profile '{profile}' are not in {}, the file `rotate` writes",
             path.display()
@@ -237,7 +254,16 @@ pub(crate) fn rotate(
         UserError::new(format!("{why}; {undo}; {}", iam_state(&ss, &old_id)))
     };
 
-    let written = write_long_term_keys(&path, &profile, &new).map_err(|e| {
+    let put = |keys: &LongTermKeys| match &keyring {
+        Some(k) => k.set_keys(&profile, keys).map(|()| WriteOutcome {
+            path: PathBuf::from(k.backend.label()),
+            created: false,
+            changed: true,
+            backup: None,
+        }),
+        None => write_long_term_keys(&path, &profile, keys),
+    };
+    let written = put(&new).map_err(|e| {
         roll_back(format!(
             "the new key could not be written ({}); the credentials file still holds {old_id}, which works",
             e.message
@@ -246,16 +272,22 @@ pub(crate) fn rotate(
     let backup = written
         .backup
         .unwrap_or_else(|| PathBuf::from(format!("{}{BACKUP_SUFFIX}", path.display())));
-    log.notice(&format!(
-        "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
-        written.path.display(),
-        backup.display()
-    ));
+    match &keyring {
+        Some(k) => log.notice(&format!(
+            "stored the new key {new_id} for '{profile}' in {}",
+            k.backend.label()
+        )),
+        None => log.notice(&format!(
+            "wrote the new key {new_id} into [{profile}] of {} (backup: {})",
+            written.path.display(),
+            backup.display()
+        )),
+    }
 
     let started = Instant::now();
     if let Err(e) = wait_until_accepted(&ss.plan, &new, log) {
         // Put the old key back: it still works, the new one does not yet.
-        let restored = write_long_term_keys(&path, &profile, &old);
+        let restored = put(&old);
         let file_state = match restored {
             Ok(_) => format!("the credentials file holds the old key {old_id} again, which works"),
             Err(re) => format!(
@@ -273,7 +305,7 @@ pub(crate) fn rotate(
     let waited = started.elapsed();
 
     // From here on the file holds the new, working key.
-    let moved = move_cache(sources, &ss.plan, &old, &new);
+    let moved = move_cache(sources, &ss.plan, &old, &new, keyring.as_ref());
 
     let retire = if deactivate {
         log.verbose(&format!("calling IAM UpdateAccessKey {old_id} Inactive"));
@@ -374,10 +406,29 @@ fn move_cache(
     plan: &SessionPlan,
     old: &LongTermKeys,
     new: &LongTermKeys,
+    keyring: Option<&crate::keystore::Keyring>,
 ) -> usize {
     let cache: Cache = sources.cache();
     let mut moved = 0;
     let url = &plan.endpoint;
+    if let Some(k) = keyring {
+        // The session entry in the keyring names its key; role entries are
+        // keyed by the profile there and stay as they are.
+        let profile = &plan.bastion_profile;
+        let Some(mut entry) =
+            chain::stored_session(&cache, Some(k), profile, old, &plan.mfa_serial, url)
+        else {
+            return 0;
+        };
+        entry.access_key_id = new.access_key_id.clone();
+        let left = entry
+            .credentials
+            .seconds_left(Utc::now())
+            .max(1)
+            .unsigned_abs();
+        let json = serde_json::to_vec(&entry).unwrap_or_default();
+        return usize::from(k.set_session(profile, json, left).is_ok());
+    }
     if let Some(mut entry) = cached_session(&cache, old, &plan.mfa_serial, url) {
         entry.access_key_id = new.access_key_id.clone();
         let to = session_file(&new.access_key_id, &plan.mfa_serial, url);
@@ -463,8 +514,7 @@ pub(crate) fn cached_key_created(
     let Some(ss) = SelfService::open_cached(sources, log)? else {
         return Ok(None);
     };
-    let id = sources
-        .aws
+    let id = crate::keystore::key_source(sources)?
         .long_term_keys(&ss.plan.bastion_profile)?
         .access_key_id;
     let keys = ss.iam.list_access_keys()?;

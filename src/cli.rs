@@ -489,6 +489,12 @@ impl Command {
             Command::Mfa(
                 MfaCommand::AddVirtual { shared, .. } | MfaCommand::List { shared, .. },
             ) => shared.shared(),
+            Command::Keys(
+                KeysCommand::Add { shared }
+                | KeysCommand::Import { shared }
+                | KeysCommand::List { shared }
+                | KeysCommand::Remove { shared },
+            ) => shared.shared(),
             Command::Hook(a) => a.shared.shared(),
             Command::List(a) => a.shared.shared(),
             Command::Clear(a) => a.shared.shared(),
@@ -656,6 +662,10 @@ pub(crate) enum Command {
     /// The bastion user's MFA devices: add a virtual device, list devices
     #[command(subcommand)]
     Mfa(MfaCommand),
+
+    /// The bastion's access key in the OS keyring instead of ~/.aws/credentials
+    #[command(subcommand)]
+    Keys(KeysCommand),
 
     /// Print the current TOTP code from the configured seed and the seconds left
     #[command(
@@ -916,6 +926,36 @@ pub(crate) struct RotateArgs {
     pub(crate) dry_run: bool,
     #[command(flatten)]
     pub(crate) shared: AccountOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Store an access key in the keyring (asked on the terminal, or two lines on stdin)
+    #[command(
+        after_help = "Examples:\n  mfacli keys add --profile bastion\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | mfacli keys add --profile bastion\nChecks the key with one STS GetCallerIdentity before storing it, then sets\n[bastion] key_store = \"keyring\" and keyring = the backend used, in the mfacli config."
+    )]
+    Add {
+        #[command(flatten)]
+        shared: AccountOpts,
+    },
+    /// Move a profile's access key from ~/.aws/credentials into the keyring
+    #[command(
+        after_help = "Example:\n  mfacli keys import --profile bastion\nStores the key, reads it back, checks it with STS, then removes its two lines from\n~/.aws/credentials (every other byte kept; no backup of the old text is left)."
+    )]
+    Import {
+        #[command(flatten)]
+        shared: AccountOpts,
+    },
+    /// List the profiles with a key in the keyring
+    List {
+        #[command(flatten)]
+        shared: AccountOpts,
+    },
+    /// Delete a profile's key (and MFA session) from the keyring
+    Remove {
+        #[command(flatten)]
+        shared: AccountOpts,
+    },
 }
 
 #[derive(Debug, Subcommand)]

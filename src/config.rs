@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::aws_files::read_text_file;
 use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
+use crate::keystore::{Backend, KeyStoreKind};
 use crate::mfa::prompt::PromptKind;
 use crate::types::{
     AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
@@ -36,6 +37,8 @@ pub(crate) const BASTION_KEYS: &[&str] = &[
     "mfa_deadline",
     "mfa_devices",
     "prompt",
+    "key_store",
+    "keyring",
 ];
 pub(crate) const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
 /// IAM allows this many MFA devices per user.
@@ -82,6 +85,8 @@ struct RawBastion {
     #[serde(default)]
     mfa_devices: Vec<RawDevice>,
     prompt: Option<String>,
+    key_store: Option<String>,
+    keyring: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +131,10 @@ pub struct BastionConfig {
     /// Where to ask for a code (default: the terminal when there is one,
     /// else the first dialog helper found).
     pub(crate) prompt: Option<PromptKind>,
+    /// Where the long-term key lives: ~/.aws/credentials or the OS keyring.
+    pub(crate) key_store: KeyStoreKind,
+    /// `keyring`: the keyring backend, when not the platform's own.
+    pub(crate) keyring: Option<Backend>,
 }
 
 /// Where a device's TOTP seed comes from.
@@ -290,6 +299,8 @@ impl Config {
             mfa_deadline,
             mfa_devices,
             prompt: field(&b.prompt, || at("bastion", "prompt"))?,
+            key_store: field(&b.key_store, || at("bastion", "key_store"))?.unwrap_or_default(),
+            keyring: field(&b.keyring, || at("bastion", "keyring"))?,
         };
 
         let mut targets = BTreeMap::new();

@@ -27,6 +27,7 @@ pub mod fuzz_checks;
 pub mod iam;
 pub(crate) mod init;
 pub(crate) mod io;
+pub(crate) mod keystore;
 pub(crate) mod log;
 pub mod mfa;
 pub(crate) mod output;

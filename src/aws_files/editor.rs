@@ -1095,6 +1095,53 @@ fn python_properties<'a>(lines: &[Line<'a>]) -> Option<Vec<(String, &'a str)>> {
     Some(out)
 }
 
+/// Removes the lines of `keys` from section `name` (`keys import`: the
+/// access key leaves the file). Every other line and section is kept byte
+/// for byte, checked like [`set_keys_in_section`]'s result; both parsers
+/// must read the section's other keys unchanged and none of `keys`.
+pub(crate) fn remove_keys_from_section(
+    text: &str,
+    name: &ProfileName,
+    keys: &[&str],
+) -> Result<String, EditError> {
+    let name_str = name.as_str();
+    let lay = layout(text).map_err(|e| e.for_section(name_str))?;
+    let Some(sec) = find_target(&lay, name_str)? else {
+        return Ok(text.to_owned());
+    };
+    let body = &lay.lines[sec.header + 1..sec.end_line];
+    let none: [(&str, &str); 0] = [];
+    let props = body_properties(body, &none).ok_or_else(|| EditError::UnsupportedBody {
+        section: name_str.to_owned(),
+    })?;
+    let drop: Vec<usize> = props
+        .iter()
+        .filter(|(_, k, _)| keys.iter().any(|d| d.eq_ignore_ascii_case(k)))
+        .map(|(i, _, _)| *i)
+        .collect();
+    let want: Vec<(String, &str)> = props
+        .iter()
+        .filter(|(i, _, _)| !drop.contains(i))
+        .map(|(_, k, v)| (k.clone(), *v))
+        .collect();
+    if drop.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..body[0].start]);
+    for (i, line) in body.iter().enumerate() {
+        if !drop.contains(&i) {
+            out.push_str(line.text);
+            out.push_str(line.eol);
+        }
+    }
+    out.push_str(&text[sec.end..]);
+    let after = verify_others(text, &out, name_str, false)?;
+    let s = &after.sections[after.target];
+    check_properties(name_str, &after.lines[s.header + 1..s.end_line], &want)?;
+    Ok(out)
+}
+
 /// The names of the sections the AWS SDKs see in `text`, in order (headers
 /// with comments after them included), for telling which file a profile
 /// is in. Lines are split as the SDK splits them.

@@ -234,6 +234,25 @@ pub(crate) fn write_credentials_file_with_wait(
     lock_wait: Duration,
     edit: impl FnOnce(&str) -> Result<String, EditError>,
 ) -> Result<WriteOutcome, WriteError> {
+    write_locked(path, lock_wait, true, edit)
+}
+
+/// [`write_credentials_file`] without the backup: for an edit that takes a
+/// secret out of the file (`keys import`), whose backup would be a
+/// plain-text copy of it.
+pub(crate) fn write_credentials_file_without_backup(
+    path: &Path,
+    edit: impl FnOnce(&str) -> Result<String, EditError>,
+) -> Result<WriteOutcome, WriteError> {
+    write_locked(path, LOCK_WAIT, false, edit)
+}
+
+fn write_locked(
+    path: &Path,
+    lock_wait: Duration,
+    keep_backup: bool,
+    edit: impl FnOnce(&str) -> Result<String, EditError>,
+) -> Result<WriteOutcome, WriteError> {
     let (target, exists) = resolve(path)?;
     if !exists {
         if let Some(dir) = parent(&target) {
@@ -268,12 +287,12 @@ pub(crate) fn write_credentials_file_with_wait(
     }
 
     let backup = match &old {
-        Some(r) => {
+        Some(r) if keep_backup => {
             let b = with_suffix(&target, BACKUP_SUFFIX);
             write_atomic(&b, &r.bytes, 0o600, r.owner, None)?;
             Some(b)
         }
-        None => None,
+        _ => None,
     };
     // The file keeps 0600, or its own mode where that is stricter.
     let mode = old.as_ref().map_or(0o600, |r| r.mode & 0o600);

@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::aws_files::AwsFiles;
 use crate::cache::{key_hash, Cache};
 use crate::clock::{Clock, SystemClock};
 use crate::error::UserError;
+use crate::keystore::{KeySource, Keyring};
 use crate::log::Log;
 use crate::mfa::CodeSources;
 use crate::plan::{Plan, SessionPlan, Sources};
@@ -160,6 +160,29 @@ pub(crate) fn cached_session(
         })
 }
 
+/// The MFA session where it lives: the keyring's entry for the profile
+/// (`key_store = "keyring"`), else the file cache. A keyring entry is one
+/// per profile, so it must match the key, device and endpoint URL too.
+pub(crate) fn stored_session(
+    cache: &Cache,
+    keyring: Option<&Keyring>,
+    profile: &str,
+    keys: &LongTermKeys,
+    serial: &MfaSerial,
+    endpoint: &Endpoint,
+) -> Option<SessionEntry> {
+    let Some(k) = keyring else {
+        return cached_session(cache, keys, serial, endpoint);
+    };
+    let bytes = zeroize::Zeroizing::new(k.session(profile).ok()??);
+    crate::cache::parse_entry::<SessionEntry>(&bytes).filter(|e| {
+        e.version == CACHE_VERSION
+            && e.access_key_id == keys.access_key_id
+            && e.mfa_serial == serial.as_str()
+            && e.endpoint == endpoint.url
+    })
+}
+
 /// Produces credentials for a plan, calling STS only when the cache cannot.
 pub(crate) struct Provider<'a> {
     pub(crate) cache: &'a Cache,
@@ -170,6 +193,9 @@ pub(crate) struct Provider<'a> {
     connect: &'a dyn Connect,
     sts: Option<(String, Box<dyn Sts>)>,
     cache_warned: bool,
+    /// Where the MFA session lives when not in the file cache: set from the
+    /// key source on a cache miss, never on the hit path.
+    session_keyring: Option<Keyring>,
 }
 
 impl<'a> Provider<'a> {
@@ -190,6 +216,7 @@ impl<'a> Provider<'a> {
             connect,
             sts: None,
             cache_warned: false,
+            session_keyring: None,
         }
     }
 
@@ -238,6 +265,7 @@ impl<'a> Provider<'a> {
         file: &str,
         what: &str,
         use_cache: bool,
+        to_file: bool,
         fresh: impl Fn(&Cache, DateTime<Utc>, i64) -> Option<T>,
         fetch: impl FnOnce(&mut Self) -> Result<(T, E), UserError>,
     ) -> Result<(T, bool), UserError> {
@@ -271,7 +299,7 @@ impl<'a> Provider<'a> {
             }
         }
         let (value, entry) = fetch(self)?;
-        if !self.options.no_cache {
+        if !self.options.no_cache && to_file {
             self.store(file, &entry);
         }
         Ok((value, false))
@@ -281,10 +309,10 @@ impl<'a> Provider<'a> {
     pub(crate) fn role_credentials(
         &mut self,
         plan: &Plan,
-        aws: &AwsFiles,
+        keys: &dyn KeySource,
     ) -> Result<RoleCredentials, UserError> {
-        let keys = aws.long_term_keys(&plan.bastion_profile)?;
-        let slot = RoleSlot::new(plan, &keys.access_key_id);
+        // The tag, not the key: with the keyring, a hit reads no secret store.
+        let slot = RoleSlot::new(plan, &keys.key_tag(&plan.bastion_profile)?);
         let target = plan.target.name.as_str();
         let use_cache = !self.options.no_cache && !self.options.refresh;
         let what = format!("credentials for '{target}'");
@@ -292,12 +320,15 @@ impl<'a> Provider<'a> {
             &slot.file,
             &what,
             use_cache,
+            true,
             |cache, now, margin| {
                 slot.read_fresh(cache, now, margin)
                     .map(|e| (e.credentials, e.assumed_role_arn))
             },
             |this| {
-                let (credentials, assumed_role_arn) = this.assume(plan, &keys)?;
+                let long_term = keys.long_term_keys(&plan.bastion_profile)?;
+                this.session_keyring = keys.session_keyring()?.cloned();
+                let (credentials, assumed_role_arn) = this.assume(plan, &long_term)?;
                 let entry = RoleEntry {
                     version: CACHE_VERSION,
                     target: target.to_owned(),
@@ -366,6 +397,9 @@ impl<'a> Provider<'a> {
                         &plan.mfa_serial,
                         &plan.endpoint,
                     ));
+                    if let Some(k) = &self.session_keyring {
+                        let _ = k.remove_session(&plan.bastion_profile);
+                    }
                     (session, from_cache) = self.mfa_session_from(&session_plan, keys, true)?;
                 }
                 Err(e) if e.is_invalid_token() => {
@@ -423,12 +457,15 @@ impl<'a> Provider<'a> {
         let file = session_file(&keys.access_key_id, serial, endpoint);
         let use_cache = !self.options.no_cache && !force;
         let what = format!("MFA session for {serial}");
+        let keyring = self.session_keyring.clone();
+        let profile = plan.bastion_profile.as_str();
         self.cached(
             &file,
             &what,
             use_cache,
+            keyring.is_none(),
             |cache, now, margin| {
-                cached_session(cache, keys, serial, endpoint)
+                stored_session(cache, keyring.as_ref(), profile, keys, serial, endpoint)
                     .map(|e| e.credentials)
                     .filter(|c| c.is_fresh(now, margin))
             },
@@ -452,6 +489,19 @@ impl<'a> Provider<'a> {
                     endpoint: endpoint.url.clone(),
                     credentials: creds.clone(),
                 };
+                if let (Some(k), false) = (&keyring, this.options.no_cache) {
+                    // In kernel memory, forgotten when STS forgets it.
+                    let left = creds.seconds_left(this.clock.now()).max(1).unsigned_abs();
+                    let stored = serde_json::to_vec(&entry)
+                        .map_err(|e| UserError::new(e.to_string()))
+                        .and_then(|json| k.set_session(profile, json, left));
+                    if let Err(e) = stored {
+                        this.log.warn(&format!(
+                            "the MFA session could not be kept in the keyring ({}); the next run will ask for a code again",
+                            e.message
+                        ));
+                    }
+                }
                 Ok((creds, entry))
             },
         )
@@ -461,9 +511,10 @@ impl<'a> Provider<'a> {
     pub(crate) fn bastion_credentials(
         &mut self,
         plan: &SessionPlan,
-        aws: &AwsFiles,
+        keys: &dyn KeySource,
     ) -> Result<RoleCredentials, UserError> {
-        let keys = aws.long_term_keys(&plan.bastion_profile)?;
+        self.session_keyring = keys.session_keyring()?.cloned();
+        let keys = keys.long_term_keys(&plan.bastion_profile)?;
         let (credentials, from_cache) = self.mfa_session_from(plan, &keys, self.options.refresh)?;
         Ok(RoleCredentials {
             credentials,
@@ -502,9 +553,10 @@ pub(crate) fn for_target_with(
     connect: &dyn Connect,
 ) -> Result<(Plan, RoleCredentials), UserError> {
     let plan = sources.plan(target)?;
+    let keys = crate::keystore::key_source(sources)?;
     let floor = min_margin_secs.min(i64::from(plan.target.duration.secs()) / 2);
     let creds = with_provider(sources, log, (clock, connect), floor, |provider| {
-        provider.role_credentials(&plan, &sources.aws)
+        provider.role_credentials(&plan, keys.as_ref())
     })?;
     Ok((plan, creds))
 }
@@ -521,7 +573,7 @@ pub(crate) fn direct_for_target(
 ) -> Result<(Plan, RoleCredentials), UserError> {
     let mut plan = sources.plan(target)?;
     plan.target.duration = duration;
-    let keys = sources.aws.long_term_keys(&plan.bastion_profile)?;
+    let keys = crate::keystore::key_source(sources)?.long_term_keys(&plan.bastion_profile)?;
     let world: (&dyn Clock, &dyn Connect) = (&SystemClock, &SdkConnect);
     let (credentials, assumed_role_arn) = with_provider(sources, log, world, 0, |provider| {
         provider.assume_direct(&plan, &keys)
@@ -556,9 +608,10 @@ pub(crate) fn for_bastion_with(
     connect: &dyn Connect,
 ) -> Result<(SessionPlan, RoleCredentials), UserError> {
     let plan = sources.bastion_plan()?;
+    let keys = crate::keystore::key_source(sources)?;
     let floor = min_margin_secs.min(i64::from(plan.session_duration.secs()) / 2);
     let creds = with_provider(sources, log, (clock, connect), floor, |p| {
-        p.bastion_credentials(&plan, &sources.aws)
+        p.bastion_credentials(&plan, keys.as_ref())
     })?;
     Ok((plan, creds))
 }

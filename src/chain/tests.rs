@@ -9,6 +9,7 @@ use std::rc::Rc;
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::aws_files::AwsFiles;
 use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::env::Env;

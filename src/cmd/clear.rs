@@ -65,5 +65,16 @@ pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
         "removed {removed} cached credential file{}{locks}",
         if removed == 1 { "" } else { "s" }
     ));
+    // With key_store = "keyring" the MFA session is a keyring entry.
+    if args.all && sources.bastion().key_store == crate::keystore::KeyStoreKind::Keyring {
+        let profile = sources.bastion_profile(None);
+        let keyring = crate::keystore::manage::open(&sources)?;
+        if keyring.remove_session(&profile)? {
+            ctx.log.notice(&format!(
+                "removed the MFA session of '{profile}' from {}",
+                keyring.backend.label()
+            ));
+        }
+    }
     Ok(0)
 }

@@ -150,6 +150,12 @@ pub(crate) fn run(ctx: &Ctx, args: InitArgs) -> Result<u8> {
     if answers.targets.is_empty() {
         msg.push_str("No targets yet: add [targets.NAME] sections, or run `mfacli init` again.\n");
     }
+    if answers.keyring {
+        msg.push_str(&format!(
+            "The access key goes in the OS keyring: mfacli keys import --profile {p}    (or, for a new key: mfacli keys add --profile {p})\n",
+            p = answers.bastion_profile
+        ));
+    }
     msg.push_str(
         "Next, try: mfacli list    (then `mfacli doctor` to check keys, clock and targets)\n",
     );

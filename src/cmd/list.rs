@@ -57,6 +57,7 @@ fn collect(sources: &Sources) -> Listing {
     let margin = sources.refresh_margin_secs();
     let mut targets = Vec::new();
     let mut sessions: Vec<Session> = Vec::new();
+    let keys = crate::keystore::key_source(sources);
     for (name, origin) in sources.target_names() {
         let mut row = Row {
             target: name.to_string(),
@@ -71,12 +72,19 @@ fn collect(sources: &Sources) -> Listing {
             Ok(plan) => {
                 row.role_arn = Some(plan.target.role_arn.to_string());
                 row.duration = Some(plan.target.duration.to_string());
-                if let Ok(keys) = sources.aws.long_term_keys(&plan.bastion_profile) {
-                    let left = chain::RoleSlot::new(&plan, &keys.access_key_id)
+                // The key's tag, not the key: listing never opens the keyring.
+                let tag = keys
+                    .as_ref()
+                    .ok()
+                    .and_then(|k| k.key_tag(&plan.bastion_profile).ok());
+                if let Some(tag) = tag {
+                    let left = chain::RoleSlot::new(&plan, &tag)
                         .read_fresh(&cache, now, 0)
                         .map(|e| e.credentials.seconds_left(now));
                     row.credentials_seconds_left = Some(left);
                     row.credentials_fresh = Some(left.is_some_and(|l| l > margin));
+                }
+                if let Ok(keys) = sources.aws.long_term_keys(&plan.bastion_profile) {
                     if let Some(s) =
                         chain::cached_session(&cache, &keys, &plan.mfa_serial, &plan.endpoint)
                     {

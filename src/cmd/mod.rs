@@ -12,6 +12,7 @@ pub(crate) mod env;
 mod exec;
 mod hook;
 mod init;
+mod keys;
 mod list;
 mod man;
 mod mfa;
@@ -119,6 +120,7 @@ pub(crate) fn run(cli: Cli, env: Env) -> Result<u8> {
         Command::Whoami(w) => whoami::run(&ctx, w),
         Command::Rotate(r) => rotate::run(&ctx, r),
         Command::Mfa(m) => mfa::run(&ctx, m),
+        Command::Keys(k) => keys::run(&ctx, k),
     }
 }
 

@@ -402,6 +402,12 @@ fn check_keys(
     let mut keys = BTreeMap::new();
     let creds_path = sources.aws.credentials_path.as_path();
     let mut files_with_keys: Vec<&Path> = vec![creds_path];
+    if sources.bastion().key_store == crate::keystore::KeyStoreKind::Keyring {
+        check_keyring_keys(r, sources, &profiles, &mut keys);
+        check_mode(r, creds_path);
+        return keys;
+    }
+    let keyring = persistent_keyring(sources);
     for profile in &profiles {
         match sources.aws.long_term_keys(profile) {
             Ok(k) => {
@@ -421,6 +427,16 @@ fn check_keys(
                 if !files_with_keys.contains(&file) {
                     files_with_keys.push(file);
                 }
+                if let Some(label) = keyring {
+                    r.warn(
+                        "plain-text key",
+                        format!(
+                            "the key of '{profile}' is in plain text in {} while {label} is usable",
+                            file.display()
+                        ),
+                        format!("move it: `mfacli keys import --profile {profile}`"),
+                    );
+                }
                 keys.insert(profile.clone(), k);
             }
             Err(e) => r.user_error("bastion keys", &e),
@@ -431,6 +447,64 @@ fn check_keys(
         check_mode(r, file);
     }
     keys
+}
+
+/// A desktop keyring that keeps keys across reboots (Secret Service,
+/// Keychain) and answers: worth moving a plain-text key into. The kernel
+/// keyring forgets at reboot, so it is not pushed on anyone.
+fn persistent_keyring(sources: &Sources) -> Option<&'static str> {
+    use crate::keystore::{Backend, Keyring};
+    let backend = Backend::choose(sources.bastion().keyring, &sources.env).ok()?;
+    if backend == Backend::Keyutils {
+        return None;
+    }
+    Keyring::open(backend, std::time::Duration::from_secs(5))
+        .ok()
+        .map(|k| k.backend.label())
+}
+
+/// `key_store = "keyring"`: the keys from the keyring, and a warning for a
+/// plain-text copy left in the AWS files.
+fn check_keyring_keys(
+    r: &mut Report,
+    sources: &Sources,
+    profiles: &[String],
+    keys: &mut BTreeMap<String, LongTermKeys>,
+) {
+    let keyring = match crate::keystore::manage::open(sources) {
+        Ok(k) => k,
+        Err(e) => return r.user_error("bastion keys", &e),
+    };
+    for profile in profiles {
+        match keyring.keys(profile) {
+            Ok(Some(k)) => {
+                r.ok(
+                    "bastion keys",
+                    format!(
+                        "profile '{profile}' in {} (access key {}; key_store = \"keyring\")",
+                        keyring.backend.label(),
+                        short_key(&k.access_key_id)
+                    ),
+                );
+                keys.insert(profile.clone(), k);
+            }
+            Ok(None) => r.error(
+                "bastion keys",
+                format!("no key for profile '{profile}' in {} (key_store = \"keyring\")", keyring.backend.label()),
+                format!("`mfacli keys add --profile {profile}`, or `mfacli keys import --profile {profile}`"),
+            ),
+            Err(e) => r.user_error("bastion keys", &e),
+        }
+        if sources.aws.long_term_keys(profile).is_ok() {
+            r.warn(
+                "plain-text key",
+                format!(
+                    "a key of '{profile}' is still in plain text in the AWS files although key_store = \"keyring\""
+                ),
+                format!("move it: `mfacli keys import --profile {profile}`"),
+            );
+        }
+    }
 }
 
 /// One GetCallerIdentity per bastion profile with keys.

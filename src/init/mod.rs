@@ -248,6 +248,8 @@ pub(crate) struct Answers {
     pub(crate) region: Option<String>,
     pub(crate) targets: Vec<TargetSpec>,
     pub(crate) mfa_devices: Vec<(MfaSerial, String)>,
+    /// `key_store = "keyring"`: the access key in the OS keyring.
+    pub(crate) keyring: bool,
 }
 
 impl Answers {
@@ -307,6 +309,7 @@ pub(crate) fn from_flags(given: Given, profiles: &Profiles) -> Result<Answers, U
         .region
         .or_else(|| profiles.regions.get(&bastion_profile).cloned());
     Ok(Answers {
+        keyring: false,
         bastion_profile,
         mfa_serial,
         session_duration: given.session_duration.unwrap_or(DEFAULT_SESSION_DURATION),
@@ -475,7 +478,12 @@ pub(crate) fn wizard(
     let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
     let mfa_devices = given.mfa_devices.clone();
     let targets = ask_targets(p, given.targets, partition)?;
+    // Last, so a scripted answer list that ends before it means no.
+    let keyring = p.confirm(
+        "Keep the access key in the OS keyring instead of ~/.aws/credentials (then run `mfacli keys import`)?",
+    )?;
     Ok(Answers {
+        keyring,
         bastion_profile,
         mfa_serial,
         session_duration,
@@ -670,6 +678,9 @@ pub(crate) fn render(a: &Answers) -> String {
     if let Some(r) = &a.region {
         s.push_str(&format!("region = {}\n", toml_str(r)));
     }
+    if a.keyring {
+        s.push_str("key_store = \"keyring\"\n");
+    }
     for (serial, env) in &a.mfa_devices {
         s.push_str(&format!(
             "\n[[bastion.mfa_devices]]\nserial = {}\ntotp_secret_env = {}\n",
@@ -740,6 +751,21 @@ mod tests {
         let c = Config::parse(text, Path::new("/c.toml")).unwrap();
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         c
+    }
+
+    #[test]
+    fn wizard_offers_the_keyring_last() {
+        // As wizard_with_defaults_and_derived_serial, then yes to the keyring.
+        let input = "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\n\ny\n";
+        let (r, out) = drive(input, Given::default());
+        let a = r.unwrap_or_else(|e| panic!("{e}\n{out}"));
+        assert!(a.keyring, "{out}");
+        assert!(out.contains("OS keyring"), "{out}");
+        let c = parse(&render(&a));
+        assert_eq!(c.bastion.key_store, crate::keystore::KeyStoreKind::Keyring);
+        // An answer list that ends before the question: the AWS files.
+        let (r, _) = drive("\n111111111111\nalice\n\n\n\n\n", Given::default());
+        assert!(!r.unwrap().keyring);
     }
 
     #[test]
@@ -868,6 +894,7 @@ mod tests {
     #[test]
     fn render_quotes_odd_names_and_round_trips() {
         let a = Answers {
+            keyring: false,
             bastion_profile: "my \"odd\" profile".into(),
             mfa_serial: "arn:aws-us-gov:iam::111111111111:mfa/alice"
                 .parse()

@@ -137,6 +137,13 @@ impl Tty {
         line
     }
 
+    /// Shows `prompt` and reads one line with echo on (a value that is not
+    /// secret, like an access key id).
+    pub(crate) fn read_shown(&mut self, prompt: &str) -> io::Result<Option<String>> {
+        self.say(prompt);
+        self.read_line()
+    }
+
     fn read_line(&mut self) -> io::Result<Option<String>> {
         let mut line = Vec::new();
         let mut byte = [0u8; 1];

@@ -24,6 +24,7 @@ mod hook;
 mod hook_pty;
 mod init_doctor;
 mod interop;
+mod keyring;
 mod options;
 mod output_edge;
 mod policies;

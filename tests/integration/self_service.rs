@@ -24,12 +24,12 @@ fn home_with(edit: impl FnOnce(&mut World)) -> Home {
     Home::with_world(world)
 }
 
-fn home() -> Home {
+pub(crate) fn home() -> Home {
     home_with(|_| {})
 }
 
 /// `mfacli` with IAM at the emulator too.
-fn m(h: &Home) -> assert_cmd::Command {
+pub(crate) fn m(h: &Home) -> assert_cmd::Command {
     let mut c = h.mfacli();
     c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url());
     c
@@ -43,7 +43,7 @@ fn file_text(h: &Home) -> String {
     std::fs::read_to_string(h.credentials()).unwrap()
 }
 
-fn keys_of(h: &Home) -> Vec<(String, String)> {
+pub(crate) fn keys_of(h: &Home) -> Vec<(String, String)> {
     h.emu()
         .access_keys("alice")
         .into_iter()
@@ -74,7 +74,7 @@ fn assert_file_key_works(h: &Home) {
 }
 
 /// STS's answer to GetCallerIdentity with alice's original key.
-fn old_key_at_sts(h: &Home) -> Option<String> {
+pub(crate) fn old_key_at_sts(h: &Home) -> Option<String> {
     let sts = mfacli::sts::StsClient::new(mfacli::sts::Endpoint {
         url: h.emu().endpoint_url(),
         region: "us-east-1".into(),

@@ -415,3 +415,53 @@ fn type_text(t: &Tmux, text: &str) {
         .unwrap()
         .success());
 }
+
+/// `keys add` on a terminal: the key id is shown, the secret is not; Ctrl-C
+/// at the secret leaves the terminal as it was (130) and stores nothing.
+#[test]
+fn keys_add_on_the_terminal_hides_the_secret_and_ctrl_c_restores_it() {
+    if !crate::keyring::kernel_keyring() {
+        return;
+    }
+    // The kernel keyring is the user's: a profile name of this test's own.
+    let profile = format!("kr-tty-{}", std::process::id());
+    let h = Home::builder().env("MFACLI_KEYRING", "keyutils").build();
+    let Some(t) = Tmux::start(&h, "bash", None) else {
+        return;
+    };
+    t.type_line(&format!(
+        "mfacli keys add --profile {profile}; echo \"rc=$?\""
+    ));
+    t.wait_for("AWS access key id:");
+    t.type_line(ALICE_KEY);
+    t.wait_for("AWS secret access key (not shown):");
+    t.type_line(ALICE_SECRET);
+    // The command line shows "rc=" once; its output is the second.
+    let s = t.wait_for_n("rc=", 2);
+    assert!(s.contains("rc=0"), "{s}");
+    assert!(
+        s.contains(&format!("stored the key of profile '{profile}'")),
+        "{s}"
+    );
+    assert!(!s.contains(ALICE_SECRET), "the secret was echoed:\n{s}");
+
+    t.type_line(&format!("mfacli keys add --profile {profile}-2"));
+    t.wait_for_n("AWS access key id:", 2);
+    t.type_line(ALICE_KEY);
+    t.wait_for_n("(not shown):", 2);
+    t.key("C-c");
+    std::thread::sleep(Duration::from_millis(300));
+    t.type_line(r#"echo "rc2=$?""#);
+    t.wait_for("rc2=130");
+    t.type_line(STTY_CHECK_POSIX);
+    t.wait_for("bad=0");
+
+    let mut rm = h.mfacli();
+    rm.args(["keys", "remove", "--profile", &profile])
+        .assert()
+        .success();
+    let mut none = h.mfacli();
+    none.args(["keys", "remove", "--profile", &format!("{profile}-2")])
+        .assert()
+        .failure();
+}

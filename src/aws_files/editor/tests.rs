@@ -789,3 +789,30 @@ fn property_set_keys_on_generated_files() {
     }
     assert!(edits > 1_000, "{edits} edits of 5000");
 }
+
+#[test]
+fn removing_keys_keeps_every_other_byte() {
+    let name = ProfileName::new("bastion").unwrap();
+    let keys = ["aws_access_key_id", "aws_secret_access_key"];
+    let text = "[a]\naws_access_key_id = X\n\n[bastion]\r\n# c\r\naws_access_key_id = AK\r\nregion = r\r\naws_secret_access_key = S";
+    assert_eq!(
+        remove_keys_from_section(text, &name, &keys).unwrap(),
+        "[a]\naws_access_key_id = X\n\n[bastion]\r\n# c\r\nregion = r\r\n"
+    );
+    // No such section, or no keys in it: unchanged.
+    assert_eq!(
+        remove_keys_from_section("[a]\nx = 1\n", &name, &keys).unwrap(),
+        "[a]\nx = 1\n"
+    );
+    assert_eq!(
+        remove_keys_from_section("[bastion]\nregion = r\n", &name, &keys).unwrap(),
+        "[bastion]\nregion = r\n"
+    );
+    // A value continued on the next line is not removed by halves.
+    assert!(remove_keys_from_section(
+        "[bastion]\naws_secret_access_key = S\n  more\n",
+        &name,
+        &keys
+    )
+    .is_err());
+}
