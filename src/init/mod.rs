@@ -755,8 +755,9 @@ mod tests {
 
     #[test]
     fn wizard_offers_the_keyring_last() {
-        // As wizard_with_defaults_and_derived_serial, then yes to the keyring.
-        let input = "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\n\ny\n";
+        // As wizard_with_defaults_and_derived_serial (no external id), then yes
+        // to the keyring.
+        let input = "\n111111111111\nalice\n\n\n\nprod\n222222222222\n\n\n\n\ny\n";
         let (r, out) = drive(input, Given::default());
         let a = r.unwrap_or_else(|e| panic!("{e}\n{out}"));
         assert!(a.keyring, "{out}");

@@ -479,7 +479,7 @@ fn rotate_with_the_keyring_stores_the_new_key_there_and_keeps_the_session() {
 
     let mut rotate = m(&h);
     on_bus(&mut rotate, &ss);
-    let out = rotate.arg("rotate").assert().success();
+    let out = rotate.args(["rotate", "--yes"]).assert().success();
     let err = stderr(out.get_output());
     let keys = keys_of(&h);
     assert_eq!(keys.len(), 1, "{keys:?}");
