@@ -74,6 +74,7 @@ impl Cli {
             command: Command::CredentialProcess(TargetArg {
                 target: Some(target.to_owned()),
                 bastion: false,
+                policy: PolicyArgs::default(),
             }),
         })
     }
@@ -321,6 +322,21 @@ pub(crate) struct TargetArg {
     /// The bastion account itself: the MFA session's own credentials (no AssumeRole)
     #[arg(long)]
     pub(crate) bastion: bool,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// `--policy-arn` and `--policy`: a session policy that narrows the role
+/// for this run (and replaces the target's `policy_arns` / `policy`).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Session policy")]
+pub(crate) struct PolicyArgs {
+    /// Narrow the role to this managed policy (repeatable, at most 10), e.g. arn:aws:iam::aws:policy/ReadOnlyAccess
+    #[arg(long = "policy-arn", value_name = "ARN")]
+    pub(crate) policy_arns: Vec<String>,
+    /// Narrow the role to this inline session policy: a JSON file, or - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +365,8 @@ pub(crate) struct AssumeArgs {
     /// Machine-readable summary (no secrets)
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +380,8 @@ pub(crate) struct EnvArgs {
     /// Shell syntax [default: from $SHELL]
     #[arg(long, value_enum)]
     pub(crate) shell: Option<ShellArg>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +402,8 @@ pub(crate) struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +422,8 @@ pub(crate) struct ConsoleArgs {
     /// Federation endpoint [default: $MFACLI_FEDERATION_URL, else https://signin.aws.amazon.com/federation or the partition's]
     #[arg(long, value_name = "URL")]
     pub(crate) federation_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -413,6 +437,8 @@ pub(crate) struct ServeArgs {
     /// Shell syntax of the printed exports [default: from $SHELL]
     #[arg(long, value_enum)]
     pub(crate) shell: Option<ShellArg>,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -449,6 +475,8 @@ pub(crate) struct WhoamiArgs {
     /// Machine-readable output
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]

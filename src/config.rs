@@ -12,8 +12,8 @@ use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
 use crate::mfa::prompt::PromptKind;
 use crate::types::{
-    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
-    SessionName, TargetName,
+    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, PolicyArn, RoleArn, SessionDuration,
+    SessionName, SessionPolicy, TargetName,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -54,6 +54,9 @@ const TARGET_KEYS: &[&str] = &[
     "external_id",
     "region",
     "exec_server",
+    "from",
+    "policy_arns",
+    "policy",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,8 +94,11 @@ struct RawDevice {
     totp_secret_file: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 struct RawTarget {
+    from: Option<String>,
+    policy_arns: Option<Vec<String>>,
+    policy: Option<String>,
     role_arn: Option<String>,
     account: Option<String>,
     role: Option<String>,
@@ -156,6 +162,12 @@ pub struct TargetConfig {
     pub(crate) region: Option<String>,
     /// `exec` serves credentials from a local server for this target.
     pub(crate) exec_server: Option<bool>,
+    /// `policy_arns`: managed session policies that narrow the role.
+    pub(crate) policy_arns: Vec<PolicyArn>,
+    /// `policy`: a file with an inline session policy (relative paths
+    /// are from the config file's directory). Read when the target is
+    /// planned, not here: a config load must stay cheap for every target.
+    pub(crate) policy_file: Option<PathBuf>,
 }
 
 /// The whole config file, validated. `Default` is "no file".
@@ -295,6 +307,7 @@ impl Config {
         let mut targets = BTreeMap::new();
         for (name, t) in &raw.targets {
             let section = format!("targets.{name}");
+            let t = &inherit(name, t, &raw.targets, file)?;
             let tname: TargetName = name
                 .parse()
                 .map_err(|e| UserError::new(format!("{file}: [{section}]: {e}")))?;
@@ -324,6 +337,14 @@ impl Config {
             )?;
             let session_name = field(&t.session_name, || at(&section, "session_name"))?;
             let external_id = field(&t.external_id, || at(&section, "external_id"))?;
+            let policy_arns = policy_arns(t.policy_arns.as_deref(), &at(&section, "policy_arns"))?;
+            let policy_file = t.policy.as_deref().map(|p| {
+                let p = Path::new(p);
+                match path.parent() {
+                    Some(dir) if p.is_relative() => dir.join(p),
+                    _ => p.to_owned(),
+                }
+            });
             targets.insert(
                 tname,
                 TargetConfig {
@@ -333,6 +354,8 @@ impl Config {
                     external_id,
                     region: region(&t.region, || at(&section, "region"))?,
                     exec_server: t.exec_server,
+                    policy_arns,
+                    policy_file,
                 },
             );
         }
@@ -347,6 +370,75 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// A `[targets.NAME]` with `from = "BASE"`: every key it does not set
+/// comes from `[targets.BASE]`. The role is taken whole (role_arn, or
+/// account and role) and so is the session policy (policy_arns and
+/// policy): a variant's policy replaces its base's, never adds to it,
+/// since two session policies together allow more than either. One level
+/// only, within this file.
+fn inherit(
+    name: &str,
+    t: &RawTarget,
+    all: &BTreeMap<String, RawTarget>,
+    file: &str,
+) -> Result<RawTarget, UserError> {
+    let Some(from) = &t.from else {
+        return Ok(t.clone());
+    };
+    let place = format!("{file}: [targets.{name}] from = \"{from}\"");
+    let Some(base) = all.get(from) else {
+        let mut e = UserError::new(format!(
+            "{place}: there is no [targets.{from}] in this file"
+        ));
+        e = match did_you_mean(from, all.keys().map(String::as_str)) {
+            Some(s) => e.hint(format!("did you mean \"{s}\"?")),
+            None => e.hint("`from` names another [targets.NAME] of the mfacli config, whose role this target narrows"),
+        };
+        return Err(e);
+    };
+    if from == name || base.from.is_some() {
+        return Err(UserError::new(format!(
+            "{place}: [targets.{from}] {}",
+            if from == name { "is this target itself" } else { "has a `from` of its own" }
+        ))
+        .hint(format!("`from` must name a target with its own role (one level only): give [targets.{name}] the role of the target it narrows")));
+    }
+    let own_role = t.role_arn.is_some() || t.account.is_some() || t.role.is_some();
+    let own_policy = t.policy_arns.is_some() || t.policy.is_some();
+    let or = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+    let role_from = if own_role { t } else { base };
+    let policy_from = if own_policy { t } else { base };
+    Ok(RawTarget {
+        from: None,
+        policy_arns: policy_from.policy_arns.clone(),
+        policy: policy_from.policy.clone(),
+        role_arn: role_from.role_arn.clone(),
+        account: role_from.account.clone(),
+        role: role_from.role.clone(),
+        duration: or(&t.duration, &base.duration),
+        session_name: or(&t.session_name, &base.session_name),
+        external_id: or(&t.external_id, &base.external_id),
+        region: or(&t.region, &base.region),
+        exec_server: t.exec_server.or(base.exec_server),
+    })
+}
+
+/// `policy_arns`: each a managed policy ARN, at most 10.
+fn policy_arns(raw: Option<&[String]>, place: &str) -> Result<Vec<PolicyArn>, UserError> {
+    let arns = raw
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.parse::<PolicyArn>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            UserError::new(format!("{place}: {e}"))
+                .hint("e.g. policy_arns = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]")
+        })?;
+    // The ARN count and length limits, checked the same way as for flags.
+    SessionPolicy::new(arns.clone(), None).map_err(|e| UserError::new(format!("{place}: {e}")))?;
+    Ok(arns)
 }
 
 /// Validates `[[bastion.mfa_devices]]`: a serial and exactly one seed
@@ -708,5 +800,83 @@ role = "PowerUser"
             "{:?}",
             c.warnings
         );
+    }
+
+    #[test]
+    fn a_named_narrowing_inherits_its_base_and_replaces_its_policy() {
+        let c = parse(
+            r#"
+[targets.prod]
+account = "222222222222"
+role = "PowerUser"
+duration = "2h"
+region = "eu-west-1"
+policy = "deny-iam.json"
+
+[targets.prod-ro]
+from = "prod"
+policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+region = "us-east-1"
+"#,
+        )
+        .unwrap();
+        let base = &c.targets[&"prod".parse().unwrap()];
+        let ro = &c.targets[&"prod-ro".parse().unwrap()];
+        assert_eq!(ro.role_arn, base.role_arn);
+        assert_eq!(ro.duration, base.duration);
+        assert_eq!(ro.region.as_deref(), Some("us-east-1"));
+        assert_eq!(
+            base.policy_file.as_deref(),
+            Some(Path::new("/deny-iam.json")),
+            "relative to the config"
+        );
+        assert_eq!(
+            ro.policy_file, None,
+            "the variant's policy replaces the base's"
+        );
+        assert_eq!(
+            ro.policy_arns[0].as_str(),
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn bad_narrowings_name_the_key() {
+        let base = "[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\n";
+        for (text, needle) in [
+            (
+                "[targets.a]\nfrom = \"prdo\"\n",
+                "[targets.a] from = \"prdo\": there is no [targets.prdo]",
+            ),
+            ("[targets.a]\nfrom = \"a\"\n", "is this target itself"),
+            (
+                "[targets.a]\nfrom = \"b\"\n[targets.b]\nfrom = \"prod\"\n",
+                "[targets.b] has a `from` of its own",
+            ),
+            (
+                "[targets.a]\nfrom = \"prod\"\npolicy_arns = [\"ReadOnlyAccess\"]\n",
+                "[targets.a] policy_arns: 'ReadOnlyAccess' is not a policy ARN",
+            ),
+            (
+                "[targets.a]\nfrom = \"prod\"\npolicy_arns = [\"arn:aws:iam::aws:role/X\"]\n",
+                "[targets.a] policy_arns",
+            ),
+        ] {
+            let e = parse(&format!("{base}{text}")).unwrap_err();
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
+        let eleven: Vec<String> = (0..11)
+            .map(|i| format!("\"arn:aws:iam::aws:policy/P{i}\""))
+            .collect();
+        let e = parse(&format!("{base}policy_arns = [{}]\n", eleven.join(","))).unwrap_err();
+        assert!(
+            e.message.contains(
+                "[targets.prod] policy_arns: 11 policy ARNs given; AssumeRole takes at most 10"
+            ),
+            "{e}"
+        );
+        let e = parse(&format!("{base}[targets.a]\nfrom = \"prdo\"\n")).unwrap_err();
+        assert!(e.hint.unwrap().contains("did you mean \"prod\""));
     }
 }

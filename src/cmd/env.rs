@@ -8,7 +8,7 @@ use crate::cli::EnvArgs;
 pub(crate) fn run(ctx: &Ctx, args: EnvArgs) -> Result<u8> {
     let shell = ctx.shell(args.shell);
     super::failing_eval(shell, || {
-        let sources = ctx.sources()?;
+        let sources = ctx.sources_for(&args.policy)?;
         let issued = super::issue(ctx, &sources, args.target.as_deref(), 0)?;
         if crate::io::stdout_is_terminal() {
             let what = args.target.as_deref().unwrap_or("--bastion");
