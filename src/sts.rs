@@ -287,7 +287,7 @@ impl Sts for StsClient {
         signer: Signer<'_>,
         r: &AssumeRoleRequest<'_>,
     ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
-        StsClient::assume_role(
+        StsClient::assume_role_narrowed(
             self,
             signer,
             r.role,
@@ -468,6 +468,22 @@ impl StsClient {
     #[allow(clippy::too_many_arguments)]
     /// AssumeRole for a target, signed with the MFA session.
     pub fn assume_role(
+        &self,
+        signer: Signer<'_>,
+        role: &RoleArn,
+        session_name: &SessionName,
+        duration: SessionDuration,
+        external_id: Option<&ExternalId>,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+    ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
+        let none = SessionPolicy::default();
+        self.assume_role_narrowed(signer, role, session_name, duration, external_id, mfa, &none)
+    }
+
+    /// AssumeRole with session policies (`PolicyArns`, `Policy`) narrowing
+    /// the credentials; an empty policy sends neither.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assume_role_narrowed(
         &self,
         signer: Signer<'_>,
         role: &RoleArn,
