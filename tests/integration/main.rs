@@ -27,6 +27,7 @@ mod real_endpoints;
 mod reliability;
 mod self_service;
 mod server;
+mod session_policy;
 mod terminal;
 pub(crate) mod tls;
 mod write_profile;
