@@ -36,8 +36,15 @@ const BASTION_KEYS: &[&str] = &[
     "mfa_deadline",
     "mfa_devices",
     "prompt",
+    "yubikey_oath",
+    "yubikey_timeout",
 ];
-const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
+const DEVICE_KEYS: &[&str] = &[
+    "serial",
+    "totp_secret_env",
+    "totp_secret_file",
+    "yubikey_oath",
+];
 /// IAM allows this many MFA devices per user.
 pub(crate) const MAX_MFA_DEVICES: usize = 8;
 /// `mfa_deadline` limits: at least one 30 s step, at most an hour.
@@ -85,6 +92,8 @@ struct RawBastion {
     #[serde(default)]
     mfa_devices: Vec<RawDevice>,
     prompt: Option<String>,
+    yubikey_oath: Option<String>,
+    yubikey_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +101,7 @@ struct RawDevice {
     serial: Option<String>,
     totp_secret_env: Option<String>,
     totp_secret_file: Option<String>,
+    yubikey_oath: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -132,6 +142,48 @@ pub struct BastionConfig {
     /// Where to ask for a code (default: the terminal when there is one,
     /// else the first dialog helper found).
     pub(crate) prompt: Option<PromptKind>,
+    /// `yubikey_oath`: the OATH account (as `ykman oath accounts list`
+    /// names it) whose code `ykman` reads from a YubiKey.
+    pub(crate) yubikey_oath: Option<YubikeyAccount>,
+    /// How long `ykman` may wait (for a touch) before it is stopped.
+    pub(crate) yubikey_timeout: Option<SessionDuration>,
+    /// `[[bastion.mfa_devices]]` entries with `yubikey_oath`: more MFA
+    /// devices whose codes come from YubiKeys (one key per device).
+    pub(crate) yubikey_devices: Vec<YubikeyDevice>,
+}
+
+/// A YubiKey OATH account name, passed to `ykman` as one argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct YubikeyAccount(String);
+
+impl YubikeyAccount {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for YubikeyAccount {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        // ykman would read a leading '-' as an option.
+        if s.trim().is_empty()
+            || s.starts_with('-')
+            || s.len() > 128
+            || s.chars().any(char::is_control)
+        {
+            return Err(InvalidValue(
+                "an OATH account name as `ykman oath accounts list` shows it (e.g. \"AWS:alice\"; not empty, not starting with '-')".into(),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// One `[[bastion.mfa_devices]]` entry whose codes come from a YubiKey.
+#[derive(Debug, Clone)]
+pub(crate) struct YubikeyDevice {
+    pub(crate) serial: MfaSerial,
+    pub(crate) account: YubikeyAccount,
 }
 
 /// Where a device's TOTP seed comes from.
@@ -284,10 +336,13 @@ impl Config {
             MFA_DEADLINE_MAX,
             || at("bastion", "mfa_deadline"),
         )?;
-        let mfa_devices = parse_devices(&b.mfa_devices, mfa_serial.as_ref(), file)?;
+        let (mfa_devices, yubikey_devices) =
+            parse_devices(&b.mfa_devices, mfa_serial.as_ref(), file)?;
         // With only [[bastion.mfa_devices]], the first device names the MFA
         // identity (the session cache key and the default session name).
-        let mfa_serial = mfa_serial.or_else(|| mfa_devices.first().map(|d| d.serial.clone()));
+        let mfa_serial = mfa_serial
+            .or_else(|| mfa_devices.first().map(|d| d.serial.clone()))
+            .or_else(|| yubikey_devices.first().map(|d| d.serial.clone()));
         let bastion = BastionConfig {
             profile: b.profile.clone(),
             mfa_serial,
@@ -302,6 +357,14 @@ impl Config {
             mfa_deadline,
             mfa_devices,
             prompt: field(&b.prompt, || at("bastion", "prompt"))?,
+            yubikey_oath: field(&b.yubikey_oath, || at("bastion", "yubikey_oath"))?,
+            yubikey_timeout: within(
+                field(&b.yubikey_timeout, || at("bastion", "yubikey_timeout"))?,
+                1,
+                3600,
+                || at("bastion", "yubikey_timeout"),
+            )?,
+            yubikey_devices,
         };
 
         let mut targets = BTreeMap::new();
@@ -443,12 +506,14 @@ fn policy_arns(raw: Option<&[String]>, place: &str) -> Result<Vec<PolicyArn>, Us
 
 /// Validates `[[bastion.mfa_devices]]`: a serial and exactly one seed
 /// source each, no serial twice, at most IAM's 8 devices in all.
+#[allow(clippy::type_complexity)]
 fn parse_devices(
     raw: &[RawDevice],
     primary: Option<&MfaSerial>,
     file: &str,
-) -> Result<Vec<MfaDeviceConfig>, UserError> {
+) -> Result<(Vec<MfaDeviceConfig>, Vec<YubikeyDevice>), UserError> {
     let mut devices: Vec<MfaDeviceConfig> = Vec::new();
+    let mut yubikeys: Vec<YubikeyDevice> = Vec::new();
     for (i, d) in raw.iter().enumerate() {
         let place = format!("{file}: [[bastion.mfa_devices]] #{}", i + 1);
         let serial: MfaSerial =
@@ -456,31 +521,49 @@ fn parse_devices(
                 UserError::new(format!("{place} has no serial"))
                     .hint("add serial = \"arn:aws:iam::ACCOUNT:mfa/NAME\" (the device's ARN)")
             })?;
-        let seed = match (&d.totp_secret_env, &d.totp_secret_file) {
-            (Some(name), None) if !name.trim().is_empty() => SeedSource::Env(name.clone()),
-            (None, Some(path)) if !path.trim().is_empty() => SeedSource::File(PathBuf::from(path)),
+        let seed = match (&d.totp_secret_env, &d.totp_secret_file, &d.yubikey_oath) {
+            (Some(name), None, None) if !name.trim().is_empty() => SeedSource::Env(name.clone()),
+            (None, Some(path), None) if !path.trim().is_empty() => {
+                SeedSource::File(PathBuf::from(path))
+            }
+            (None, None, Some(account)) => {
+                let account = account
+                    .parse()
+                    .map_err(|e| UserError::new(format!("{place} yubikey_oath: {e}")))?;
+                if devices.iter().any(|x| x.serial == serial)
+                    || yubikeys.iter().any(|x| x.serial == serial)
+                {
+                    return Err(UserError::new(format!("{place}: {serial} is listed twice"))
+                        .hint("each device has its own serial; remove the duplicate"));
+                }
+                yubikeys.push(YubikeyDevice { serial, account });
+                continue;
+            }
             _ => {
                 return Err(UserError::new(format!(
-                    "{place} ({serial}) needs exactly one of totp_secret_env or totp_secret_file"
+                    "{place} ({serial}) needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath"
                 ))
-                .hint("e.g. totp_secret_env = \"MFACLI_TOTP_SECRET_2\" (the name of a variable holding that device's base32 seed)"))
+                .hint("e.g. totp_secret_env = \"MFACLI_TOTP_SECRET_2\" (the name of a variable holding that device's base32 seed), or yubikey_oath = \"AWS:alice-2\""))
             }
         };
-        if devices.iter().any(|x| x.serial == serial) {
+        if devices.iter().any(|x| x.serial == serial) || yubikeys.iter().any(|x| x.serial == serial)
+        {
             return Err(UserError::new(format!("{place}: {serial} is listed twice"))
                 .hint("each device has its own serial and seed; remove the duplicate"));
         }
         devices.push(MfaDeviceConfig { serial, seed });
     }
-    let extra = usize::from(primary.is_some_and(|p| !devices.iter().any(|d| &d.serial == p)));
-    if devices.len() + extra > MAX_MFA_DEVICES {
+    let extra = usize::from(primary.is_some_and(|p| {
+        !devices.iter().any(|d| &d.serial == p) && !yubikeys.iter().any(|d| &d.serial == p)
+    }));
+    let total = devices.len() + yubikeys.len() + extra;
+    if total > MAX_MFA_DEVICES {
         return Err(UserError::new(format!(
-            "{file}: [bastion] lists {} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user",
-            devices.len() + extra
+            "{file}: [bastion] lists {total} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user"
         ))
         .hint("remove devices from [[bastion.mfa_devices]]"));
     }
-    Ok(devices)
+    Ok((devices, yubikeys))
 }
 
 /// Parses an optional value; the error names where it came from.
@@ -784,7 +867,7 @@ role = "PowerUser"
             })
             .collect();
         for (text, needle) in [
-            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env or totp_secret_file"),
+            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath"),
             (none.as_str(), "needs exactly one of"),
             (no_serial.as_str(), "[[bastion.mfa_devices]] #1 has no serial"),
             (twice.as_str(), "#2: arn:aws:iam::111111111111:mfa/a is listed twice"),
@@ -878,5 +961,42 @@ region = "us-east-1"
         );
         let e = parse(&format!("{base}[targets.a]\nfrom = \"prdo\"\n")).unwrap_err();
         assert!(e.hint.unwrap().contains("did you mean \"prod\""));
+    }
+
+    #[test]
+    fn yubikey_sources_are_checked() {
+        let c = parse(
+            "[bastion]\nyubikey_oath = \"AWS:alice\"\nyubikey_timeout = \"45s\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/alice-2\"\nyubikey_oath = \"AWS:alice-2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.bastion.yubikey_oath.as_ref().unwrap().as_str(),
+            "AWS:alice"
+        );
+        assert_eq!(c.bastion.yubikey_timeout.unwrap().secs(), 45);
+        assert_eq!(c.bastion.yubikey_devices[0].account.as_str(), "AWS:alice-2");
+        assert!(c.bastion.mfa_devices.is_empty());
+        assert_eq!(
+            c.bastion.mfa_serial.unwrap().as_str(),
+            "arn:aws:iam::111111111111:mfa/alice-2",
+            "the first device names the MFA identity"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        for (text, needle) in [
+            ("[bastion]\nyubikey_oath = \"--help\"\n", "[bastion] yubikey_oath"),
+            ("[bastion]\nyubikey_oath = \"\"\n", "[bastion] yubikey_oath"),
+            ("[bastion]\nyubikey_timeout = \"2h\"\n", "[bastion] yubikey_timeout"),
+            (
+                "[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::1:mfa/a\"\n",
+                "serial",
+            ),
+            (
+                "[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/a\"\nyubikey_oath = \"A\"\ntotp_secret_env = \"X\"\n",
+                "needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
     }
 }

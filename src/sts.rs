@@ -477,7 +477,15 @@ impl StsClient {
         mfa: Option<(&MfaSerial, &TokenCode)>,
     ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
         let none = SessionPolicy::default();
-        self.assume_role_narrowed(signer, role, session_name, duration, external_id, mfa, &none)
+        self.assume_role_narrowed(
+            signer,
+            role,
+            session_name,
+            duration,
+            external_id,
+            mfa,
+            &none,
+        )
     }
 
     /// AssumeRole with session policies (`PolicyArns`, `Policy`) narrowing

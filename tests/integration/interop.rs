@@ -122,13 +122,21 @@ struct Moto {
 impl Moto {
     /// Starts moto's request recorder (its `/moto-api/recorder`).
     fn start_recording(&self) {
-        let port: u16 = self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
         let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connecting to moto");
         s.write_all(b"POST /moto-api/recorder/start-recording HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
             .expect("asking moto to record");
         let mut answer = String::new();
         let _ = s.read_to_string(&mut answer);
-        assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+            "{answer}"
+        );
     }
 
     /// The form bodies of the STS `action` requests recorded so far, as
@@ -793,9 +801,8 @@ fn moto_receives_session_policies_from_every_command_and_keeps_caches_apart() {
     };
 
     // Full, then narrowed by flags: two AssumeRole calls, two credentials.
-    let full = Creds::from_credential_process(&ok(home
-        .std_mfacli()
-        .args(["credential-process", "prod"])));
+    let full =
+        Creds::from_credential_process(&ok(home.std_mfacli().args(["credential-process", "prod"])));
     let policy_arg = policy.to_str().unwrap();
     let narrowed = Creds::from_credential_process(&ok(home.std_mfacli().args([
         "credential-process",
@@ -805,23 +812,39 @@ fn moto_receives_session_policies_from_every_command_and_keeps_caches_apart() {
         "--policy",
         policy_arg,
     ])));
-    assert_ne!(full, narrowed, "a narrowed run never gets the full credentials");
+    assert_ne!(
+        full, narrowed,
+        "a narrowed run never gets the full credentials"
+    );
     let calls = moto.recorded("AssumeRole");
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(get(&calls[0], "PolicyArns.member.1.arn"), None);
     assert_eq!(get(&calls[0], "Policy"), None);
-    assert_eq!(get(&calls[1], "PolicyArns.member.1.arn").as_deref(), Some(ro));
-    assert_eq!(get(&calls[1], "Policy").as_deref(), Some(compact), "canonical JSON");
+    assert_eq!(
+        get(&calls[1], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
+    assert_eq!(
+        get(&calls[1], "Policy").as_deref(),
+        Some(compact),
+        "canonical JSON"
+    );
 
     // Both are cached apart: the same commands again make no call.
-    let again = Creds::from_credential_process(&ok(home
-        .std_mfacli()
-        .args(["credential-process", "prod"])));
+    let again =
+        Creds::from_credential_process(&ok(home.std_mfacli().args(["credential-process", "prod"])));
     assert_eq!(again, full);
     let env_narrowed = Creds::from_env_lines(
-        &ok(home
-            .std_mfacli()
-            .args(["exec", "prod", "--policy-arn", ro, "--policy", policy_arg, "--", "env"])),
+        &ok(home.std_mfacli().args([
+            "exec",
+            "prod",
+            "--policy-arn",
+            ro,
+            "--policy",
+            policy_arg,
+            "--",
+            "env",
+        ])),
         "exec --policy",
     );
     assert_eq!(env_narrowed, narrowed);
@@ -831,7 +854,10 @@ fn moto_receives_session_policies_from_every_command_and_keeps_caches_apart() {
     ok(home.std_mfacli().args(["env", "prod-ro"]));
     let calls = moto.recorded("AssumeRole");
     assert_eq!(calls.len(), 3);
-    assert_eq!(get(&calls[2], "PolicyArns.member.1.arn").as_deref(), Some(ro));
+    assert_eq!(
+        get(&calls[2], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
     assert_eq!(get(&calls[2], "Policy"), None);
     ok(home.std_mfacli().args([
         "exec",
@@ -849,13 +875,18 @@ fn moto_receives_session_policies_from_every_command_and_keeps_caches_apart() {
     let calls = moto.recorded("AssumeRole");
     assert_eq!(calls.len(), 4, "{calls:?}");
     assert!(get(&calls[3], "RoleArn").unwrap().ends_with("role/Staging"));
-    assert_eq!(get(&calls[3], "PolicyArns.member.1.arn").as_deref(), Some(ro));
+    assert_eq!(
+        get(&calls[3], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
 
     // list and whoami say which policy a credential carries.
     let list = ok(home.std_mfacli().arg("list"));
     assert!(list.contains(&format!("narrowed by {ro}")), "{list}");
     assert!(
-        list.contains(&format!("also cached, narrowed by {ro} + inline policy sha256:")),
+        list.contains(&format!(
+            "also cached, narrowed by {ro} + inline policy sha256:"
+        )),
         "{list}"
     );
     let whoami = ok(home.std_mfacli().args(["whoami", "prod-ro"]));

@@ -28,6 +28,7 @@ mod reliability;
 mod self_service;
 mod server;
 mod session_policy;
-mod terminal;
+pub(crate) mod terminal;
 pub(crate) mod tls;
 mod write_profile;
+mod yubikey;

@@ -33,31 +33,110 @@ fn bad_session_policies_are_refused_before_any_sts_call_naming_the_source() {
     );
     std::fs::write(dir.join("big.json"), big).unwrap();
     let many: Vec<String> = (0..11)
-        .flat_map(|i| ["--policy-arn".to_owned(), format!("arn:aws:iam::aws:policy/P{i}")])
+        .flat_map(|i| {
+            [
+                "--policy-arn".to_owned(),
+                format!("arn:aws:iam::aws:policy/P{i}"),
+            ]
+        })
         .collect();
     let mut eleven = vec!["env", "prod"];
     eleven.extend(many.iter().map(String::as_str));
 
-    refused(&h, &["env", "prod", "--policy-arn", "ReadOnlyAccess"], "--policy-arn: 'ReadOnlyAccess' is not a policy ARN");
-    refused(&h, &["credential-process", "prod", "--policy-arn", "arn:aws:iam::aws:role/X"], "--policy-arn: 'arn:aws:iam::aws:role/X' is not a policy ARN");
-    refused(&h, &eleven, "11 policy ARNs given; AssumeRole takes at most 10");
-    refused(&h, &["exec", "prod", "--policy", "missing.json", "--", "true"], "missing.json does not exist");
-    refused(&h, &["assume", "prod", "--policy", "broken.json"], "--policy broken.json: not valid JSON");
-    refused(&h, &["env", "prod", "--policy", "list.json"], "--policy list.json: a session policy is a JSON object");
-    refused(&h, &["env", "prod", "--policy", "empty.json"], "--policy empty.json: the policy has no \"Statement\"");
-    refused(&h, &["env", "prod", "--policy", "big.json"], "STS takes at most 2048");
+    refused(
+        &h,
+        &["env", "prod", "--policy-arn", "ReadOnlyAccess"],
+        "--policy-arn: 'ReadOnlyAccess' is not a policy ARN",
+    );
+    refused(
+        &h,
+        &[
+            "credential-process",
+            "prod",
+            "--policy-arn",
+            "arn:aws:iam::aws:role/X",
+        ],
+        "--policy-arn: 'arn:aws:iam::aws:role/X' is not a policy ARN",
+    );
+    refused(
+        &h,
+        &eleven,
+        "11 policy ARNs given; AssumeRole takes at most 10",
+    );
+    refused(
+        &h,
+        &["exec", "prod", "--policy", "missing.json", "--", "true"],
+        "missing.json does not exist",
+    );
+    refused(
+        &h,
+        &["assume", "prod", "--policy", "broken.json"],
+        "--policy broken.json: not valid JSON",
+    );
+    refused(
+        &h,
+        &["env", "prod", "--policy", "list.json"],
+        "--policy list.json: a session policy is a JSON object",
+    );
+    refused(
+        &h,
+        &["env", "prod", "--policy", "empty.json"],
+        "--policy empty.json: the policy has no \"Statement\"",
+    );
+    refused(
+        &h,
+        &["env", "prod", "--policy", "big.json"],
+        "STS takes at most 2048",
+    );
     refused(&h, &["env", "prod", "--policy", "."], "it is a directory");
-    refused(&h, &["env", "--bastion", "--policy-arn", RO], "--bastion has no role");
-    refused(&h, &["exec", "prod", "--server", "--policy", "broken.json", "--", "true"], "not valid JSON");
-    refused(&h, &["serve", "prod", "--policy", "broken.json"], "not valid JSON");
-    refused(&h, &["console", "prod", "--print", "--policy-arn", "x"], "--policy-arn: 'x' is not a policy ARN");
+    refused(
+        &h,
+        &["env", "--bastion", "--policy-arn", RO],
+        "--bastion has no role",
+    );
+    refused(
+        &h,
+        &[
+            "exec",
+            "prod",
+            "--server",
+            "--policy",
+            "broken.json",
+            "--",
+            "true",
+        ],
+        "not valid JSON",
+    );
+    refused(
+        &h,
+        &["serve", "prod", "--policy", "broken.json"],
+        "not valid JSON",
+    );
+    refused(
+        &h,
+        &["console", "prod", "--print", "--policy-arn", "x"],
+        "--policy-arn: 'x' is not a policy ARN",
+    );
 
     // The same checks for the config's keys, named as keys.
     let config = std::fs::read_to_string(h.config()).unwrap();
-    h.write_config(&format!("{config}\n[targets.prod-x]\nfrom = \"prod\"\npolicy = \"{}\"\n", dir.join("broken.json").display()));
-    refused(&h, &["env", "prod-x"], "[targets.prod-x] policy: not valid JSON");
-    h.write_config(&format!("{config}\n[targets.prod-x]\nfrom = \"prdo\"\npolicy_arns = [\"{RO}\"]\n"));
-    refused(&h, &["env", "prod"], "[targets.prod-x] from = \"prdo\": there is no [targets.prdo]");
+    h.write_config(&format!(
+        "{config}\n[targets.prod-x]\nfrom = \"prod\"\npolicy = \"{}\"\n",
+        dir.join("broken.json").display()
+    ));
+    refused(
+        &h,
+        &["env", "prod-x"],
+        "[targets.prod-x] policy: not valid JSON",
+    );
+    h.write_config(&format!(
+        "{config}\n[targets.prod-x]\nfrom = \"prdo\"\npolicy_arns = [\"{RO}\"]\n"
+    ));
+    refused(
+        &h,
+        &["env", "prod"],
+        "[targets.prod-x] from = \"prdo\": there is no [targets.prdo]",
+    );
 }
 
 #[test]
@@ -72,10 +151,18 @@ fn a_policy_from_stdin_narrows_and_keys_the_cache_by_its_content() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(policy.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(policy.as_bytes())
+            .unwrap();
         let o = output_bounded(child, "credential-process --policy -");
         assert!(o.status.success(), "{}", stderr(&o));
-        json(&stdout(&o))["AccessKeyId"].as_str().unwrap().to_owned()
+        json(&stdout(&o))["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let s3 = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}"#;
     let first = run(s3);
@@ -87,10 +174,24 @@ fn a_policy_from_stdin_narrows_and_keys_the_cache_by_its_content() {
     // Another policy, or none: other credentials.
     let other = run(&s3.replace("s3:Get*", "s3:List*"));
     assert_ne!(other, first);
-    let full = h.mfacli().args(["credential-process", "prod"]).assert().success();
-    assert_ne!(json(&stdout(full.get_output()))["AccessKeyId"].as_str().unwrap(), first);
+    let full = h
+        .mfacli()
+        .args(["credential-process", "prod"])
+        .assert()
+        .success();
+    assert_ne!(
+        json(&stdout(full.get_output()))["AccessKeyId"]
+            .as_str()
+            .unwrap(),
+        first
+    );
     assert_eq!(h.counts().1, 3);
     let list = h.mfacli().arg("list").assert().success();
     let list = stdout(list.get_output());
-    assert_eq!(list.matches("also cached, narrowed by inline policy sha256:").count(), 2, "{list}");
+    assert_eq!(
+        list.matches("also cached, narrowed by inline policy sha256:")
+            .count(),
+        2,
+        "{list}"
+    );
 }
