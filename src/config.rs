@@ -403,8 +403,10 @@ impl Config {
             let policy_arns = policy_arns(t.policy_arns.as_deref(), &at(&section, "policy_arns"))?;
             let policy_file = t.policy.as_deref().map(|p| {
                 let p = Path::new(p);
+                // `~/…` is expanded when read (with the Env); other relative
+                // paths are from the config file's directory.
                 match path.parent() {
-                    Some(dir) if p.is_relative() => dir.join(p),
+                    Some(dir) if p.is_relative() && !p.starts_with("~") => dir.join(p),
                     _ => p.to_owned(),
                 }
             });

@@ -154,11 +154,20 @@ fn read_policy_file(path: &std::path::Path, place: &str) -> Result<InlinePolicy,
 
 /// A config target's session policy: its `policy_arns`, and its `policy`
 /// file read now (only the target being planned pays for the read).
-fn config_policy(t: &crate::config::TargetConfig, name: &str) -> Result<SessionPolicy, UserError> {
+fn config_policy(
+    t: &crate::config::TargetConfig,
+    name: &str,
+    env: &Env,
+) -> Result<SessionPolicy, UserError> {
     let inline = t
         .policy_file
         .as_deref()
-        .map(|p| read_policy_file(p, &format!("[targets.{name}] policy")))
+        .map(|p| {
+            read_policy_file(
+                &env.expand_tilde(p.to_owned()),
+                &format!("[targets.{name}] policy"),
+            )
+        })
         .transpose()?;
     SessionPolicy::new(t.policy_arns.clone(), inline).map_err(|e| {
         UserError::new(format!("[targets.{name}] policy_arns / policy: {e}"))
@@ -361,7 +370,7 @@ impl Sources {
                 region: t.region.clone(),
                 policy: match &self.flag_policy {
                     Some(p) => p.clone(),
-                    None => config_policy(t, name)?,
+                    None => config_policy(t, name, &self.env)?,
                 },
             };
             return self.finish(target, bastion_profile, mfa_serial);

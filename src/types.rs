@@ -742,11 +742,8 @@ impl InlinePolicy {
 impl FromStr for InlinePolicy {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        let value: serde_json::Value = serde_json::from_str(s).map_err(|e| {
-            InvalidValue(format!(
-                "not valid JSON ({e}); a session policy is an IAM policy document"
-            ))
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(s).map_err(|e| InvalidValue(format!("not valid JSON ({e})")))?;
         let Some(doc) = value.as_object() else {
             return invalid("a session policy is a JSON object ({\"Version\": \"2012-10-17\", \"Statement\": [...]})");
         };
