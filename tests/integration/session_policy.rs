@@ -195,3 +195,32 @@ fn a_policy_from_stdin_narrows_and_keys_the_cache_by_its_content() {
         "{list}"
     );
 }
+
+/// `console` narrows too: a cached full credential is not used for a
+/// narrowed sign-in, and `--duration` (direct AssumeRole) takes the flags.
+#[test]
+fn console_signs_in_with_narrowed_credentials_of_its_own() {
+    let h = Home::new();
+    h.mfacli().args(["env", "prod"]).assert().success();
+    assert_eq!(h.counts(), (1, 1));
+    let federation = format!("{}/federation", h.emu().endpoint_url());
+    for (extra, roles) in [(&[][..], 2), (&["--duration", "2h"][..], 3)] {
+        let o = h
+            .mfacli()
+            .env("MFACLI_FEDERATION_URL", &federation)
+            .args(["console", "prod", "--print", "--policy-arn", RO])
+            .args(extra)
+            .assert()
+            .success();
+        assert!(stdout(o.get_output()).starts_with(&federation), "{extra:?}");
+        assert_eq!(h.counts().1, roles, "{extra:?}: a new AssumeRole");
+    }
+    // The narrowed chained credentials were cached apart from the full ones.
+    h.mfacli()
+        .env("MFACLI_FEDERATION_URL", &federation)
+        .args(["console", "prod", "--print", "--policy-arn", RO])
+        .assert()
+        .success();
+    h.mfacli().args(["env", "prod"]).assert().success();
+    assert_eq!(h.counts().1, 3);
+}
