@@ -92,7 +92,7 @@ impl CodeSources<'_> {
                 .map_or(yubikey::YKMAN_TIMEOUT, |d| {
                     Duration::from_secs(d.secs().into())
                 });
-            let (device, code, source) = yubikey::code(&yubikeys, timeout, log)?;
+            let (device, code, source) = yubikey::code(&yubikeys, timeout, log, cache, clock)?;
             return Ok(Code {
                 code,
                 source,

@@ -11,9 +11,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::cache::Cache;
+use crate::clock::Clock;
 use crate::config::YubikeyAccount;
 use crate::error::UserError;
 use crate::log::Log;
+use crate::mfa::totp::{step_of, ReplayGuard, STEP_SECS};
 use crate::mfa::{last_code, run_code_command, CommandError};
 use crate::types::{MfaSerial, TokenCode};
 
@@ -38,24 +41,34 @@ enum Cue {
 /// The code of the first device whose account the plugged-in YubiKey
 /// holds, tried in order; `devices` is never empty. Returns the device
 /// (its serial goes to STS with the code) and the code.
+/// Like a TOTP seed, a key's code is recorded as sent (per device, in the
+/// replay guard), and a step already sent is waited out: AWS accepts a
+/// code once, and a direct AssumeRole right after a new MFA session would
+/// otherwise send the same code twice.
 pub(crate) fn code(
     devices: &[(MfaSerial, YubikeyAccount)],
     timeout: Duration,
     log: &Log,
+    cache: &Cache,
+    clock: &dyn Clock,
 ) -> Result<(MfaSerial, TokenCode, String), UserError> {
     let mut last = None;
     for (serial, account) in devices {
+        let guard = ReplayGuard::new(cache, serial);
+        let step = unsent_step(&guard, clock, log);
         log.verbose(&format!(
             "reading the YubiKey OATH code of '{}' for {serial} (ykman)",
             account.as_str()
         ));
         match one(account, timeout, log) {
             Ok(code) => {
+                // ykman asks the key for the code of the time it started at.
+                guard.record(step)?;
                 return Ok((
                     serial.clone(),
                     code,
                     format!("YubiKey OATH account '{}'", account.as_str()),
-                ))
+                ));
             }
             // A missing account (another device's key is plugged in) or
             // a failed read: the next device may do. A timeout means the
@@ -78,6 +91,26 @@ pub(crate) fn code(
         e.message
     );
     Err(e)
+}
+
+/// The current TOTP step, after waiting for the next one if this machine
+/// already sent this step's code for the device.
+fn unsent_step(guard: &ReplayGuard<'_>, clock: &dyn Clock, log: &Log) -> u64 {
+    let now = clock.now().timestamp().max(0) as u64;
+    let step = step_of(now);
+    // A record far ahead came from a clock that ran ahead: not honoured
+    // (as for seeds), so no run waits forever.
+    match guard.last_step().filter(|&l| l >= step && l <= step + 1) {
+        Some(last) => {
+            let wait = ((last + 1) * STEP_SECS).saturating_sub(now).max(1);
+            log.notice(&format!(
+                "waiting {wait}s for the YubiKey's next code: this step's code was already sent to STS, and AWS rejects a reused code"
+            ));
+            clock.sleep(Duration::from_secs(wait));
+            step_of(clock.now().timestamp().max(0) as u64).max(last + 1)
+        }
+        None => step,
+    }
 }
 
 /// One `ykman` run; the bool says whether it timed out.

@@ -1,6 +1,8 @@
 //! `[bastion] yubikey_oath`: codes from `ykman oath accounts code --single
-//! ACCOUNT`, with a fake `ykman` on PATH that blocks until the key is
-//! "touched" (the test creates `$HOME/touched`, holding the code). The user
+//! ACCOUNT`, with a fake `ykman` on PATH that holds the accounts' seeds,
+//! computes the code of the time it starts (as a YubiKey does for ykman's
+//! challenge) and blocks until the key is "touched" (the test creates
+//! `$HOME/touched`). The user
 //! is told to touch it: on the terminal (a real pty, through tmux), else as
 //! a desktop notification (a fake notification server on a private session
 //! bus records it), else on stderr. A key never touched times out with a
@@ -16,16 +18,29 @@ use crate::util::*;
 use sts_emulator::demo::ALICE_EXTRA_DEVICES;
 use sts_emulator::{Emulator, World};
 
-/// Answers for the accounts listed in `$HOME/yk-accounts`; "No matching
-/// account" (exit 1) for others, as ykman does.
-const FAKE_YKMAN: &str = r#"#!/bin/sh
-echo "$*" >> "$HOME/ykman.calls"
-[ "$1 $2 $3 $4" = "oath accounts code --single" ] || { echo "Usage: ykman [OPTIONS] COMMAND" >&2; exit 2; }
-grep -qxF -- "$5" "$HOME/yk-accounts" || { echo "Error: No matching account found." >&2; exit 1; }
-echo "Touch your YubiKey..." >&2
-n=0  # gives up after 60 s, like a key never touched, so no test leaves it behind
-while [ ! -e "$HOME/touched" ]; do sleep 0.05; n=$((n+1)); [ $n -lt 1200 ] || exit 1; done
-cat "$HOME/touched"
+/// Answers for the accounts in `$HOME/yk-accounts` (lines "ACCOUNT
+/// SEED"); "No matching account" (exit 1) for others, as ykman does.
+const FAKE_YKMAN: &str = r#"#!/usr/bin/python3
+import base64, hmac, os, struct, sys, time
+home = os.environ["HOME"]
+with open(home + "/ykman.calls", "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\n")
+if sys.argv[1:5] != ["oath", "accounts", "code", "--single"] or len(sys.argv) != 6:
+    sys.exit("Usage: ykman [OPTIONS] COMMAND")
+seeds = dict(l.split() for l in open(home + "/yk-accounts") if l.strip())
+if sys.argv[5] not in seeds:
+    sys.exit("Error: No matching account found.")
+key = base64.b32decode(seeds[sys.argv[5]])
+mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), "sha1").digest()
+o = mac[-1] & 15
+code = (struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000
+print("Touch your YubiKey...", file=sys.stderr)
+for _ in range(1200):  # gives up after 60 s, so no test leaves it behind
+    if os.path.exists(home + "/touched"):
+        print("%06d" % code)
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
 "#;
 
 fn config(extra: &str) -> String {
@@ -36,7 +51,11 @@ fn config(extra: &str) -> String {
 }
 
 /// A HOME whose codes come only from the fake ykman (no seed, no code).
-fn yubikey_home(world: World, bastion_extra: &str, accounts: &[&str]) -> (Home, tempfile::TempDir) {
+fn yubikey_home(
+    world: World,
+    bastion_extra: &str,
+    accounts: &[(&str, &str)],
+) -> (Home, tempfile::TempDir) {
     let bin = tempfile::tempdir().unwrap();
     let ykman = bin.path().join("ykman");
     std::fs::write(&ykman, FAKE_YKMAN).unwrap();
@@ -47,23 +66,14 @@ fn yubikey_home(world: World, bastion_extra: &str, accounts: &[&str]) -> (Home, 
         .code(None)
         .path_dir(bin.path())
         .build();
-    std::fs::write(h.path().join("yk-accounts"), accounts.join("\n") + "\n").unwrap();
+    let lines: String = accounts.iter().map(|(a, s)| format!("{a} {s}\n")).collect();
+    std::fs::write(h.path().join("yk-accounts"), lines).unwrap();
     (h, bin)
 }
 
-/// Touches the key: the fake prints `code` (written whole, then renamed).
-fn touch(h: &Home, code: &str) {
-    let tmp = h.path().join("touched.tmp");
-    std::fs::write(&tmp, format!("{code}\n")).unwrap();
-    std::fs::rename(tmp, h.path().join("touched")).unwrap();
-}
-
-fn code_of(seed: &str, h: &Home) -> String {
-    mfacli::mfa::totp::Seed::decode(seed, "test")
-        .unwrap()
-        .code_at(h.emu().now().timestamp() as u64)
-        .as_str()
-        .to_owned()
+/// Touches the key (for good: later reads need no touch).
+fn touch(h: &Home) {
+    std::fs::write(h.path().join("touched"), "").unwrap();
 }
 
 /// mfacli without a controlling terminal (a new session), as under an
@@ -100,7 +110,7 @@ fn touch_cue_on_the_terminal_appears_then_is_erased() {
     let (h, bin) = yubikey_home(
         World::demo(),
         "yubikey_oath = \"AWS:alice\"",
-        &["AWS:alice"],
+        &[("AWS:alice", SEED)],
     );
     // Tmux puts VENV/bin on PATH: the fake ykman's directory.
     let fake_venv = bin
@@ -121,7 +131,7 @@ fn touch_cue_on_the_terminal_appears_then_is_erased() {
         !screen.contains("exit=0") && !screen.contains("exit=1"),
         "still waiting:\n{screen}"
     );
-    touch(&h, &h.code(0));
+    touch(&h);
     let screen = t.wait_for("exit=0");
     assert!(
         !screen.contains("Touch your YubiKey"),
@@ -203,7 +213,7 @@ fn without_a_terminal_the_cue_is_a_desktop_notification() {
     let (h, _bin) = yubikey_home(
         World::demo(),
         "yubikey_oath = \"AWS:alice\"\nyubikey_timeout = \"20s\"",
-        &["AWS:alice"],
+        &[("AWS:alice", SEED)],
     );
     let server = h.path().join("server.py");
     std::fs::write(&server, NOTIFICATION_SERVER).unwrap();
@@ -232,7 +242,7 @@ fn without_a_terminal_the_cue_is_a_desktop_notification() {
     assert_eq!(n["summary"], "Touch your YubiKey");
     assert!(n["body"].as_str().unwrap().contains("'AWS:alice'"), "{n}");
     assert_eq!(n["timeout"], 20_000, "it expires with the wait");
-    touch(&h, &h.code(0));
+    touch(&h);
     let o = output_bounded(child, "credential-process prod");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&stdout(&o))["Version"], 1);
@@ -251,7 +261,7 @@ fn with_neither_terminal_nor_notifications_stderr_says_touch() {
     let (h, _bin) = yubikey_home(
         World::demo(),
         "yubikey_oath = \"AWS:alice\"",
-        &["AWS:alice"],
+        &[("AWS:alice", SEED)],
     );
     // No session bus: notify-send (if installed) fails.
     let child = detached(&h, &["env", "prod"])
@@ -260,7 +270,7 @@ fn with_neither_terminal_nor_notifications_stderr_says_touch() {
         .unwrap();
     wait_for_file(&h.path().join("ykman.calls"), "ykman");
     std::thread::sleep(Duration::from_millis(1500));
-    touch(&h, &h.code(0));
+    touch(&h);
     let o = output_bounded(child, "env prod");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -278,7 +288,7 @@ fn an_untouched_key_times_out_with_a_clear_error() {
     let (h, bin) = yubikey_home(
         World::demo(),
         "yubikey_oath = \"AWS:alice\"\nyubikey_timeout = \"1s\"",
-        &["AWS:alice"],
+        &[("AWS:alice", SEED)],
     );
     let started = Instant::now();
     let o = output_bounded(
@@ -316,10 +326,10 @@ fn with_several_devices_the_plugged_in_key_answers_for_its_own_device() {
         &format!(
             "yubikey_oath = \"AWS:alice\"\n\n[[bastion.mfa_devices]]\nserial = \"{serial2}\"\nyubikey_oath = \"AWS:alice-2\"\n"
         ),
-        &["AWS:alice-2"],
+        &[("AWS:alice-2", seed2)],
     );
     // Already touched (or a key without touch): no cue at all.
-    touch(&h, &code_of(seed2, &h));
+    touch(&h);
     let o = h
         .mfacli()
         .args(["-v", "credential-process", "prod"])
@@ -338,7 +348,7 @@ fn with_several_devices_the_plugged_in_key_answers_for_its_own_device() {
     assert!(!err.contains("Touch"), "{err}");
     assert_eq!(h.counts(), (1, 1));
     // Neither key's account: one error naming both.
-    std::fs::write(h.path().join("yk-accounts"), "AWS:bob\n").unwrap();
+    std::fs::write(h.path().join("yk-accounts"), format!("AWS:bob {seed2}\n")).unwrap();
     let o = h
         .mfacli()
         .args(["--refresh", "--no-cache", "credential-process", "prod"])
@@ -350,4 +360,33 @@ fn with_several_devices_the_plugged_in_key_answers_for_its_own_device() {
         "{err}"
     );
     assert!(err.contains("ykman oath accounts list"), "{err}");
+}
+
+/// A key's code is recorded as sent: a second code needed in the same
+/// 30 s step (a role over 1 h right after a new MFA session) waits for the
+/// key's next code instead of sending the same one, which AWS rejects.
+#[test]
+fn a_second_code_in_the_same_step_waits_for_the_next_one() {
+    let (h, _bin) = yubikey_home(
+        World::demo(),
+        "yubikey_oath = \"AWS:alice\"",
+        &[("AWS:alice", SEED)],
+    );
+    let config = std::fs::read_to_string(h.config()).unwrap();
+    h.write_config(&format!(
+        "{config}\n[targets.long]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\nduration = \"2h\"\n"
+    ));
+    // Start early in a step, so both runs fall in it.
+    while h.emu().now().timestamp() % 30 > 15 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    touch(&h);
+    h.mfacli().args(["env", "prod"]).assert().success();
+    let o = h.mfacli().args(["env", "long"]).assert().success();
+    let err = stderr(o.get_output());
+    assert!(
+        err.contains("for the YubiKey's next code: this step's code was already sent"),
+        "{err}"
+    );
+    assert_eq!(h.counts(), (1, 2));
 }
