@@ -176,6 +176,7 @@ impl Cli {
                     },
                     cache: CacheArgs::default(),
                 },
+                policy: PolicyArgs::default(),
             }),
         })
     }
@@ -703,6 +704,21 @@ pub(crate) struct TargetArg {
     pub(crate) bastion: bool,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// `--policy-arn` and `--policy`: a session policy that narrows the role
+/// for this run (and replaces the target's `policy_arns` / `policy`).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Session policy")]
+pub(crate) struct PolicyArgs {
+    /// Narrow the role to this managed policy (repeatable, at most 10), e.g. arn:aws:iam::aws:policy/ReadOnlyAccess
+    #[arg(long = "policy-arn", value_name = "ARN")]
+    pub(crate) policy_arns: Vec<String>,
+    /// Narrow the role to this inline session policy: a JSON file, or - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -743,6 +759,8 @@ pub(crate) struct AssumeArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -759,6 +777,8 @@ pub(crate) struct EnvArgs {
     pub(crate) shell: Option<ShellArg>,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -781,6 +801,8 @@ pub(crate) struct ExecArgs {
     pub(crate) command: Vec<OsString>,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -802,6 +824,8 @@ pub(crate) struct ConsoleArgs {
     pub(crate) federation_url: Option<String>,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -817,6 +841,8 @@ pub(crate) struct ServeArgs {
     pub(crate) shell: Option<ShellArg>,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -863,6 +889,8 @@ pub(crate) struct WhoamiArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) shared: CredOpts,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,8 @@ use crate::error::{did_you_mean, UserError};
 use crate::keystore::{Backend, KeyStoreKind};
 use crate::mfa::prompt::PromptKind;
 use crate::types::{
-    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, RoleArn, SessionDuration,
-    SessionName, TargetName,
+    AccountId, ExternalId, InvalidValue, MfaSerial, Partition, PolicyArn, RoleArn, SessionDuration,
+    SessionName, SessionPolicy, TargetName,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -39,8 +39,15 @@ pub(crate) const BASTION_KEYS: &[&str] = &[
     "prompt",
     "key_store",
     "keyring",
+    "yubikey_oath",
+    "yubikey_timeout",
 ];
-pub(crate) const DEVICE_KEYS: &[&str] = &["serial", "totp_secret_env", "totp_secret_file"];
+pub(crate) const DEVICE_KEYS: &[&str] = &[
+    "serial",
+    "totp_secret_env",
+    "totp_secret_file",
+    "yubikey_oath",
+];
 /// IAM allows this many MFA devices per user.
 pub(crate) const MAX_MFA_DEVICES: usize = 8;
 /// `mfa_deadline` limits: at least one 30 s step, at most an hour.
@@ -57,6 +64,9 @@ pub(crate) const TARGET_KEYS: &[&str] = &[
     "external_id",
     "region",
     "exec_server",
+    "from",
+    "policy_arns",
+    "policy",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +97,8 @@ struct RawBastion {
     prompt: Option<String>,
     key_store: Option<String>,
     keyring: Option<String>,
+    yubikey_oath: Option<String>,
+    yubikey_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,10 +106,14 @@ struct RawDevice {
     serial: Option<String>,
     totp_secret_env: Option<String>,
     totp_secret_file: Option<String>,
+    yubikey_oath: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 struct RawTarget {
+    from: Option<String>,
+    policy_arns: Option<Vec<String>>,
+    policy: Option<String>,
     role_arn: Option<String>,
     account: Option<String>,
     role: Option<String>,
@@ -135,6 +151,48 @@ pub struct BastionConfig {
     pub(crate) key_store: KeyStoreKind,
     /// `keyring`: the keyring backend, when not the platform's own.
     pub(crate) keyring: Option<Backend>,
+    /// `yubikey_oath`: the OATH account (as `ykman oath accounts list`
+    /// names it) whose code `ykman` reads from a YubiKey.
+    pub(crate) yubikey_oath: Option<YubikeyAccount>,
+    /// How long `ykman` may wait (for a touch) before it is stopped.
+    pub(crate) yubikey_timeout: Option<SessionDuration>,
+    /// `[[bastion.mfa_devices]]` entries with `yubikey_oath`: more MFA
+    /// devices whose codes come from YubiKeys (one key per device).
+    pub(crate) yubikey_devices: Vec<YubikeyDevice>,
+}
+
+/// A YubiKey OATH account name, passed to `ykman` as one argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct YubikeyAccount(String);
+
+impl YubikeyAccount {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for YubikeyAccount {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        // ykman would read a leading '-' as an option.
+        if s.trim().is_empty()
+            || s.starts_with('-')
+            || s.len() > 128
+            || s.chars().any(char::is_control)
+        {
+            return Err(InvalidValue(
+                "an OATH account name as `ykman oath accounts list` shows it (e.g. \"AWS:alice\"; not empty, not starting with '-')".into(),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// One `[[bastion.mfa_devices]]` entry whose codes come from a YubiKey.
+#[derive(Debug, Clone)]
+pub(crate) struct YubikeyDevice {
+    pub(crate) serial: MfaSerial,
+    pub(crate) account: YubikeyAccount,
 }
 
 /// Where a device's TOTP seed comes from.
@@ -165,6 +223,12 @@ pub struct TargetConfig {
     pub(crate) region: Option<String>,
     /// `exec` serves credentials from a local server for this target.
     pub(crate) exec_server: Option<bool>,
+    /// `policy_arns`: managed session policies that narrow the role.
+    pub(crate) policy_arns: Vec<PolicyArn>,
+    /// `policy`: a file with an inline session policy (relative paths
+    /// are from the config file's directory). Read when the target is
+    /// planned, not here: a config load must stay cheap for every target.
+    pub(crate) policy_file: Option<PathBuf>,
 }
 
 /// The whole config file, validated. `Default` is "no file".
@@ -281,10 +345,13 @@ impl Config {
             MFA_DEADLINE_MAX,
             || at("bastion", "mfa_deadline"),
         )?;
-        let mfa_devices = parse_devices(&b.mfa_devices, mfa_serial.as_ref(), file)?;
+        let (mfa_devices, yubikey_devices) =
+            parse_devices(&b.mfa_devices, mfa_serial.as_ref(), file)?;
         // With only [[bastion.mfa_devices]], the first device names the MFA
         // identity (the session cache key and the default session name).
-        let mfa_serial = mfa_serial.or_else(|| mfa_devices.first().map(|d| d.serial.clone()));
+        let mfa_serial = mfa_serial
+            .or_else(|| mfa_devices.first().map(|d| d.serial.clone()))
+            .or_else(|| yubikey_devices.first().map(|d| d.serial.clone()));
         let bastion = BastionConfig {
             profile: b.profile.clone(),
             mfa_serial,
@@ -301,11 +368,20 @@ impl Config {
             prompt: field(&b.prompt, || at("bastion", "prompt"))?,
             key_store: field(&b.key_store, || at("bastion", "key_store"))?.unwrap_or_default(),
             keyring: field(&b.keyring, || at("bastion", "keyring"))?,
+            yubikey_oath: field(&b.yubikey_oath, || at("bastion", "yubikey_oath"))?,
+            yubikey_timeout: within(
+                field(&b.yubikey_timeout, || at("bastion", "yubikey_timeout"))?,
+                1,
+                3600,
+                || at("bastion", "yubikey_timeout"),
+            )?,
+            yubikey_devices,
         };
 
         let mut targets = BTreeMap::new();
         for (name, t) in &raw.targets {
             let section = format!("targets.{name}");
+            let t = &inherit(name, t, &raw.targets, file)?;
             let tname: TargetName = name
                 .parse()
                 .map_err(|e| UserError::new(format!("{file}: [{section}]: {e}")))?;
@@ -335,6 +411,16 @@ impl Config {
             )?;
             let session_name = field(&t.session_name, || at(&section, "session_name"))?;
             let external_id = field(&t.external_id, || at(&section, "external_id"))?;
+            let policy_arns = policy_arns(t.policy_arns.as_deref(), &at(&section, "policy_arns"))?;
+            let policy_file = t.policy.as_deref().map(|p| {
+                let p = Path::new(p);
+                // `~/…` is expanded when read (with the Env); other relative
+                // paths are from the config file's directory.
+                match path.parent() {
+                    Some(dir) if p.is_relative() && !p.starts_with("~") => dir.join(p),
+                    _ => p.to_owned(),
+                }
+            });
             targets.insert(
                 tname,
                 TargetConfig {
@@ -344,6 +430,8 @@ impl Config {
                     external_id,
                     region: region(&t.region, || at(&section, "region"))?,
                     exec_server: t.exec_server,
+                    policy_arns,
+                    policy_file,
                 },
             );
         }
@@ -360,14 +448,85 @@ impl Config {
     }
 }
 
+/// A `[targets.NAME]` with `from = "BASE"`: every key it does not set
+/// comes from `[targets.BASE]`. The role is taken whole (role_arn, or
+/// account and role) and so is the session policy (policy_arns and
+/// policy): a variant's policy replaces its base's, never adds to it,
+/// since two session policies together allow more than either. One level
+/// only, within this file.
+fn inherit(
+    name: &str,
+    t: &RawTarget,
+    all: &BTreeMap<String, RawTarget>,
+    file: &str,
+) -> Result<RawTarget, UserError> {
+    let Some(from) = &t.from else {
+        return Ok(t.clone());
+    };
+    let place = format!("{file}: [targets.{name}] from = \"{from}\"");
+    let Some(base) = all.get(from) else {
+        let mut e = UserError::new(format!(
+            "{place}: there is no [targets.{from}] in this file"
+        ));
+        e = match did_you_mean(from, all.keys().map(String::as_str)) {
+            Some(s) => e.hint(format!("did you mean \"{s}\"?")),
+            None => e.hint("`from` names another [targets.NAME] of the mfacli config, whose role this target narrows"),
+        };
+        return Err(e);
+    };
+    if from == name || base.from.is_some() {
+        return Err(UserError::new(format!(
+            "{place}: [targets.{from}] {}",
+            if from == name { "is this target itself" } else { "has a `from` of its own" }
+        ))
+        .hint(format!("`from` must name a target with its own role (one level only): give [targets.{name}] the role of the target it narrows")));
+    }
+    let own_role = t.role_arn.is_some() || t.account.is_some() || t.role.is_some();
+    let own_policy = t.policy_arns.is_some() || t.policy.is_some();
+    let or = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+    let role_from = if own_role { t } else { base };
+    let policy_from = if own_policy { t } else { base };
+    Ok(RawTarget {
+        from: None,
+        policy_arns: policy_from.policy_arns.clone(),
+        policy: policy_from.policy.clone(),
+        role_arn: role_from.role_arn.clone(),
+        account: role_from.account.clone(),
+        role: role_from.role.clone(),
+        duration: or(&t.duration, &base.duration),
+        session_name: or(&t.session_name, &base.session_name),
+        external_id: or(&t.external_id, &base.external_id),
+        region: or(&t.region, &base.region),
+        exec_server: t.exec_server.or(base.exec_server),
+    })
+}
+
+/// `policy_arns`: each a managed policy ARN, at most 10.
+fn policy_arns(raw: Option<&[String]>, place: &str) -> Result<Vec<PolicyArn>, UserError> {
+    let arns = raw
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.parse::<PolicyArn>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            UserError::new(format!("{place}: {e}"))
+                .hint("e.g. policy_arns = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]")
+        })?;
+    // The ARN count and length limits, checked the same way as for flags.
+    SessionPolicy::new(arns.clone(), None).map_err(|e| UserError::new(format!("{place}: {e}")))?;
+    Ok(arns)
+}
+
 /// Validates `[[bastion.mfa_devices]]`: a serial and exactly one seed
 /// source each, no serial twice, at most IAM's 8 devices in all.
+#[allow(clippy::type_complexity)]
 fn parse_devices(
     raw: &[RawDevice],
     primary: Option<&MfaSerial>,
     file: &str,
-) -> Result<Vec<MfaDeviceConfig>, UserError> {
+) -> Result<(Vec<MfaDeviceConfig>, Vec<YubikeyDevice>), UserError> {
     let mut devices: Vec<MfaDeviceConfig> = Vec::new();
+    let mut yubikeys: Vec<YubikeyDevice> = Vec::new();
     for (i, d) in raw.iter().enumerate() {
         let place = format!("{file}: [[bastion.mfa_devices]] #{}", i + 1);
         let serial: MfaSerial =
@@ -375,31 +534,49 @@ fn parse_devices(
                 UserError::new(format!("{place} has no serial"))
                     .hint("add serial = \"arn:aws:iam::ACCOUNT:mfa/NAME\" (the device's ARN)")
             })?;
-        let seed = match (&d.totp_secret_env, &d.totp_secret_file) {
-            (Some(name), None) if !name.trim().is_empty() => SeedSource::Env(name.clone()),
-            (None, Some(path)) if !path.trim().is_empty() => SeedSource::File(PathBuf::from(path)),
+        let seed = match (&d.totp_secret_env, &d.totp_secret_file, &d.yubikey_oath) {
+            (Some(name), None, None) if !name.trim().is_empty() => SeedSource::Env(name.clone()),
+            (None, Some(path), None) if !path.trim().is_empty() => {
+                SeedSource::File(PathBuf::from(path))
+            }
+            (None, None, Some(account)) => {
+                let account = account
+                    .parse()
+                    .map_err(|e| UserError::new(format!("{place} yubikey_oath: {e}")))?;
+                if devices.iter().any(|x| x.serial == serial)
+                    || yubikeys.iter().any(|x| x.serial == serial)
+                {
+                    return Err(UserError::new(format!("{place}: {serial} is listed twice"))
+                        .hint("each device has its own serial; remove the duplicate"));
+                }
+                yubikeys.push(YubikeyDevice { serial, account });
+                continue;
+            }
             _ => {
                 return Err(UserError::new(format!(
-                    "{place} ({serial}) needs exactly one of totp_secret_env or totp_secret_file"
+                    "{place} ({serial}) needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath"
                 ))
-                .hint("e.g. totp_secret_env = \"MFACLI_TOTP_SECRET_2\" (the name of a variable holding that device's base32 seed)"))
+                .hint("e.g. totp_secret_env = \"MFACLI_TOTP_SECRET_2\" (the name of a variable holding that device's base32 seed), or yubikey_oath = \"AWS:alice-2\""))
             }
         };
-        if devices.iter().any(|x| x.serial == serial) {
+        if devices.iter().any(|x| x.serial == serial) || yubikeys.iter().any(|x| x.serial == serial)
+        {
             return Err(UserError::new(format!("{place}: {serial} is listed twice"))
                 .hint("each device has its own serial and seed; remove the duplicate"));
         }
         devices.push(MfaDeviceConfig { serial, seed });
     }
-    let extra = usize::from(primary.is_some_and(|p| !devices.iter().any(|d| &d.serial == p)));
-    if devices.len() + extra > MAX_MFA_DEVICES {
+    let extra = usize::from(primary.is_some_and(|p| {
+        !devices.iter().any(|d| &d.serial == p) && !yubikeys.iter().any(|d| &d.serial == p)
+    }));
+    let total = devices.len() + yubikeys.len() + extra;
+    if total > MAX_MFA_DEVICES {
         return Err(UserError::new(format!(
-            "{file}: [bastion] lists {} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user",
-            devices.len() + extra
+            "{file}: [bastion] lists {total} MFA devices; IAM allows at most {MAX_MFA_DEVICES} per user"
         ))
         .hint("remove devices from [[bastion.mfa_devices]]"));
     }
-    Ok(devices)
+    Ok((devices, yubikeys))
 }
 
 /// Parses an optional value; the error names where it came from.
@@ -703,7 +880,7 @@ role = "PowerUser"
             })
             .collect();
         for (text, needle) in [
-            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env or totp_secret_file"),
+            (both.as_str(), "#1 (arn:aws:iam::111111111111:mfa/a) needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath"),
             (none.as_str(), "needs exactly one of"),
             (no_serial.as_str(), "[[bastion.mfa_devices]] #1 has no serial"),
             (twice.as_str(), "#2: arn:aws:iam::111111111111:mfa/a is listed twice"),
@@ -719,5 +896,120 @@ role = "PowerUser"
             "{:?}",
             c.warnings
         );
+    }
+
+    #[test]
+    fn a_named_narrowing_inherits_its_base_and_replaces_its_policy() {
+        let c = parse(
+            r#"
+[targets.prod]
+account = "222222222222"
+role = "PowerUser"
+duration = "2h"
+region = "eu-west-1"
+policy = "deny-iam.json"
+
+[targets.prod-ro]
+from = "prod"
+policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+region = "us-east-1"
+"#,
+        )
+        .unwrap();
+        let base = &c.targets[&"prod".parse().unwrap()];
+        let ro = &c.targets[&"prod-ro".parse().unwrap()];
+        assert_eq!(ro.role_arn, base.role_arn);
+        assert_eq!(ro.duration, base.duration);
+        assert_eq!(ro.region.as_deref(), Some("us-east-1"));
+        assert_eq!(
+            base.policy_file.as_deref(),
+            Some(Path::new("/deny-iam.json")),
+            "relative to the config"
+        );
+        assert_eq!(
+            ro.policy_file, None,
+            "the variant's policy replaces the base's"
+        );
+        assert_eq!(
+            ro.policy_arns[0].as_str(),
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn bad_narrowings_name_the_key() {
+        let base = "[targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/R\"\n";
+        for (text, needle) in [
+            (
+                "[targets.a]\nfrom = \"prdo\"\n",
+                "[targets.a] from = \"prdo\": there is no [targets.prdo]",
+            ),
+            ("[targets.a]\nfrom = \"a\"\n", "is this target itself"),
+            (
+                "[targets.a]\nfrom = \"b\"\n[targets.b]\nfrom = \"prod\"\n",
+                "[targets.b] has a `from` of its own",
+            ),
+            (
+                "[targets.a]\nfrom = \"prod\"\npolicy_arns = [\"ReadOnlyAccess\"]\n",
+                "[targets.a] policy_arns: 'ReadOnlyAccess' is not a policy ARN",
+            ),
+            (
+                "[targets.a]\nfrom = \"prod\"\npolicy_arns = [\"arn:aws:iam::aws:role/X\"]\n",
+                "[targets.a] policy_arns",
+            ),
+        ] {
+            let e = parse(&format!("{base}{text}")).unwrap_err();
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
+        let eleven: Vec<String> = (0..11)
+            .map(|i| format!("\"arn:aws:iam::aws:policy/P{i}\""))
+            .collect();
+        let e = parse(&format!("{base}policy_arns = [{}]\n", eleven.join(","))).unwrap_err();
+        assert!(
+            e.message.contains(
+                "[targets.prod] policy_arns: 11 policy ARNs given; AssumeRole takes at most 10"
+            ),
+            "{e}"
+        );
+        let e = parse(&format!("{base}[targets.a]\nfrom = \"prdo\"\n")).unwrap_err();
+        assert!(e.hint.unwrap().contains("did you mean \"prod\""));
+    }
+
+    #[test]
+    fn yubikey_sources_are_checked() {
+        let c = parse(
+            "[bastion]\nyubikey_oath = \"AWS:alice\"\nyubikey_timeout = \"45s\"\n\n[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/alice-2\"\nyubikey_oath = \"AWS:alice-2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.bastion.yubikey_oath.as_ref().unwrap().as_str(),
+            "AWS:alice"
+        );
+        assert_eq!(c.bastion.yubikey_timeout.unwrap().secs(), 45);
+        assert_eq!(c.bastion.yubikey_devices[0].account.as_str(), "AWS:alice-2");
+        assert!(c.bastion.mfa_devices.is_empty());
+        assert_eq!(
+            c.bastion.mfa_serial.unwrap().as_str(),
+            "arn:aws:iam::111111111111:mfa/alice-2",
+            "the first device names the MFA identity"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        for (text, needle) in [
+            ("[bastion]\nyubikey_oath = \"--help\"\n", "[bastion] yubikey_oath"),
+            ("[bastion]\nyubikey_oath = \"\"\n", "[bastion] yubikey_oath"),
+            ("[bastion]\nyubikey_timeout = \"2h\"\n", "[bastion] yubikey_timeout"),
+            (
+                "[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::1:mfa/a\"\n",
+                "serial",
+            ),
+            (
+                "[[bastion.mfa_devices]]\nserial = \"arn:aws:iam::111111111111:mfa/a\"\nyubikey_oath = \"A\"\ntotp_secret_env = \"X\"\n",
+                "needs exactly one of totp_secret_env, totp_secret_file or yubikey_oath",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
     }
 }

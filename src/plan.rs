@@ -11,8 +11,8 @@ use crate::env::Env;
 use crate::error::{did_you_mean, UserError};
 use crate::sts::Endpoint;
 use crate::types::{
-    ExternalId, MfaSerial, Partition, Region, RoleArn, SessionDuration, SessionName, TargetName,
-    TokenCode,
+    ExternalId, InlinePolicy, MfaSerial, Partition, PolicyArn, Region, RoleArn, SessionDuration,
+    SessionName, SessionPolicy, TargetName, TokenCode,
 };
 
 /// Settings that apply to every command, from flags and environment.
@@ -35,6 +35,10 @@ pub(crate) struct Overrides {
     /// rejects ends the run at once instead of being retried until the
     /// MFA deadline (that retry is for CI machines sharing a device).
     pub(crate) terminal: bool,
+    /// `--policy-arn` (repeatable) and `--policy FILE|-`: a session policy
+    /// that replaces the target's own, checked once in [`Sources::load`].
+    pub(crate) policy_arns: Vec<String>,
+    pub(crate) policy_file: Option<PathBuf>,
 }
 
 /// Where a target was defined.
@@ -64,6 +68,9 @@ pub(crate) struct Target {
     pub(crate) session_name: SessionName,
     pub(crate) external_id: Option<ExternalId>,
     pub(crate) region: Option<String>,
+    /// The session policy that narrows the role (empty: the role's own
+    /// permissions).
+    pub(crate) policy: SessionPolicy,
 }
 
 /// Everything needed to produce credentials for a target, except secrets.
@@ -74,6 +81,102 @@ pub(crate) struct Plan {
     pub(crate) mfa_serial: MfaSerial,
     pub(crate) session_duration: SessionDuration,
     pub(crate) endpoint: Endpoint,
+}
+
+/// The most a session policy file may hold (STS takes 2 048 characters
+/// without whitespace; indentation can make the file several times that).
+const POLICY_FILE_LIMIT: u64 = 64 * 1024;
+
+/// The session policy from `--policy-arn` and `--policy`, if either is given.
+fn flag_policy(o: &Overrides) -> Result<Option<SessionPolicy>, UserError> {
+    if o.policy_arns.is_empty() && o.policy_file.is_none() {
+        return Ok(None);
+    }
+    let arns = o
+        .policy_arns
+        .iter()
+        .map(|a| {
+            a.parse::<PolicyArn>().map_err(|e| {
+                UserError::new(format!("--policy-arn: {e}"))
+                    .hint("e.g. --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let inline = match &o.policy_file {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => {
+            use std::io::Read;
+            let mut text = String::new();
+            std::io::stdin()
+                .take(POLICY_FILE_LIMIT + 1)
+                .read_to_string(&mut text)
+                .map_err(|e| {
+                    UserError::new(format!(
+                        "--policy -: cannot read the policy from stdin: {e}"
+                    ))
+                })?;
+            if text.len() as u64 > POLICY_FILE_LIMIT {
+                return Err(UserError::new(format!(
+                    "--policy -: stdin holds more than {POLICY_FILE_LIMIT} bytes; a session policy is at most 2048 characters"
+                )));
+            }
+            Some(inline_policy(&text, "--policy - (stdin)")?)
+        }
+        Some(p) => Some(read_policy_file(p, &format!("--policy {}", p.display()))?),
+    };
+    SessionPolicy::new(arns, inline).map(Some).map_err(|e| {
+        UserError::new(format!("--policy-arn / --policy: {e}")).hint(POLICY_LIMIT_HINT)
+    })
+}
+
+const POLICY_LIMIT_HINT: &str = "use fewer or shorter policies: at most 10 ARNs, and 2048 characters for the ARNs and the inline policy together";
+
+fn inline_policy(text: &str, place: &str) -> Result<InlinePolicy, UserError> {
+    text.parse().map_err(|e| {
+        UserError::new(format!("{place}: {e}")).hint(
+            "a session policy is an IAM policy document: {\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:Get*\", \"Resource\": \"*\"}]}",
+        )
+    })
+}
+
+fn read_policy_file(path: &std::path::Path, place: &str) -> Result<InlinePolicy, UserError> {
+    let file =
+        crate::aws_files::read_text_file_limited(path, "session policy file", POLICY_FILE_LIMIT)
+            .map_err(|mut e| {
+                e.message = format!("{place}: {}", e.message);
+                e
+            })?;
+    match file {
+        Some(f) => inline_policy(&f.text, place),
+        None => Err(UserError::new(format!(
+            "{place}: session policy file {} does not exist",
+            path.display()
+        ))
+        .hint("give the path of a JSON IAM policy document")),
+    }
+}
+
+/// A config target's session policy: its `policy_arns`, and its `policy`
+/// file read now (only the target being planned pays for the read).
+fn config_policy(
+    t: &crate::config::TargetConfig,
+    name: &str,
+    env: &Env,
+) -> Result<SessionPolicy, UserError> {
+    let inline = t
+        .policy_file
+        .as_deref()
+        .map(|p| {
+            read_policy_file(
+                &env.expand_tilde(p.to_owned()),
+                &format!("[targets.{name}] policy"),
+            )
+        })
+        .transpose()?;
+    SessionPolicy::new(t.policy_arns.clone(), inline).map_err(|e| {
+        UserError::new(format!("[targets.{name}] policy_arns / policy: {e}"))
+            .hint(POLICY_LIMIT_HINT)
+    })
 }
 
 /// The bastion account itself: what starts (or reuses) the MFA session.
@@ -103,6 +206,9 @@ pub(crate) struct Sources {
     pub(crate) aws: AwsFiles,
     pub(crate) overrides: Overrides,
     pub(crate) env: Env,
+    /// The session policy from the flags, read and checked once (stdin
+    /// can be read only once, and a server plans a target many times).
+    pub(crate) flag_policy: Option<SessionPolicy>,
 }
 
 pub(crate) const DEFAULT_TIMEOUT: SessionDuration = SessionDuration::from_secs(10);
@@ -117,11 +223,13 @@ impl Sources {
         }
         let config = Config::load(overrides.config.as_deref(), &env)?;
         let aws = AwsFiles::load(&env)?;
+        let flag_policy = flag_policy(&overrides)?;
         let mut sources = Self {
             config,
             aws,
             overrides,
             env,
+            flag_policy,
         };
         if let Some(w) = sources.insecure_warning()? {
             sources.config.warnings.push(w);
@@ -271,6 +379,10 @@ impl Sources {
                 session_name,
                 external_id: t.external_id.clone(),
                 region: t.region.clone(),
+                policy: match &self.flag_policy {
+                    Some(p) => p.clone(),
+                    None => config_policy(t, name, &self.env)?,
+                },
             };
             return self.finish(target, bastion_profile, mfa_serial);
         }
@@ -321,6 +433,7 @@ impl Sources {
                     .get("region")
                     .map(|r| Region::parse_from(r, &at("region")).map(|r| r.to_string()))
                     .transpose()?,
+                policy: self.flag_policy.clone().unwrap_or_default(),
             };
             return self.finish(target, bastion_profile, mfa_serial);
         }
@@ -457,6 +570,12 @@ impl Sources {
     /// The bastion account as a target (`--bastion`): the bastion profile
     /// and MFA device as a target would use them, and no role.
     pub(crate) fn bastion_plan(&self) -> Result<SessionPlan, UserError> {
+        if self.flag_policy.is_some() {
+            return Err(UserError::new(
+                "--policy-arn / --policy narrow an assumed role; --bastion has no role (GetSessionToken takes no session policy)",
+            )
+            .hint("name a target instead of --bastion, or drop the policy flags"));
+        }
         let bastion_profile = self.bastion_profile(None);
         let mfa_serial = self.mfa_serial(None, &bastion_profile, "the bastion account")?;
         let partition = mfa_serial.partition().unwrap_or(Partition::Aws);
@@ -732,6 +851,7 @@ mod tests {
             aws: AwsFiles::load_from(creds, cfg).unwrap(),
             overrides,
             env: Env::from_pairs(env.iter().copied()),
+            flag_policy: None,
         };
         (dir, s)
     }

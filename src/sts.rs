@@ -14,7 +14,9 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use chrono::{DateTime, Utc};
 
 use crate::secret::{LongTermKeys, TemporaryCredentials};
-use crate::types::{ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName, TokenCode};
+use crate::types::{
+    ExternalId, MfaSerial, RoleArn, SessionDuration, SessionName, SessionPolicy, TokenCode,
+};
 
 /// Where and how to reach STS.
 #[derive(Debug, Clone)]
@@ -142,6 +144,8 @@ impl StsError {
                 "ExpiredToken" => "the session expired or was revoked; run again (or `mfacli clear --all`) to start a new one".to_owned(),
                 "ValidationError" if message.contains("DurationSeconds") || message.contains("durationSeconds") => "the requested duration is outside what STS allows: role chaining is capped at 1h, AssumeRole at the role's MaxSessionDuration (max 12h), GetSessionToken at 15m-36h; lower `duration` / `session_duration`".to_owned(),
                 "ValidationError" => "a parameter was rejected by STS; check the target's settings".to_owned(),
+                "PackedPolicySizeTooLarge" => "STS packs the session policies (--policy-arn / --policy, or the target's policy_arns / policy) into a compressed form with a size limit of its own, which these exceed although their text is within 2048 characters; use fewer managed policy ARNs, or a shorter inline policy (fewer statements, wildcards such as s3:Get*)".to_owned(),
+                "MalformedPolicyDocument" => "STS rejected the session policy (--policy, or the target's policy file): check its grammar (Effect, Action, Resource in each statement) against the IAM policy reference".to_owned(),
                 "Throttling" | "RequestLimitExceeded" => "STS is throttling requests; wait a moment and retry".to_owned(),
                 "RegionDisabledException" => "STS is not activated in this region; use another region or activate it in IAM account settings".to_owned(),
                 _ => String::new(),
@@ -271,6 +275,8 @@ pub(crate) struct AssumeRoleRequest<'a> {
     pub(crate) duration: SessionDuration,
     pub(crate) external_id: Option<&'a ExternalId>,
     pub(crate) mfa: Option<(&'a MfaSerial, &'a TokenCode)>,
+    /// Session policies (`PolicyArns`, `Policy`); empty: none sent.
+    pub(crate) policy: &'a SessionPolicy,
 }
 
 /// Makes an [`Sts`] for an endpoint. Called lazily, so the cache-hit path
@@ -306,7 +312,7 @@ impl Sts for StsClient {
         signer: Signer<'_>,
         r: &AssumeRoleRequest<'_>,
     ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
-        StsClient::assume_role(
+        StsClient::assume_role_narrowed(
             self,
             signer,
             r.role,
@@ -314,6 +320,7 @@ impl Sts for StsClient {
             r.duration,
             r.external_id,
             r.mfa,
+            r.policy,
         )
     }
 }
@@ -496,6 +503,31 @@ impl StsClient {
         external_id: Option<&ExternalId>,
         mfa: Option<(&MfaSerial, &TokenCode)>,
     ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
+        let none = SessionPolicy::default();
+        self.assume_role_narrowed(
+            signer,
+            role,
+            session_name,
+            duration,
+            external_id,
+            mfa,
+            &none,
+        )
+    }
+
+    /// AssumeRole with session policies (`PolicyArns`, `Policy`) narrowing
+    /// the credentials; an empty policy sends neither.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assume_role_narrowed(
+        &self,
+        signer: Signer<'_>,
+        role: &RoleArn,
+        session_name: &SessionName,
+        duration: SessionDuration,
+        external_id: Option<&ExternalId>,
+        mfa: Option<(&MfaSerial, &TokenCode)>,
+        policy: &SessionPolicy,
+    ) -> Result<(TemporaryCredentials, Option<String>), StsError> {
         let mut req = self
             .client(signer)
             .assume_role()
@@ -507,6 +539,16 @@ impl StsClient {
         }
         if let Some((serial, code)) = mfa {
             req = req.serial_number(serial.as_str()).token_code(code.as_str());
+        }
+        for arn in policy.arns() {
+            req = req.policy_arns(
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(arn.as_str())
+                    .build(),
+            );
+        }
+        if let Some(p) = policy.inline() {
+            req = req.policy(p.as_str());
         }
         let out = self
             .block_on(req.send())

@@ -665,6 +665,213 @@ impl fmt::Display for TargetName {
     }
 }
 
+/// At most this many managed policies per AssumeRole (`PolicyArns`).
+pub const MAX_POLICY_ARNS: usize = 10;
+/// The plain text of the inline and managed session policies together may
+/// be at most this many characters (AssumeRole's limit, before packing).
+pub const MAX_POLICY_CHARS: usize = 2048;
+
+/// A managed policy's ARN for a session policy:
+/// `arn:PARTITION:iam::ACCOUNT:policy/PATH/NAME`, or `aws` as the account
+/// for AWS managed policies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyArn(String);
+
+impl PolicyArn {
+    /// The ARN text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PolicyArn {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let shape =
+            "expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/NAME";
+        let Some((partition, service, region, account, resource)) = split_arn(s) else {
+            return invalid(format!("'{s}' is not a policy ARN ({shape})"));
+        };
+        Partition::parse(partition)
+            .map_err(|e| InvalidValue(format!("'{s}' is not a policy ARN: {e}")))?;
+        if service != "iam" || !region.is_empty() {
+            return invalid(format!("'{s}' is not an IAM policy ARN ({shape})"));
+        }
+        if account != "aws" {
+            account
+                .parse::<AccountId>()
+                .map_err(|e| InvalidValue(format!("'{s}' is not a policy ARN: {e}")))?;
+        }
+        let Some(path_and_name) = resource.strip_prefix("policy/") else {
+            return invalid(format!(
+                "'{s}' is not a policy ARN: the resource must start with 'policy/' ({shape})"
+            ));
+        };
+        let name = path_and_name.rsplit('/').next().unwrap_or_default();
+        if name.is_empty()
+            || name.len() > 128
+            || s.len() > MAX_POLICY_CHARS
+            || !path_and_name
+                .chars()
+                .all(|c| c == '/' || is_iam_name_char(c))
+        {
+            return invalid(format!(
+                "'{s}' is not a policy ARN: the policy name must be 1-128 characters of letters, digits and _+=,.@-"
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Display for PolicyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An inline session policy: a JSON object with a `Statement`, kept in a
+/// canonical compact form (keys sorted, no whitespace). That form is what
+/// is sent to STS and what the cache key hashes, so reformatting a policy
+/// file changes neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinePolicy(String);
+
+impl InlinePolicy {
+    /// The compact JSON sent as AssumeRole's `Policy`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits of the canonical JSON's SHA-256, to name
+    /// the policy in `list` and `whoami` without printing it.
+    pub fn short_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes())[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl FromStr for InlinePolicy {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let value: serde_json::Value =
+            serde_json::from_str(s).map_err(|e| InvalidValue(format!("not valid JSON ({e})")))?;
+        let Some(doc) = value.as_object() else {
+            return invalid("a session policy is a JSON object ({\"Version\": \"2012-10-17\", \"Statement\": [...]})");
+        };
+        match doc.get("Statement") {
+            Some(serde_json::Value::Array(a)) if !a.is_empty() => {}
+            Some(serde_json::Value::Object(_)) => {}
+            _ => return invalid(
+                "the policy has no \"Statement\" (an object, or a non-empty list of statements)",
+            ),
+        }
+        let compact = value.to_string();
+        // STS takes these characters only (tab, newline, CR, U+0020-U+00FF).
+        if let Some(c) = compact
+            .chars()
+            .find(|&c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+        {
+            return invalid(format!(
+                "the policy contains {c:?} (U+{:04X}); STS accepts only tab, newline and U+0020-U+00FF",
+                u32::from(c)
+            ));
+        }
+        let chars = compact.chars().count();
+        if chars > MAX_POLICY_CHARS {
+            return invalid(format!(
+                "the policy is {chars} characters without whitespace; STS takes at most {MAX_POLICY_CHARS}"
+            ));
+        }
+        Ok(Self(compact))
+    }
+}
+
+/// What narrows a role session: managed policy ARNs and an inline policy,
+/// both optional. The credentials get the role's permissions intersected
+/// with these. Empty means "not narrowed".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionPolicy {
+    arns: Vec<PolicyArn>,
+    inline: Option<InlinePolicy>,
+}
+
+impl SessionPolicy {
+    /// Checks AssumeRole's limits together: at most 10 ARNs and 2 048
+    /// characters in all. ARNs are sorted and deduplicated (their order
+    /// does not change the permissions, so it must not change the cache key).
+    pub fn new(
+        mut arns: Vec<PolicyArn>,
+        inline: Option<InlinePolicy>,
+    ) -> Result<Self, InvalidValue> {
+        arns.sort();
+        arns.dedup();
+        if arns.len() > MAX_POLICY_ARNS {
+            return invalid(format!(
+                "{} policy ARNs given; AssumeRole takes at most {MAX_POLICY_ARNS}",
+                arns.len()
+            ));
+        }
+        let chars = arns.iter().map(|a| a.0.len()).sum::<usize>()
+            + inline.as_ref().map_or(0, |p| p.0.chars().count());
+        if chars > MAX_POLICY_CHARS {
+            return invalid(format!(
+                "the session policies are {chars} characters together (ARNs and inline policy); STS takes at most {MAX_POLICY_CHARS}"
+            ));
+        }
+        Ok(Self { arns, inline })
+    }
+
+    /// No policy: the role's full permissions.
+    pub fn is_empty(&self) -> bool {
+        self.arns.is_empty() && self.inline.is_none()
+    }
+
+    /// The managed policy ARNs, sorted.
+    pub fn arns(&self) -> &[PolicyArn] {
+        &self.arns
+    }
+
+    /// The inline policy, if any.
+    pub fn inline(&self) -> Option<&InlinePolicy> {
+        self.inline.as_ref()
+    }
+
+    /// The part of a cache key that separates narrowed credentials: empty
+    /// for none (so unnarrowed entries keep their key), else the sorted
+    /// ARNs and the canonical inline JSON.
+    pub fn cache_part(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("session-policy");
+        for a in &self.arns {
+            s.push('\n');
+            s.push_str(&a.0);
+        }
+        if let Some(p) = &self.inline {
+            s.push_str("\ninline\n");
+            s.push_str(&p.0);
+        }
+        s
+    }
+
+    /// One line naming the policy, e.g. `arn:aws:iam::aws:policy/ReadOnlyAccess
+    /// + inline policy sha256:0a1b2c3d4e5f`; `None` when not narrowed.
+    pub fn describe(&self) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = self.arns.iter().map(|a| a.0.clone()).collect();
+        if let Some(p) = &self.inline {
+            parts.push(format!("inline policy sha256:{}", p.short_hash()));
+        }
+        Some(parts.join(" + "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,6 +1046,94 @@ mod tests {
         assert_eq!(
             format!("{:?}", "123456".parse::<TokenCode>().unwrap()),
             "TokenCode(******)"
+        );
+    }
+
+    #[test]
+    fn policy_arns() {
+        assert!("arn:aws:iam::aws:policy/ReadOnlyAccess"
+            .parse::<PolicyArn>()
+            .is_ok());
+        assert!("arn:aws-cn:iam::123456789012:policy/team/ro"
+            .parse::<PolicyArn>()
+            .is_ok());
+        for bad in [
+            "ReadOnlyAccess",
+            "arn:aws:iam::aws:role/ReadOnly",
+            "arn:aws:s3::aws:policy/x",
+            "arn:aws:iam::12345:policy/x",
+            "arn:aws:iam::aws:policy/",
+            "arn:nope:iam::aws:policy/x",
+            "arn:aws:iam:eu-west-1:aws:policy/x",
+        ] {
+            assert!(bad.parse::<PolicyArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn inline_policies_are_canonical_and_checked() {
+        let a: InlinePolicy = r#"{ "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}] }"#
+            .parse()
+            .unwrap();
+        let b: InlinePolicy =
+            r#"{"Statement":[{"Resource":"*","Action":"s3:Get*","Effect":"Allow"}],"Version":"2012-10-17"}"#
+                .parse()
+                .unwrap();
+        assert_eq!(a, b);
+        assert!(!a.as_str().contains(' '));
+        assert_eq!(a.short_hash().len(), 12);
+        let e = "{".parse::<InlinePolicy>().unwrap_err();
+        assert!(e.0.contains("not valid JSON"), "{e}");
+        assert!("[]"
+            .parse::<InlinePolicy>()
+            .unwrap_err()
+            .0
+            .contains("JSON object"));
+        assert!(r#"{"Version":"2012-10-17"}"#.parse::<InlinePolicy>().unwrap_err().0.contains("Statement"));
+        let big = format!(
+            r#"{{"Statement":{{"Effect":"Allow","Action":"s3:*","Resource":"{}"}}}}"#,
+            "x".repeat(2100)
+        );
+        assert!(big
+            .parse::<InlinePolicy>()
+            .unwrap_err()
+            .0
+            .contains("at most 2048"));
+        let wide = r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"\u2603"}}"#;
+        assert!(wide
+            .parse::<InlinePolicy>()
+            .unwrap_err()
+            .0
+            .contains("U+2603"));
+    }
+
+    #[test]
+    fn session_policy_limits_order_and_cache_part() {
+        let arn = |n: u32| {
+            format!("arn:aws:iam::aws:policy/P{n}")
+                .parse::<PolicyArn>()
+                .unwrap()
+        };
+        assert!(SessionPolicy::new((0..11).map(arn).collect(), None)
+            .unwrap_err()
+            .0
+            .contains("at most 10"));
+        let one = SessionPolicy::new(vec![arn(2), arn(1)], None).unwrap();
+        let two = SessionPolicy::new(vec![arn(1), arn(2), arn(1)], None).unwrap();
+        assert_eq!(one, two);
+        assert_eq!(one.cache_part(), two.cache_part());
+        assert_eq!(SessionPolicy::default().cache_part(), "");
+        assert!(SessionPolicy::default().describe().is_none());
+        let inline: InlinePolicy = r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#
+            .parse()
+            .unwrap();
+        let both = SessionPolicy::new(vec![arn(1)], Some(inline)).unwrap();
+        assert_ne!(both.cache_part(), one.cache_part());
+        let d = both.describe().unwrap();
+        assert!(
+            d.starts_with("arn:aws:iam::aws:policy/P1 + inline policy sha256:"),
+            "{d}"
         );
     }
 }

@@ -112,7 +112,9 @@ impl<'a> Provider<'a> {
             .codes
             .obtain(serial, self.cache, self.clock, self.log)?;
         self.log.verbose(&format!("MFA code from {}", code.source));
-        match call(self.sts(endpoint)?, serial, &code.code) {
+        // A YubiKey among several answers for its own device.
+        let device = code.device.as_ref().unwrap_or(serial);
+        match call(self.sts(endpoint)?, device, &code.code) {
             // A typed code STS rejects (mistyped, or already used): ask
             // again, up to 3 codes in all.
             Err(mut last) if last.is_invalid_mfa_code() && code.source == PROMPT_SOURCE => {

@@ -48,6 +48,11 @@ pub struct RoleEntry {
     pub role_arn: String,
     /// The assumed-role ARN STS returned, shown by `whoami`-style output.
     pub assumed_role_arn: Option<String>,
+    /// The session policy the credentials were narrowed by, as
+    /// [`crate::types::SessionPolicy::describe`] names it; `None`: the
+    /// role's full permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// The role credentials themselves.
     pub credentials: TemporaryCredentials,
 }
@@ -87,15 +92,23 @@ impl RoleSlot {
     pub(crate) fn new(plan: &Plan, access_key_id: &str) -> Self {
         let t = &plan.target;
         let duration = t.duration.secs().to_string();
-        let key = key_hash(&[
+        let scope = plan.endpoint.cache_scope();
+        let mut parts = vec![
             t.role_arn.as_str(),
             t.session_name.as_str(),
             &duration,
             t.external_id.as_ref().map_or("", |x| x.as_str()),
             access_key_id,
             plan.mfa_serial.as_str(),
-            &plan.endpoint.cache_scope(),
-        ]);
+            &scope,
+        ];
+        // Narrowed credentials never share an entry with full ones; an
+        // unnarrowed target keeps the key it had before session policies.
+        let policy = t.policy.cache_part();
+        if !policy.is_empty() {
+            parts.push(&policy);
+        }
+        let key = key_hash(&parts);
         let file = format!("{}{key}.json", role_file_prefix(t.name.as_str()));
         Self { key, file }
     }
@@ -118,6 +131,31 @@ impl RoleSlot {
         self.read(cache)
             .filter(|e| e.credentials.is_fresh(now, margin))
     }
+}
+
+/// Every cached role entry of `target` (full and narrowed), by file name.
+/// The name must be the prefix then exactly one key, so `prod`'s entries
+/// never include those of a target `prod-ro`.
+pub(crate) fn role_files(cache: &Cache, target: &str) -> Vec<String> {
+    let prefix = role_file_prefix(target);
+    cache
+        .entries(&prefix)
+        .into_iter()
+        .filter(|n| {
+            n[prefix.len()..]
+                .strip_suffix(".json")
+                .is_some_and(|k| k.len() == 20 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .collect()
+}
+
+/// Every cached role entry of `target` that is of this cache version.
+pub(crate) fn role_entries(cache: &Cache, target: &str) -> Vec<RoleEntry> {
+    role_files(cache, target)
+        .iter()
+        .filter_map(|f| cache.read::<RoleEntry>(f))
+        .filter(|e| e.version == CACHE_VERSION && e.target == target)
+        .collect()
 }
 
 pub(crate) fn role_file_prefix(target: &str) -> String {
@@ -335,6 +373,7 @@ impl<'a> Provider<'a> {
                     key: slot.key.clone(),
                     role_arn: plan.target.role_arn.to_string(),
                     assumed_role_arn: assumed_role_arn.clone(),
+                    policy: plan.target.policy.describe(),
                     credentials: credentials.clone(),
                 };
                 Ok(((credentials, assumed_role_arn), entry))
@@ -359,6 +398,7 @@ impl<'a> Provider<'a> {
             duration: t.duration,
             external_id: t.external_id.as_ref(),
             mfa: None,
+            policy: &t.policy,
         };
         if t.duration.secs() > SessionDuration::CHAINED_MAX {
             // AWS caps AssumeRole with session credentials at 1h, so a longer
@@ -439,6 +479,7 @@ impl<'a> Provider<'a> {
                 duration: t.duration,
                 external_id: t.external_id.as_ref(),
                 mfa: Some((serial, code)),
+                policy: &t.policy,
             };
             sts.assume_role(Signer::LongTerm(keys), &request)
         })

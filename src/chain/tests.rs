@@ -213,6 +213,15 @@ impl Sts for FakeSts {
             r.duration.secs(),
             r.mfa.is_some()
         ));
+        // The session policy exactly as sent: ARNs, then the inline JSON.
+        if !r.policy.is_empty() {
+            let arns: Vec<&str> = r.policy.arns().iter().map(|a| a.as_str()).collect();
+            let last = s.calls.last_mut().expect("pushed above");
+            last.push_str(&format!(" policy_arns=[{}]", arns.join(",")));
+            if let Some(p) = r.policy.inline() {
+                last.push_str(&format!(" policy={}", p.as_str()));
+            }
+        }
         if let Some((_, code)) = r.mfa {
             s.codes.push(code.as_str().to_owned());
         }
@@ -293,6 +302,7 @@ impl World {
             aws: AwsFiles::load_from(creds, home.join(".aws/config")).unwrap(),
             overrides: Overrides::default(),
             env,
+            flag_policy: None,
         };
         let sts = FakeSts::default();
         Self {
@@ -487,6 +497,7 @@ fn lock_recheck_finds_what_another_process_fetched() {
         key: slot.key.clone(),
         role_arn: plan.target.role_arn.to_string(),
         assumed_role_arn: None,
+        policy: None,
         credentials: w.sts.answer("AssumeRole", 1).unwrap(),
     };
     let releaser = std::thread::spawn(move || {
@@ -1011,6 +1022,7 @@ fn role_slot_reads_only_its_own_key_and_version() {
         key: key.into(),
         role_arn: plan.target.role_arn.to_string(),
         assumed_role_arn: None,
+        policy: None,
         credentials: w.sts.answer("AssumeRole", 1).unwrap(),
     };
     cache
@@ -1178,4 +1190,178 @@ fn a_rejected_fixed_code_is_not_retried() {
     let e = w.get("prod").unwrap_err();
     assert!(e.message.contains("AccessDenied"), "{e}");
     assert_eq!(w.sts.calls().len(), 1, "{:?}", w.sts.calls());
+}
+
+const NARROWED: &str = r#"
+[bastion]
+profile = "bastion"
+mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
+region = "eu-west-1"
+
+[targets.prod]
+role_arn = "arn:aws:iam::222222222222:role/PowerUser"
+
+[targets.prod-ro]
+from = "prod"
+policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+[targets.long]
+role_arn = "arn:aws:iam::222222222222:role/Long"
+duration = "8h"
+
+[targets.long-ro]
+from = "long"
+policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::222222222222:policy/NoDelete"]
+"#;
+
+const RO: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+#[test]
+fn narrowed_and_full_credentials_never_share_an_entry() {
+    let mut w = World::with_config(NARROWED, &code_env());
+    let full = w.get("prod").unwrap();
+    let ro = w.get("prod-ro").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(w.sts.count("AssumeRole"), 2, "{calls:?}");
+    assert!(!calls[1].contains("policy"), "{calls:?}");
+    assert!(
+        calls[2].contains("role/PowerUser") && calls[2].ends_with(&format!("policy_arns=[{RO}]")),
+        "the variant assumes prod's role with the policy: {calls:?}"
+    );
+    assert_ne!(full.credentials, ro.credentials);
+    // Both cached, each under its own key.
+    assert!(w.get("prod").unwrap().from_cache);
+    assert!(w.get("prod-ro").unwrap().from_cache);
+    assert_eq!(w.sts.count("AssumeRole"), 2);
+    let cache = w.sources.cache();
+    let prod = role_entries(&cache, "prod");
+    assert_eq!(prod.len(), 1, "prod's entries exclude prod-ro's");
+    assert_eq!(prod[0].policy, None);
+    let variant = role_entries(&cache, "prod-ro");
+    assert_eq!(variant[0].policy.as_deref(), Some(RO));
+
+    // The same policy given by flag for `prod`: not the full entry.
+    w.sources.flag_policy =
+        Some(crate::types::SessionPolicy::new(vec![RO.parse().unwrap()], None).unwrap());
+    let flagged = w.get("prod").unwrap();
+    assert!(
+        !flagged.from_cache,
+        "a narrowed run never gets the full credentials"
+    );
+    assert_ne!(flagged.credentials, full.credentials);
+    assert!(w.sts.calls()[3].ends_with(&format!("policy_arns=[{RO}]")));
+    assert!(w.get("prod").unwrap().from_cache, "and is cached itself");
+    w.sources.flag_policy = None;
+    let again = w.get("prod").unwrap();
+    assert!(again.from_cache);
+    assert_eq!(
+        again.credentials, full.credentials,
+        "the full entry is untouched"
+    );
+    assert_eq!(role_entries(&cache, "prod").len(), 2);
+}
+
+#[test]
+fn unnarrowed_targets_keep_their_cache_key() {
+    let w = World::with_config(NARROWED, &code_env());
+    let plan = w.sources.plan("prod").unwrap();
+    let t = &plan.target;
+    let before = key_hash(&[
+        t.role_arn.as_str(),
+        t.session_name.as_str(),
+        &t.duration.secs().to_string(),
+        "",
+        KEY,
+        plan.mfa_serial.as_str(),
+        &plan.endpoint.cache_scope(),
+    ]);
+    assert_eq!(
+        RoleSlot::new(&plan, KEY).key,
+        before,
+        "no cache is lost on upgrade"
+    );
+}
+
+#[test]
+fn direct_assume_role_sends_the_policy_too() {
+    let w = World::with_config(NARROWED, &code_env());
+    w.get("long-ro").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(
+        calls[0].contains(&format!(
+            "by {KEY} 28800s mfa=true policy_arns=[arn:aws:iam::222222222222:policy/NoDelete,{RO}]"
+        )),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn inline_policy_file_is_sent_canonical_and_keys_the_cache_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ro.json");
+    std::fs::write(
+        &file,
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"s3:Get*\", \"Resource\": \"*\"}\n  ]\n}\n",
+    )
+    .unwrap();
+    let config = format!(
+        "{NARROWED}\n[targets.prod-s3]\nfrom = \"prod\"\npolicy = \"{}\"\n",
+        file.display()
+    );
+    let w = World::with_config(&config, &code_env());
+    let key1 = RoleSlot::new(&w.sources.plan("prod-s3").unwrap(), KEY).key;
+    w.get("prod-s3").unwrap();
+    let calls = w.sts.calls();
+    assert!(
+        calls[1].ends_with(r#"policy_arns=[] policy={"Statement":[{"Action":"s3:Get*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#),
+        "{calls:?}"
+    );
+    let entry = &role_entries(&w.sources.cache(), "prod-s3")[0];
+    assert!(
+        entry
+            .policy
+            .as_deref()
+            .unwrap()
+            .starts_with("inline policy sha256:"),
+        "{:?}",
+        entry.policy
+    );
+    // Reformatted: the same key. Changed: another key (never the old credentials).
+    std::fs::write(&file, r#"{"Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}],"Version":"2012-10-17"}"#).unwrap();
+    assert_eq!(
+        RoleSlot::new(&w.sources.plan("prod-s3").unwrap(), KEY).key,
+        key1
+    );
+    std::fs::write(
+        &file,
+        r#"{"Statement":[{"Effect":"Allow","Action":"s3:List*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    assert_ne!(
+        RoleSlot::new(&w.sources.plan("prod-s3").unwrap(), KEY).key,
+        key1
+    );
+    assert!(!w.get("prod-s3").unwrap().from_cache);
+}
+
+#[test]
+fn packed_policy_size_too_large_is_explained_and_nothing_is_cached() {
+    let w = World::with_config(NARROWED, &code_env());
+    w.sts.fail_next_of(
+        "AssumeRole",
+        "PackedPolicySizeTooLarge",
+        "Packed policy consumes 112% of allotted space, please use smaller policy for this session.",
+    );
+    let e = w.get("prod-ro").unwrap_err();
+    assert!(e.message.contains("PackedPolicySizeTooLarge"), "{e}");
+    let hint = e.hint.unwrap_or_default();
+    assert!(
+        hint.contains("compressed form") && hint.contains("fewer managed policy ARNs"),
+        "{hint}"
+    );
+    assert!(role_entries(&w.sources.cache(), "prod-ro").is_empty());
+    // The full target is unaffected; the session is reused.
+    w.get("prod").unwrap();
+    assert_eq!(w.sts.count("GetSessionToken"), 1);
 }

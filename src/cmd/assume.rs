@@ -39,7 +39,7 @@ pub(crate) fn run(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
 }
 
 fn run_inner(ctx: &Ctx, a: AssumeArgs) -> Result<u8> {
-    let sources = ctx.sources()?;
+    let sources = ctx.sources_for(&a.policy)?;
     // The name is checked before any MFA code or STS call is spent.
     let section = match &a.write_profile {
         Some(raw) => Some(profile_name(&sources.plan(&a.target)?, raw)?),

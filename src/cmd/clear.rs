@@ -20,7 +20,7 @@ pub(crate) fn run(ctx: &Ctx, args: ClearArgs) -> Result<u8> {
         (Some(target), false) => {
             // Unknown targets are an error, so a typo does not look like success.
             sources.plan(target)?;
-            cache.entries(&chain::role_file_prefix(target))
+            chain::role_files(&cache, target)
         }
         (None, false) => anyhow::bail!("clear: name a TARGET or pass --all"),
     };

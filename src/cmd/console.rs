@@ -43,7 +43,7 @@ pub(crate) const REFUSED_PREFIX: &str = "console-max-";
 pub(crate) fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<u8> {
     // Here --region picks the landing page only: STS stays where the MFA
     // session is cached, so a region never costs a code.
-    let mut overrides = ctx.overrides();
+    let mut overrides = ctx.overrides_with_policy(&args.policy);
     let landing_region = overrides.region.take();
     let sources = ctx.sources_with(overrides)?;
 

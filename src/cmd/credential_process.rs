@@ -13,7 +13,7 @@ use crate::output;
 const SDK_REFRESH_SECS: i64 = 15 * 60;
 
 pub(crate) fn run(ctx: &Ctx, args: TargetArg) -> Result<u8> {
-    let sources = ctx.sources()?;
+    let sources = ctx.sources_for(&args.policy)?;
     let issued = super::issue(ctx, &sources, args.target.as_deref(), SDK_REFRESH_SECS)?;
     crate::io::stdout(&output::credential_process_json(&issued.creds.credentials))?;
     Ok(0)

@@ -13,7 +13,7 @@ use crate::output::{render_failure, Shell};
 pub(crate) fn run(ctx: &Ctx, args: EnvArgs) -> Result<u8> {
     let shell = ctx.shell(args.shell);
     super::failing_eval(shell, || {
-        let sources = ctx.sources()?;
+        let sources = ctx.sources_for(&args.policy)?;
         if args.target.is_none() && !args.bastion {
             return Err(no_target(&sources).into());
         }

@@ -39,7 +39,7 @@ const SERVER_UNSET: &[&str] = &[
 pub(crate) fn run(ctx: &Ctx, e: ExecArgs) -> Result<u8> {
     // Signals are blocked before any thread exists (server mode), so that
     // every thread inherits the mask and only `sigwaitinfo` takes them.
-    let sources = ctx.sources()?;
+    let sources = ctx.sources_for(&e.policy)?;
     if let Some(target) = e.target.as_deref() {
         let plan = sources.plan(target)?;
         let configured = sources

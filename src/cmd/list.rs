@@ -23,8 +23,22 @@ struct Row {
     credentials_seconds_left: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     credentials_fresh: Option<bool>,
+    /// The target's session policy (config `policy_arns` / `policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
+    /// Other cached credentials of this target, narrowed by another
+    /// session policy (`--policy-arn` / `--policy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    narrowed: Vec<Narrowed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Cached credentials of a target under a session policy given by flag.
+#[derive(Debug, Serialize)]
+struct Narrowed {
+    policy: String,
+    seconds_left: i64,
 }
 
 /// One cached MFA session.
@@ -66,21 +80,35 @@ fn collect(sources: &Sources) -> Listing {
             duration: None,
             credentials_seconds_left: None,
             credentials_fresh: None,
+            policy: None,
+            narrowed: Vec::new(),
             error: None,
         };
         match sources.plan(name.as_str()) {
             Ok(plan) => {
                 row.role_arn = Some(plan.target.role_arn.to_string());
                 row.duration = Some(plan.target.duration.to_string());
+                row.policy = plan.target.policy.describe();
                 // The key's tag, not the key: listing never opens the keyring.
                 let tag = keys
                     .as_ref()
                     .ok()
                     .and_then(|k| k.key_tag(&plan.bastion_profile).ok());
                 if let Some(tag) = tag {
-                    let left = chain::RoleSlot::new(&plan, &tag)
+                    let slot = chain::RoleSlot::new(&plan, &tag);
+                    let left = slot
                         .read_fresh(&cache, now, 0)
                         .map(|e| e.credentials.seconds_left(now));
+                    row.narrowed = chain::role_entries(&cache, name.as_str())
+                        .into_iter()
+                        .filter(|e| e.key != slot.key && e.credentials.is_fresh(now, 0))
+                        .filter_map(|e| {
+                            Some(Narrowed {
+                                policy: e.policy?,
+                                seconds_left: e.credentials.seconds_left(now),
+                            })
+                        })
+                        .collect();
                     row.credentials_seconds_left = Some(left);
                     row.credentials_fresh = Some(left.is_some_and(|l| l > margin));
                 }
@@ -143,6 +171,17 @@ fn render(sources: &Sources, listing: &Listing) -> String {
             "{:<w$}  {:<13}  {:<46}  {creds}\n",
             r.target, r.source, role
         ));
+        if let Some(p) = &r.policy {
+            s.push_str(&format!("{:<w$}  narrowed by {p}\n", ""));
+        }
+        for n in &r.narrowed {
+            s.push_str(&format!(
+                "{:<w$}  also cached, narrowed by {}: {} left\n",
+                "",
+                n.policy,
+                output::human_left(n.seconds_left)
+            ));
+        }
     }
     if listing.mfa_sessions.is_empty() {
         s.push_str("MFA session: none cached\n");

@@ -26,7 +26,7 @@ mod whoami;
 use anyhow::Result;
 
 use crate::chain::{self, RoleCredentials};
-use crate::cli::{Cli, Command, GlobalArgs, ShellArg};
+use crate::cli::{Cli, Command, GlobalArgs, PolicyArgs, ShellArg};
 use crate::env::Env;
 use crate::log::{Level, Log};
 use crate::output::{self, Shell};
@@ -70,7 +70,23 @@ impl Ctx {
             refresh: g.refresh,
             non_interactive: g.non_interactive,
             terminal: crate::io::stderr_is_terminal(),
+            policy_arns: Vec::new(),
+            policy_file: None,
         }
+    }
+
+    /// The global flags plus a command's session policy flags.
+    pub(crate) fn overrides_with_policy(&self, p: &PolicyArgs) -> Overrides {
+        Overrides {
+            policy_arns: p.policy_arns.clone(),
+            policy_file: p.policy.clone(),
+            ..self.overrides()
+        }
+    }
+
+    /// [`Ctx::sources`] for a command that takes `--policy-arn` / `--policy`.
+    pub(crate) fn sources_for(&self, p: &PolicyArgs) -> Result<Sources> {
+        self.sources_with(self.overrides_with_policy(p))
     }
 
     /// The config files, for the commands that need credentials. Warnings

@@ -21,7 +21,7 @@ const CLIENT_UNSET: &[&str] = &[
 ];
 
 pub(crate) fn run(ctx: &Ctx, args: ServeArgs) -> Result<u8> {
-    let sources = ctx.sources()?;
+    let sources = ctx.sources_for(&args.policy)?;
     let targets: Vec<String> = if args.targets.is_empty() {
         sources
             .target_names()

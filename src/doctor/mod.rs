@@ -223,6 +223,7 @@ pub(crate) fn diagnose(
         aws,
         overrides,
         env,
+        flag_policy: None,
     };
     let names: Vec<String> = if wanted.is_empty() {
         sources

@@ -5,6 +5,7 @@ pub(crate) mod prompt;
 mod prompt_gui;
 pub mod totp;
 pub(crate) mod tty;
+mod yubikey;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub(crate) const TOKEN_CODE_ENV: &str = "MFACLI_TOKEN_CODE";
 pub(crate) struct Code {
     pub(crate) code: TokenCode,
     pub(crate) source: String,
+    /// The MFA device the code is for, when not the one asked for (one of
+    /// several YubiKeys: the one plugged in).
+    pub(crate) device: Option<MfaSerial>,
 }
 
 /// A TOTP device this run can take codes from.
@@ -42,7 +46,7 @@ pub(crate) struct CodeSources<'a> {
     pub(crate) non_interactive: bool,
 }
 
-const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), [bastion] mfa_command, or a prompt ([bastion] prompt = terminal | zenity | kdialog | osascript)";
+const SOURCES_LIST: &str = "--token-code, $MFACLI_TOKEN_CODE, a TOTP seed (--totp-secret-env, $MFACLI_TOTP_SECRET, [bastion] totp_secret_env/totp_secret_file), a YubiKey ([bastion] yubikey_oath), [bastion] mfa_command, or a prompt ([bastion] prompt = terminal | zenity | kdialog | osascript)";
 
 impl CodeSources<'_> {
     /// Gets one code. A TOTP code is taken through the replay guard, whose
@@ -58,6 +62,7 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code: code.clone(),
                 source: "--token-code".into(),
+                device: None,
             });
         }
         if let Some(v) = self.env.text(TOKEN_CODE_ENV)? {
@@ -68,6 +73,7 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code,
                 source: format!("${TOKEN_CODE_ENV}"),
+                device: None,
             });
         }
         if let Some(seed) = self.seed()? {
@@ -75,6 +81,22 @@ impl CodeSources<'_> {
             return Ok(Code {
                 code,
                 source: format!("TOTP seed from {}", seed.source),
+                device: None,
+            });
+        }
+        let yubikeys = self.yubikeys(serial);
+        if !yubikeys.is_empty() {
+            let timeout = self
+                .bastion
+                .yubikey_timeout
+                .map_or(yubikey::YKMAN_TIMEOUT, |d| {
+                    Duration::from_secs(d.secs().into())
+                });
+            let (device, code, source) = yubikey::code(&yubikeys, timeout, log, cache, clock)?;
+            return Ok(Code {
+                code,
+                source,
+                device: Some(device),
             });
         }
         if let Some(cmd) = &self.bastion.mfa_command {
@@ -88,6 +110,7 @@ impl CodeSources<'_> {
             return run_mfa_command(cmd, timeout).map(|code| Code {
                 code,
                 source: "[bastion] mfa_command".into(),
+                device: None,
             });
         }
         if self.non_interactive {
@@ -99,7 +122,24 @@ impl CodeSources<'_> {
         prompt::ask(serial, self.bastion.prompt, self.env, SOURCES_LIST).map(|(code, how)| Code {
             code,
             source: format!("{how} prompt"),
+            device: None,
         })
+    }
+
+    /// The YubiKey OATH accounts to read a code from, in order: `[bastion]
+    /// yubikey_oath` for `primary`, then each `[[bastion.mfa_devices]]`
+    /// entry with `yubikey_oath`.
+    fn yubikeys(&self, primary: &MfaSerial) -> Vec<(MfaSerial, crate::config::YubikeyAccount)> {
+        let mut out: Vec<(MfaSerial, crate::config::YubikeyAccount)> = Vec::new();
+        if let Some(a) = &self.bastion.yubikey_oath {
+            out.push((primary.clone(), a.clone()));
+        }
+        for d in &self.bastion.yubikey_devices {
+            if !out.iter().any(|(s, _)| *s == d.serial) {
+                out.push((d.serial.clone(), d.account.clone()));
+            }
+        }
+        out
     }
 
     /// Whether a fixed code (flag or `$MFACLI_TOKEN_CODE`) is given; it
@@ -174,18 +214,78 @@ pub(crate) const MFA_COMMAND_MAX_OUTPUT: usize = 4096;
 /// (the whole group) after `timeout` or once it prints too much. The
 /// command text never appears in a message: it may hold a seed.
 fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError> {
+    let what = "[bastion] mfa_command";
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(cmd).stderr(Stdio::inherit());
+    let run = run_code_command(
+        command,
+        what,
+        timeout,
+        "run it by hand to see why (is the hardware key plugged in and touched?), or raise [bastion] mfa_command_timeout",
+        |_| {},
+    )
+    .map_err(|e| match e {
+        CommandError::Start(e) => UserError::new(format!("{what} could not be started: {e}")),
+        CommandError::User(e) | CommandError::Timeout(e) => e,
+    })?;
+    if !run.status.success() {
+        return Err(UserError::new(format!("{what} failed ({})", run.status))
+            .hint("run it by hand to see why (is the hardware key plugged in?)"));
+    }
+    last_code(&run.stdout).ok_or_else(|| {
+        UserError::new(format!("{what} did not print a 6-digit code"))
+            .hint("the command's last output line must end with the code")
+    })
+}
+
+/// The code at the end of a command's last non-empty output line (ykman
+/// prints just the code; some tools print "name  123456").
+pub(crate) fn last_code(out: &[u8]) -> Option<TokenCode> {
+    let text = String::from_utf8_lossy(out);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.split_whitespace().last().unwrap_or("").parse().ok()
+}
+
+/// How a code command ended.
+pub(crate) struct CommandRun {
+    pub(crate) status: std::process::ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+}
+
+/// Why a code command gave no output.
+pub(crate) enum CommandError {
+    /// It could not be started (not installed, not executable).
+    Start(std::io::Error),
+    /// It was stopped: too much output.
+    User(UserError),
+    /// It was stopped: it did not finish in time.
+    Timeout(UserError),
+}
+
+/// Runs a command that prints an MFA code: its own process group, stdin
+/// from /dev/null, stdout read up to [`MFA_COMMAND_MAX_OUTPUT`] bytes, the
+/// whole group killed after `timeout` or once it prints too much.
+/// `waiting` is called with the time elapsed while it runs (about every
+/// 10 ms), e.g. to tell the user it waits for a touch.
+pub(crate) fn run_code_command(
+    mut command: Command,
+    what: &str,
+    timeout: Duration,
+    timeout_hint: &str,
+    mut waiting: impl FnMut(Duration),
+) -> Result<CommandRun, CommandError> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
-    let what = "[bastion] mfa_command";
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .process_group(0)
         .spawn()
-        .map_err(|e| UserError::new(format!("{what} could not be started: {e}")))?;
+        .map_err(CommandError::Start)?;
     let pgid = child.id() as libc::pid_t;
     let kill_group = |child: &mut std::process::Child| {
         // SAFETY: signals the process group we created; no memory involved.
@@ -203,7 +303,8 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
             .read_to_end(&mut buf);
         let _ = tx.send(r.map(|_| buf));
     });
-    let deadline = std::time::Instant::now() + timeout;
+    let started = std::time::Instant::now();
+    let deadline = started + timeout;
     let mut output: Option<Vec<u8>> = None;
     let status = loop {
         if output.is_none() {
@@ -211,10 +312,10 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
                 let buf = r.unwrap_or_default();
                 if buf.len() > MFA_COMMAND_MAX_OUTPUT {
                     kill_group(&mut child);
-                    return Err(UserError::new(format!(
+                    return Err(CommandError::User(UserError::new(format!(
                         "{what} printed more than {MFA_COMMAND_MAX_OUTPUT} bytes; stopped it"
                     ))
-                    .hint("the command must print the 6-digit code (its last output line must end with it)"));
+                    .hint("the command must print the 6-digit code (its last output line must end with it)")));
                 }
                 output = Some(buf);
             }
@@ -226,30 +327,20 @@ fn run_mfa_command(cmd: &str, timeout: Duration) -> Result<TokenCode, UserError>
         }
         if std::time::Instant::now() >= deadline {
             kill_group(&mut child);
-            return Err(UserError::new(format!(
-                "{what} did not finish within {}s; stopped it",
-                timeout.as_secs()
-            ))
-            .hint("run it by hand to see why (is the hardware key plugged in and touched?), or raise [bastion] mfa_command_timeout"));
+            return Err(CommandError::Timeout(
+                UserError::new(format!(
+                    "{what} did not finish within {}s; stopped it",
+                    timeout.as_secs()
+                ))
+                .hint(timeout_hint),
+            ));
         }
+        waiting(started.elapsed());
         std::thread::sleep(Duration::from_millis(10));
     };
-    if !status.success() {
-        return Err(UserError::new(format!("{what} failed ({status})"))
-            .hint("run it by hand to see why (is the hardware key plugged in?)"));
-    }
-    let out = output.unwrap_or_default();
-    let text = String::from_utf8_lossy(&out);
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    // ykman prints just the code; some tools print "name  123456".
-    let candidate = last.split_whitespace().last().unwrap_or("");
-    candidate.parse().map_err(|_| {
-        UserError::new(format!("{what} did not print a 6-digit code"))
-            .hint("the command's last output line must end with the code")
+    Ok(CommandRun {
+        status,
+        stdout: output.unwrap_or_default(),
     })
 }
 

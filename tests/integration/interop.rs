@@ -114,6 +114,55 @@ struct Moto {
     child: Child,
     url: String,
     _log_dir: tempfile::TempDir,
+    /// Where moto's recorder writes the requests once started
+    /// ([`Moto::start_recording`]).
+    recording: PathBuf,
+}
+
+impl Moto {
+    /// Starts moto's request recorder (its `/moto-api/recorder`).
+    fn start_recording(&self) {
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connecting to moto");
+        s.write_all(b"POST /moto-api/recorder/start-recording HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+            .expect("asking moto to record");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+            "{answer}"
+        );
+    }
+
+    /// The form bodies of the STS `action` requests recorded so far, as
+    /// decoded key/value pairs.
+    fn recorded(&self, action: &str) -> Vec<Vec<(String, String)>> {
+        let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<serde_json::Value>()
+            .map(|v| v.expect("moto's recording is JSON"))
+            .filter_map(|v| {
+                let body = v["body"].as_str()?.to_owned();
+                let body = if v["body_encoded"].as_bool() == Some(true) {
+                    String::from_utf8(base64_decode(&body)).ok()?
+                } else {
+                    body
+                };
+                let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+                pairs
+                    .iter()
+                    .any(|(k, v)| k == "Action" && v == action)
+                    .then_some(pairs)
+            })
+            .collect()
+    }
 }
 
 impl Drop for Moto {
@@ -121,6 +170,28 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Standard base64 (moto records request bodies so); padding ignored.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for v in s.bytes().filter_map(val) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// Whether an HTTP server answers on `port` (any status line will do).
@@ -151,6 +222,7 @@ fn start_moto(venv: &Path) -> Moto {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", log_dir.path())
+            .env("MOTO_RECORDER_FILEPATH", log_dir.path().join("recording"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)
@@ -159,6 +231,7 @@ fn start_moto(venv: &Path) -> Moto {
         let mut moto = Moto {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            recording: log_dir.path().join("recording"),
             _log_dir: log_dir,
         };
         let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -699,4 +772,123 @@ fn zsh_completions_load() {
 fn fish_completions_load() {
     let script = "mfacli completions fish | source; and complete -C 'mfacli credential-p'";
     completions_load("fish", &["--no-config"], script, "credential-process\t");
+}
+
+// ---------------------------------------------------------------------------
+// Session policies, as moto receives them
+// ---------------------------------------------------------------------------
+
+#[test]
+fn moto_receives_session_policies_from_every_command_and_keeps_caches_apart() {
+    let Some(venv) = venv() else { return };
+    let moto = start_moto(&venv);
+    let home = moto_home(&moto.url, &venv);
+    home.write_config(&format!(
+        "{}\n[targets.prod-ro]\nfrom = \"prod\"\npolicy_arns = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]\n",
+        std::fs::read_to_string(home.config()).expect("config")
+    ));
+    let policy = home.path().join("s3-read.json");
+    std::fs::write(
+        &policy,
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:Get*\", \"Resource\": \"*\"}]\n}\n",
+    )
+    .unwrap();
+    let compact = r#"{"Statement":[{"Action":"s3:Get*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#;
+    let ro = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    moto.start_recording();
+    let get = |p: &Vec<(String, String)>, k: &str| {
+        p.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
+    };
+
+    // Full, then narrowed by flags: two AssumeRole calls, two credentials.
+    let full =
+        Creds::from_credential_process(&ok(home.std_mfacli().args(["credential-process", "prod"])));
+    let policy_arg = policy.to_str().unwrap();
+    let narrowed = Creds::from_credential_process(&ok(home.std_mfacli().args([
+        "credential-process",
+        "prod",
+        "--policy-arn",
+        ro,
+        "--policy",
+        policy_arg,
+    ])));
+    assert_ne!(
+        full, narrowed,
+        "a narrowed run never gets the full credentials"
+    );
+    let calls = moto.recorded("AssumeRole");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(get(&calls[0], "PolicyArns.member.1.arn"), None);
+    assert_eq!(get(&calls[0], "Policy"), None);
+    assert_eq!(
+        get(&calls[1], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
+    assert_eq!(
+        get(&calls[1], "Policy").as_deref(),
+        Some(compact),
+        "canonical JSON"
+    );
+
+    // Both are cached apart: the same commands again make no call.
+    let again =
+        Creds::from_credential_process(&ok(home.std_mfacli().args(["credential-process", "prod"])));
+    assert_eq!(again, full);
+    let env_narrowed = Creds::from_env_lines(
+        &ok(home.std_mfacli().args([
+            "exec",
+            "prod",
+            "--policy-arn",
+            ro,
+            "--policy",
+            policy_arg,
+            "--",
+            "env",
+        ])),
+        "exec --policy",
+    );
+    assert_eq!(env_narrowed, narrowed);
+    assert_eq!(moto.recorded("AssumeRole").len(), 2);
+
+    // The named narrowing, through env and the `exec --server` route.
+    ok(home.std_mfacli().args(["env", "prod-ro"]));
+    let calls = moto.recorded("AssumeRole");
+    assert_eq!(calls.len(), 3);
+    assert_eq!(
+        get(&calls[2], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
+    assert_eq!(get(&calls[2], "Policy"), None);
+    ok(home.std_mfacli().args([
+        "exec",
+        "staging",
+        "--server",
+        "--policy-arn",
+        ro,
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--endpoint-url",
+        &moto.url,
+    ]));
+    let calls = moto.recorded("AssumeRole");
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert!(get(&calls[3], "RoleArn").unwrap().ends_with("role/Staging"));
+    assert_eq!(
+        get(&calls[3], "PolicyArns.member.1.arn").as_deref(),
+        Some(ro)
+    );
+
+    // list and whoami say which policy a credential carries.
+    let list = ok(home.std_mfacli().arg("list"));
+    assert!(list.contains(&format!("narrowed by {ro}")), "{list}");
+    assert!(
+        list.contains(&format!(
+            "also cached, narrowed by {ro} + inline policy sha256:"
+        )),
+        "{list}"
+    );
+    let whoami = ok(home.std_mfacli().args(["whoami", "prod-ro"]));
+    assert!(whoami.contains(&format!("Policy:  {ro}\n")), "{whoami}");
 }

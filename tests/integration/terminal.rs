@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-struct Tmux {
+pub(crate) struct Tmux {
     socket: PathBuf,
 }
 
@@ -35,7 +35,7 @@ impl Tmux {
     /// `shell` in a fresh tmux server (its own socket), with HOME's
     /// environment minus the non-interactive and TOTP settings, so mfacli
     /// prompts; mfacli (and the venv's `aws`, if given) on PATH.
-    fn start(h: &Home, shell: &str, venv: Option<&std::path::Path>) -> Option<Self> {
+    pub(crate) fn start(h: &Home, shell: &str, venv: Option<&std::path::Path>) -> Option<Self> {
         if !have("tmux") || !have(shell) {
             return None;
         }
@@ -89,7 +89,7 @@ impl Tmux {
     }
 
     /// Types `text` literally, then Enter.
-    fn type_line(&self, text: &str) {
+    pub(crate) fn type_line(&self, text: &str) {
         assert!(self
             .tmux()
             .args(["send-keys", "-l", text])
@@ -109,7 +109,7 @@ impl Tmux {
             .success());
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = self
             .tmux()
             .args(["capture-pane", "-p", "-S", "-200"])
@@ -134,7 +134,7 @@ impl Tmux {
         }
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         self.wait_for_n(text, 1)
     }
 }
