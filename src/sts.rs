@@ -144,7 +144,9 @@ impl StsError {
                 "ExpiredToken" => "the session expired or was revoked; run again (or `mfacli clear --all`) to start a new one".to_owned(),
                 "ValidationError" if message.contains("DurationSeconds") || message.contains("durationSeconds") => "the requested duration is outside what STS allows: role chaining is capped at 1h, AssumeRole at the role's MaxSessionDuration (max 12h), GetSessionToken at 15m-36h; lower `duration` / `session_duration`".to_owned(),
                 "ValidationError" => "a parameter was rejected by STS; check the target's settings".to_owned(),
-                "PackedPolicySizeTooLarge" => "STS packs the session policies (--policy-arn / --policy, or the target's policy_arns / policy) into a compressed form with a size limit of its own, which these exceed although their text is within 2048 characters; use fewer managed policy ARNs, or a shorter inline policy (fewer statements, wildcards such as s3:Get*)".to_owned(),
+                // AWS and botocore's model say PackedPolicyTooLarge; the
+                // name in some references is PackedPolicySizeTooLarge.
+                "PackedPolicyTooLarge" | "PackedPolicySizeTooLarge" => "STS packs the session policies (--policy-arn / --policy, or the target's policy_arns / policy) into a compressed form with a size limit of its own, which these exceed although their text is within 2048 characters; use fewer managed policy ARNs, or a shorter inline policy (fewer statements, wildcards such as s3:Get*)".to_owned(),
                 "MalformedPolicyDocument" => "STS rejected the session policy (--policy, or the target's policy file): check its grammar (Effect, Action, Resource in each statement) against the IAM policy reference".to_owned(),
                 "Throttling" | "RequestLimitExceeded" => "STS is throttling requests; wait a moment and retry".to_owned(),
                 "RegionDisabledException" => "STS is not activated in this region; use another region or activate it in IAM account settings".to_owned(),

@@ -1347,21 +1347,23 @@ fn inline_policy_file_is_sent_canonical_and_keys_the_cache_by_content() {
 
 #[test]
 fn packed_policy_size_too_large_is_explained_and_nothing_is_cached() {
-    let w = World::with_config(NARROWED, &code_env());
-    w.sts.fail_next_of(
-        "AssumeRole",
-        "PackedPolicySizeTooLarge",
-        "Packed policy consumes 112% of allotted space, please use smaller policy for this session.",
-    );
-    let e = w.get("prod-ro").unwrap_err();
-    assert!(e.message.contains("PackedPolicySizeTooLarge"), "{e}");
-    let hint = e.hint.unwrap_or_default();
-    assert!(
-        hint.contains("compressed form") && hint.contains("fewer managed policy ARNs"),
-        "{hint}"
-    );
-    assert!(role_entries(&w.sources.cache(), "prod-ro").is_empty());
-    // The full target is unaffected; the session is reused.
-    w.get("prod").unwrap();
-    assert_eq!(w.sts.count("GetSessionToken"), 1);
+    for code in ["PackedPolicyTooLarge", "PackedPolicySizeTooLarge"] {
+        let w = World::with_config(NARROWED, &code_env());
+        w.sts.fail_next_of(
+            "AssumeRole",
+            code,
+            "Packed policy consumes 112% of allotted space, please use smaller policy for this session.",
+        );
+        let e = w.get("prod-ro").unwrap_err();
+        assert!(e.message.contains(code), "{e}");
+        let hint = e.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("compressed form") && hint.contains("fewer managed policy ARNs"),
+            "{code}: {hint}"
+        );
+        assert!(role_entries(&w.sources.cache(), "prod-ro").is_empty());
+        // The full target is unaffected; the session is reused.
+        w.get("prod").unwrap();
+        assert_eq!(w.sts.count("GetSessionToken"), 1);
+    }
 }

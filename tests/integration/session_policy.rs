@@ -224,3 +224,67 @@ fn console_signs_in_with_narrowed_credentials_of_its_own() {
     h.mfacli().args(["env", "prod"]).assert().success();
     assert_eq!(h.counts().1, 3);
 }
+
+/// The emulator enforces the narrowing mfacli asks for (issue 26): from
+/// prod's full credentials boto3 makes a chained AssumeRole into a role
+/// that trusts PowerUser; from the read-only variant (`from = "prod"` with
+/// ReadOnlyAccess), from `--policy-arn` and from an inline policy with an
+/// explicit deny, the same call is refused. The full and narrowed
+/// credentials are cached apart, and `whoami` names the narrowing.
+#[test]
+fn the_emulator_refuses_what_the_narrowed_credentials_may_not_do() {
+    const SPOKE: &str = "arn:aws:iam::222222222222:role/Spoke";
+    let Some(bin) = crate::server::venv_bin() else {
+        return;
+    };
+    let mut world = sts_emulator::World::demo();
+    world.roles.push(sts_emulator::world::Role::new(
+        SPOKE,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/PowerUser"},"Action":"sts:AssumeRole"}}"#,
+    ));
+    let h = Home::builder()
+        .emulator(sts_emulator::Emulator::start(world).unwrap())
+        .config(Some(&format!(
+            "{CONFIG}\n[targets.prod-ro]\nfrom = \"prod\"\npolicy_arns = [\"{RO}\"]\n"
+        )))
+        .build();
+    std::fs::write(
+        h.path().join("deny.json"),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*"}},{{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"{SPOKE}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let chained = |args: &[&str]| {
+        let mut c = h.mfacli();
+        c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .arg("exec")
+            .args(args)
+            .args(["--", "python", "-c"])
+            .arg(
+                "import boto3, sys\n\
+                 try:\n    boto3.client('sts').assume_role(RoleArn=sys.argv[1], RoleSessionName='spoke'); print('ok')\n\
+                 except Exception as e:\n    print(e.response['Error']['Code'])",
+            )
+            .arg(SPOKE);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o).trim().to_owned()
+    };
+    assert_eq!(chained(&["prod"]), "ok", "the full role may");
+    assert_eq!(chained(&["prod-ro"]), "AccessDenied");
+    assert_eq!(chained(&["prod", "--policy-arn", RO]), "AccessDenied");
+    assert_eq!(chained(&["prod", "--policy", "deny.json"]), "AccessDenied");
+    assert_eq!(
+        chained(&["prod"]),
+        "ok",
+        "the full credentials, cached apart"
+    );
+    // One code; four role credentials from mfacli (the last run reused the
+    // first's), plus the two chained calls that were allowed.
+    assert_eq!(h.counts(), (1, 6));
+
+    let who = h.mfacli().args(["whoami", "prod-ro"]).assert().success();
+    let who = stdout(who.get_output());
+    assert!(who.contains(RO), "{who}");
+}
