@@ -282,7 +282,14 @@ pub(crate) fn diagnose(
             Err(e) => r.user_error(check, e),
             Ok(p) => {
                 let k = keys.get(&p.bastion_profile);
-                check_target(&mut r, &check, &cache, p, k, now);
+                // The role cache is keyed as the chain keys it: by the key
+                // id, or by the profile when the key is in the keyring.
+                let tag = k.and_then(|_| {
+                    crate::keystore::key_source(&sources)
+                        .and_then(|s| s.key_tag(&p.bastion_profile))
+                        .ok()
+                });
+                check_target(&mut r, &check, &cache, p, tag.as_deref(), now);
                 if check_roles {
                     check_role(&mut r, &check, &cache, p, k);
                 }
@@ -789,14 +796,14 @@ fn check_target(
     check: &str,
     cache: &Cache,
     p: &Plan,
-    k: Option<&LongTermKeys>,
+    tag: Option<&str>,
     now: DateTime<Utc>,
 ) {
     let t = &p.target;
     let mut detail = format!("{} ({}, {})", t.role_arn, t.duration, t.origin.label());
-    let creds = match k {
+    let creds = match tag {
         None => "credentials not checked (no long-term keys)".to_owned(),
-        Some(k) => match chain::RoleSlot::new(p, &k.access_key_id).read(cache) {
+        Some(tag) => match chain::RoleSlot::new(p, tag).read(cache) {
             Some(e) if e.credentials.is_fresh(now, 0) => format!(
                 "cached credentials, {} left",
                 human_left(e.credentials.seconds_left(now))

@@ -603,4 +603,16 @@ fn doctor_says_where_the_keys_live_and_warns_on_a_plain_text_key() {
     );
     assert!(!after.contains("plain-text key"), "{after}");
     assert!(after.contains("ok     sts"), "{after}");
+
+    // doctor finds the role credentials where the chain cached them (keyed
+    // by the profile, not the key id, with the key in the keyring).
+    let mut env = h.mfacli();
+    on_bus(&mut env, &ss);
+    env.args(["env", "prod"]).assert().success();
+    let cached = doctor();
+    let prod = cached
+        .lines()
+        .find(|l| l.contains("target prod:"))
+        .unwrap_or_default();
+    assert!(prod.contains("cached credentials, "), "{cached}");
 }
