@@ -713,7 +713,7 @@ pub(crate) struct TargetArg {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Session policy")]
 pub(crate) struct PolicyArgs {
-    /// Narrow the role to this managed policy (repeatable, at most 10), e.g. arn:aws:iam::aws:policy/ReadOnlyAccess
+    /// Narrow the role to this managed policy ARN (repeatable, at most 10)
     #[arg(long = "policy-arn", value_name = "ARN")]
     pub(crate) policy_arns: Vec<String>,
     /// Narrow the role to this inline session policy: a JSON file, or - for stdin

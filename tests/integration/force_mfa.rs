@@ -105,7 +105,7 @@ fn env_exec_server_rotate_mfa_and_console_work_under_force_mfa() {
     assert_eq!(stdout(&o).trim().len(), 64, "the new seed, printed once");
     assert_eq!(h.emu().mfa_serials("alice").len(), 2);
 
-    let o = run(&h, &["rotate"]);
+    let o = run(&h, &["rotate", "--yes"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let keys = h.emu().access_keys("alice");
     assert_eq!(keys.len(), 1);
