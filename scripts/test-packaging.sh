@@ -113,14 +113,15 @@ man_ok() { # MANPATH
         grep -q "credential-process"
 }
 check ".deb: man mfacli" man_ok "$DROOT/usr/share/man"
-bash_completes() { # COMPLETION_FILE
-    env -i PATH="$CLEAN_PATH" bash -c '
+bash_completes() { # COMPLETION_FILE BIN_DIR (the registration asks `COMPLETE=bash mfacli` at each Tab)
+    env -i PATH="$2:$CLEAN_PATH" bash -c '
         source "$0"
+        fn=$(complete -p mfacli | sed -n "s/.* -F \([^ ]*\) mfacli$/\1/p")
         COMP_WORDS=(mfacli credential-p); COMP_CWORD=1; COMP_LINE="mfacli credential-p"; COMP_POINT=${#COMP_LINE}
-        _mfacli mfacli credential-p mfacli
+        "$fn" mfacli credential-p mfacli
         printf "%s\n" "${COMPREPLY[@]}"' "$1" | grep -qx credential-process
 }
-check ".deb: bash completion" bash_completes "$DROOT/usr/share/bash-completion/completions/mfacli"
+check ".deb: bash completion" bash_completes "$DROOT/usr/share/bash-completion/completions/mfacli" "$DROOT/usr/bin"
 zsh_completes() { # FPATH_DIR
     env -i PATH="$CLEAN_PATH" HOME="$WORK/zsh-home" zsh -fc '
         fpath=($0 $fpath); autoload -U compinit; compinit -u -d "$HOME/.zcompdump"
@@ -170,7 +171,7 @@ installer_installs() {
 check "installer: curl | sh from a loopback server into an empty HOME, no cargo" installer_installs
 check "installer: mfacli --version" version_ok "$WORK/inst-home/.local/bin/mfacli"
 check "installer: man mfacli" man_ok "$WORK/inst-home/.local/share/man"
-check "installer: bash completion" bash_completes "$WORK/inst-home/.local/share/bash-completion/completions/mfacli"
+check "installer: bash completion" bash_completes "$WORK/inst-home/.local/share/bash-completion/completions/mfacli" "$WORK/inst-home/.local/bin"
 check "installer: zsh completion" zsh_completes "$WORK/inst-home/.local/share/zsh/site-functions"
 check "installer: fish completion" fish_completes "$WORK/inst-home/.config/fish/completions" "$WORK/inst-home/.local/bin"
 check "installer: the demo flow against the emulator" demo_flow "$WORK/inst-home" "$WORK/inst-home/.local/bin"
