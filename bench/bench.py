@@ -24,6 +24,9 @@ import http.client
 ENV = os.environ
 BENCH_DIR = ENV["BENCH_DIR"]
 MFACLI = ENV["MFACLI_BIN"]
+# libfaketime reaches only dynamically linked programs: the working day runs
+# this build of the same code (run.sh builds both).
+MFACLI_FAKEABLE = ENV.get("MFACLI_DYNAMIC_BIN") or MFACLI
 # Another mfacli build (e.g. the last release) measured in the same run, for
 # before/after figures that share one machine state: MFACLI_BASELINE_BIN.
 BASELINE = ENV.get("MFACLI_BASELINE_BIN") or None
@@ -368,7 +371,7 @@ def set_fake_offset(seconds):
 
 
 def bench_day(root):
-    tools = [Mfacli(root, DAY_PORT), AwsCli(root, DAY_PORT), Awsume(root, DAY_PORT),
+    tools = [Mfacli(root, DAY_PORT, binary=MFACLI_FAKEABLE), AwsCli(root, DAY_PORT), Awsume(root, DAY_PORT),
              AwsMfa(root, DAY_PORT), AwsMfa(root, DAY_PORT, role_mode=True)]
     for t in tools:
         t.reset()

@@ -29,6 +29,11 @@ fi
 # --- mfacli release binary and the Rust floor
 log "building mfacli (release, static as shipped: scripts/build-release.sh)"
 MFACLI_BIN="$(nice bash "$ROOT/scripts/build-release.sh")"
+# The working day runs under libfaketime, which a static binary never loads
+# (no dynamic loader, no LD_PRELOAD): the same code, linked dynamically.
+log "building mfacli (release, dynamically linked, for the faked clock)"
+(cd "$ROOT" && nice cargo build --release --locked --quiet --bin mfacli)
+MFACLI_DYNAMIC_BIN="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/mfacli"
 mkdir -p "$BUILD"
 nice rustc -O --edition 2021 -o "$BUILD/floor" "$BENCH_DIR/floor.rs"
 
@@ -73,6 +78,6 @@ wait_for "$STS_PORT"
 wait_for "$DAY_STS_PORT"
 log "STS servers on 127.0.0.1:$STS_PORT (real clock) and :$DAY_STS_PORT (fake clock)"
 
-export BENCH_DIR MFACLI_BIN FLOOR_BIN="$BUILD/floor" VENV_BIN="$VENV/bin" STS_PORT DAY_STS_PORT \
+export BENCH_DIR MFACLI_BIN MFACLI_DYNAMIC_BIN FLOOR_BIN="$BUILD/floor" VENV_BIN="$VENV/bin" STS_PORT DAY_STS_PORT \
     FAKETIME_LIB FAKETIME_FILE WORK_DIR
 nice "$VENV/bin/python" "$BENCH_DIR/bench.py"
