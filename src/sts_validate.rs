@@ -185,6 +185,12 @@ mod tests {
     fn accepts_aws_shaped_values() {
         let t = check(ID, SECRET, TOKEN, 1_800_000_000, 0).unwrap();
         assert_eq!(t.timestamp(), 1_800_000_000);
+        // Session tokens grow with session policies and tags: AWS's reach
+        // a few KB, and 16 KiB is the bound (a mutant bound of 1 040 lived).
+        for len in [2_048, 8_192, 16 * 1024] {
+            let long = "A".repeat(len);
+            assert!(check(ID, SECRET, &long, 0, 0).is_ok(), "{len}");
+        }
     }
 
     /// Only the alphabet check stops these: each value keeps its valid
