@@ -210,6 +210,11 @@ fn tokens_compare_in_full() {
     assert!(constant_time_eq(b"abc", b"abc"));
     assert!(!constant_time_eq(b"abc", b"abd"));
     assert!(!constant_time_eq(b"abc", b"ab"));
+    // Two differences by the same bits cancel in an xor-accumulator: a
+    // guess with two hex digits of the token swapped must still fail.
+    let token = b"3f9a";
+    assert!(!constant_time_eq(token, b"f39a"));
+    assert!(!constant_time_eq(b"ab", b"ba"));
     assert_ne!(
         random_token().unwrap().expose(),
         random_token().unwrap().expose()
