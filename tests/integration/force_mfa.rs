@@ -78,7 +78,7 @@ fn env_exec_server_rotate_mfa_and_console_work_under_force_mfa() {
     assert!(stdout(&o).contains("AWS_SESSION_TOKEN"), "{}", stdout(&o));
 
     // exec --server: boto3 in the child gets staging's role from the server.
-    if let Some(bin) = crate::server::venv_bin() {
+    if let Some(bin) = venv_bin() {
         let o = m(&h)
             .env("EMU_URL", h.emu().endpoint_url())
             .args(["exec", "--server", "staging", "--"])

@@ -527,22 +527,9 @@ attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName
     assert_eq!(h.emu().count("CreateAccessKey"), 0);
 }
 
+/// The test venv's python (boto3), or a skip.
 fn venv_python() -> Option<PathBuf> {
-    let dir = std::env::var_os("MFACLI_TEST_VENV")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let python = dir.join("bin/python");
-    if python.is_file() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the test venv {} is required in CI",
-        dir.display()
-    );
-    eprintln!("skipped: no test venv at {}", dir.display());
-    None
+    venv_bin().map(|bin| bin.join("python"))
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,23 +26,6 @@ const FAKED_PYTHON: [&str; 5] = [
     "python",
     "client.py",
 ];
-
-/// The venv's bin directory (python with boto3, aws v1), or a skip.
-pub(crate) fn venv_bin() -> Option<PathBuf> {
-    let dir = std::env::var_os("MFACLI_TEST_VENV")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let bin = dir.join("bin");
-    if bin.join("python").is_file() && bin.join("aws").is_file() {
-        return Some(bin);
-    }
-    crate::util::skip(
-        &format!("no test venv at {}", dir.display()),
-        "the test venv (boto3, awscli): scripts/test.sh makes it",
-    );
-    None
-}
 
 /// A boto3 client: with `once`, one GetCallerIdentity; else one per line
 /// read from stdin, answering `ok ARN` or `err MESSAGE` per line.

@@ -12,23 +12,6 @@ use crate::util::*;
 /// alice's bastion user: who a hostile `[default]` would make the command.
 const BASTION_USER: &str = "arn:aws:iam::111111111111:user/alice";
 
-/// The test venv's bin (boto3, AWS CLI v1), or a skip.
-fn venv_bin() -> Option<PathBuf> {
-    let dir = std::env::var_os("MFACLI_TEST_VENV")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let bin = dir.join("bin");
-    if bin.join("python").is_file() && bin.join("aws").is_file() {
-        return Some(bin);
-    }
-    skip(
-        &format!("no test venv at {}", dir.display()),
-        "the test venv (boto3, awscli): scripts/test.sh makes it",
-    );
-    None
-}
-
 /// The JavaScript SDK v3 client (`tests/js`, installed by scripts/test.sh
 /// with `npm ci`), or a skip.
 fn js_client() -> Option<PathBuf> {

@@ -234,7 +234,7 @@ fn console_signs_in_with_narrowed_credentials_of_its_own() {
 #[test]
 fn the_emulator_refuses_what_the_narrowed_credentials_may_not_do() {
     const SPOKE: &str = "arn:aws:iam::222222222222:role/Spoke";
-    let Some(bin) = crate::server::venv_bin() else {
+    let Some(bin) = venv_bin() else {
         return;
     };
     let mut world = sts_emulator::World::demo();

@@ -675,3 +675,21 @@ impl FakeTimeShared {
         format!("{} {}", self.sem, self.shm)
     }
 }
+
+/// The test venv's bin directory (python with boto3, the AWS CLI v1), or a
+/// skip: scripts/test.sh makes it, MFACLI_TEST_VENV points elsewhere.
+pub fn venv_bin() -> Option<PathBuf> {
+    let dir = std::env::var_os("MFACLI_TEST_VENV")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let bin = dir.join("bin");
+    if bin.join("python").is_file() && bin.join("aws").is_file() {
+        return Some(bin);
+    }
+    skip(
+        &format!("no test venv at {}", dir.display()),
+        "the test venv (boto3, awscli): scripts/test.sh makes it",
+    );
+    None
+}
