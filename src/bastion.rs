@@ -455,48 +455,94 @@ fn move_cache(
     moved
 }
 
+/// Why `add-virtual` failed once a device existed in IAM, and what became
+/// of it (decides whether its seed file is still worth keeping).
+#[derive(Debug)]
+pub(crate) struct AddVirtualError {
+    pub(crate) error: UserError,
+    /// Enabling may have gone through (IAM refused to delete the device as
+    /// in use): its seed must be kept, it may be the only copy.
+    pub(crate) maybe_enabled: bool,
+}
+
+impl From<UserError> for AddVirtualError {
+    fn from(error: UserError) -> Self {
+        Self {
+            error,
+            maybe_enabled: false,
+        }
+    }
+}
+
 /// `mfacli mfa add-virtual NAME`: create a virtual MFA device, hand its
 /// seed to `store` (a file, stdout), and only once that succeeded enable it
 /// with two consecutive codes from the seed. A device whose seed could not
-/// be stored is never enabled: nobody could produce its codes.
+/// be stored is never enabled (nobody could produce its codes) and is
+/// deleted again; if that fails too, the error names the command to do it.
 pub(crate) fn add_virtual(
     sources: &Sources,
     log: &Log,
     name: &str,
     store: impl FnOnce(&NewVirtualDevice) -> Result<(), UserError>,
-) -> Result<NewVirtualDevice, UserError> {
+) -> Result<NewVirtualDevice, AddVirtualError> {
     let ss = SelfService::open(sources, log)?;
     let user = ss.user_name()?;
     log.verbose(&format!("calling IAM CreateVirtualMFADevice {name}"));
-    let device = ss.iam.create_virtual_mfa_device(name)?;
-    let seed = crate::mfa::totp::Seed::decode(device.seed.expose(), "the new device's seed")?;
-    let not_enabled = |serial: &str| {
-        format!(
-            "the device {serial} was created but not enabled (no code from it is accepted); delete it: `mfacli exec --bastion -- aws iam delete-virtual-mfa-device --serial-number {serial}`"
-        )
-    };
-    store(&device).map_err(|e| {
-        let hint = not_enabled(&device.serial);
-        UserError::new(e.message).hint(hint)
-    })?;
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
-    // Two consecutive steps: the previous one and the current one.
-    let step = crate::mfa::totp::STEP_SECS;
-    let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
-    log.verbose(&format!(
-        "calling IAM EnableMFADevice {} for {user}",
-        device.serial
-    ));
-    ss.iam
-        .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
-        .map_err(|e| {
-            UserError::from(e.clone()).hint(format!(
-                "{}{}",
-                e.hint().map(|h| format!("{h}; ")).unwrap_or_default(),
-                not_enabled(&device.serial)
-            ))
-        })?;
-    Ok(device)
+    let device = ss
+        .iam
+        .create_virtual_mfa_device(name)
+        .map_err(UserError::from)?;
+    let enabled = crate::mfa::totp::Seed::decode(device.seed.expose(), "the new device's seed")
+        .and_then(|seed| {
+            store(&device)?;
+            let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+            // Two consecutive steps: the previous one and the current one.
+            let step = crate::mfa::totp::STEP_SECS;
+            let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
+            log.verbose(&format!(
+                "calling IAM EnableMFADevice {} for {user}",
+                device.serial
+            ));
+            ss.iam
+                .enable_mfa_device(&user, &device.serial, c1.as_str(), c2.as_str())
+                .map_err(UserError::from)
+        });
+    match enabled {
+        Ok(()) => Ok(device),
+        Err(e) => Err(undo_create(&ss.iam, log, &device.serial, e)),
+    }
+}
+
+/// Deletes a device `add-virtual` created and could not enable, and says in
+/// `error` what IAM holds now.
+fn undo_create(iam: &IamClient, log: &Log, serial: &str, error: UserError) -> AddVirtualError {
+    log.verbose(&format!("calling IAM DeleteVirtualMFADevice {serial}"));
+    let prior = error
+        .hint
+        .as_deref()
+        .map(|h| format!("{h}; "))
+        .unwrap_or_default();
+    match iam.delete_virtual_mfa_device(serial) {
+        Ok(()) => AddVirtualError {
+            error: error.hint(format!(
+                "{prior}the device {serial} was deleted again: nothing changed in IAM"
+            )),
+            maybe_enabled: false,
+        },
+        Err(e) if e.code() == Some("DeleteConflict") => AddVirtualError {
+            error: error.hint(format!(
+                "{prior}IAM says {serial} is in use: enabling it probably went through, so its seed is kept; check with `mfacli mfa list`"
+            )),
+            maybe_enabled: true,
+        },
+        Err(e) => AddVirtualError {
+            error: error.hint(format!(
+                "{prior}the device {serial} was created but not enabled (no code from it is accepted), and deleting it failed ({}); delete it: `mfacli exec --bastion -- aws iam delete-virtual-mfa-device --serial-number {serial}`",
+                UserError::from(e).message
+            )),
+            maybe_enabled: false,
+        },
+    }
 }
 
 pub(crate) fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, UserError> {

@@ -319,6 +319,22 @@ impl IamClient {
         })
     }
 
+    /// DeleteVirtualMFADevice: removes a device no user has enabled (the
+    /// undo of [`Self::create_virtual_mfa_device`]). Retried: a repeat of a
+    /// delete that went through answers NoSuchEntity, taken as done.
+    pub fn delete_virtual_mfa_device(&self, serial: &str) -> Result<(), IamError> {
+        let sent = self.base.block_on(
+            self.client(false)
+                .delete_virtual_mfa_device()
+                .serial_number(serial)
+                .send(),
+        );
+        match sent.map_err(|e| self.err("DeleteVirtualMFADevice", e)) {
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// EnableMFADevice with two consecutive codes, binding the device to the user.
     pub fn enable_mfa_device(
         &self,

@@ -77,11 +77,12 @@ fn add_virtual(ctx: &Ctx, name: &str, seed_file: Option<std::path::PathBuf>) -> 
     let device = match stored {
         Ok(d) => d,
         Err(e) => {
-            // A seed of a device that is not enabled is of no use.
-            if let Some(path) = &seed_file {
+            // A seed of a device that is not enabled is of no use; one that
+            // may have been enabled after all is kept.
+            if let Some(path) = seed_file.as_ref().filter(|_| !e.maybe_enabled) {
                 let _ = std::fs::remove_file(path);
             }
-            return Err(e.into());
+            return Err(e.error.into());
         }
     };
     match &seed_file {

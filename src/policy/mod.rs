@@ -144,9 +144,13 @@ pub(crate) fn bastion_policy_document(self_manage_mfa: bool) -> PolicyDocument {
                 &[OWN_USER_ARN],
                 true,
             ),
+            // Delete: `mfa add-virtual` removes a device it created when
+            // its seed could not be stored or enabling failed. IAM refuses
+            // to delete an enabled device (DeleteConflict) and
+            // DeactivateMFADevice is not granted, so no MFA can be removed.
             allow(
-                "CreateOwnVirtualMfaDeviceWithMfa",
-                &["iam:CreateVirtualMFADevice"],
+                "ManageOwnVirtualMfaDevicesWithMfa",
+                &["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
                 &[OWN_MFA_ARN],
                 true,
             ),
@@ -350,10 +354,11 @@ const BASTION_TEMPLATE_SELF_MANAGE: &str = r#"          - Sid: ManageOwnAccessKe
             Condition:
               Bool:
                 'aws:MultiFactorAuthPresent': 'true'
-          - Sid: CreateOwnVirtualMfaDeviceWithMfa
+          - Sid: ManageOwnVirtualMfaDevicesWithMfa
             Effect: Allow
             Action:
               - 'iam:CreateVirtualMFADevice'
+              - 'iam:DeleteVirtualMFADevice'
             Resource: 'arn:aws:iam::*:mfa/${aws:username}*'
             Condition:
               Bool:
@@ -576,7 +581,7 @@ mod tests {
                 "GetSessionToken",
                 "ManageOwnAccessKeysWithMfa",
                 "ListOwnMfaDevicesWithMfa",
-                "CreateOwnVirtualMfaDeviceWithMfa",
+                "ManageOwnVirtualMfaDevicesWithMfa",
                 "EnableOwnMfaDeviceWithMfa",
             ]
         );
@@ -608,8 +613,8 @@ mod tests {
             json!(user),
         );
         expect(
-            "CreateOwnVirtualMfaDeviceWithMfa",
-            &["iam:CreateVirtualMFADevice"],
+            "ManageOwnVirtualMfaDevicesWithMfa",
+            &["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
             json!(mfa),
         );
         expect(
@@ -635,7 +640,8 @@ mod tests {
             "iam:GetLoginProfile",
             "iam:PassRole",
             "iam:DeactivateMFADevice",
-            "iam:DeleteVirtualMFADevice",
+            "iam:DeleteLoginProfile",
+            "iam:ResyncMFADevice",
         ] {
             assert!(!actions.iter().any(|a| a == forbidden));
         }

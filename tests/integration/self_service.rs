@@ -492,6 +492,8 @@ attempt("bob-keys", lambda: iam.list_access_keys(UserName="bob"))
 attempt("bob-new-key", lambda: iam.create_access_key(UserName="bob"))
 attempt("bob-devices", lambda: iam.list_mfa_devices(UserName="bob"))
 attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName="bob"))
+attempt("bob-device-delete", lambda: iam.delete_virtual_mfa_device(SerialNumber="arn:aws:iam::111111111111:mfa/bob"))
+attempt("own-enabled-delete", lambda: iam.delete_virtual_mfa_device(SerialNumber=sys.argv[2]))
 "#;
     let url = h.emu().endpoint_url();
     let o = run(
@@ -504,17 +506,21 @@ attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName
             "-c",
             script,
             &url,
+            SERIAL,
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    // Deleting its own enabled device is refused by IAM itself: the policy
+    // grants no DeactivateMFADevice, so no MFA can be removed with it.
     assert_eq!(
         stdout(&o),
-        "own-keys ok\nown-devices ok\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\n"
+        "own-keys ok\nown-devices ok\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\nbob-device-delete AccessDenied\nown-enabled-delete DeleteConflict\n"
     );
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
     // The long-term keys alone (no MFA): everything refused.
     let o = h
         .command(&python)
-        .args(["-c", script, &url])
+        .args(["-c", script, &url, SERIAL])
         .env("AWS_ACCESS_KEY_ID", ALICE_KEY)
         .env("AWS_SECRET_ACCESS_KEY", ALICE_SECRET)
         .output()
@@ -522,7 +528,7 @@ attempt("bob-device", lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "own-keys AccessDenied\nown-devices AccessDenied\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\n"
+        "own-keys AccessDenied\nown-devices AccessDenied\nbob-keys AccessDenied\nbob-new-key AccessDenied\nbob-devices AccessDenied\nbob-device AccessDenied\nbob-device-delete AccessDenied\nown-enabled-delete AccessDenied\n"
     );
     assert_eq!(h.emu().count("CreateAccessKey"), 0);
 }
@@ -650,9 +656,8 @@ fn rotate_refuses_keys_outside_the_credentials_file() {
 }
 
 /// `mfa add-virtual` never enables a device whose seed nobody holds: a seed
-/// file that cannot be created stops it before anything exists in IAM; a
-/// stdout that is closed or whose reader is gone leaves the device created
-/// but not enabled, with exit 1 and the delete command.
+/// file that cannot be created, a stdout that is closed, /dev/null or a pipe
+/// whose reader is gone stop it before anything exists in IAM.
 #[test]
 fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
     let h = home();
@@ -751,6 +756,133 @@ fn add_virtual_never_enables_a_device_whose_seed_went_nowhere() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&ok).unwrap().trim().len(), 64);
+}
+
+/// Failures once the device exists in IAM: the seed cannot be written
+/// (stdout is /dev/full, which every check before creation lets through),
+/// or EnableMFADevice fails. The device is deleted again (exit 1, "nothing
+/// changed in IAM") and a seed file removed; if the delete fails too, the
+/// device is left created but not enabled and the error names the command
+/// that deletes it.
+#[test]
+fn add_virtual_deletes_a_device_it_could_not_enable() {
+    let h = home();
+    let serial = |name: &str| format!("arn:aws:iam::111111111111:mfa/{name}");
+    let deletes = |h: &Home| h.emu().count_all("DeleteVirtualMFADevice");
+
+    // 1. The seed cannot be written: ENOSPC on stdout, after creation.
+    let bin = env!("CARGO_BIN_EXE_mfacli");
+    let mut c = h.command("sh");
+    c.env("AWS_ENDPOINT_URL_IAM", h.emu().endpoint_url()).args([
+        "-c",
+        &format!("exec {bin} mfa add-virtual alice-full >/dev/full"),
+    ]);
+    let o = c.run_bounded().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the seed could not be written to stdout: No space left on device"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "the device {} was deleted again: nothing changed in IAM",
+            serial("alice-full")
+        )),
+        "{err}"
+    );
+    assert_eq!(h.emu().count_all("CreateVirtualMFADevice"), 1);
+    assert_eq!(deletes(&h), 1);
+    assert_eq!(h.emu().unassigned_mfa_serials(), Vec::<String>::new());
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
+
+    // 2. EnableMFADevice fails (HTTP 500, not retried): deleted, and the
+    // seed file, of no use now, removed.
+    h.emu().fail_iam_action("EnableMFADevice", 1);
+    let seed = h.path().join("alice-ci.seed");
+    let add = |name: &str| {
+        run(
+            &h,
+            &[
+                "mfa",
+                "add-virtual",
+                name,
+                "--seed-file",
+                seed.to_str().unwrap(),
+            ],
+        )
+    };
+    let o = add("alice-ci");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("EnableMFADevice"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the device {} was deleted again: nothing changed in IAM",
+            serial("alice-ci")
+        )),
+        "{err}"
+    );
+    assert!(
+        !seed.exists(),
+        "the seed file of a deleted device is removed"
+    );
+    assert_eq!(deletes(&h), 2);
+    assert_eq!(h.emu().unassigned_mfa_serials(), Vec::<String>::new());
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
+
+    // 3. Enabling and deleting fail (the delete is retried: 3 attempts):
+    // left created, not enabled, with the command that deletes it.
+    h.emu().fail_iam_action("EnableMFADevice", 1);
+    h.emu().fail_iam_action("DeleteVirtualMFADevice", 3);
+    let o = add("alice-ci2");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let s2 = serial("alice-ci2");
+    assert!(
+        err.contains(&format!(
+            "the device {s2} was created but not enabled (no code from it is accepted), and deleting it failed"
+        )) && err.contains(&format!(
+            "aws iam delete-virtual-mfa-device --serial-number {s2}"
+        )),
+        "{err}"
+    );
+    assert_eq!(deletes(&h), 5);
+    assert_eq!(h.emu().unassigned_mfa_serials(), std::slice::from_ref(&s2));
+    assert_eq!(h.emu().mfa_serials("alice"), [SERIAL]);
+    assert!(!seed.exists());
+    // The same name again: IAM refuses the existing name before anything
+    // else happens; nothing changes and no seed file is left.
+    let o = add("alice-ci2");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("EntityAlreadyExists") || stderr(&o).contains("already exists"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(h.emu().unassigned_mfa_serials(), [s2]);
+    assert_eq!(deletes(&h), 5);
+    assert!(!seed.exists());
+
+    // 4. EnableMFADevice went through but its answer was lost: the delete
+    // meets DeleteConflict, so the device is enabled and its seed file,
+    // perhaps the only copy, is kept.
+    h.emu().lose_iam_answers("EnableMFADevice", 1);
+    let o = add("alice-ci3");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "IAM says {} is in use: enabling it probably went through, so its seed is kept",
+            serial("alice-ci3")
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        h.emu().mfa_serials("alice"),
+        [SERIAL.to_owned(), serial("alice-ci3")]
+    );
+    assert_eq!(std::fs::read_to_string(&seed).unwrap().trim().len(), 64);
 }
 
 /// Two `rotate` at once: one rotates, the other waits for it under the

@@ -1,7 +1,8 @@
 //! The IAM subset a bastion user needs to look after itself, served on the
 //! same port as STS (the Action decides; SigV4 service `iam`, API version
 //! 2010-05-08): access keys (Create/Update/Delete/ListAccessKeys) and MFA
-//! devices (ListMFADevices, CreateVirtualMFADevice, EnableMFADevice).
+//! devices (ListMFADevices, CreateVirtualMFADevice, EnableMFADevice,
+//! DeleteVirtualMFADevice).
 //!
 //! Every action is authorised by the caller's identity policies, deny by
 //! default, with `${aws:username}` and `aws:MultiFactorAuthPresent` (true for
@@ -22,7 +23,7 @@ pub(crate) const API_VERSION: &str = "2010-05-08";
 /// IAM's quota of access keys per user.
 const MAX_ACCESS_KEYS: usize = 2;
 
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
     "CreateAccessKey",
     "UpdateAccessKey",
     "DeleteAccessKey",
@@ -30,6 +31,7 @@ const ACTIONS: [&str; 7] = [
     "ListMFADevices",
     "CreateVirtualMFADevice",
     "EnableMFADevice",
+    "DeleteVirtualMFADevice",
 ];
 
 pub(crate) fn is_iam_action(action: &str) -> bool {
@@ -172,6 +174,14 @@ impl State {
             .map(|d| d.serial.clone())
             .collect()
     }
+
+    pub(crate) fn unassigned_mfa_serials(&self) -> Vec<String> {
+        self.devices
+            .iter()
+            .filter(|d| d.user.is_none())
+            .map(|d| d.serial.clone())
+            .collect()
+    }
 }
 
 impl State {
@@ -205,6 +215,9 @@ impl State {
             "ListAccessKeys" => self.list_access_keys(caller, p, now).map(Some),
             "ListMFADevices" => self.list_mfa_devices(caller, p, now).map(Some),
             "CreateVirtualMFADevice" => self.create_virtual_mfa_device(caller, p, now).map(Some),
+            "DeleteVirtualMFADevice" => self
+                .delete_virtual_mfa_device(caller, p, now)
+                .map(|()| None),
             _ => self.enable_mfa_device(caller, p, now).map(|()| None),
         }
     }
@@ -497,6 +510,48 @@ impl State {
             enabled: None,
         });
         Ok(inner)
+    }
+
+    /// Deletes a virtual MFA device that no user has enabled; as in IAM, an
+    /// enabled one must be deactivated first (`DeleteConflict`).
+    fn delete_virtual_mfa_device(
+        &mut self,
+        caller: &Caller,
+        p: &Params,
+        now: DateTime<Utc>,
+    ) -> Result<(), StsError> {
+        let mut v = Validation::default();
+        let serial = p.get("SerialNumber");
+        v.required(serial, "serialNumber");
+        v.string(
+            serial,
+            "serialNumber",
+            9,
+            256,
+            Some((r"[\w+=/:,.@-]+", |c| is_word(c) || "+=/:,.@-".contains(c))),
+        );
+        v.finish()?;
+        let serial = serial.unwrap_or_default();
+        self.authorize(caller, "iam:DeleteVirtualMFADevice", serial, serial, now)?;
+        let account = self.caller_principal(&caller.identity).account;
+        let Some(index) = self
+            .devices
+            .iter()
+            .position(|d| d.serial == serial && d.account == account)
+        else {
+            return Err(no_such_entity(format!(
+                "VirtualMFADevice with serial number {serial} doesn't exist."
+            )));
+        };
+        if self.devices[index].user.is_some() {
+            return Err(StsError::new(
+                409,
+                "DeleteConflict",
+                "MFA Device is in use and must be deactivated before it can be deleted.",
+            ));
+        }
+        self.devices.remove(index);
+        Ok(())
     }
 
     fn enable_mfa_device(

@@ -407,9 +407,24 @@ impl Emulator {
             .insert(action.to_owned(), times);
     }
 
+    /// Carries out the next `times` requests with this IAM Action, then
+    /// closes the connection without answering: an answer lost on its way
+    /// back, after IAM acted.
+    pub fn lose_iam_answers(&self, action: &str, times: usize) {
+        lock(&self.shared.state)
+            .lost_iam_answers
+            .insert(action.to_owned(), times);
+    }
+
     /// Serial numbers of the user's enabled MFA devices, in enabling order.
     pub fn mfa_serials(&self, user: &str) -> Vec<String> {
         lock(&self.shared.state).enabled_mfa_serials(user)
+    }
+
+    /// Serial numbers of virtual MFA devices created but enabled by no user
+    /// (ListVirtualMFADevices' `Unassigned`), in creation order.
+    pub fn unassigned_mfa_serials(&self) -> Vec<String> {
+        lock(&self.shared.state).unassigned_mfa_serials()
     }
 
     pub fn key_propagation_delay(&self) -> Duration {
@@ -628,11 +643,24 @@ fn handle_request(shared: &Shared, req: &Request, faults: &[Fault]) -> Option<Re
         _ => {
             let now = shared.clock.now();
             let mut state = lock(&shared.state);
-            Some(match req.path.as_str() {
+            let outcome = match req.path.as_str() {
                 "/federation" => state.federation(req, now),
                 "/console" => state.console(req, now),
                 _ => state.handle(req, now, &request_id),
-            })
+            };
+            let action = Params::from_request(req).get("Action").map(str::to_owned);
+            let lost = action
+                .and_then(|a| state.lost_iam_answers.get_mut(&a))
+                .filter(|n| **n > 0)
+                .map(|n| *n -= 1)
+                .is_some();
+            drop(state);
+            if lost {
+                // Done, but the answer never reaches the caller.
+                record(shared, req, Some(&outcome));
+                return None;
+            }
+            Some(outcome)
         }
     };
     record(shared, req, outcome.as_ref());

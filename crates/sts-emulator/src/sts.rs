@@ -263,6 +263,8 @@ pub(crate) struct State {
     pub(crate) key_propagation: Duration,
     /// IAM Action -> requests still to fail with ServiceFailure (tests).
     pub(crate) iam_faults: HashMap<String, usize>,
+    /// IAM actions whose next answers are lost after the action was done.
+    pub(crate) lost_iam_answers: HashMap<String, usize>,
     trust_policies: Vec<Policy>,
     /// Per role: its permission policies, `None` when not modelled.
     role_policies: Vec<Option<Vec<Policy>>>,
@@ -520,6 +522,7 @@ impl State {
             devices,
             key_propagation: Duration::zero(),
             iam_faults: HashMap::new(),
+            lost_iam_answers: HashMap::new(),
             trust_policies,
             role_policies,
             managed_policies,

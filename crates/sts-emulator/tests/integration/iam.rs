@@ -15,7 +15,7 @@ const SELF_MANAGE: &str = r#"{"Version": "2012-10-17", "Statement": [
               "iam:ListAccessKeys", "iam:ListMFADevices", "iam:EnableMFADevice"],
    "Resource": "arn:aws:iam::*:user/${aws:username}",
    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}},
-  {"Effect": "Allow", "Action": "iam:CreateVirtualMFADevice",
+  {"Effect": "Allow", "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
    "Resource": "arn:aws:iam::*:mfa/${aws:username}*",
    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}"#;
 
@@ -494,6 +494,59 @@ fn virtual_mfa_device_create_enable_list_and_use() {
         ALICE_SECRET,
         Some((ALICE_SERIAL, ALICE_SEED)),
     );
+}
+
+/// DeleteVirtualMFADevice removes a device nobody enabled; an enabled one
+/// is refused (DeleteConflict), an unknown one is NoSuchEntity, and another
+/// user's name is outside the policy's `mfa/${aws:username}*`.
+#[test]
+fn a_virtual_mfa_device_is_deleted_only_while_not_enabled() {
+    let emu = Emulator::start(world()).unwrap();
+    let s = alice_mfa(&emu);
+    let resp = iam(
+        &emu,
+        s.creds(),
+        "CreateVirtualMFADevice&VirtualMFADeviceName=alice-ci",
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let serial = resp.tag("SerialNumber").unwrap();
+    assert_eq!(emu.unassigned_mfa_serials(), std::slice::from_ref(&serial));
+    let delete = |serial: &str| {
+        iam(
+            &emu,
+            s.creds(),
+            &format!("DeleteVirtualMFADevice&SerialNumber={}", enc(serial)),
+        )
+    };
+    assert_error(
+        &delete(ALICE_SERIAL),
+        409,
+        "DeleteConflict",
+        "MFA Device is in use and must be deactivated before it can be deleted.",
+    );
+    let resp = delete(BOB_SERIAL);
+    assert_eq!(resp.tag("Code").as_deref(), Some("AccessDenied"));
+    let resp = delete(&serial);
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert!(resp.body.starts_with(&format!(
+        "<DeleteVirtualMFADeviceResponse {IAM_NS}><ResponseMetadata>"
+    )));
+    assert_eq!(emu.unassigned_mfa_serials(), Vec::<String>::new());
+    assert_error(
+        &delete(&serial),
+        404,
+        "NoSuchEntity",
+        &format!("VirtualMFADevice with serial number {serial} doesn't exist."),
+    );
+    assert_eq!(emu.mfa_serials("alice"), [ALICE_SERIAL]);
+    assert_eq!(emu.mfa_serials("bob"), [BOB_SERIAL]);
+    // The name is free again.
+    let resp = iam(
+        &emu,
+        s.creds(),
+        "CreateVirtualMFADevice&VirtualMFADeviceName=alice-ci",
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
 }
 
 #[test]
