@@ -1124,6 +1124,9 @@ mod tests {
             Some("1"),
             Some("yes"),
         ];
+        let guard = crate::env::PROCESS_ENV_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for profile in values {
             for non_interactive in values {
                 let mut env = Env::default();
@@ -1155,6 +1158,7 @@ mod tests {
         }
         std::env::remove_var(FAST_PROFILE_ENV);
         std::env::remove_var(FAST_NON_INTERACTIVE_ENV);
+        drop(guard);
         // Anything else is clap's.
         let env = Env::default();
         for args in [
