@@ -396,3 +396,263 @@ fn everything_mfacli_writes_is_private_under_umask_000() {
     };
     assert_eq!(got, all_denied(&targets));
 }
+
+/// The attacker's access key id, in entries shaped exactly like mfacli's.
+const PLANTED_KEY: &str = "ASIAATTACKER00000001";
+
+/// Whether the tests run as root: planting a file as another user (and
+/// becoming one) needs it; otherwise a skip.
+fn root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        skip("the tests do not run as root", "CI runs them as root");
+    }
+    root
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn chown(p: &Path, uid: u32) {
+    std::os::unix::fs::lchown(p, Some(uid), Some(uid)).unwrap();
+}
+
+/// A victim whose first `credential-process prod` cached an MFA session
+/// and role credentials (1 GetSessionToken, 1 AssumeRole), and what the
+/// attacker would plant: the role entry's name, and its text with the
+/// attacker's key id in place of the real one (shape, version, target,
+/// expiry: all as mfacli wrote them).
+struct Victim {
+    h: Home,
+    role_file: String,
+    planted: String,
+    first_key: String,
+}
+
+impl Victim {
+    fn new() -> Self {
+        let h = Home::new();
+        let out = h
+            .mfacli()
+            .args(["credential-process", "prod"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let first_key = json(&stdout(&out))["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let role_file = std::fs::read_dir(h.cache_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .find(|n| generic(n) == "role-prod-*.json")
+            .unwrap();
+        let text = std::fs::read_to_string(h.cache_dir().join(&role_file)).unwrap();
+        assert!(text.contains(&first_key), "{text}");
+        let planted = text.replace(&first_key, PLANTED_KEY);
+        assert_eq!(h.counts(), (1, 1));
+        Victim {
+            h,
+            role_file,
+            planted,
+            first_key,
+        }
+    }
+
+    /// Writes the attacker's entry at `path`, mode 0600, owned by the
+    /// victim: it passes every check on the file itself.
+    fn plant(&self, path: &Path) {
+        let _ = std::fs::remove_file(path);
+        std::fs::write(path, &self.planted).unwrap();
+        chmod(path, 0o600);
+    }
+
+    /// The victim's `credential-process prod` (with `-v`, and a typed code
+    /// for a cache it cannot use: the seed's code could not be recorded
+    /// there; the seed's run used the step before): the key id it printed, checked to be a fresh one from STS
+    /// and not the attacker's, and its stderr.
+    fn run(&self, cache_dir: Option<&Path>) -> String {
+        let mut c = self.h.mfacli();
+        c.args(["-v", "credential-process", "prod"]);
+        if let Some(dir) = cache_dir {
+            c.env("MFACLI_CACHE_DIR", dir)
+                .env_remove("MFACLI_TOTP_SECRET")
+                .args(["--token-code", &self.h.code(1)]);
+        }
+        let out = c.output().unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        let key = json(&stdout(&out))["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(!stdout(&out).contains("ATTACKER"), "{}", stdout(&out));
+        assert!(key.starts_with("ASIA") && key != self.first_key, "{key}");
+        assert!(!err.contains("cache hit: credentials"), "{err}");
+        err
+    }
+}
+
+/// Cache trust, check 1: a cache directory another user owns is not read,
+/// though it is not writable by others and the entry in it is the victim's
+/// own, 0600 and perfectly shaped (the directory's owner can rename any of
+/// the victim's files into place). Nothing is written into it either.
+#[test]
+fn a_cache_dir_another_user_owns_is_never_read() {
+    if !root() {
+        return;
+    }
+    let v = Victim::new();
+    let theirs = tempfile::tempdir().unwrap();
+    let dir = theirs.path().join("cache");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o755);
+    v.plant(&dir.join(&v.role_file));
+    chown(&dir, ATTACKER);
+    let err = v.run(Some(&dir));
+    assert!(
+        err.contains(&format!(
+            "not reading the cache in {}: it is owned by uid {ATTACKER}, not by you (uid 0)",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "the cache directory {} is a shared directory (owner uid {ATTACKER}, mode 0755)",
+            dir.display()
+        )),
+        "{err}"
+    );
+    // A new MFA session (the typed code) and new role credentials.
+    assert_eq!(v.h.counts(), (2, 2));
+    assert_eq!(listing(&dir), ["file 0600 role-prod-*.json"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&v.role_file)).unwrap(),
+        v.planted
+    );
+}
+
+/// Cache trust, check 2: the victim's own cache directory, made writable
+/// by others (0777) or by the attacker's group (0770), is not read: the
+/// attacker drops an entry into it (chowned to the victim here, as a
+/// rename of one of the victim's own files would leave it: 0600, the
+/// victim's, perfectly shaped).
+#[test]
+fn a_cache_dir_others_can_write_is_never_read() {
+    if !root() {
+        return;
+    }
+    for (mode, group) in [(0o777, 0), (0o770, ATTACKER)] {
+        let v = Victim::new();
+        chmod(v.h.path(), 0o755);
+        chmod(&v.h.path().join(".cache"), 0o755);
+        let dir = v.h.cache_dir();
+        let entry = dir.join(&v.role_file);
+        std::os::unix::fs::chown(&dir, None, Some(group)).unwrap();
+        chmod(&dir, mode);
+        std::fs::remove_file(&entry).unwrap();
+        let mut drop = as_attacker(
+            "cat > \"$1\" && chmod 600 \"$1\"",
+            &[entry.display().to_string()],
+        )
+        .unwrap();
+        let mut child = drop.stdin(std::process::Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), v.planted.as_bytes()).unwrap();
+        assert!(wait_bounded(&mut child, "the attacker's drop")
+            .unwrap()
+            .success());
+        assert_eq!(std::fs::metadata(&entry).unwrap().uid(), ATTACKER);
+        chown(&entry, 0);
+        let before = listing(&dir);
+        let err = v.run(Some(&dir));
+        assert!(
+            err.contains(&format!(
+                "not reading the cache in {}: it has mode {mode:04o}, so other users can put files in it",
+                dir.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(v.h.counts(), (2, 2));
+        assert_eq!(
+            std::fs::read_to_string(&entry).unwrap(),
+            v.planted,
+            "the victim wrote into a directory others can write"
+        );
+        assert_eq!(listing(&dir), before);
+    }
+}
+
+/// Cache trust, check 3: an entry owned by another user in the victim's
+/// own 0700 cache directory (root planted it: nobody else could) is not
+/// read, though it is 0600 and perfectly shaped. The session entry beside
+/// it is the victim's and still used.
+#[test]
+fn an_entry_another_user_owns_is_never_read() {
+    if !root() {
+        return;
+    }
+    let v = Victim::new();
+    let entry = v.h.cache_dir().join(&v.role_file);
+    v.plant(&entry);
+    chown(&entry, ATTACKER);
+    let err = v.run(None);
+    assert!(
+        err.contains(&format!(
+            "ignoring cache file {}: owned by uid {ATTACKER} with mode 0600, not written by mfacli for uid 0 (0600)",
+            entry.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(v.h.counts(), (1, 2));
+}
+
+/// Cache trust, check 4: an entry of the victim's own, in its own 0700
+/// directory, but readable by others (0644) or the group (0640), was not
+/// written by mfacli and is not read.
+#[test]
+fn an_entry_others_can_read_is_never_read() {
+    let v = Victim::new();
+    let entry = v.h.cache_dir().join(&v.role_file);
+    let me = std::fs::metadata(v.h.cache_dir()).unwrap().uid();
+    for (mode, roles) in [(0o644, 2), (0o640, 3)] {
+        v.plant(&entry);
+        chmod(&entry, mode);
+        let err = v.run(None);
+        assert!(
+            err.contains(&format!(
+                "ignoring cache file {}: owned by uid {me} with mode {mode:04o}, not written by mfacli",
+                entry.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(v.h.counts(), (1, roles));
+    }
+}
+
+/// Cache trust, check 5: a symlink at the entry's path is not followed,
+/// though its target is the victim's own 0600 file with a perfectly shaped
+/// entry; the target is left as it was.
+#[test]
+fn a_symlink_at_an_entry_is_never_followed() {
+    let v = Victim::new();
+    let entry = v.h.cache_dir().join(&v.role_file);
+    let target = v.h.path().join("elsewhere.json");
+    v.plant(&target);
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(&target, &entry).unwrap();
+    let err = v.run(None);
+    assert!(
+        err.contains(&format!(
+            "ignoring cache file {}: it is a symbolic link",
+            entry.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(v.h.counts(), (1, 2));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), v.planted);
+    assert!(!std::fs::symlink_metadata(&entry).unwrap().is_symlink());
+}
