@@ -5,7 +5,7 @@
 //! Every planted input passes every check but the one under test, and the
 //! expected sets are spelled out here, not taken from the implementation.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
@@ -655,4 +655,108 @@ fn a_symlink_at_an_entry_is_never_followed() {
     assert_eq!(v.h.counts(), (1, 2));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), v.planted);
     assert!(!std::fs::symlink_metadata(&entry).unwrap().is_symlink());
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The name of the victim's cache file whose [`generic`] form is `pattern`.
+fn cache_name(h: &Home, pattern: &str) -> String {
+    let names: Vec<String> = std::fs::read_dir(h.cache_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .filter(|n| generic(n) == pattern)
+        .collect();
+    assert_eq!(names.len(), 1, "{pattern}: {names:?}");
+    names[0].clone()
+}
+
+/// Locks, check 1: what sits at a lock's path in the victim's own 0700
+/// cache directory and is not the victim's regular file (a symlink to a
+/// file to clobber or to create, a FIFO nobody reads, a file another user
+/// owns and holds the lock on) is refused with a warning naming it: the
+/// victim neither waits nor creates, truncates or locks anything through
+/// it, and gets its credentials from STS.
+#[test]
+fn a_lock_that_is_not_the_victims_own_file_is_refused() {
+    let v = Victim::new();
+    let h = &v.h;
+    let lock = h.cache_dir().join(cache_name(h, "role-prod-*.lock"));
+    let entry = h.cache_dir().join(&v.role_file);
+    let precious = h.path().join("precious");
+    std::fs::write(&precious, "the victim's file\n").unwrap();
+    let created = h.path().join("created-through-the-lock");
+    let mut roles = 1;
+    let mut run = |what: &str, warning: &str| {
+        std::fs::remove_file(&entry).unwrap();
+        let start = std::time::Instant::now();
+        let out = h
+            .mfacli()
+            .args(["credential-process", "prod", "--lock-timeout", "20s"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{what}: {err}");
+        assert!(
+            err.contains(&format!("ignoring lock file {}: {warning}", lock.display())),
+            "{what}: {err}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: waited {:?}",
+            start.elapsed()
+        );
+        roles += 1;
+        assert_eq!(h.counts(), (1, roles), "{what}");
+    };
+    for target in [&precious, &created] {
+        std::fs::remove_file(&lock).unwrap();
+        std::os::unix::fs::symlink(target, &lock).unwrap();
+        run("a symlink", "it is a symbolic link");
+    }
+    std::fs::remove_file(&lock).unwrap();
+    mkfifo(&lock);
+    run("a FIFO nobody reads", "it is a FIFO (named pipe)");
+    // With a reader the open succeeds: the descriptor's type refuses it.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&lock)
+        .unwrap();
+    run("a FIFO being read", "it is a FIFO (named pipe)");
+    drop(reader);
+    // Another user's file, locked (the attacker needs only a descriptor
+    // opened before the directory became private: the test holds one).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        chmod(&lock, 0o600);
+        chown(&lock, ATTACKER);
+        let held = std::fs::File::open(&lock).unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        let locked = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&held),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        assert_eq!(locked, 0);
+        run(
+            "another user's file, locked",
+            &format!("it is owned by uid {ATTACKER}, not by you (uid 0)"),
+        );
+        drop(held);
+    } else {
+        skip("the tests do not run as root", "CI runs them as root");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "the victim's file\n"
+    );
+    assert!(!created.exists(), "a file was created through the lock");
 }
