@@ -760,3 +760,137 @@ fn a_lock_that_is_not_the_victims_own_file_is_refused() {
     );
     assert!(!created.exists(), "a file was created through the lock");
 }
+
+/// Locks, check 2: uid 65534 holds the lock on the victim's own lock file
+/// (readable, 0644: flock needs only a read descriptor) in a cache
+/// directory the attacker owns. The victim refuses the directory up front,
+/// clearly, and does not wait: its credentials come from STS at once and
+/// nothing of it is written there.
+#[test]
+fn a_lock_held_by_another_user_in_their_directory_never_makes_the_victim_wait() {
+    if !root() || !have("flock") {
+        return;
+    }
+    let v = Victim::new();
+    let theirs = tempfile::tempdir().unwrap();
+    chmod(theirs.path(), 0o755);
+    let dir = theirs.path().join("cache");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o755);
+    let lock = dir.join(cache_name(&v.h, "role-prod-*.lock"));
+    std::fs::write(&lock, "").unwrap();
+    chmod(&lock, 0o644);
+    chown(&dir, ATTACKER);
+    let mut holder = as_attacker(
+        "exec 3<\"$1\" && flock -x 3 && echo held && exec sleep 600",
+        &[lock.display().to_string()],
+    )
+    .unwrap()
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "held\n");
+    let before = listing(&dir);
+    let start = std::time::Instant::now();
+    let out =
+        v.h.mfacli()
+            .args(["credential-process", "prod", "--lock-timeout", "30s"])
+            .env("MFACLI_CACHE_DIR", &dir)
+            .env_remove("MFACLI_TOTP_SECRET")
+            .args(["--token-code", &v.h.code(1)])
+            .output()
+            .unwrap();
+    let waited = start.elapsed();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "waited {waited:?}"
+    );
+    assert!(
+        err.contains(&format!(
+            "not reading the cache in {}: it is owned by uid {ATTACKER}, not by you (uid 0)",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("waiting for another mfacli"), "{err}");
+    assert!(!stdout(&out).contains("ATTACKER"));
+    assert_eq!(v.h.counts(), (2, 2));
+    assert_eq!(listing(&dir), before);
+    assert_eq!(before, ["file 0644 role-prod-*.lock"]);
+}
+
+/// Locks, check 3: `clear --all` removes the victim's own idle lock files
+/// and nothing else: not another user's (planted by root in the victim's
+/// 0700 directory), not a symlink (nor its target); and in a directory
+/// another user owns, nothing at all, the victim's own files included.
+#[test]
+fn clear_removes_only_the_victims_own_idle_locks() {
+    let v = Victim::new();
+    let h = &v.h;
+    let cache = h.cache_dir();
+    let precious = h.path().join("precious");
+    std::fs::write(&precious, "the victim's file\n").unwrap();
+    std::os::unix::fs::symlink(&precious, cache.join("session-linked.lock")).unwrap();
+    let is_root = root();
+    if is_root {
+        let theirs = cache.join("role-planted.lock");
+        std::fs::write(&theirs, "").unwrap();
+        chmod(&theirs, 0o600);
+        chown(&theirs, ATTACKER);
+    }
+    let out = h.mfacli().args(["clear", "--all"]).output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // The session and role entries, and their two lock files.
+    assert!(
+        err.contains("removed 2 cached credential files and 2 lock files"),
+        "{err}"
+    );
+    let mut left = vec![
+        "file 0600 totp-*.json",
+        "file 0600 totp-*.lock",
+        "link 0777 session-linked.lock",
+    ];
+    if is_root {
+        left.push("file 0600 role-planted.lock");
+    }
+    left.sort();
+    assert_eq!(listing(&cache), left);
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "the victim's file\n"
+    );
+
+    // The same cache, now in a directory another user owns.
+    if !is_root {
+        return;
+    }
+    let v = Victim::new();
+    let theirs = tempfile::tempdir().unwrap();
+    let dir = theirs.path().join("cache");
+    std::fs::rename(v.h.cache_dir(), &dir).unwrap();
+    chmod(&dir, 0o755);
+    chown(&dir, ATTACKER);
+    let before = listing(&dir);
+    let out =
+        v.h.mfacli()
+            .env("MFACLI_CACHE_DIR", &dir)
+            .args(["clear", "--all", "--totp-state"])
+            .output()
+            .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("removed 0 cached credential files\n"), "{err}");
+    assert_eq!(listing(&dir), before);
+    assert_eq!(before.len(), 6, "{before:?}");
+}
