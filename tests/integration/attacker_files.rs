@@ -894,3 +894,62 @@ fn clear_removes_only_the_victims_own_idle_locks() {
     assert_eq!(listing(&dir), before);
     assert_eq!(before.len(), 6, "{before:?}");
 }
+
+/// Locks, check 4: the credentials file's lock (`credentials.mfacli-lock`
+/// beside it) that is a symlink (to a file to clobber, or to one to
+/// create) or a FIFO (nobody reading, or being read) stops the write with
+/// an error naming it: the credentials file, the link's target and the
+/// FIFO are left as they were, and nothing waits.
+#[test]
+fn a_credentials_lock_that_is_not_a_regular_file_stops_the_write() {
+    let h = Home::new();
+    let lock = h.path().join(".aws/credentials.mfacli-lock");
+    let precious = h.path().join("precious");
+    std::fs::write(&precious, "the victim's file\n").unwrap();
+    let created = h.path().join("created-through-the-lock");
+    let before = std::fs::read_to_string(h.credentials()).unwrap();
+    let write = |what: &str, reason: &str| {
+        let start = std::time::Instant::now();
+        let out = h
+            .mfacli()
+            .args(["assume", "prod", "--write-profile", "prod-temp"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains(&format!(
+                "lock file {} {reason}; remove it and try again",
+                lock.display()
+            )),
+            "{what}: {err}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{what}: {:?}",
+            start.elapsed()
+        );
+        assert_eq!(std::fs::read_to_string(h.credentials()).unwrap(), before);
+    };
+    for target in [&precious, &created] {
+        let _ = std::fs::remove_file(&lock);
+        std::os::unix::fs::symlink(target, &lock).unwrap();
+        write("a symlink", "is a symbolic link");
+    }
+    std::fs::remove_file(&lock).unwrap();
+    mkfifo(&lock);
+    write("a FIFO nobody reads", "is not a regular file");
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&lock)
+        .unwrap();
+    write("a FIFO being read", "is not a regular file");
+    drop(reader);
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "the victim's file\n"
+    );
+    assert!(!created.exists(), "a file was created through the lock");
+    assert!(!h.path().join(".aws/credentials.mfacli-bak").exists());
+}
