@@ -294,26 +294,53 @@ impl Cache {
         }
         // No symlink followed, and the open descriptor must be our own
         // regular file: a lock swapped for a link must not make mfacli
-        // create or lock a file elsewhere.
-        let Ok(file) = OpenOptions::new()
+        // create or lock a file elsewhere. O_NONBLOCK: opening a FIFO
+        // nobody reads would otherwise block forever, past any timeout.
+        let file = match OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
             .open(&path)
-        else {
-            return Ok(None);
+        {
+            Ok(file) => file,
+            Err(_) => {
+                // A symlink (ELOOP) or a FIFO without a reader (ENXIO) was
+                // put there: say so. Anything else is a cache that cannot
+                // be written (read-only, full), which goes on quietly.
+                if let Ok(m) = fs::symlink_metadata(&path) {
+                    if !m.file_type().is_file() {
+                        self.log.warn(&format!(
+                            "ignoring lock file {}: it is {}, not a regular file of this user",
+                            path.display(),
+                            crate::fsread::kind_of(m.file_type())
+                        ));
+                    }
+                }
+                return Ok(None);
+            }
         };
         match file.metadata() {
             Ok(m) if m.file_type().is_file() && m.uid() == crate::fsread::euid() => {}
-            _ => {
+            Ok(m) if m.file_type().is_file() => {
                 self.log.warn(&format!(
-                    "ignoring lock file {}: not a regular file of this user",
-                    path.display()
+                    "ignoring lock file {}: it is owned by uid {}, not by you (uid {})",
+                    path.display(),
+                    m.uid(),
+                    crate::fsread::euid()
                 ));
                 return Ok(None);
             }
+            Ok(m) => {
+                self.log.warn(&format!(
+                    "ignoring lock file {}: it is {}, not a regular file of this user",
+                    path.display(),
+                    crate::fsread::kind_of(m.file_type())
+                ));
+                return Ok(None);
+            }
+            Err(_) => return Ok(None),
         }
         let start = Instant::now();
         let mut announced = false;
@@ -659,6 +686,29 @@ mod tests {
         let got = c.lock("k", Duration::from_millis(100), || {}).unwrap();
         assert!(got.is_none(), "a FIFO is no lock file");
         assert!(fs::symlink_metadata(&path).unwrap().file_type().is_fifo());
+    }
+
+    /// A FIFO nobody reads, at a lock's path: opening it for writing
+    /// would block forever (past any lock timeout); it is refused at once.
+    #[test]
+    fn lock_does_not_block_on_a_fifo_nobody_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("cache"));
+        c.ensure_dir().unwrap();
+        let path = c.path("k.lock");
+        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+        assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let c2 = c.clone();
+        std::thread::spawn(move || {
+            let got = c2.lock("k", Duration::from_millis(100), || {});
+            let _ = tx.send(got.map(|g| g.is_some()));
+        });
+        let got = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("lock() blocked on a FIFO");
+        assert!(!got.unwrap(), "a FIFO is no lock file");
     }
 
     #[test]

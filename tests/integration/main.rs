@@ -7,6 +7,7 @@
 
 mod util;
 
+mod attacker_files;
 mod ci;
 mod clock;
 mod console;
@@ -30,7 +31,7 @@ mod output_edge;
 mod policies;
 mod real_endpoints;
 mod reliability;
-mod self_service;
+pub(crate) mod self_service;
 mod server;
 mod server_attacks;
 mod server_profiles;
