@@ -9,10 +9,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE="${1:-release}"
 TARGET="${MFACLI_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+LINK=()
 case "$TARGET" in
     *-linux-gnu | *-linux-musl) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;;
 esac
-cargo build --profile "$PROFILE" --locked --quiet --target "$TARGET" --bin mfacli >&2
+# glibc: pack the binary's 12 000 relative relocations (DT_RELR; glibc >=
+# 2.36 at build time, nothing at run time for a static binary): start-up's
+# own relocation pass is 40 k instructions shorter. A link argument, so
+# given to the binary's crate alone: the dependencies' builds are shared.
+case "$TARGET" in
+    *-linux-gnu) LINK=(-- -C link-arg=-Wl,-z,pack-relative-relocs) ;;
+esac
+cargo rustc --profile "$PROFILE" --locked --quiet --target "$TARGET" --bin mfacli ${LINK[@]+"${LINK[@]}"} >&2
 dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 [ "$PROFILE" = dev ] && PROFILE=debug
 echo "$dir/$TARGET/$PROFILE/mfacli"
