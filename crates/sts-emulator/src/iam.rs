@@ -523,26 +523,12 @@ impl State {
         let mut v = Validation::default();
         let serial = p.get("SerialNumber");
         v.required(serial, "serialNumber");
-        v.string(
-            serial,
-            "serialNumber",
-            9,
-            256,
-            Some((r"[\w+=/:,.@-]+", |c| is_word(c) || "+=/:,.@-".contains(c))),
-        );
+        serial_number(&mut v, serial);
         v.finish()?;
         let serial = serial.unwrap_or_default();
         self.authorize(caller, "iam:DeleteVirtualMFADevice", serial, serial, now)?;
         let account = self.caller_principal(&caller.identity).account;
-        let Some(index) = self
-            .devices
-            .iter()
-            .position(|d| d.serial == serial && d.account == account)
-        else {
-            return Err(no_such_entity(format!(
-                "VirtualMFADevice with serial number {serial} doesn't exist."
-            )));
-        };
+        let index = self.device_index(serial, &account)?;
         if self.devices[index].user.is_some() {
             return Err(StsError::new(
                 409,
@@ -552,6 +538,19 @@ impl State {
         }
         self.devices.remove(index);
         Ok(())
+    }
+
+    /// Where the virtual MFA device `serial` of `account` is, or IAM's
+    /// `NoSuchEntity`.
+    fn device_index(&self, serial: &str, account: &str) -> Result<usize, StsError> {
+        self.devices
+            .iter()
+            .position(|d| d.serial == serial && d.account == account)
+            .ok_or_else(|| {
+                no_such_entity(format!(
+                    "VirtualMFADevice with serial number {serial} doesn't exist."
+                ))
+            })
     }
 
     fn enable_mfa_device(
@@ -564,13 +563,7 @@ impl State {
         let serial = p.get("SerialNumber");
         v.required(p.get("UserName"), "userName");
         v.required(serial, "serialNumber");
-        v.string(
-            serial,
-            "serialNumber",
-            9,
-            256,
-            Some((r"[\w+=/:,.@-]+", |c| is_word(c) || "+=/:,.@-".contains(c))),
-        );
+        serial_number(&mut v, serial);
         let codes = [p.get("AuthenticationCode1"), p.get("AuthenticationCode2")];
         for (code, member) in codes
             .iter()
@@ -589,15 +582,7 @@ impl State {
         let user = self.target_user(caller, p, "iam:EnableMFADevice", now)?;
         let serial = serial.unwrap_or_default();
         let account = self.world.users[user].account.clone();
-        let Some(index) = self
-            .devices
-            .iter()
-            .position(|d| d.serial == serial && d.account == account)
-        else {
-            return Err(no_such_entity(format!(
-                "VirtualMFADevice with serial number {serial} doesn't exist."
-            )));
-        };
+        let index = self.device_index(serial, &account)?;
         if self.devices[index].user.is_some() {
             return Err(already_exists("MFA Device is already in use."));
         }
@@ -618,6 +603,17 @@ impl State {
         device.enabled = Some(whole_seconds(now));
         Ok(())
     }
+}
+
+/// IAM's `SerialNumber` constraints (length 9 to 256, `[\w+=/:,.@-]+`).
+fn serial_number(v: &mut Validation, serial: Option<&str>) {
+    v.string(
+        serial,
+        "serialNumber",
+        9,
+        256,
+        Some((r"[\w+=/:,.@-]+", |c| is_word(c) || "+=/:,.@-".contains(c))),
+    );
 }
 
 /// Two codes for consecutive steps, the second no later than the next step:
