@@ -488,6 +488,23 @@ fn another_users_idle_connections_close_soon_and_beyond_its_share_are_held_unans
     let (after, bytes) = refused[0];
     assert!(after >= Duration::from_millis(1500), "{after:?}");
     assert_eq!(bytes, 0);
+    // Its closed connections left the table: the same user is admitted
+    // again (closed at its first-byte deadline, not parked).
+    let (after, _) = time_to_close(connect_as(65534, local)).join().unwrap();
+    assert!(after < Duration::from_millis(1500), "{after:?}");
+}
+
+#[test]
+fn a_finished_connection_leaves_the_table() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let conns = Arc::new(Mutex::new(Conns::default()));
+    let task = tokio::spawn(std::future::pending::<()>()).abort_handle();
+    lock(&conns).open.insert(7, (Peer::Own, task));
+    drop(Registered(Arc::clone(&conns), 7));
+    assert!(lock(&conns).open.is_empty());
 }
 
 #[test]
