@@ -301,4 +301,18 @@ mod tests {
         assert!(!terminal_may_have_sent(libc::SIGTERM));
         assert!(!terminal_may_have_sent(libc::SIGHUP));
     }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn wait_takes_the_signal_and_knows_a_process_sent_it() {
+        std::thread::spawn(|| {
+            raise_blocked(libc::SIGUSR2);
+            assert_eq!(pending(&[libc::SIGUSR2]), Some(libc::SIGUSR2));
+            // pthread_kill is a process's signal (SI_TKILL), not the kernel's.
+            assert_eq!(wait(&[libc::SIGUSR2]).unwrap(), (libc::SIGUSR2, true));
+            assert_eq!(pending(&[libc::SIGUSR2]), None);
+        })
+        .join()
+        .unwrap();
+    }
 }

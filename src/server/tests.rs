@@ -379,7 +379,7 @@ fn the_error_body_has_the_message_and_the_hint() {
 
 #[test]
 fn the_margin_is_at_least_the_sdks_or_half_the_session() {
-    assert_eq!(margin_for(300, 3600), SDK_MARGIN_SECS);
+    assert_eq!(margin_for(300, 3600), 900);
     assert_eq!(margin_for(1200, 3600), 1200);
     assert_eq!(margin_for(300, 1200), 600);
     assert_eq!(margin_for(0, 901), 450);
