@@ -219,14 +219,17 @@ mod tests {
         );
     }
 
-    /// What the server's reader makes of `head`, sent at once.
-    fn read_back(head: Vec<u8>) -> Result<Request, ReadError> {
+    /// What the server's reader makes of `head`, sent in two writes (the
+    /// first `split` bytes, a pause, the rest).
+    fn read_back(head: Vec<u8>, split: usize) -> Result<Request, ReadError> {
         use std::io::Write;
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let writer = std::thread::spawn(move || {
             let mut c = std::net::TcpStream::connect(addr).unwrap();
-            let _ = c.write_all(&head);
+            let _ = c.write_all(&head[..split]);
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = c.write_all(&head[split..]);
             // Kept open until the reader is done.
             std::thread::sleep(Duration::from_millis(500));
         });
@@ -252,8 +255,15 @@ mod tests {
             let pad = len - start.len() - 4;
             format!("{start}{}\r\n\r\n", "a".repeat(pad)).into_bytes()
         };
-        assert_eq!(read_back(head(MAX_HEAD)).unwrap().path, "/creds/prod");
-        assert_eq!(read_back(head(4096)).unwrap().path, "/creds/prod");
-        assert_eq!(read_back(head(MAX_HEAD + 1)), Err(ReadError::TooLarge));
+        assert_eq!(read_back(head(MAX_HEAD), 0).unwrap().path, "/creds/prod");
+        assert_eq!(read_back(head(4096), 0).unwrap().path, "/creds/prod");
+        // Reads never go past MAX_HEAD, even when the first piece leaves
+        // the later 1 KiB reads out of step with it.
+        for split in [0, 100] {
+            assert_eq!(
+                read_back(head(MAX_HEAD + 1), split),
+                Err(ReadError::TooLarge)
+            );
+        }
     }
 }
