@@ -515,3 +515,42 @@ fn exit_codes_follow_the_shell() {
     assert_eq!(signals::exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
     assert_eq!(signals::exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
 }
+
+/// The real fetcher over a bastion and three targets (no network: only
+/// planning is called).
+fn chain_fetcher(config: &str) -> (tempfile::TempDir, ChainFetcher) {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        "[bastion]\naws_access_key_id = AKIAALICE0EXAMPLE001\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::write(&cfg, "").unwrap();
+    let sources = crate::plan::Sources {
+        config: crate::config::Config::parse(config, std::path::Path::new("/c.toml")).unwrap(),
+        aws: crate::aws_files::AwsFiles::load_from(creds, cfg).unwrap(),
+        overrides: Default::default(),
+        env: crate::env::Env::from_pairs([("MFACLI_CACHE_DIR", dir.path().join("cache"))]),
+        flag_policy: None,
+    };
+    let log = Log {
+        level: crate::log::Level::Quiet,
+        color: false,
+    };
+    (dir, ChainFetcher::new(sources, log))
+}
+
+#[test]
+fn the_chain_fetchers_margin_follows_the_targets_session() {
+    let config = "[bastion]\nmfa_serial = \"arn:aws:iam::111111111111:mfa/alice\"\n\
+        [targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\
+        [targets.short]\nrole_arn = \"arn:aws:iam::222222222222:role/Short\"\nduration = \"20m\"\n";
+    let (_d, f) = chain_fetcher(config);
+    assert_eq!(f.margin_secs("prod").unwrap(), 900);
+    assert_eq!(f.margin_secs("short").unwrap(), 600, "half of 20 minutes");
+    assert!(f.margin_secs("nope").is_err());
+    let (_d, f) = chain_fetcher(&format!("refresh_margin = \"25m\"\n{config}"));
+    assert_eq!(f.margin_secs("prod").unwrap(), 1500);
+}
