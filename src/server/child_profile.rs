@@ -236,6 +236,10 @@ mod tests {
         );
         let out = config_text("", None);
         assert!(out.ends_with("[profile mfacli-exec]\n"), "{out}");
+        // `[ default ]` is the default profile to the SDKs (they trim the
+        // name) but not to botocore: nothing of it is copied.
+        let out = config_text("[ default ]\nregion = r1\n", Some("r1"));
+        assert!(out.ends_with("[profile mfacli-exec]\n"), "{out}");
     }
 
     #[test]
@@ -256,6 +260,17 @@ mod tests {
             kept_lines("[default]\n; c\n# c\n\n  stray = 1\nregion = r\n  sub = 2\nrole_arn = a\n  sub = 3\n"),
             "region = r\n  sub = 2\n"
         );
+        // A comment or a blank line does not end a kept property's
+        // indented lines.
+        for between in ["# c\n", "; c\n", "\n"] {
+            assert_eq!(
+                kept_lines(&format!(
+                    "[default]\ns3 =\n{between}  addressing_style = path\n"
+                )),
+                "s3 =\n  addressing_style = path\n",
+                "{between:?}"
+            );
+        }
     }
 
     fn aws_files(dir: &Path, config: &str, credentials: &str) -> AwsFiles {
