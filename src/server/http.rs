@@ -174,13 +174,19 @@ mod tests {
         }
     }
 
-    /// What `respond` writes for `status` and `body`, read back.
+    /// What `respond` writes for `status` and `body`, read back by a
+    /// client reading meanwhile.
     fn response(status: u16, body: Option<&str>) -> String {
         use std::io::Read;
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (server, _) = l.accept().unwrap();
         server.set_nonblocking(true).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut out = String::new();
+            client.read_to_string(&mut out).unwrap();
+            out
+        });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -189,9 +195,19 @@ mod tests {
             let s = TcpStream::from_std(server).unwrap();
             respond(&s, status, body).await;
         });
-        let mut out = String::new();
-        client.read_to_string(&mut out).unwrap();
-        out
+        reader.join().unwrap()
+    }
+
+    #[test]
+    fn a_body_larger_than_the_socket_buffer_is_written_whole() {
+        // The kernel takes it in pieces: WouldBlock means wait, not fail.
+        let body = "x".repeat(8 << 20);
+        let out = response(200, Some(&body));
+        assert!(
+            out.ends_with(&format!("\r\n\r\n{body}")),
+            "{} bytes",
+            out.len()
+        );
     }
 
     #[test]
