@@ -315,4 +315,37 @@ mod tests {
         .join()
         .unwrap();
     }
+
+    #[test]
+    fn block_holds_back_the_forwarded_signals_and_sigchld() {
+        assert_eq!(
+            all(),
+            [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGHUP,
+                libc::SIGWINCH,
+                libc::SIGCHLD
+            ]
+        );
+        // In a thread of its own: the mask is per thread.
+        std::thread::spawn(|| {
+            block().unwrap();
+            // SAFETY: reads this thread's mask into a zeroed local.
+            let mask = unsafe {
+                let mut m = std::mem::zeroed::<libc::sigset_t>();
+                assert_eq!(
+                    libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut m),
+                    0
+                );
+                m
+            };
+            for sig in all() {
+                // SAFETY: reads a filled set.
+                assert_eq!(unsafe { libc::sigismember(&mask, sig) }, 1, "{sig}");
+            }
+        })
+        .join()
+        .unwrap();
+    }
 }
