@@ -694,5 +694,8 @@ mod tests {
             crate::mfa::totp::Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "test").unwrap();
         let (c1, c2) = enable_codes(&seed, 59);
         assert_eq!((c1.as_str(), c2.as_str()), ("755224", "287082"));
+        // At 89 s the steps are 1 and 2 (59 s / 30 would be step 0 again).
+        let (c1, c2) = enable_codes(&seed, 89);
+        assert_eq!((c1.as_str(), c2.as_str()), ("287082", "359152"));
     }
 }
