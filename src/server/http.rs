@@ -177,12 +177,18 @@ mod tests {
     /// What `respond` writes for `status` and `body`, read back by a
     /// client reading meanwhile.
     fn response(status: u16, body: Option<&str>) -> String {
+        response_read_after(status, body, Duration::ZERO)
+    }
+
+    /// As [`response`], the client starting to read after `delay`.
+    fn response_read_after(status: u16, body: Option<&str>, delay: Duration) -> String {
         use std::io::Read;
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (server, _) = l.accept().unwrap();
         server.set_nonblocking(true).unwrap();
         let reader = std::thread::spawn(move || {
+            std::thread::sleep(delay);
             let mut out = String::new();
             client.read_to_string(&mut out).unwrap();
             out
@@ -200,9 +206,11 @@ mod tests {
 
     #[test]
     fn a_body_larger_than_the_socket_buffer_is_written_whole() {
-        // The kernel takes it in pieces: WouldBlock means wait, not fail.
-        let body = "x".repeat(8 << 20);
-        let out = response(200, Some(&body));
+        // More than loopback's socket buffers hold (a few MB) while the
+        // client is not reading yet: the writes must meet WouldBlock, which
+        // means wait, not fail.
+        let body = "x".repeat(32 << 20);
+        let out = response_read_after(200, Some(&body), Duration::from_millis(300));
         assert!(
             out.ends_with(&format!("\r\n\r\n{body}")),
             "{} bytes",
