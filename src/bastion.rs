@@ -18,7 +18,7 @@ use crate::log::Log;
 use crate::plan::{SessionPlan, Sources};
 use crate::secret::{LongTermKeys, TemporaryCredentials};
 use crate::sts::{Signer, StsClient};
-use crate::types::{MfaSerial, Partition};
+use crate::types::{MfaSerial, Partition, TokenCode};
 
 /// How long `rotate` waits for STS to accept the new key.
 pub(crate) const PROPAGATION_BUDGET: Duration = Duration::from_secs(30);
@@ -81,16 +81,20 @@ impl SelfService {
         let id = sts
             .get_caller_identity(Signer::Temporary(&self.session))
             .map_err(chain::sts_user_error)?;
-        id.arn
-            .rsplit_once(":user/")
-            .map(|(_, p)| p.rsplit('/').next().unwrap_or(p).to_owned())
-            .ok_or_else(|| {
-                UserError::new(format!(
-                    "the bastion profile's keys belong to {}, not to an IAM user",
-                    id.arn
-                ))
-            })
+        user_name_of(&id.arn)
     }
+}
+
+/// The IAM user name in a caller ARN (`arn:aws:iam::1:user/path/alice`:
+/// `alice`); an error for anything but an IAM user.
+fn user_name_of(arn: &str) -> Result<String, UserError> {
+    arn.rsplit_once(":user/")
+        .map(|(_, p)| p.rsplit('/').next().unwrap_or(p).to_owned())
+        .ok_or_else(|| {
+            UserError::new(format!(
+                "the bastion profile's keys belong to {arn}, not to an IAM user"
+            ))
+        })
 }
 
 /// What `rotate` did.
@@ -196,27 +200,8 @@ pub(crate) fn rotate(
 
     log.verbose("calling IAM ListAccessKeys");
     let keys = ss.iam.list_access_keys()?;
-    if keys.len() >= 2 {
-        let other = keys.iter().find(|k| k.access_key_id != old_id).map_or_else(
-            || keys[1].access_key_id.clone(),
-            |k| k.access_key_id.clone(),
-        );
-        return Err(UserError::new(format!(
-            "nothing changed: the IAM user has two access keys already, {}; IAM allows two, so a new one cannot be created",
-            describe_keys(&keys, &old_id)
-        ))
-        .hint(format!(
-            "delete the key that is not in [{profile}] of {}: `{}`, then run `mfacli rotate` again",
-            path.display(),
-            delete_hint(&other)
-        )));
-    }
-    if !keys.iter().any(|k| k.access_key_id == old_id) {
-        return Err(UserError::new(format!(
-            "nothing changed: the key in [{profile}] ({old_id}) is not one of this IAM user's keys ({})",
-            describe_keys(&keys, &old_id)
-        ))
-        .hint("check that the bastion profile and mfa_serial belong to the same IAM user"));
+    if let Some(e) = refusal_before_create(&keys, &old_id, &profile, &path) {
+        return Err(e);
     }
 
     let plan = format!(
@@ -340,6 +325,39 @@ pub(crate) fn rotate(
     }))
 }
 
+/// Why `rotate` must not create a key, from IAM's list of the user's keys:
+/// two already (IAM's limit), or none of them the one in the file.
+fn refusal_before_create(
+    keys: &[AccessKeyInfo],
+    old_id: &str,
+    profile: &str,
+    path: &Path,
+) -> Option<UserError> {
+    if keys.len() >= 2 {
+        let other = keys.iter().find(|k| k.access_key_id != old_id).map_or_else(
+            || keys[1].access_key_id.clone(),
+            |k| k.access_key_id.clone(),
+        );
+        return Some(UserError::new(format!(
+            "nothing changed: the IAM user has two access keys already, {}; IAM allows two, so a new one cannot be created",
+            describe_keys(keys, old_id)
+        ))
+        .hint(format!(
+            "delete the key that is not in [{profile}] of {}: `{}`, then run `mfacli rotate` again",
+            path.display(),
+            delete_hint(&other)
+        )));
+    }
+    if !keys.iter().any(|k| k.access_key_id == old_id) {
+        return Some(UserError::new(format!(
+            "nothing changed: the key in [{profile}] ({old_id}) is not one of this IAM user's keys ({})",
+            describe_keys(keys, old_id)
+        ))
+        .hint("check that the bastion profile and mfa_serial belong to the same IAM user"));
+    }
+    None
+}
+
 /// The rotate lock of `profile` (in the cache directory), waiting up to
 /// the lock timeout for a rotate in progress.
 fn rotate_lock(
@@ -393,10 +411,15 @@ fn wait_until_accepted(plan: &SessionPlan, keys: &LongTermKeys, log: &Log) -> Re
                 }
                 log.verbose(&format!("STS refused the new key so far: {e}"));
                 std::thread::sleep(delay.min(left));
-                delay = (delay * 2).min(Duration::from_secs(8));
+                delay = next_delay(delay);
             }
         }
     }
+}
+
+/// The pause before the next try: doubled, at most 8 s.
+fn next_delay(delay: Duration) -> Duration {
+    (delay * 2).min(Duration::from_secs(8))
 }
 
 /// Moves the cached MFA session (and role credentials keyed by the access
@@ -496,9 +519,7 @@ pub(crate) fn add_virtual(
         .and_then(|seed| {
             store(&device)?;
             let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
-            // Two consecutive steps: the previous one and the current one.
-            let step = crate::mfa::totp::STEP_SECS;
-            let (c1, c2) = (seed.code_at(now - step), seed.code_at(now));
+            let (c1, c2) = enable_codes(&seed, now);
             log.verbose(&format!(
                 "calling IAM EnableMFADevice {} for {user}",
                 device.serial
@@ -545,6 +566,13 @@ fn undo_create(iam: &IamClient, log: &Log, serial: &str, error: UserError) -> Ad
     }
 }
 
+/// The two consecutive codes EnableMFADevice takes at `now`: the previous
+/// step's and the current one's.
+fn enable_codes(seed: &crate::mfa::totp::Seed, now: u64) -> (TokenCode, TokenCode) {
+    let step = crate::mfa::totp::STEP_SECS;
+    (seed.code_at(now - step), seed.code_at(now))
+}
+
 pub(crate) fn list_devices(sources: &Sources, log: &Log) -> Result<Vec<MfaDeviceInfo>, UserError> {
     let ss = SelfService::open(sources, log)?;
     log.verbose("calling IAM ListMFADevices");
@@ -564,11 +592,15 @@ pub(crate) fn cached_key_created(
         .long_term_keys(&ss.plan.bastion_profile)?
         .access_key_id;
     let keys = ss.iam.list_access_keys()?;
-    Ok(Some(
-        keys.into_iter()
-            .find(|k| k.access_key_id == id)
-            .and_then(|k| k.created),
-    ))
+    Ok(Some(created_of(keys, &id)))
+}
+
+/// The creation date of key `id` in IAM's list (`None`: not listed, or no
+/// date).
+fn created_of(keys: Vec<AccessKeyInfo>, id: &str) -> Option<DateTime<Utc>> {
+    keys.into_iter()
+        .find(|k| k.access_key_id == id)
+        .and_then(|k| k.created)
 }
 
 /// Writes `keys` into `[profile]` of the credentials file with the hardened
@@ -593,4 +625,123 @@ fn write_long_term_keys(
         )
     })
     .map_err(|e| e.into_user_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn key(id: &str, active: bool, created: Option<DateTime<Utc>>) -> AccessKeyInfo {
+        AccessKeyInfo {
+            access_key_id: id.into(),
+            active,
+            created,
+        }
+    }
+
+    #[test]
+    fn the_partition_comes_from_the_device_arn() {
+        let serial = |s: &str| s.parse::<MfaSerial>().unwrap();
+        assert_eq!(
+            partition(&serial("arn:aws-cn:iam::123456789012:mfa/alice")),
+            Partition::AwsCn
+        );
+        assert_eq!(
+            partition(&serial("arn:aws-us-gov:iam::123456789012:mfa/alice")),
+            Partition::AwsUsGov
+        );
+    }
+
+    #[test]
+    fn the_user_name_is_the_last_part_of_a_user_arn() {
+        assert_eq!(
+            user_name_of("arn:aws:iam::123456789012:user/alice").unwrap(),
+            "alice"
+        );
+        assert_eq!(
+            user_name_of("arn:aws:iam::123456789012:user/ops/team/bob").unwrap(),
+            "bob"
+        );
+        let e = user_name_of("arn:aws:sts::123456789012:assumed-role/R/s").unwrap_err();
+        assert!(e.message.contains("not to an IAM user"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_described_with_state_date_and_place() {
+        assert_eq!(describe_keys(&[], "AKIAOLD"), "no access keys");
+        let day = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap();
+        assert_eq!(
+            describe_keys(
+                &[key("AKIAOLD", true, Some(day)), key("AKIAOTHER", false, None)],
+                "AKIAOLD"
+            ),
+            "AKIAOLD (active, created 2026-03-04, in the credentials file) and AKIAOTHER (inactive)"
+        );
+        assert_eq!(
+            delete_hint("AKIAX"),
+            "mfacli exec --bastion -- aws iam delete-access-key --access-key-id AKIAX"
+        );
+    }
+
+    #[test]
+    fn rotate_creates_a_key_only_beside_the_files_own_and_alone() {
+        let path = Path::new("/home/a/.aws/credentials");
+        let refusal =
+            |keys: &[AccessKeyInfo]| refusal_before_create(keys, "AKIAOLD", "bastion", path);
+        assert!(refusal(&[key("AKIAOLD", true, None)]).is_none());
+        // Two keys: the hint names the one to delete, never the file's.
+        for keys in [
+            [key("AKIAOLD", true, None), key("AKIAOTHER", true, None)],
+            [key("AKIAOTHER", true, None), key("AKIAOLD", true, None)],
+        ] {
+            let e = refusal(&keys).unwrap();
+            assert!(e.message.contains("two access keys already"), "{e}");
+            let hint = e.hint.unwrap();
+            assert!(hint.contains("--access-key-id AKIAOTHER`"), "{hint}");
+        }
+        // The file's key is not among IAM's: refused, whatever else.
+        for keys in [vec![], vec![key("AKIAOTHER", true, None)]] {
+            let e = refusal(&keys).unwrap();
+            assert!(
+                e.message.contains("is not one of this IAM user's keys"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn created_is_the_date_of_the_files_key() {
+        let (d1, d2) = (
+            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        );
+        let keys = || vec![key("AKIAA", true, Some(d1)), key("AKIAB", true, Some(d2))];
+        assert_eq!(created_of(keys(), "AKIAB"), Some(d2));
+        assert_eq!(created_of(keys(), "AKIAA"), Some(d1));
+        assert_eq!(created_of(keys(), "AKIAC"), None);
+    }
+
+    #[test]
+    fn the_wait_for_sts_doubles_up_to_eight_seconds() {
+        let mut d = Duration::from_millis(500);
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            d = next_delay(d);
+            seen.push(d.as_millis());
+        }
+        assert_eq!(seen, [1000, 2000, 4000, 8000, 8000, 8000]);
+    }
+
+    #[test]
+    fn enable_takes_the_previous_and_the_current_code() {
+        // RFC 6238's SHA-1 seed: steps 0 and 1 give RFC 4226's first codes.
+        let seed =
+            crate::mfa::totp::Seed::decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "test").unwrap();
+        let (c1, c2) = enable_codes(&seed, 59);
+        assert_eq!((c1.as_str(), c2.as_str()), ("755224", "287082"));
+        // At 89 s the steps are 1 and 2 (59 s / 30 would be step 0 again).
+        let (c1, c2) = enable_codes(&seed, 89);
+        assert_eq!((c1.as_str(), c2.as_str()), ("287082", "359152"));
+    }
 }

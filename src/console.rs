@@ -832,4 +832,361 @@ mod tests {
         assert!(text.contains("mfacli clear prod"), "{text}");
         assert_eq!(text.lines().count(), 2, "one line and its hint: {text}");
     }
+
+    #[test]
+    fn urls_with_a_fragment_or_a_space_are_refused() {
+        let env = Env::default();
+        // A fragment alone is refused too, not only a query.
+        let e = federation_url(Some("https://x.example/federation#x"), &env, Partition::Aws)
+            .unwrap_err();
+        assert!(e.message.contains("without a query"), "{e}");
+        assert!(!is_http_url("https:///federation"), "an empty host");
+        assert!(!is_http_url("https://x.example/a b"));
+        assert!(!is_http_url("x.example/federation"));
+        assert!(is_http_url("http://127.0.0.1:9/federation"));
+        assert!("https://console.aws.amazon.com/a b"
+            .parse::<Destination>()
+            .is_err());
+    }
+
+    #[test]
+    fn service_names_are_short_and_do_not_start_with_a_dash() {
+        let longest = "a".repeat(64);
+        assert_eq!(
+            longest.parse::<Destination>().unwrap(),
+            Destination::Service(longest.clone())
+        );
+        assert!(format!("{longest}b").parse::<Destination>().is_err());
+        assert!("-s3".parse::<Destination>().is_err());
+        assert_eq!(
+            "route-53".parse::<Destination>().unwrap(),
+            Destination::Service("route-53".into())
+        );
+    }
+
+    #[test]
+    fn each_refusal_gets_its_own_fix() {
+        let refused = |status: u16, with_duration: bool| {
+            federation_user_error(
+                &FederationError::Refused {
+                    status,
+                    message: "no".into(),
+                },
+                "https://f.example/federation",
+                "prod",
+                "arn:aws:iam::1:role/R",
+                with_duration,
+            )
+            .to_string()
+        };
+        assert!(refused(400, true).contains("drop --duration"));
+        assert!(refused(400, false).contains("mfacli clear prod"));
+        for status in [401, 403] {
+            let t = refused(status, false);
+            assert!(t.contains("may not sign in"), "{t}");
+        }
+        let t = refused(500, false);
+        assert!(t.contains("answered HTTP 500"), "{t}");
+        assert!(!t.contains("may not sign in"), "{t}");
+    }
+
+    #[test]
+    fn error_chains_name_each_cause_once() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let e = E(
+            "client error (Connect)",
+            Some(Box::new(E(
+                "Connect",
+                Some(Box::new(E("connection refused", None))),
+            ))),
+        );
+        // "Connect" is already in the first text: not repeated.
+        assert_eq!(
+            error_chain(&e),
+            "client error (Connect): connection refused"
+        );
+    }
+
+    #[test]
+    fn helper_output_masks_any_secret_given_and_ignores_empty_ones() {
+        let t = helper_output(
+            b"cannot open https://x.example/login?t=abc now",
+            &["", "https://x.example/login?t=abc"],
+        );
+        assert_eq!(t, "cannot open <the sign-in URL> now");
+    }
+
+    /// A federation endpoint on loopback answering each request with
+    /// `response`; the request lines it saw come back on the channel.
+    fn endpoint(response: Vec<u8>) -> (FederationEndpoint, std::sync::mpsc::Receiver<String>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/federation", l.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let _ = tx.send(line);
+                let _ = s.write_all(&response);
+            }
+        });
+        let ep = FederationEndpoint {
+            url,
+            timeout: Duration::from_secs(10),
+            ca_bundle: None,
+        };
+        (ep, rx)
+    }
+
+    fn answer(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_sign_in_token_exchange_reads_the_answer() {
+        // A token of 4 KiB: more than the real ~1 KiB, well under the bound.
+        let token = "T".repeat(4096);
+        let (ep, seen) = endpoint(answer(
+            "200 OK",
+            &format!("{{\"SigninToken\":\"{token}\"}}"),
+        ));
+        let got = get_signin_token(&ep, &creds(), None).unwrap();
+        assert_eq!(got.expose(), token);
+        let line = seen.recv().unwrap();
+        assert!(
+            line.starts_with("GET /federation?Action=getSigninToken&Session="),
+            "{line}"
+        );
+
+        let page = "<html><title>HTTP Status 400 - Invalid credentials</title></html>";
+        let (ep, _) = endpoint(answer("400 Bad Request", page));
+        assert_eq!(
+            get_signin_token(&ep, &creds(), None).unwrap_err(),
+            FederationError::Refused {
+                status: 400,
+                message: "HTTP Status 400 - Invalid credentials".into()
+            }
+        );
+        for body in ["{\"SigninToken\":\"\"}", "{}", "not json"] {
+            let (ep, _) = endpoint(answer("200 OK", body));
+            assert!(
+                matches!(
+                    get_signin_token(&ep, &creds(), None),
+                    Err(FederationError::BadResponse(_))
+                ),
+                "{body}"
+            );
+        }
+        // An answer over MAX_RESPONSE is not read to its end.
+        let huge = format!("{{\"SigninToken\":\"{}\"}}", "T".repeat(MAX_RESPONSE));
+        let (ep, _) = endpoint(answer("200 OK", &huge));
+        assert_eq!(
+            get_signin_token(&ep, &creds(), None).unwrap_err(),
+            FederationError::BadResponse("the answer could not be read".into())
+        );
+    }
+
+    #[test]
+    fn a_ca_bundle_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let ep = |bundle: PathBuf| FederationEndpoint {
+            url: "https://f.example/federation".into(),
+            timeout: Duration::from_secs(1),
+            ca_bundle: Some(bundle),
+        };
+        let missing = dir.path().join("missing.pem");
+        assert!(
+            matches!(tls_config(&ep(missing)), Err(FederationError::Setup(m)) if m.contains("does not exist"))
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        assert!(
+            matches!(tls_config(&ep(empty)), Err(FederationError::Setup(m)) if m.contains("holds no PEM certificate"))
+        );
+        let good = dir.path().join("ca.pem");
+        let ca = rcgen::generate_simple_self_signed(vec!["f.example".into()]).unwrap();
+        std::fs::write(&good, ca.cert.pem()).unwrap();
+        assert!(tls_config(&ep(good)).is_ok());
+    }
+
+    /// Connects to the redirect's port and sends `parts` with a pause
+    /// between them; returns what came back.
+    fn browse(url: &str, parts: Vec<String>) -> std::thread::JoinHandle<String> {
+        use std::io::{Read, Write};
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+            .unwrap()
+            .to_owned();
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                s.write_all(p.as_bytes()).unwrap();
+            }
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            out
+        })
+    }
+
+    fn poll_until_served(r: &OneTimeRedirect, target: &Secret) -> Served {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if r.poll(target) == Served::Redirected {
+                return Served::Redirected;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served::Waiting
+    }
+
+    #[test]
+    fn the_redirect_answers_its_own_path_once_and_at_once() {
+        let r = OneTimeRedirect::bind().unwrap();
+        let target = Secret::new("https://signin.example/federation?Action=login&SigninToken=T");
+        let url = r.url().to_owned();
+        let path = url.split_once("/mfacli-console/").unwrap().1;
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(
+            path.len() == 32 && path.chars().all(|c| c.is_ascii_hexdigit()),
+            "{url}"
+        );
+        let other = OneTimeRedirect::bind().unwrap();
+        assert_ne!(
+            other.url().split_once("/mfacli-console/").unwrap().1,
+            path,
+            "each redirect has its own random path"
+        );
+
+        // Another path of this user: 404, and the redirect still waits.
+        let wrong = browse(
+            &url,
+            vec![format!(
+                "GET /mfacli-console/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "0".repeat(32)
+            )],
+        );
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            assert_eq!(r.poll(&target), Served::Waiting);
+            if wrong.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(wrong.join().unwrap().starts_with("HTTP/1.1 404 "));
+
+        // The right path, its request head in two pieces (the first
+        // without the path): one 302 to the target, answered as soon as
+        // the head is complete (not after the 2 s read timeout).
+        let path_part = url.split_once("127.0.0.1:").unwrap().1;
+        let path_part = &path_part[path_part.find('/').unwrap()..];
+        let right = browse(
+            &url,
+            vec![
+                "GET ".into(),
+                format!("{path_part} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ],
+        );
+        let start = std::time::Instant::now();
+        assert_eq!(poll_until_served(&r, &target), Served::Redirected);
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
+        );
+        let got = right.join().unwrap();
+        assert!(got.starts_with("HTTP/1.1 302 Found\r\n"), "{got}");
+        assert!(
+            got.contains(&format!("\r\nLocation: {}\r\n", target.expose())),
+            "{got}"
+        );
+        assert!(got.contains("Cache-Control: no-store"), "{got}");
+        assert_eq!(r.refused(), 0, "our own connections are never refused");
+    }
+
+    #[test]
+    fn tcp_owner_skips_short_lines() {
+        // The fields up to the uid's place but not the uid: no owner, no panic.
+        let table = "header\n   0: 0100007F:9C40 0100007F:1388 01 0:0 0:0 0\n";
+        let client: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let server: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        assert_eq!(tcp_owner(table, client, server), None);
+    }
+
+    /// Another local user's connection: as root, a socket created under
+    /// another file-system uid (setfsuid is per thread) is that user's.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_redirect_drops_another_users_connection_unanswered() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // Needs root; the integration test hardening_local covers it.
+        }
+        let r = OneTimeRedirect::bind().unwrap();
+        let target = Secret::new("https://signin.example/federation?Action=login&SigninToken=T");
+        let url = r.url().to_owned();
+        let addr = url
+            .strip_prefix("http://")
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let path = url.split_once(addr.as_str()).unwrap().1.to_owned();
+        let attacker = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            // SAFETY: setfsuid changes this thread's file-system uid only.
+            unsafe { libc::setfsuid(65534) };
+            let s = std::net::TcpStream::connect(addr);
+            // SAFETY: back to root for this thread.
+            unsafe { libc::setfsuid(0) };
+            let mut s = s.unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            out
+        });
+        let start = std::time::Instant::now();
+        while r.refused() == 0 && start.elapsed() < Duration::from_secs(10) {
+            assert_eq!(r.poll(&target), Served::Waiting);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(r.refused(), 1);
+        assert_eq!(attacker.join().unwrap(), "", "closed with no answer");
+        assert_eq!(r.poll(&target), Served::Waiting, "the redirect still waits");
+    }
 }

@@ -236,5 +236,101 @@ mod tests {
         );
         let out = config_text("", None);
         assert!(out.ends_with("[profile mfacli-exec]\n"), "{out}");
+        // `[ default ]` is the default profile to the SDKs (they trim the
+        // name) but not to botocore: nothing of it is copied.
+        let out = config_text("[ default ]\nregion = r1\n", Some("r1"));
+        assert!(out.ends_with("[profile mfacli-exec]\n"), "{out}");
+    }
+
+    #[test]
+    fn the_added_profile_follows_the_users_text_on_a_line_of_its_own() {
+        let header = "\n# Added by mfacli exec --server for the command it runs: no credentials,\n# so SDKs take them from mfacli's server.\n[profile mfacli-exec]\n";
+        assert_eq!(config_text("", None), header);
+        assert_eq!(
+            config_text("[default]\nregion = r1", None),
+            format!("[default]\nregion = r1\n{header}region = r1\n")
+        );
+        assert_eq!(
+            config_text("[default]\nregion = r1\n", None),
+            format!("[default]\nregion = r1\n{header}region = r1\n")
+        );
+        // Comments of both kinds and blank lines are not copied; an
+        // indented line goes with the property above it only.
+        assert_eq!(
+            kept_lines("[default]\n; c\n# c\n\n  stray = 1\nregion = r\n  sub = 2\nrole_arn = a\n  sub = 3\n"),
+            "region = r\n  sub = 2\n"
+        );
+        // A comment or a blank line does not end a kept property's
+        // indented lines.
+        for between in ["# c\n", "; c\n", "\n"] {
+            assert_eq!(
+                kept_lines(&format!(
+                    "[default]\ns3 =\n{between}  addressing_style = path\n"
+                )),
+                "s3 =\n  addressing_style = path\n",
+                "{between:?}"
+            );
+        }
+    }
+
+    fn aws_files(dir: &Path, config: &str, credentials: &str) -> AwsFiles {
+        let (cfg, creds) = (dir.join("config"), dir.join("credentials"));
+        std::fs::write(&cfg, config).unwrap();
+        std::fs::write(&creds, credentials).unwrap();
+        AwsFiles::load_from(creds, cfg).unwrap()
+    }
+
+    #[test]
+    fn the_childs_config_is_private_replaces_dead_runs_and_goes_with_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let aws = aws_files(
+            dir.path(),
+            "[default]\nregion = eu-west-3\ncredential_process = /bin/evil\n",
+            "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n",
+        );
+        let cache = Cache::new(dir.path().join("cache"));
+        cache.ensure_dir().unwrap();
+        // A run that is gone (a child reaped), one still running (pid 1),
+        // and a directory that is not a run's.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        for d in [format!("exec-{dead}"), "exec-1".into(), "exec-x".into()] {
+            std::fs::create_dir(cache.dir().join(d)).unwrap();
+        }
+        let c = ChildConfig::create(&cache, &aws).unwrap();
+        let own = cache.dir().join(format!("exec-{}", std::process::id()));
+        assert_eq!(c.file, own.join("config"));
+        let text = std::fs::read_to_string(&c.file).unwrap();
+        assert!(
+            text.ends_with("[profile mfacli-exec]\nregion = eu-west-3\n"),
+            "{text}"
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&own), mode(&c.file)), (0o700, 0o600));
+        assert!(!cache.dir().join(format!("exec-{dead}")).exists());
+        assert!(cache.dir().join("exec-1").exists());
+        assert!(cache.dir().join("exec-x").exists());
+        drop(c);
+        assert!(!own.exists(), "removed with the child's config");
+    }
+
+    #[test]
+    fn a_profile_named_like_the_childs_in_either_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        for (config, credentials) in [
+            ("[profile mfacli-exec]\nregion = r\n", ""),
+            ("", "[mfacli-exec]\naws_access_key_id = AKIAEXAMPLE\n"),
+        ] {
+            let aws = aws_files(dir.path(), config, credentials);
+            let e = ChildConfig::create(&cache, &aws).err().unwrap();
+            assert!(
+                e.message
+                    .contains("already have a profile named 'mfacli-exec'"),
+                "{e}"
+            );
+        }
     }
 }

@@ -173,4 +173,121 @@ mod tests {
             assert_eq!(parse_head(head), Err(ReadError::Malformed), "{head:?}");
         }
     }
+
+    /// What `respond` writes for `status` and `body`, read back by a
+    /// client reading meanwhile.
+    fn response(status: u16, body: Option<&str>) -> String {
+        response_read_after(status, body, Duration::ZERO)
+    }
+
+    /// As [`response`], the client starting to read after `delay`.
+    fn response_read_after(status: u16, body: Option<&str>, delay: Duration) -> String {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let mut out = String::new();
+            client.read_to_string(&mut out).unwrap();
+            out
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = TcpStream::from_std(server).unwrap();
+            respond(&s, status, body).await;
+        });
+        reader.join().unwrap()
+    }
+
+    #[test]
+    fn a_body_larger_than_the_socket_buffer_is_written_whole() {
+        // More than loopback's socket buffers hold (a few MB) while the
+        // client is not reading yet: the writes must meet WouldBlock, which
+        // means wait, not fail.
+        let body = "x".repeat(32 << 20);
+        let out = response_read_after(200, Some(&body), Duration::from_millis(300));
+        assert!(
+            out.ends_with(&format!("\r\n\r\n{body}")),
+            "{} bytes",
+            out.len()
+        );
+    }
+
+    #[test]
+    fn responses_have_their_reason_and_a_content_type_only_with_a_body() {
+        for (status, reason) in [
+            (200, "OK"),
+            (400, "Bad Request"),
+            (403, "Forbidden"),
+            (404, "Not Found"),
+            (405, "Method Not Allowed"),
+            (431, "Request Header Fields Too Large"),
+            (503, "Service Unavailable"),
+            (500, "Error"),
+        ] {
+            assert_eq!(
+                response(status, None),
+                format!(
+                    "HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                )
+            );
+        }
+        assert_eq!(
+            response(200, Some("{}")),
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        );
+    }
+
+    /// What the server's reader makes of `head`, sent in two writes (the
+    /// first `split` bytes, a pause, the rest).
+    fn read_back(head: Vec<u8>, split: usize) -> Result<Request, ReadError> {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let writer = std::thread::spawn(move || {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            let _ = c.write_all(&head[..split]);
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = c.write_all(&head[split..]);
+            // Kept open until the reader is done.
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        let (server, _) = l.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let r = rt.block_on(async {
+            let s = TcpStream::from_std(server).unwrap();
+            read_request(&s, READ_DEADLINE).await
+        });
+        writer.join().unwrap();
+        r
+    }
+
+    #[test]
+    fn a_head_up_to_max_head_is_read_and_one_byte_more_is_too_large() {
+        // A head whose blank line ends exactly at `len` bytes.
+        let head = |len: usize| {
+            let start = "GET /creds/prod HTTP/1.1\r\nX: ";
+            let pad = len - start.len() - 4;
+            format!("{start}{}\r\n\r\n", "a".repeat(pad)).into_bytes()
+        };
+        assert_eq!(read_back(head(MAX_HEAD), 0).unwrap().path, "/creds/prod");
+        assert_eq!(read_back(head(4096), 0).unwrap().path, "/creds/prod");
+        // Reads never go past MAX_HEAD, even when the first piece leaves
+        // the later 1 KiB reads out of step with it.
+        for split in [0, 100] {
+            assert_eq!(
+                read_back(head(MAX_HEAD + 1), split),
+                Err(ReadError::TooLarge)
+            );
+        }
+    }
 }

@@ -576,9 +576,19 @@ impl ChainFetcher {
     pub(crate) fn margin_secs(&self, target: &str) -> Result<i64, UserError> {
         let s = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         let plan = s.plan(target)?;
-        let floor = SDK_MARGIN_SECS.min(i64::from(plan.target.duration.secs()) / 2);
-        Ok(s.refresh_margin_secs().max(floor))
+        Ok(margin_for(
+            s.refresh_margin_secs(),
+            plan.target.duration.secs(),
+        ))
     }
+}
+
+/// The refresh margin of a role session of `duration_secs`: the configured
+/// one, but at least the SDKs' 15 minutes (half the session when that is
+/// shorter, or nothing would ever be served).
+fn margin_for(refresh_margin_secs: i64, duration_secs: u32) -> i64 {
+    let floor = SDK_MARGIN_SECS.min(i64::from(duration_secs) / 2);
+    refresh_margin_secs.max(floor)
 }
 
 impl Fetcher for ChainFetcher {

@@ -152,4 +152,18 @@ mod tests {
         gone.set_port(1);
         assert_eq!(Peer::of(l.local_addr().unwrap(), gone), Peer::Unknown);
     }
+
+    #[test]
+    fn an_ipv6_connection_is_looked_up_too() {
+        // No IPv6 loopback on this machine: nothing to look up.
+        let Ok(l) = std::net::TcpListener::bind("[::1]:0") else {
+            return;
+        };
+        let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (_s, peer) = l.accept().unwrap();
+        assert_eq!(Peer::of(l.local_addr().unwrap(), peer), Peer::Own);
+        // Mixed families never name a socket.
+        let v4: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(Peer::of(l.local_addr().unwrap(), v4), Peer::Unknown);
+    }
 }

@@ -301,4 +301,51 @@ mod tests {
         assert!(!terminal_may_have_sent(libc::SIGTERM));
         assert!(!terminal_may_have_sent(libc::SIGHUP));
     }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn wait_takes_the_signal_and_knows_a_process_sent_it() {
+        std::thread::spawn(|| {
+            raise_blocked(libc::SIGUSR2);
+            assert_eq!(pending(&[libc::SIGUSR2]), Some(libc::SIGUSR2));
+            // pthread_kill is a process's signal (SI_TKILL), not the kernel's.
+            assert_eq!(wait(&[libc::SIGUSR2]).unwrap(), (libc::SIGUSR2, true));
+            assert_eq!(pending(&[libc::SIGUSR2]), None);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn block_holds_back_the_forwarded_signals_and_sigchld() {
+        assert_eq!(
+            all(),
+            [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGHUP,
+                libc::SIGWINCH,
+                libc::SIGCHLD
+            ]
+        );
+        // In a thread of its own: the mask is per thread.
+        std::thread::spawn(|| {
+            block().unwrap();
+            // SAFETY: reads this thread's mask into a zeroed local.
+            let mask = unsafe {
+                let mut m = std::mem::zeroed::<libc::sigset_t>();
+                assert_eq!(
+                    libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut m),
+                    0
+                );
+                m
+            };
+            for sig in all() {
+                // SAFETY: reads a filled set.
+                assert_eq!(unsafe { libc::sigismember(&mask, sig) }, 1, "{sig}");
+            }
+        })
+        .join()
+        .unwrap();
+    }
 }

@@ -275,3 +275,282 @@ fn a_full_table_gives_way_to_the_own_user_and_bounds_each_other_user() {
     let unknown_after = t.open.values().filter(|(p, _)| *p == Peer::Unknown).count();
     assert_eq!(unknown_after, unknown_before - 1);
 }
+
+/// The server's state without its sockets: renewals called directly.
+fn shared(stub: Arc<Stub>, clock: Arc<ManualClock>) -> Shared {
+    let mut routes = BTreeMap::new();
+    routes.insert(
+        "/creds/prod".to_owned(),
+        Route {
+            target: "prod".into(),
+            path: "/creds/prod".into(),
+            token: Secret::new("t"),
+            margin_secs: 900,
+            slot: Slot::default(),
+        },
+    );
+    Shared {
+        routes,
+        fetcher: stub,
+        clock,
+        log: Log {
+            level: crate::log::Level::Quiet,
+            color: false,
+        },
+        stopping: AtomicBool::new(false),
+    }
+}
+
+fn stub(clock: &Arc<ManualClock>) -> Arc<Stub> {
+    Arc::new(Stub {
+        calls: AtomicUsize::new(0),
+        delay: Duration::ZERO,
+        clock: Arc::clone(clock),
+        fail: false.into(),
+    })
+}
+
+/// The back-off and the last-resort rule without waiting: the failure's
+/// time is moved back instead (the in-server test of this takes 10 s).
+#[test]
+fn a_failed_renewal_backs_off_and_still_valid_credentials_are_served() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap(),
+    ));
+    let stub = stub(&clock);
+    let s = shared(stub.clone(), clock.clone());
+    let route = &s.routes["/creds/prod"];
+    let calls = || stub.calls.load(Ordering::SeqCst);
+    let age_the_failure = || {
+        let mut st = lock(&route.slot.state);
+        let (at, _) = st.last_error.as_mut().unwrap();
+        *at = Instant::now()
+            .checked_sub(ERROR_BACKOFF + Duration::from_millis(10))
+            .unwrap();
+    };
+    stub.fail.store(true, Ordering::SeqCst);
+    let e = s.credentials(route).unwrap_err();
+    assert!(e.hint.unwrap().contains("set a TOTP seed"));
+    assert_eq!(s.credentials(route).unwrap_err().message, "no code source");
+    assert_eq!(calls(), 1, "within the back-off: no new attempt");
+    age_the_failure();
+    stub.fail.store(false, Ordering::SeqCst);
+    assert_eq!(s.credentials(route).unwrap().access_key_id, "ASIA1");
+    assert!(lock(&route.slot.state).last_error.is_none());
+    // 10 minutes left (inside the 15-minute margin), renewal failing: the
+    // old credentials are served.
+    clock.advance(chrono::Duration::minutes(50));
+    stub.fail.store(true, Ordering::SeqCst);
+    assert_eq!(s.credentials(route).unwrap().access_key_id, "ASIA1");
+    assert_eq!(calls(), 3);
+    // 61 s left: still served (from the back-off) ...
+    clock.advance(chrono::Duration::seconds(9 * 60 - 1));
+    assert_eq!(s.credentials(route).unwrap().access_key_id, "ASIA1");
+    // ... and at 60 s left no longer, failing or backing off.
+    clock.advance(chrono::Duration::seconds(1));
+    assert!(s.credentials(route).is_err());
+    age_the_failure();
+    assert!(s.credentials(route).is_err());
+    assert_eq!(calls(), 4);
+    // While renewal works, credentials inside the margin are renewed.
+    stub.fail.store(false, Ordering::SeqCst);
+    age_the_failure();
+    assert_eq!(s.credentials(route).unwrap().access_key_id, "ASIA4");
+    clock.advance(chrono::Duration::minutes(45) - chrono::Duration::seconds(1));
+    assert_eq!(s.fresh(route).unwrap().access_key_id, "ASIA4");
+    clock.advance(chrono::Duration::seconds(1));
+    assert!(s.fresh(route).is_none(), "15 minutes left: not fresh");
+}
+
+#[test]
+fn the_error_body_has_the_message_and_the_hint() {
+    let v: serde_json::Value = serde_json::from_str(&error_json(
+        &UserError::new("no code source").hint("set a TOTP seed"),
+    ))
+    .unwrap();
+    assert_eq!(v["Code"], "CredentialsUnavailable");
+    assert_eq!(
+        v["Message"],
+        "mfacli cannot renew the credentials: no code source (hint: set a TOTP seed)"
+    );
+    let v: serde_json::Value = serde_json::from_str(&error_json(&UserError::new("x"))).unwrap();
+    assert_eq!(v["Message"], "mfacli cannot renew the credentials: x");
+}
+
+#[test]
+fn the_margin_is_at_least_the_sdks_or_half_the_session() {
+    assert_eq!(margin_for(300, 3600), 900);
+    assert_eq!(margin_for(1200, 3600), 1200);
+    assert_eq!(margin_for(300, 1200), 600);
+    assert_eq!(margin_for(0, 901), 450);
+}
+
+#[test]
+fn prefetch_fills_memory_and_an_unknown_target_is_an_error() {
+    let (server, stub, _) = setup(Duration::ZERO);
+    server.prefetch("prod").unwrap();
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(get(&server, "/creds/prod", Some(&token(&server))).0, 200);
+    assert_eq!(stub.calls.load(Ordering::SeqCst), 1, "served from memory");
+    let e = server.prefetch("dev").unwrap_err();
+    assert!(e.message.contains("no route for 'dev'"), "{e}");
+    // A failing first fetch is the caller's error (exec stops there).
+    let (server, stub, _) = setup(Duration::ZERO);
+    stub.fail.store(true, Ordering::SeqCst);
+    assert!(server.prefetch("prod").is_err());
+}
+
+#[test]
+fn a_stopped_server_takes_no_more_connections() {
+    let (server, _, _) = setup(Duration::ZERO);
+    let addr = server.addr();
+    assert!(server.client_env("dev").is_none());
+    let (url, _) = server.client_env("prod").unwrap();
+    assert_eq!(url, format!("http://{addr}/creds/prod"));
+    server.stop();
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn malformed_requests_get_400_and_the_own_user_may_wait_before_sending() {
+    let (server, _, _) = setup(Duration::ZERO);
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.write_all(b"hello\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+    // Our own user gets the whole read deadline for its first byte, not
+    // the half second other users get.
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let t = token(&server);
+    s.write_all(format!("GET /creds/prod HTTP/1.1\r\nAuthorization: {t}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+}
+
+/// A connection to `addr` owned by `uid`: as root, a socket created under
+/// another file-system uid (setfsuid is per thread) is that user's.
+#[cfg(target_os = "linux")]
+fn connect_as(uid: u32, addr: std::net::SocketAddr) -> TcpStream {
+    std::thread::spawn(move || {
+        // SAFETY: setfsuid changes the calling thread's file-system uid only.
+        unsafe { libc::setfsuid(uid) };
+        let c = TcpStream::connect(addr);
+        // SAFETY: as above, back to root.
+        unsafe { libc::setfsuid(0) };
+        c.unwrap()
+    })
+    .join()
+    .unwrap()
+}
+
+/// How long until the server closes `s` (reads to the end).
+fn time_to_close(mut s: TcpStream) -> std::thread::JoinHandle<(Duration, usize)> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        (start.elapsed(), out.len())
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn another_users_idle_connections_close_soon_and_beyond_its_share_are_held_unanswered() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // Needs root; server_attacks:: runs it as uid 65534.
+    }
+    let (server, _, _) = setup(Duration::ZERO);
+    let local = server.addr();
+    let c = connect_as(65534, local);
+    let peer = c.local_addr().unwrap();
+    assert_eq!(Peer::of(local, peer), Peer::Other(65534));
+    let mut conns = vec![c];
+    conns.extend((0..MAX_PER_OTHER_USER).map(|_| connect_as(65534, local)));
+    let waits: Vec<_> = conns.into_iter().map(time_to_close).collect();
+    // The token holder is served meanwhile.
+    assert_eq!(get(&server, "/creds/prod", Some(&token(&server))).0, 200);
+    let closed: Vec<(Duration, usize)> = waits.into_iter().map(|h| h.join().unwrap()).collect();
+    let (admitted, refused) = closed.split_at(MAX_PER_OTHER_USER);
+    for (after, bytes) in admitted {
+        // FIRST_BYTE_DEADLINE (0.5 s), not the READ_DEADLINE (2 s).
+        assert!(*after < Duration::from_millis(1500), "{after:?}");
+        assert_eq!(*bytes, 0);
+    }
+    // The 17th is parked: held unanswered for READ_DEADLINE, not closed
+    // at once (a client reconnecting on close would spin the loop).
+    let (after, bytes) = refused[0];
+    assert!(after >= Duration::from_millis(1500), "{after:?}");
+    assert_eq!(bytes, 0);
+    // Its closed connections left the table: the same user is admitted
+    // again (closed at its first-byte deadline, not parked).
+    let (after, _) = time_to_close(connect_as(65534, local)).join().unwrap();
+    assert!(after < Duration::from_millis(1500), "{after:?}");
+}
+
+#[test]
+fn a_finished_connection_leaves_the_table() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _in = rt.enter();
+    let conns = Arc::new(Mutex::new(Conns::default()));
+    let task = tokio::spawn(std::future::pending::<()>()).abort_handle();
+    lock(&conns).open.insert(7, (Peer::Own, task));
+    drop(Registered(Arc::clone(&conns), 7));
+    assert!(lock(&conns).open.is_empty());
+}
+
+#[test]
+fn exit_codes_follow_the_shell() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+    assert_eq!(signals::exit_code(ExitStatus::from_raw(3 << 8)), 3);
+    assert_eq!(signals::exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
+    assert_eq!(signals::exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
+}
+
+/// The real fetcher over a bastion and three targets (no network: only
+/// planning is called).
+fn chain_fetcher(config: &str) -> (tempfile::TempDir, ChainFetcher) {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        "[bastion]\naws_access_key_id = AKIAALICE0EXAMPLE001\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::write(&cfg, "").unwrap();
+    let sources = crate::plan::Sources {
+        config: crate::config::Config::parse(config, std::path::Path::new("/c.toml")).unwrap(),
+        aws: crate::aws_files::AwsFiles::load_from(creds, cfg).unwrap(),
+        overrides: Default::default(),
+        env: crate::env::Env::from_pairs([("MFACLI_CACHE_DIR", dir.path().join("cache"))]),
+        flag_policy: None,
+    };
+    let log = Log {
+        level: crate::log::Level::Quiet,
+        color: false,
+    };
+    (dir, ChainFetcher::new(sources, log))
+}
+
+#[test]
+fn the_chain_fetchers_margin_follows_the_targets_session() {
+    let config = "[bastion]\nmfa_serial = \"arn:aws:iam::111111111111:mfa/alice\"\n\
+        [targets.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PowerUser\"\n\
+        [targets.short]\nrole_arn = \"arn:aws:iam::222222222222:role/Short\"\nduration = \"20m\"\n";
+    let (_d, f) = chain_fetcher(config);
+    assert_eq!(f.margin_secs("prod").unwrap(), 900);
+    assert_eq!(f.margin_secs("short").unwrap(), 600, "half of 20 minutes");
+    assert!(f.margin_secs("nope").is_err());
+    let (_d, f) = chain_fetcher(&format!("refresh_margin = \"25m\"\n{config}"));
+    assert_eq!(f.margin_secs("prod").unwrap(), 1500);
+}

@@ -195,6 +195,11 @@ fn rotate_replaces_the_key_keeps_the_file_and_moves_the_session() {
     let new = keys[0].0.clone();
     assert_ne!(new, ALICE_KEY);
     assert!(err.contains(&new) && err.contains(ALICE_KEY), "{err}");
+    // The MFA session and prod's role credentials.
+    assert!(
+        err.contains("; 2 cache entries moved to the new key"),
+        "{err}"
+    );
     // Every other byte unchanged; the backup holds the old file, 0600.
     let after = file_text(&h);
     assert!(!after.contains(ALICE_KEY) && !after.contains(ALICE_SECRET));
