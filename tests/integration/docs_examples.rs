@@ -233,15 +233,22 @@ fn demo_home(setup: Setup) -> Home {
 }
 
 /// The browser of console.md: fetches the one-time loopback page it is
-/// given, as a real browser would.
+/// given, as a real browser would. Written once per test process: blocks
+/// run in parallel threads, and two writers of one temporary name raced
+/// (one renamed it away before the other could).
 fn browser() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-browser");
-    let tmp = path.with_extension(format!("{}", std::process::id()));
-    std::fs::write(&tmp, "#!/bin/sh\nexec curl -s -o /dev/null \"$1\"\n").unwrap();
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::rename(&tmp, &path).unwrap();
-    path
+    static BROWSER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BROWSER
+        .get_or_init(|| {
+            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-browser");
+            let tmp = path.with_extension(format!("{}", std::process::id()));
+            std::fs::write(&tmp, "#!/bin/sh\nexec curl -s -o /dev/null \"$1\"\n").unwrap();
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+            path
+        })
+        .clone()
 }
 
 /// Runs one block's commands in one bash; the output of each.
