@@ -11,35 +11,10 @@ use std::process::Command;
 
 use crate::util::*;
 
-/// The other local user's uid and gid.
-const ATTACKER: u32 = 65534;
-
-/// `sh -c SCRIPT _ ARGS…` as uid/gid 65534 with no supplementary groups,
-/// in `/`; None (a skip) without setpriv, or when the tests do not run as
-/// root (only root can become another user, and plant files as one).
-fn as_attacker(script: &str, args: &[String]) -> Option<Command> {
-    if !have("setpriv") {
-        return None;
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        skip("the tests do not run as root", "CI runs them as root");
-        return None;
-    }
-    let mut c = Command::new("setpriv");
-    c.args([
-        &format!("--reuid={ATTACKER}"),
-        &format!("--regid={ATTACKER}"),
-        "--clear-groups",
-        "sh",
-        "-c",
-        script,
-        "attacker",
-    ])
-    .args(args)
-    .env_clear()
-    .env("PATH", "/usr/bin:/bin")
-    .current_dir("/");
+/// `sh -c SCRIPT attacker ARGS…` as the attacker ([`as_attacker`]).
+fn attacker_sh(script: &str, args: &[String]) -> Option<Command> {
+    let mut c = as_attacker("sh")?;
+    c.args(["-c", script, "attacker"]).args(args);
     Some(c)
 }
 
@@ -67,7 +42,7 @@ fn attacker_tries(home: &Path, paths: &[&str]) -> Option<Vec<String>> {
         .iter()
         .map(|p| format!("{}{}", &p[..2], home.join(&p[2..]).display()))
         .collect();
-    let out = as_attacker(TRY_EACH, &args)?.run_bounded().unwrap();
+    let out = attacker_sh(TRY_EACH, &args)?.run_bounded().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let prefix = format!("{}/", home.display());
     Some(
@@ -555,7 +530,7 @@ fn a_cache_dir_others_can_write_is_never_read() {
         std::os::unix::fs::chown(&dir, None, Some(group)).unwrap();
         chmod(&dir, mode);
         std::fs::remove_file(&entry).unwrap();
-        let mut drop = as_attacker(
+        let mut drop = attacker_sh(
             "cat > \"$1\" && chmod 600 \"$1\"",
             &[entry.display().to_string()],
         )
@@ -781,7 +756,7 @@ fn a_lock_held_by_another_user_in_their_directory_never_makes_the_victim_wait() 
     std::fs::write(&lock, "").unwrap();
     chmod(&lock, 0o644);
     chown(&dir, ATTACKER);
-    let mut holder = as_attacker(
+    let mut holder = attacker_sh(
         "exec 3<\"$1\" && flock -x 3 && echo held && exec sleep 600",
         &[lock.display().to_string()],
     )

@@ -9,35 +9,18 @@ use std::process::{Command, Stdio};
 use crate::server::{get, Served};
 use crate::util::*;
 
-/// The other local user's uid and gid.
-const ATTACKER: &str = "65534";
-
 /// Debian's python3: readable by every user (a pyenv shim under /root is
 /// not).
 const PYTHON: &str = "/usr/bin/python3";
 
-/// `program ARGS` as uid/gid 65534 with no supplementary groups, in `/`
-/// (the victim's HOME is not the attacker's), or None (a skip) without
-/// setpriv or python3.
-pub(crate) fn as_attacker(program: &str) -> Option<Command> {
-    if !have("setpriv") {
-        return None;
-    }
+/// Debian's python3 as the attacker ([`as_attacker`]), or None (a skip)
+/// without it.
+fn attacker_python() -> Option<Command> {
     if !Path::new(PYTHON).is_file() {
         skip(&format!("no {PYTHON}"), ".ci/run installs python3-venv");
         return None;
     }
-    let mut c = Command::new("setpriv");
-    c.args([
-        &format!("--reuid={ATTACKER}"),
-        &format!("--regid={ATTACKER}"),
-        "--clear-groups",
-        program,
-    ])
-    .env_clear()
-    .env("PATH", "/usr/bin:/bin")
-    .current_dir("/");
-    Some(c)
+    as_attacker(PYTHON)
 }
 
 /// Sends each request of a JSON list on its own connection to ADDR, and
@@ -65,7 +48,7 @@ for req in json.loads(sys.stdin.read()):
 
 /// Every request in `requests` sent by the attacker: (status, body length).
 fn attack(addr: &str, requests: &[String]) -> Option<Vec<(u16, usize)>> {
-    let mut c = as_attacker(PYTHON)?;
+    let mut c = attacker_python()?;
     let mut child = c
         .args(["-c", RAW_CLIENT, addr])
         .stdin(Stdio::piped())
@@ -320,7 +303,7 @@ fn another_users_idle_connections_do_not_starve_the_token_holder() {
     serve.arg("-v");
     let mut served = Served::start_with(serve, &["prod"]);
     let (addr, path, token) = served.route("prod");
-    let Some(mut c) = as_attacker(PYTHON) else {
+    let Some(mut c) = attacker_python() else {
         return;
     };
     let mut holder = crate::server::Running(

@@ -367,6 +367,35 @@ pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The other local user of the attacker tests (issue 25): uid and gid.
+pub const ATTACKER: u32 = 65534;
+
+/// `program` as uid/gid [`ATTACKER`] with no supplementary groups, nothing
+/// of the environment but PATH, in `/` (the victim's HOME is not the
+/// attacker's); None (a skip) without setpriv, or when the tests do not run
+/// as root (only root can become another user).
+pub fn as_attacker(program: &str) -> Option<Command> {
+    if !have("setpriv") {
+        return None;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip("the tests do not run as root", "CI runs them as root");
+        return None;
+    }
+    let mut c = Command::new("setpriv");
+    c.args([
+        &format!("--reuid={ATTACKER}"),
+        &format!("--regid={ATTACKER}"),
+        "--clear-groups",
+        program,
+    ])
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .current_dir("/");
+    Some(c)
+}
+
 /// Is `prog` on PATH? A missing tool fails the test unless skips are
 /// allowed (see [`skip`]).
 pub fn have(prog: &str) -> bool {
